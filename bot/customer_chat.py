@@ -1,0 +1,216 @@
+"""The customer's private chat: Telegram updates in, dialog engine, Redis, Bot API calls out."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.store import Store
+from dialogs.answers import normalise_venue_code
+from dialogs.engine import DialogEngine
+from dialogs.render import MessageRenderer, RenderedMessage
+from dialogs.types import (
+    Button,
+    Command,
+    Conversation,
+    Event,
+    NonText,
+    Outcome,
+    Start,
+    Text,
+    VenueCodeAnswer,
+    VenueRef,
+)
+
+log = logging.getLogger(__name__)
+
+# Message attributes that carry something other than text, in the order Telegram documents them.
+_MEDIA_KINDS = (
+    "animation", "audio", "document", "photo", "sticker", "story", "video", "video_note", "voice",
+    "contact", "dice", "game", "poll", "venue", "location", "invoice", "paid_media",
+)  # fmt: skip
+_MAX_RETRY_AFTER = 30.0
+_ATTEMPTS = 4
+
+
+def new_feedback_id(now: float) -> str:
+    """A feedback id that sorts by time and cannot collide: milliseconds in hex + 16 random bits."""
+    return f"{int(now * 1000):011x}{secrets.token_hex(2)}"
+
+
+class CustomerChat:
+    """Turns each update of a private chat into one engine step, stored, then answered."""
+
+    def __init__(
+        self,
+        store: Store,
+        engine: DialogEngine,
+        renderer: MessageRenderer,
+        *,
+        bot_username: str,
+        duplicate_window: float,
+        conversation_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.renderer = renderer
+        self.bot_username = bot_username.lower()
+        self.duplicate_window = duplicate_window
+        self.conversation_timeout = conversation_timeout
+        self.clock = clock
+
+    def register(self, application: Application) -> None:  # type: ignore[type-arg]
+        application.add_handler(TypeHandler(Update, self.handle_update))
+
+    async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        message = update.message
+        chat = update.effective_chat
+        user = update.effective_user
+        if chat is None or chat.type != ChatType.PRIVATE or user is None or user.is_bot:
+            return
+        if query is not None:
+            await self._step(update, Button(query.data or ""), payload=None)
+        elif message is not None:
+            command = self._command(message)
+            if command is not None and command[0] == "start":
+                await self._step(update, None, payload=command[1] or None, bare_start=not command[1])
+            elif command is not None:
+                await self._step(update, Command(command[0], command[1]), payload=None)
+            elif message.text is not None:
+                await self._step(update, Text(message.text), payload=None)
+            else:
+                await self._step(update, NonText(self._kind(message)), payload=None)
+
+    def _command(self, message: Message) -> tuple[str, str] | None:
+        text = message.text or ""
+        if not text.startswith("/"):
+            return None
+        head, _, args = text[1:].partition(" ")
+        name, _, target = head.partition("@")
+        if target and target.lower() != self.bot_username:
+            return None
+        if not name:
+            return None
+        return name.lower(), args.strip()
+
+    @staticmethod
+    def _kind(message: Message) -> str:
+        for kind in _MEDIA_KINDS:
+            if getattr(message, kind, None):
+                return kind
+        return "other"
+
+    async def _step(self, update: Update, event: Event | None, *, payload: str | None, bare_start: bool = False) -> None:
+        chat = update.effective_chat
+        user = update.effective_user
+        assert chat is not None and user is not None
+        now = self.clock()
+        token = payload if payload and _looks_like_token(payload) else None
+        snapshot = await self.store.load_chat(chat.id, token)
+        state = snapshot.conversation or Conversation()
+        if not state.language_chosen:
+            state = dataclasses.replace(state, language=self.engine.language_for(user.language_code))
+        if event is None:  # /start, with or without a payload
+            venue = snapshot.venue
+            event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
+        elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
+            code = normalise_venue_code(event.text)
+            venue = await self.store.venue_by_short_code(code) if code else None
+            event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
+        outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+        if outcome.feedback or outcome.state != state or snapshot.conversation is None:
+            await self.store.save_turn(
+                chat.id,
+                outcome.state,
+                outcome.feedback,
+                duplicate_window=self.duplicate_window,
+                conversation_timeout=self.conversation_timeout,
+            )
+        await self._answer(update, outcome)
+
+    async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
+        return venue is not None and await self.store.recently_rated(venue, customer_id)
+
+    async def _answer(self, update: Update, outcome: Outcome) -> None:
+        language = outcome.state.language
+        query = update.callback_query
+        if query is not None:
+            notice = self.renderer.render(outcome.notice, language) if outcome.notice else None
+            await _call(lambda: query.answer(text=notice[:200] if notice else None), idempotent=True)
+        chat = update.effective_chat
+        assert chat is not None
+        for reply in outcome.replies:
+            rendered = self.renderer.render_reply(reply, language)
+            clicked = query.message if query is not None and isinstance(query.message, Message) else None
+            if reply.replace_clicked and clicked is not None:
+                await _call(
+                    lambda: clicked.edit_text(
+                        rendered.text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(rendered)
+                    ),
+                    idempotent=True,
+                )
+            else:
+                await _call(
+                    lambda: update.get_bot().send_message(
+                        chat.id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(rendered)
+                    ),
+                    idempotent=False,
+                )
+
+
+def _looks_like_token(payload: str) -> bool:
+    return 1 <= len(payload) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-") for c in payload)
+
+
+def _keyboard(rendered: RenderedMessage) -> InlineKeyboardMarkup | None:
+    if not rendered.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rendered.buttons]
+    )
+
+
+async def _call(send: Callable[[], Awaitable[object]], *, idempotent: bool) -> None:
+    """Make one Bot API call; never crash the update on Telegram's refusal.
+
+    A 429 is waited out and retried (Telegram did not execute the call); a network error is retried
+    only for idempotent calls (edits, callback answers), since a timed-out send may have gone through.
+    """
+    for attempt in range(_ATTEMPTS):
+        try:
+            await send()
+            return
+        except RetryAfter as exc:
+            delay = exc.retry_after
+            seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
+            log.warning("Telegram asked to wait %.0f s (attempt %d)", seconds, attempt + 1)
+            await asyncio.sleep(min(seconds, _MAX_RETRY_AFTER))
+        except Forbidden as exc:
+            log.info("customer cannot be reached: %s", exc.message)
+            return
+        except BadRequest as exc:
+            if "message is not modified" not in exc.message:
+                log.error("Telegram refused a message: %s", exc.message)
+            return
+        except NetworkError as exc:
+            if not idempotent:
+                log.error("Bot API call failed, not retried (it may have been delivered): %s", exc)
+                return
+            log.warning("Bot API call failed (attempt %d): %s", attempt + 1, exc)
+            await asyncio.sleep(0.2 * 2**attempt)
+        except TelegramError as exc:
+            log.error("Bot API call failed: %s", exc)
+            return
+    log.error("Bot API call given up after %d attempts", _ATTEMPTS)

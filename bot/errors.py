@@ -1,0 +1,33 @@
+"""Errors of the `bot` package: one base, subclasses by cause, with the fields that explain them."""
+
+from __future__ import annotations
+
+
+class ParoleError(Exception):
+    """Base of every error parole reports to a person."""
+
+
+class ConfigError(ParoleError):
+    """A configuration variable is missing or bad."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+class RedisUnavailable(ParoleError):
+    """Redis cannot be reached or the embedded server cannot start."""
+
+
+class NotFound(ParoleError):
+    """A brand, venue or feedback named on the command line does not exist."""
+
+    def __init__(self, what: str, name: str) -> None:
+        super().__init__(f"no {what} {name!r}")
+        self.what = what
+        self.name = name
+
+
+class InvalidInput(ParoleError):
+    """A value given on the command line is not acceptable; the message says why."""

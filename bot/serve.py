@@ -1,0 +1,110 @@
+"""`parole serve`: the bot, by long polling or behind a webhook, until it is told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application, CallbackContext
+
+from bot.app import build_application, customer_chat, load_dialogs, open_redis, sweep_abandoned
+from bot.config import Settings
+from bot.errors import ConfigError
+from bot.store import Store
+from bot.webhook import webhook_app
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member", "chat_member"]
+
+
+@dataclass(frozen=True, slots=True)
+class Listen:
+    """Where the webhook server listens; `None` for long polling."""
+
+    host: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunningBot:
+    """A started bot: its Telegram application and its store."""
+
+    application: Application  # type: ignore[type-arg]
+    store: Store
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings,
+    *,
+    listen: Listen | None,
+    sweep_every: float = 30.0,
+    clock: Callable[[], float] = time.time,
+) -> AsyncIterator[RunningBot]:
+    """Start the whole bot (Redis, Telegram application, webhook server or poller) and stop it on exit."""
+    webhook_url = settings.webhook_url
+    if listen is not None and webhook_url is None:
+        raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+    kit = load_dialogs(settings)
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        application = build_application(settings, webhook=listen is not None)
+        await application.initialize()
+        runner: web.AppRunner | None = None
+        sweeper: asyncio.Task[None] | None = None
+        try:
+            username = settings.bot_username or application.bot.username
+            customer_chat(settings, store, kit, username, clock).register(application)
+            await application.start()
+            if listen is not None and webhook_url is not None:
+                secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
+                path = urlparse(webhook_url).path or "/"
+                runner = web.AppRunner(webhook_app(application, store, path=path, secret=secret))
+                await runner.setup()
+                await web.TCPSite(runner, listen.host, listen.port).start()
+                await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+                log.info("webhook server on %s:%s%s", listen.host, listen.port, path)
+            else:
+                application.add_error_handler(_log_error)
+                await application.bot.delete_webhook()
+                assert application.updater is not None
+                await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
+                log.info("long polling as @%s", username)
+            sweeper = asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock))
+            yield RunningBot(application, store)
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            if runner is not None:
+                await runner.cleanup()  # finishes the requests in flight first
+            if application.running:
+                await application.stop()
+            await application.shutdown()
+
+
+async def _log_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
+
+
+async def serve(settings: Settings, *, listen: Listen | None) -> None:
+    """Run until SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_bot(settings, listen=listen):
+        await stop.wait()
+        log.info("stopping")
