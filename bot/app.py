@@ -103,9 +103,7 @@ async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
         return settings.bot_username
     if bot is None:
         if settings.telegram_token is None:
-            raise ConfigError(
-                "PAROLE_BOT_USERNAME", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set"
-            )
+            raise ConfigError("PAROLE_BOT_USERNAME", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set")
         bot = Bot(settings.telegram_token.reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
         async with bot:
             return str((await bot.get_me()).username)

@@ -6,8 +6,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bot.export import write_export
 from bot.store import Store
 from bot.venues import deep_link, write_qr
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        for noisy in ("httpx", "aiohttp.access"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
+            logging.getLogger().setLevel(logging.WARNING)
         return asyncio.run(HANDLERS[args.command](args, settings))
     except ParoleError as exc:
         print(f"parole: error: {exc}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import secrets
 import time
@@ -112,7 +113,9 @@ class CustomerChat:
                 return kind
         return "other"
 
-    async def _step(self, update: Update, event: Event | None, *, payload: str | None, bare_start: bool = False) -> None:
+    async def _step(
+        self, update: Update, event: Event | None, *, payload: str | None, bare_start: bool = False
+    ) -> None:
         chat = update.effective_chat
         user = update.effective_user
         assert chat is not None and user is not None
@@ -151,23 +154,24 @@ class CustomerChat:
             await _call(lambda: query.answer(text=notice[:200] if notice else None), idempotent=True)
         chat = update.effective_chat
         assert chat is not None
+        clicked = query.message if query is not None and isinstance(query.message, Message) else None
         for reply in outcome.replies:
             rendered = self.renderer.render_reply(reply, language)
-            clicked = query.message if query is not None and isinstance(query.message, Message) else None
+            markup = _keyboard(rendered)
             if reply.replace_clicked and clicked is not None:
-                await _call(
-                    lambda: clicked.edit_text(
-                        rendered.text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(rendered)
-                    ),
-                    idempotent=True,
+                edit = functools.partial(
+                    clicked.edit_text, rendered.text, parse_mode=ParseMode.HTML, reply_markup=markup
                 )
+                await _call(edit, idempotent=True)
             else:
-                await _call(
-                    lambda: update.get_bot().send_message(
-                        chat.id, rendered.text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(rendered)
-                    ),
-                    idempotent=False,
+                send = functools.partial(
+                    update.get_bot().send_message,
+                    chat.id,
+                    rendered.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                 )
+                await _call(send, idempotent=False)
 
 
 def _looks_like_token(payload: str) -> bool:

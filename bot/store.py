@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from bot import keys
 from bot.errors import InvalidInput, NotFound
@@ -60,13 +61,13 @@ class Store:
         return brand
 
     async def get_brand(self, code: str) -> Brand:
-        data = await self.redis.hgetall(keys.brand(code))
+        data = _strings(await self.redis.hgetall(keys.brand(code)))
         if not data:
             raise NotFound("brand", code)
         return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]))
 
     async def list_brands(self) -> list[Brand]:
-        codes = sorted(await self.redis.smembers(keys.BRANDS))
+        codes = sorted(_text(c) for c in await self.redis.smembers(keys.BRANDS))
         return [await self.get_brand(code) for code in codes]
 
     async def add_venue(
@@ -100,7 +101,7 @@ class Store:
             created_at=time.time(), city=city, lat=lat, lon=lon,
         )  # fmt: skip
         ref = json.dumps(VenueRef(brand.code, code, name, brand.name).to_json())
-        fields = {k: v for k, v in venue.to_json().items() if v is not None}
+        fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.venue(brand.code, code), mapping=fields)
             pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
@@ -110,18 +111,18 @@ class Store:
         return venue
 
     async def get_venue(self, brand_code: str, code: str) -> Venue:
-        data = await self.redis.hgetall(keys.venue(brand_code, code))
+        data = _strings(await self.redis.hgetall(keys.venue(brand_code, code)))
         if "token" not in data:
             raise NotFound("venue", f"{brand_code}/{code}")
         return _venue_from_hash(data)
 
     async def list_venues(self, brand_code: str | None = None) -> list[Venue]:
-        brands = [brand_code] if brand_code else sorted(await self.redis.smembers(keys.BRANDS))
+        brands = [brand_code] if brand_code else [b.code for b in await self.list_brands()]
         result: list[Venue] = []
         for code in brands:
             await self.get_brand(code)
             for venue_code in await self.redis.zrange(keys.venues(code), 0, -1):
-                result.append(await self.get_venue(code, venue_code))
+                result.append(await self.get_venue(code, _text(venue_code)))
         return result
 
     async def venue_by_short_code(self, code: str) -> VenueRef | None:
@@ -187,7 +188,7 @@ class Store:
         """
         members = await self.redis.zrangebyscore(keys.PENDING, "-inf", now, start=0, num=limit)
         handled: list[str] = []
-        for member in members:
+        for member in map(_text, members):
             if not await self.redis.zrem(keys.PENDING, member):
                 continue
             brand_code, _, feedback_id = member.partition("/")
@@ -207,7 +208,7 @@ class Store:
     # --- reading feedback back ------------------------------------------------------------------
 
     async def get_feedback(self, brand_code: str, feedback_id: str) -> dict[str, Any]:
-        data = await self.redis.hgetall(keys.feedback(brand_code, feedback_id))
+        data = _strings(await self.redis.hgetall(keys.feedback(brand_code, feedback_id)))
         if not data:
             raise NotFound("feedback", f"{brand_code}/{feedback_id}")
         return _feedback_from_hash(data)
@@ -220,7 +221,7 @@ class Store:
             await self.get_brand(brand_code)
             brands = [brand_code]
         else:
-            brands = sorted(await self.redis.smembers(keys.BRANDS))
+            brands = [b.code for b in await self.list_brands()]
         for code in brands:
             start = 0
             while True:
@@ -230,14 +231,23 @@ class Store:
                 start += len(ids)
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for feedback_id in ids:
-                        pipe.hgetall(keys.feedback(code, feedback_id))
-                    rows = await pipe.execute()
+                        pipe.hgetall(keys.feedback(code, _text(feedback_id)))
+                    rows = [_strings(row) for row in await pipe.execute()]
                 for row in rows:
                     if row and (venue_code is None or row.get("venue") == venue_code):
                         yield _feedback_from_hash(row)
 
 
-def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[str, str | int | float]:
+def _text(value: object) -> str:
+    """A Redis reply as text (the client decodes responses; this satisfies the typing and old data)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _strings(data: Mapping[Any, Any]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in data.items()}
+
+
+def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[FieldT, EncodableT]:
     return {
         "id": record.id,
         "brand": record.venue.brand,

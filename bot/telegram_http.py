@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -72,7 +70,7 @@ class AiohttpRequest(BaseRequest):
                 for name, value in request_data.json_parameters.items():
                     form.add_field(name, value)
                 for part_name, part in files.items():
-                    filename, content, mime = part if len(part) == 3 else (part[0], part[1], None)  # type: ignore[misc]
+                    filename, content, mime = part if len(part) == 3 else (part[0], part[1], None)
                     form.add_field(part_name, content, filename=filename, content_type=mime)
                 data = form
             else:
@@ -81,7 +79,7 @@ class AiohttpRequest(BaseRequest):
         try:
             async with self._session.request(method, url, data=data, headers=headers, timeout=timeout) as resp:
                 return resp.status, await resp.read()
-        except (TimeoutError, asyncio.TimeoutError) as exc:
+        except TimeoutError as exc:
             raise TimedOut(f"Bot API request timed out: {exc}") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp: {exc!r}") from exc

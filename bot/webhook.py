@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1 << 20
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  # type: ignore[type-arg]
-SECRET: web.AppKey[str | None] = web.AppKey("secret", str)  # type: ignore[arg-type]
+SECRET: web.AppKey[str | None] = web.AppKey("secret", str)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
 

@@ -15,7 +15,9 @@ from bot.config import Secret, Settings
 from bot.emulator import BotApiEmulator
 from bot.redis_server import EmbeddedRedis, free_port
 from bot.serve import Listen, RunningBot, running_bot
-from support import Clock
+from tests.support import Clock
+
+os.environ.setdefault("PTB_TIMEDELTA", "true")  # python-telegram-bot 22: retry_after as a timedelta, no warning
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
 from bot.store import Store
-from support import Customer
+from tests.support import Customer
 
 
 def _start_bot(settings: Settings, log: Path) -> subprocess.Popen[bytes]:

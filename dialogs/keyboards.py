@@ -1,0 +1,63 @@
+"""The inline keyboards the engine attaches to its questions, and the callback data of their buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Final, TypeAlias
+
+from dialogs.flow import RATINGS
+from dialogs.messages import MessageName, language_button
+from dialogs.types import ButtonSpec, MessagePart
+
+__all__ = [
+    "LANGUAGE_PREFIX",
+    "RATE_PREFIX",
+    "SKIP",
+    "Keyboard",
+    "language_keyboard",
+    "parse_language",
+    "parse_rate",
+    "rating_keyboard",
+    "skip_keyboard",
+]
+
+Keyboard: TypeAlias = tuple[tuple[ButtonSpec, ...], ...]
+
+RATE_PREFIX: Final = "rate:"
+LANGUAGE_PREFIX: Final = "lang:"
+SKIP: Final = "skip"
+
+
+def rating_keyboard() -> Keyboard:
+    """One row of five buttons, `rate:1` to `rate:5`."""
+    return (
+        tuple(
+            ButtonSpec(MessagePart(MessageName.BUTTON_RATING, {"rating": rating}), f"{RATE_PREFIX}{rating}")
+            for rating in RATINGS
+        ),
+    )
+
+
+def skip_keyboard() -> Keyboard:
+    """The Skip button of an optional question."""
+    return ((ButtonSpec(MessagePart(MessageName.BUTTON_SKIP), SKIP),),)
+
+
+def language_keyboard(languages: Iterable[str]) -> Keyboard:
+    """One row with a button per language, `lang:<code>`."""
+    return (tuple(ButtonSpec(MessagePart(language_button(code)), f"{LANGUAGE_PREFIX}{code}") for code in languages),)
+
+
+def parse_rate(data: str) -> int | None:
+    """The rating of a `rate:N` button, or None when the data is something else."""
+    if not data.startswith(RATE_PREFIX):
+        return None
+    value = data.removeprefix(RATE_PREFIX)
+    return next((rating for rating in RATINGS if value == str(rating)), None)
+
+
+def parse_language(data: str) -> str | None:
+    """The language of a `lang:xx` button, or None when the data is something else."""
+    if not data.startswith(LANGUAGE_PREFIX):
+        return None
+    return data.removeprefix(LANGUAGE_PREFIX) or None

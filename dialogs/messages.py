@@ -1,0 +1,39 @@
+"""The names of the templates the engine itself says, whatever the flow (a stable contract)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Final
+
+__all__ = ["ENGINE_MESSAGES", "MessageName", "language_button"]
+
+
+class MessageName(StrEnum):
+    """A template the engine emits on its own; flow steps name their templates in the flow file."""
+
+    GREETING = "greeting"
+    UNKNOWN_VENUE = "unknown_venue"
+    ASK_VENUE_CODE = "ask_venue_code"
+    BAD_VENUE_CODE = "bad_venue_code"
+    ALREADY_RATED = "already_rated"
+    REPROMPT_RATING = "reprompt_rating"
+    REPROMPT_TEXT = "reprompt_text"
+    TEXT_TRUNCATED = "text_truncated"
+    HELP = "help"
+    CANCELLED = "cancelled"
+    NOTHING_TO_CANCEL = "nothing_to_cancel"
+    IDLE = "idle"
+    CHOOSE_LANGUAGE = "choose_language"
+    LANGUAGE_SET = "language_set"
+    EXPIRED_BUTTON = "expired_button"
+    RATING_RECAP = "rating_recap"
+    BUTTON_RATING = "button_rating"
+    BUTTON_SKIP = "button_skip"
+
+
+ENGINE_MESSAGES: Final = frozenset(MessageName)
+
+
+def language_button(language: str) -> str:
+    """The template that labels the button switching to a language (`button_language_fr`…)."""
+    return f"button_language_{language}"

@@ -1,0 +1,160 @@
+"""The Jinja2 sandbox that message templates are compiled and rendered in.
+
+Templates are edited by brand admins, so they run in Jinja2's immutable sandbox with `StrictUndefined`,
+a short list of filters, no macros, includes or imports, and limits on the operators and loops that
+could make a tiny template produce a huge message. Every failure becomes a `TemplateError` that names
+the template, the language and, when Jinja2 knows it, the line.
+"""
+
+from __future__ import annotations
+
+import operator
+import traceback
+from collections.abc import Iterator, Mapping
+from typing import Any, Final
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from dialogs.errors import TemplateError
+
+__all__ = ["compile_template", "make_environment", "render_template", "template_variables"]
+
+#: The longest string or list a template may build with `*`.
+MAX_PRODUCT_LENGTH: Final = 10_000
+#: The largest exponent `**` accepts.
+MAX_EXPONENT: Final = 64
+#: The longest `range()` a template may loop over: messages list a handful of things, not thousands.
+MAX_RANGE: Final = 100
+#: How deep `{% for %}` loops may nest.
+MAX_LOOP_DEPTH: Final = 2
+
+_ALLOWED_FILTERS: Final = frozenset(
+    {
+        "abs", "capitalize", "count", "d", "default", "e", "escape", "first", "float", "int", "join",
+        "last", "length", "list", "lower", "max", "min", "replace", "round", "sort", "string",
+        "striptags", "sum", "title", "trim", "truncate", "unique", "upper",
+    }
+)  # fmt: skip
+_FORBIDDEN_NODES: Final[tuple[tuple[type[nodes.Node], str], ...]] = (
+    (nodes.Macro, "macros"),
+    (nodes.CallBlock, "call blocks"),
+    (nodes.Include, "includes"),
+    (nodes.Extends, "template inheritance"),
+    (nodes.Import, "imports"),
+    (nodes.FromImport, "imports"),
+)
+_TEMPLATE_FRAME: Final = "<template>"
+
+
+def _short_range(*args: int) -> range:
+    numbers = range(*args)
+    if len(numbers) > MAX_RANGE:
+        raise SecurityError(f"range() is limited to {MAX_RANGE} numbers in message templates")
+    return numbers
+
+
+class _MessageSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with `*` and `**` checked so they cannot exhaust memory or time."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponents are limited to {MAX_EXPONENT} in message templates")
+            return operator.pow(left, right)
+        for sized, times in ((left, right), (right, left)):
+            sequence = isinstance(sized, str | list | tuple) and isinstance(times, int)
+            if sequence and len(sized) * times > MAX_PRODUCT_LENGTH:
+                raise SecurityError(f"'*' may not build more than {MAX_PRODUCT_LENGTH} items")
+        return operator.mul(left, right)
+
+
+def make_environment(*, html: bool) -> jinja2.Environment:
+    """A fresh sandbox: `html=True` escapes variables for Telegram's HTML mode, False renders plain text."""
+    env = _MessageSandbox(
+        undefined=jinja2.StrictUndefined,
+        autoescape=html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        auto_reload=False,
+    )
+    env.filters = {name: env.filters[name] for name in _ALLOWED_FILTERS}
+    env.tests = dict(env.tests)
+    env.globals = {"range": _short_range}
+    return env
+
+
+def compile_template(env: jinja2.Environment, source: str, *, name: str, language: str) -> jinja2.Template:
+    """Compile a template's source, refusing syntax errors and the constructs the sandbox forbids."""
+    tree = _parse(env, source, name=name, language=language)
+    _check_constructs(tree, name=name, language=language)
+    try:
+        return env.from_string(tree)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+
+
+def template_variables(env: jinja2.Environment, source: str, *, name: str, language: str) -> dict[str, int]:
+    """The variables a template reads from its context, each with the first line that reads it."""
+    tree = _parse(env, source, name=name, language=language)
+    undeclared = meta.find_undeclared_variables(tree) - set(env.globals)
+    lines: dict[str, int] = {}
+    for node in tree.find_all(nodes.Name):
+        if node.name in undeclared and node.ctx == "load":
+            lines[node.name] = min(lines.get(node.name, node.lineno), node.lineno)
+    return {variable: lines.get(variable, 1) for variable in sorted(undeclared)}
+
+
+def render_template(template: jinja2.Template, variables: Mapping[str, Any], *, name: str, language: str) -> str:
+    """Render a compiled template; any failure (missing variable, sandbox refusal…) is a `TemplateError`."""
+    try:
+        return str(template.render(dict(variables))).strip()
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(name, language, _failing_line(exc), f"undefined variable: {exc.message}") from exc
+    except SecurityError as exc:
+        raise TemplateError(name, language, _failing_line(exc), f"refused by the sandbox: {exc}") from exc
+    except Exception as exc:  # a template is data: whatever it does wrong is the template's error
+        problem = f"cannot be rendered: {type(exc).__name__}: {exc}"
+        raise TemplateError(name, language, _failing_line(exc), problem) from exc
+
+
+def _parse(env: jinja2.Environment, source: str, *, name: str, language: str) -> nodes.Template:
+    try:
+        return env.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+
+
+def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None:
+    for node_type, what in _FORBIDDEN_NODES:
+        found = tree.find(node_type)
+        if found is not None:
+            raise TemplateError(name, language, found.lineno, f"{what} are not allowed in message templates")
+    for loop, depth in _loops(tree, 0):
+        if depth > MAX_LOOP_DEPTH:
+            problem = f"loops may not nest more than {MAX_LOOP_DEPTH} deep in message templates"
+            raise TemplateError(name, language, loop.lineno, problem)
+    for call in tree.find_all(nodes.Filter):
+        if call.name not in _ALLOWED_FILTERS:
+            raise TemplateError(name, language, call.lineno, f"the filter '{call.name}' is not allowed")
+
+
+def _loops(node: nodes.Node, depth: int) -> Iterator[tuple[nodes.For, int]]:
+    for child in node.iter_child_nodes():
+        if isinstance(child, nodes.For):
+            yield child, depth + 1
+            yield from _loops(child, depth + 1)
+        else:
+            yield from _loops(child, depth)
+
+
+def _failing_line(exc: BaseException) -> int | None:
+    """The template line Jinja2 put in the traceback (it rewrites frames to point at the template)."""
+    lines = [frame.lineno for frame in traceback.extract_tb(exc.__traceback__) if frame.filename == _TEMPLATE_FRAME]
+    return lines[-1] if lines else None
