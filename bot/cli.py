@@ -109,7 +109,9 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         if args.output is None:
             count = await write_export(store, sys.stdout, fmt=args.format, brand=args.brand, venue=args.venue)
         else:
-            with open(args.output, "w", encoding="utf-8", newline="") as out:
+            # A byte-order mark lets spreadsheets recognise the CSV file as UTF-8.
+            encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
+            with open(args.output, "w", encoding=encoding, newline="") as out:
                 count = await write_export(store, out, fmt=args.format, brand=args.brand, venue=args.venue)
         print(f"exported {count} feedback(s)", file=sys.stderr)
     return 0

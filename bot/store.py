@@ -166,12 +166,10 @@ class Store:
                 key = keys.feedback(record.venue.brand, record.id)
                 pipe.hset(key, mapping=_feedback_hash(record, chat_id))
                 member = keys.pending_member(record.venue.brand, record.id)
+                pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
+                rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
+                pipe.set(rated, record.id, ex=max(1, int(duplicate_window)))
                 if record.status is FeedbackStatus.IN_PROGRESS:
-                    pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
-                    pipe.set(
-                        keys.rated(record.venue.brand, record.venue.code, chat_id),
-                        record.id, ex=max(1, int(duplicate_window)),
-                    )  # fmt: skip
                     pipe.zadd(keys.PENDING, {member: record.updated_at + conversation_timeout})
                 else:
                     pipe.zrem(keys.PENDING, member)

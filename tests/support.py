@@ -37,6 +37,7 @@ class BotTurn:
     notices: list[str] = field(default_factory=list)  # callback answers shown on screen
     buttons: list[str] = field(default_factory=list)  # labels of the last keyboard sent or edited
     calls: list[ApiCall] = field(default_factory=list)
+    failed: list[ApiCall] = field(default_factory=list)  # calls Telegram refused
 
     @property
     def text(self) -> str:
@@ -46,7 +47,9 @@ class BotTurn:
 def _turn(delivery: Delivery) -> BotTurn:
     turn = BotTurn(delivery, calls=list(delivery.calls))
     for call in delivery.calls:
-        assert call.status == 200, f"{call.method} failed: {call.response}"
+        if call.status != 200:
+            turn.failed.append(call)
+            continue
         result = call.response.get("result")
         if call.method in ("sendMessage", "editMessageText") and isinstance(result, dict):
             (turn.said if call.method == "sendMessage" else turn.edited).append(str(result.get("text", "")))
@@ -109,6 +112,7 @@ async def play(customer: Customer, steps: list[dict[str, Any]], variables: dict[
             turn = await customer.send(str(step["send"]))
         else:
             raise AssertionError(f"{where}: no user, tap or send")
+        assert not turn.failed, f"{where}: Telegram refused {[(c.method, c.response) for c in turn.failed]}"
         for expected in step.get("bot", []):
             assert expected.format(**variables) in turn.text, f"{where}: bot said {turn.text!r}"
         for unexpected in step.get("not", []):
