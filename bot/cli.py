@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 
 from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
-from bot.errors import ParoleError
+from bot.errors import InvalidInput, ParoleError
 from bot.export import write_export
 from bot.store import Store
 from bot.venues import deep_link, write_qr
@@ -55,6 +56,35 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
+    worker = sub.add_parser("worker", help="run the analysis worker (spaCy) on the feedback stream")
+    worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
+    worker.add_argument("--name", help="consumer name in the group (default host-pid)")
+
+    reanalyze = sub.add_parser("reanalyze", help="analyse every stored feedback again, with progress")
+    reanalyze.add_argument("--brand")
+
+    vocab = sub.add_parser("vocab", help="a brand's vocabulary: names the analysis should know")
+    vocab_sub = vocab.add_subparsers(dest="action", required=True, metavar="ACTION")
+    vocab_add = vocab_sub.add_parser("add", help="add a term")
+    vocab_add.add_argument("--brand", required=True)
+    vocab_add.add_argument("--label", required=True, help="PER, ORG, LOC, PRODUCT or MISC")
+    vocab_add.add_argument("--id", help="canonical id shared by several spellings (default: from the text)")
+    vocab_add.add_argument("text")
+    vocab_list = vocab_sub.add_parser("list", help="list the terms as JSON lines")
+    vocab_list.add_argument("--brand", required=True)
+    vocab_remove = vocab_sub.add_parser("remove", help="remove a term")
+    vocab_remove.add_argument("--brand", required=True)
+    vocab_remove.add_argument("--label", help="only under this label")
+    vocab_remove.add_argument("text")
+
+    nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    analyze = nlp.add_parser("analyze", help="print the analysis of each text as a JSON line")
+    analyze.add_argument("texts", nargs="*", metavar="TEXT")
+    analyze.add_argument("--file", type=Path, help="analyse each line of this file ('-' for standard input)")
+    analyze.add_argument("--brand", help="use this brand's vocabulary")
+    analyze.add_argument("--rating", type=int, choices=range(1, 6), help="the rating given with the text")
     return parser
 
 
@@ -117,6 +147,88 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.worker import AnalysisWorker
+    from nlp import Analyzer
+
+    if args.batch < 1:
+        raise InvalidInput("--batch must be at least 1")
+    analyzer = await asyncio.to_thread(Analyzer)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with open_redis(settings) as redis:
+        worker = AnalysisWorker(redis, analyzer, name=args.name, batch_size=args.batch)
+        await worker.run(stop)
+        print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
+    return 0
+
+
+async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import keys
+    from bot.progress import Progress
+    from bot.worker import reanalyze
+    from nlp import Analyzer
+
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        brands = (
+            [(await store.get_brand(args.brand)).code] if args.brand else [b.code for b in await store.list_brands()]
+        )
+        total = sum([await redis.zcard(keys.feedbacks(code)) for code in brands])
+        print("loading the French model…", file=sys.stderr)
+        analyzer = await asyncio.to_thread(Analyzer)
+        progress = Progress(total, "feedback")
+        stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
+        progress.close()
+        print(f"reanalysed {stored} feedback(s)", file=sys.stderr)
+    return 0
+
+
+async def _vocab(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.vocabulary import VocabularyStore
+
+    async with open_redis(settings) as redis:
+        vocabulary = VocabularyStore(redis)
+        if args.action == "add":
+            _print_json((await vocabulary.add(args.brand, args.label, args.text, args.id)).to_json())
+        elif args.action == "remove":
+            for entry in await vocabulary.remove(args.brand, args.text, args.label):
+                _print_json({**entry.to_json(), "removed": True})
+        else:
+            await Store(redis).get_brand(args.brand)
+            for entry in (await vocabulary.load(args.brand)).entries:
+                _print_json(entry.to_json())
+    return 0
+
+
+async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
+    from nlp import Analyzer
+    from nlp.types import Vocabulary
+
+    texts = list(args.texts)
+    if args.file is not None:
+        source = sys.stdin if str(args.file) == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+        with source:
+            texts += [line.rstrip("\n") for line in source if line.strip()]
+    if not texts:
+        raise InvalidInput("give texts to analyse, or --file F")
+    vocabulary: Vocabulary | None = None
+    if args.brand:
+        from bot.vocabulary import VocabularyStore
+
+        async with open_redis(settings) as redis:
+            await Store(redis).get_brand(args.brand)
+            vocabulary = await VocabularyStore(redis).load(args.brand)
+    analyzer = await asyncio.to_thread(Analyzer)
+    for text in texts:
+        analysis = analyzer.analyze_text(text, vocabulary, rating=args.rating)
+        entities = [{k: v for k, v in e.to_json().items() if k != "field"} for e in analysis.entities]
+        _print_json({"text": text, **analysis.to_json(), "entities": entities})
+    return 0
+
+
 def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False))
 
@@ -127,6 +239,10 @@ HANDLERS: dict[str, Handler] = {
     "brand": _brand,
     "venue": _venue,
     "export": _export,
+    "worker": _worker,
+    "reanalyze": _reanalyze,
+    "vocab": _vocab,
+    "nlp": _nlp,
 }
 
 

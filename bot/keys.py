@@ -17,7 +17,11 @@ are global.
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
 | `parole:{B}:rated:V:ID` | string, expires | a customer rated venue V within the duplicate window |
 | `parole:pending` | sorted set | `B/F` of feedbacks in progress, by the time they count as abandoned |
-| `parole:stream:feedback` | stream | feedbacks complete or abandoned, for the analysis |
+| `parole:stream:feedback` | stream | feedbacks complete or abandoned, for the analysis (group `analysis`) |
+| `parole:{B}:vocab` | hash | the brand's vocabulary: `LABEL:term` → JSON entry (label, text, id) |
+| `parole:{B}:vocab:version` | string | counter bumped on every vocabulary change (workers reload on change) |
+| `parole:{B}:events` | stream | what happened to the brand's feedback (`analysed`), for the staff room |
+| `parole:workers` | hash | worker name → last heartbeat (Unix time) |
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ PREFIX = "parole"
 BRANDS = f"{PREFIX}:brands"
 PENDING = f"{PREFIX}:pending"
 FEEDBACK_STREAM = f"{PREFIX}:stream:feedback"
+ANALYSIS_GROUP = "analysis"
+WORKERS = f"{PREFIX}:workers"
 
 
 def brand(brand_code: str) -> str:
@@ -66,3 +72,15 @@ def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
 
 def pending_member(brand_code: str, feedback_id: str) -> str:
     return f"{brand_code}/{feedback_id}"
+
+
+def vocabulary(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:vocab"
+
+
+def vocabulary_version(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:vocab:version"
+
+
+def events(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:events"

@@ -278,6 +278,10 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "status": data["status"],
         "flow": data.get("flow", "default"),
         "chat_id": int(data["chat_id"]) if data.get("chat_id") else None,
+        "kind": data.get("kind") or None,
+        "aspects": json.loads(data.get("aspects") or "[]"),
+        "entities": json.loads(data.get("entities") or "[]"),
+        "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
     }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -126,3 +128,9 @@ class Analysis:
             aspects=tuple(data.get("aspects", ())),
             entities=tuple(Entity.from_json(e) for e in data.get("entities", ())),
         )
+
+
+def vocabulary_id(text: str) -> str:
+    """The canonical id of a vocabulary term: lower-case ASCII words joined by '-' ("Crème Brûlée" → "creme-brulee")."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

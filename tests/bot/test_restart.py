@@ -70,6 +70,8 @@ async def test_kill_9_mid_conversation_then_restart_continues(
         assert "Quick Massy" in turn.text
         turn = await customer.tap("rate:4")
         assert turn.edited, "the rating keyboard is replaced by the next question"
+        maps = Path(f"/proc/{process.pid}/maps").read_text()
+        assert "/spacy/" not in maps and "/thinc/" not in maps, "the process answering Telegram loaded spaCy"
         process.send_signal(signal.SIGKILL)
         process.wait()
 

@@ -1,0 +1,264 @@
+"""The analysis worker: reads the feedback stream through a consumer group, analyses in batches off the
+event loop, stores each result once, then acknowledges.
+
+Several workers share the stream. An entry left pending by a dead worker is claimed by another after
+`claim_idle` seconds. Storing a result is one Lua script on the feedback's own keys (cluster-safe):
+it writes the analysis and the staff-room event only if that stream entry was not stored already, so
+a worker that dies between storing and acknowledging causes no second event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from bot import keys
+from bot.vocabulary import VocabularyStore
+from nlp.types import Analysis, FeedbackText, Vocabulary
+
+log = logging.getLogger(__name__)
+
+_STORE_ANALYSIS = """
+-- KEYS[1] the feedback hash, KEYS[2] the brand's event stream
+-- ARGV: marker (stream entry id, '' to overwrite), kind, aspects, entities, language, analysed_at, feedback id
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'analysis_entry') == ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'aspects', ARGV[3], 'entities', ARGV[4],
+           'analysis_language', ARGV[5], 'analysed_at', ARGV[6], 'analysis_entry', ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'analysis_count', 1)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'type', 'analysed', 'feedback', ARGV[7])
+return 1
+"""
+
+
+class FeedbackAnalyzer(Protocol):
+    """What the worker needs of `nlp.Analyzer`."""
+
+    def analyze(self, items: Sequence[FeedbackText], vocabulary: Vocabulary | None = None) -> list[Analysis]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One entry of the feedback stream."""
+
+    entry_id: str
+    brand: str
+    feedback_id: str
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class AnalysisStore:
+    """Reads feedback texts and writes analyses; shared by the worker and `parole reanalyze`."""
+
+    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.clock = clock
+        self.vocabularies = VocabularyStore(redis)
+        self._cache: dict[str, Vocabulary] = {}
+        self._script = redis.register_script(_STORE_ANALYSIS)
+
+    async def vocabulary(self, brand: str) -> Vocabulary:
+        """The brand's vocabulary, reloaded only when its version changed (one GET otherwise)."""
+        cached = self._cache.get(brand)
+        if cached is not None and cached.version == await self.vocabularies.version(brand):
+            return cached
+        vocabulary = await self.vocabularies.load(brand)
+        self._cache[brand] = vocabulary
+        return vocabulary
+
+    async def texts(self, brand: str, feedback_ids: Sequence[str]) -> list[FeedbackText | None]:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for feedback_id in feedback_ids:
+                pipe.hmget(keys.feedback(brand, feedback_id), ["reason", "suggestion", "rating", "language"])
+            rows = await pipe.execute()
+        texts: list[FeedbackText | None] = []
+        for reason, suggestion, rating, language in rows:
+            if rating is None:
+                texts.append(None)  # erased or never stored: nothing to analyse
+            else:
+                texts.append(FeedbackText(reason or None, suggestion or None, int(rating), language or None))
+        return texts
+
+    async def save(self, brand: str, feedback_id: str, analysis: Analysis, *, marker: str) -> int:
+        """Store one analysis; 1 if stored, 0 if this stream entry was stored before, -1 if the feedback is gone."""
+        data = analysis.to_json()
+        result = await self._script(
+            keys=[keys.feedback(brand, feedback_id), keys.events(brand)],
+            args=[
+                marker,
+                data["kind"],
+                json.dumps(data["aspects"]),
+                json.dumps(data["entities"], ensure_ascii=False),
+                data["language"],
+                self.clock(),
+                feedback_id,
+            ],
+        )
+        return int(result)
+
+
+def analyse_safely(
+    analyzer: FeedbackAnalyzer, items: Sequence[FeedbackText], vocabulary: Vocabulary
+) -> list[Analysis | None]:
+    """Analyse a batch; if the batch fails, each text alone, so one bad text cannot block the others."""
+    try:
+        return list(analyzer.analyze(items, vocabulary))
+    except Exception:
+        log.exception("a batch of %d failed; analysing one by one", len(items))
+    results: list[Analysis | None] = []
+    for item in items:
+        try:
+            results.append(analyzer.analyze([item], vocabulary)[0])
+        except Exception:
+            log.exception("analysis failed for one feedback; it is acknowledged without analysis")
+            results.append(None)
+    return results
+
+
+class AnalysisWorker:
+    """One consumer of the `analysis` group."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        analyzer: FeedbackAnalyzer,
+        *,
+        name: str | None = None,
+        batch_size: int = 64,
+        block: float = 1.0,
+        claim_idle: float = 60.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.redis = redis
+        self.analyzer = analyzer
+        self.name = name or worker_name()
+        self.batch_size = batch_size
+        self.block_ms = max(1, int(block * 1000))
+        self.claim_idle_ms = int(claim_idle * 1000)
+        self.store = AnalysisStore(redis, clock)
+        self.clock = clock
+        self.analysed = 0
+
+    async def ensure_group(self) -> None:
+        try:
+            await self.redis.xgroup_create(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def claim_abandoned(self) -> list[StreamEntry]:
+        """Entries another worker read but did not acknowledge for `claim_idle` seconds."""
+        reply = await self.redis.xautoclaim(
+            keys.FEEDBACK_STREAM,
+            keys.ANALYSIS_GROUP,
+            self.name,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=self.batch_size,
+        )
+        return _entries(reply[1])
+
+    async def read_new(self, *, block: bool = True) -> list[StreamEntry]:
+        reply = await self.redis.xreadgroup(
+            keys.ANALYSIS_GROUP,
+            self.name,
+            {keys.FEEDBACK_STREAM: ">"},
+            count=self.batch_size,
+            block=self.block_ms if block else None,
+        )
+        if not reply:
+            return []
+        if isinstance(reply, dict):  # RESP3 answers a map of stream → entries
+            return _entries(next(iter(reply.values())))
+        return _entries(reply[0][1])
+
+    async def process(self, entries: Sequence[StreamEntry]) -> int:
+        """Analyse, store, acknowledge a batch; return how many analyses were stored."""
+        stored = 0
+        by_brand: dict[str, list[StreamEntry]] = {}
+        for entry in entries:
+            by_brand.setdefault(entry.brand, []).append(entry)
+        for brand, group in by_brand.items():
+            texts = await self.store.texts(brand, [e.feedback_id for e in group])
+            present = [(e, t) for e, t in zip(group, texts, strict=True) if t is not None]
+            vocabulary = await self.store.vocabulary(brand)
+            analyses = await asyncio.to_thread(analyse_safely, self.analyzer, [t for _, t in present], vocabulary)
+            for (entry, _), analysis in zip(present, analyses, strict=True):
+                if analysis is not None:
+                    stored += max(0, await self.store.save(brand, entry.feedback_id, analysis, marker=entry.entry_id))
+        if entries:
+            await self.redis.xack(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, *(e.entry_id for e in entries))
+        self.analysed += stored
+        return stored
+
+    async def step(self, *, block: bool = True) -> int:
+        """One round: claim what dead workers left, else read new entries; process them."""
+        entries = await self.claim_abandoned()
+        if not entries:
+            entries = await self.read_new(block=block)
+        await self.process(entries)
+        return len(entries)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.ensure_group()
+        log.info("worker %s reading %s", self.name, keys.FEEDBACK_STREAM)
+        while not stop.is_set():
+            try:
+                await self.redis.hset(keys.WORKERS, self.name, self.clock())
+                await self.step()
+            except (RedisError, OSError) as exc:
+                log.warning("worker %s: Redis unavailable (%s); retrying", self.name, exc)
+                await asyncio.sleep(1.0)
+        await self.redis.hdel(keys.WORKERS, self.name)
+
+
+def _entries(raw: Any) -> list[StreamEntry]:
+    entries: list[StreamEntry] = []
+    for entry_id, fields in raw or []:
+        if fields is None:  # deleted from the stream meanwhile
+            continue
+        entries.append(StreamEntry(str(entry_id), str(fields.get("brand", "")), str(fields.get("feedback", ""))))
+    return entries
+
+
+async def reanalyze(
+    redis: Redis,
+    analyzer: FeedbackAnalyzer,
+    brands: Sequence[str],
+    *,
+    batch_size: int = 64,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Analyse again every stored feedback of `brands` (after a vocabulary or model change)."""
+    store = AnalysisStore(redis)
+    stored = 0
+    for brand in brands:
+        vocabulary = await store.vocabulary(brand)
+        start = 0
+        while True:
+            ids = [str(i) for i in await redis.zrange(keys.feedbacks(brand), start, start + batch_size - 1)]
+            if not ids:
+                break
+            start += len(ids)
+            texts = await store.texts(brand, ids)
+            present = [(i, t) for i, t in zip(ids, texts, strict=True) if t is not None]
+            analyses = await asyncio.to_thread(analyse_safely, analyzer, [t for _, t in present], vocabulary)
+            for (feedback_id, _), analysis in zip(present, analyses, strict=True):
+                if analysis is not None:
+                    stored += max(0, await store.save(brand, feedback_id, analysis, marker=""))
+            if on_batch is not None:
+                on_batch(len(ids))
+    return stored
