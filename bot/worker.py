@@ -94,20 +94,31 @@ class AnalysisStore:
 
     async def save(self, brand: str, feedback_id: str, analysis: Analysis, *, marker: str) -> int:
         """Store one analysis; 1 if stored, 0 if this stream entry was stored before, -1 if the feedback is gone."""
-        data = analysis.to_json()
-        result = await self._script(
-            keys=[keys.feedback(brand, feedback_id), keys.events(brand)],
-            args=[
-                marker,
-                data["kind"],
-                json.dumps(data["aspects"]),
-                json.dumps(data["entities"], ensure_ascii=False),
-                data["language"],
-                self.clock(),
-                feedback_id,
-            ],
-        )
-        return int(result)
+        [result] = await self.save_many(brand, [(feedback_id, analysis, marker)])
+        return result
+
+    async def save_many(self, brand: str, results: Sequence[tuple[str, Analysis, str]]) -> list[int]:
+        """Store a batch of (feedback id, analysis, marker) in one round trip; see `save` for the answers."""
+        if not results:
+            return []
+        now = self.clock()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for feedback_id, analysis, marker in results:
+                data = analysis.to_json()
+                await self._script(
+                    keys=[keys.feedback(brand, feedback_id), keys.events(brand)],
+                    args=[
+                        marker,
+                        data["kind"],
+                        json.dumps(data["aspects"]),
+                        json.dumps(data["entities"], ensure_ascii=False),
+                        data["language"],
+                        now,
+                        feedback_id,
+                    ],
+                    client=pipe,
+                )
+            return [int(r) for r in await pipe.execute()]
 
 
 def analyse_safely(
@@ -196,9 +207,12 @@ class AnalysisWorker:
             present = [(e, t) for e, t in zip(group, texts, strict=True) if t is not None]
             vocabulary = await self.store.vocabulary(brand)
             analyses = await asyncio.to_thread(analyse_safely, self.analyzer, [t for _, t in present], vocabulary)
-            for (entry, _), analysis in zip(present, analyses, strict=True):
-                if analysis is not None:
-                    stored += max(0, await self.store.save(brand, entry.feedback_id, analysis, marker=entry.entry_id))
+            done = [
+                (entry.feedback_id, analysis, entry.entry_id)
+                for (entry, _), analysis in zip(present, analyses, strict=True)
+                if analysis is not None
+            ]
+            stored += sum(max(0, r) for r in await self.store.save_many(brand, done))
         if entries:
             await self.redis.xack(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, *(e.entry_id for e in entries))
         self.analysed += stored
@@ -256,9 +270,10 @@ async def reanalyze(
             texts = await store.texts(brand, ids)
             present = [(i, t) for i, t in zip(ids, texts, strict=True) if t is not None]
             analyses = await asyncio.to_thread(analyse_safely, analyzer, [t for _, t in present], vocabulary)
-            for (feedback_id, _), analysis in zip(present, analyses, strict=True):
-                if analysis is not None:
-                    stored += max(0, await store.save(brand, feedback_id, analysis, marker=""))
+            done = [
+                (i, analysis, "") for (i, _), analysis in zip(present, analyses, strict=True) if analysis is not None
+            ]
+            stored += sum(max(0, r) for r in await store.save_many(brand, done))
             if on_batch is not None:
                 on_batch(len(ids))
     return stored
