@@ -16,12 +16,20 @@ from redis.exceptions import RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.cards import Cards
 from bot.config import Settings
 from bot.customer_chat import CustomerChat
 from bot.errors import ConfigError, RedisUnavailable
+from bot.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.privacy import CustomerData
 from bot.redis_server import EmbeddedRedis
+from bot.relay import RELAY_WINDOW, Relay
+from bot.rooms import RoomStore
+from bot.staff_auth import StaffAuth
+from bot.staff_room import StaffRoomChat
 from bot.store import Store
 from bot.telegram_http import AiohttpRequest
+from bot.tickets import TicketStore
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
@@ -110,8 +118,53 @@ async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
     return str((await bot.get_me()).username)
 
 
+@dataclass(frozen=True, slots=True)
+class Staff:
+    """The staff side: rooms, tickets, cards, the relay, the notifier, the room adapter, customers' data."""
+
+    rooms: RoomStore
+    tickets: TicketStore
+    cards: Cards
+    relay: Relay
+    notifier: StaffNotifier
+    room_chat: StaffRoomChat
+    privacy: CustomerData
+
+
+def staff(
+    settings: Settings,
+    store: Store,
+    kit: DialogKit,
+    bot: Bot,
+    username: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    analysis_wait: float = ANALYSIS_WAIT,
+    relay_window: float = RELAY_WINDOW,
+) -> Staff:
+    rooms = RoomStore(store.redis)
+    tickets = TicketStore(store.redis)
+    cards = Cards(store, rooms, tickets, kit.renderer, bot)
+    relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, window=relay_window, clock=clock)
+    notifier = StaffNotifier(
+        store, rooms, tickets, cards, kit.renderer, bot,
+        admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
+    )  # fmt: skip
+    room_chat = StaffRoomChat(
+        rooms, tickets, cards, relay, StaffAuth(bot, settings.admin_ids), kit.renderer,
+        bot_username=username, language_for=kit.engine.language_for, clock=clock,
+    )  # fmt: skip
+    privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy)
+
+
 def customer_chat(
-    settings: Settings, store: Store, kit: DialogKit, username: str, clock: Callable[[], float] = time.time
+    settings: Settings,
+    store: Store,
+    kit: DialogKit,
+    username: str,
+    clock: Callable[[], float] = time.time,
+    staff: Staff | None = None,
 ) -> CustomerChat:
     return CustomerChat(
         store,
@@ -121,11 +174,14 @@ def customer_chat(
         duplicate_window=settings.duplicate_window_hours * 3600,
         conversation_timeout=settings.conversation_timeout,
         clock=clock,
+        relay=staff.relay if staff is not None else None,
+        privacy=staff.privacy if staff is not None else None,
     )
 
 
 async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], float] = time.time) -> None:
     """Forever: mark conversations that timed out as abandoned and stream their feedback."""
+    task = asyncio.current_task()
     while True:
         try:
             done = await store.abandon_expired(clock())
@@ -133,4 +189,8 @@ async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], flo
                 log.info("abandoned %d feedback(s) after the conversation timeout", len(done))
         except RedisError as exc:
             log.warning("abandon sweep failed: %s", exc)
+        # redis-py may turn our cancellation into its own error, or retry the command it interrupted and
+        # return normally: check for it before sleeping, or the task outlives its cancellation.
+        if task is not None and task.cancelling():
+            raise asyncio.CancelledError
         await asyncio.sleep(every)

@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
     brand_add.add_argument("--name", required=True, help="display name")
     brand.add_parser("list", help="list brands as JSON lines")
+    brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
+    brand_deadline.add_argument("code")
+    brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
 
     venue = sub.add_parser("venue", help="venues").add_subparsers(dest="action", required=True, metavar="ACTION")
     venue_add = venue.add_parser("add", help="create a venue and write its QR codes")
@@ -77,6 +80,20 @@ def _parser() -> argparse.ArgumentParser:
     vocab_remove.add_argument("--label", help="only under this label")
     vocab_remove.add_argument("text")
 
+    staff = sub.add_parser("staff", help="staff rooms (Telegram groups where the brand answers)")
+    staff_sub = staff.add_subparsers(dest="action", required=True, metavar="ACTION")
+    invite = staff_sub.add_parser("invite", help="a one-time code: '/link CODE' in a group makes it a staff room")
+    invite.add_argument("--brand", required=True)
+    invite.add_argument("--venue", help="a room for this venue's feedback only (default: the brand room)")
+    invite.add_argument("--hours", type=float, default=24.0, help="how long the code stays valid (default 24)")
+    staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
+    staff_rooms.add_argument("--brand")
+
+    stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
+    stats.add_argument("--brand")
+    stats.add_argument("--venue", help="one venue (needs --brand)")
+    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
+
     nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
@@ -107,6 +124,8 @@ async def _brand(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         if args.action == "add":
             _print_json((await store.add_brand(args.code, args.name)).to_json())
+        elif args.action == "set-deadline":
+            _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
         else:
             for brand in await store.list_brands():
                 _print_json(brand.to_json())
@@ -229,6 +248,48 @@ async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _staff(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from bot.rooms import RoomStore
+
+    async with open_redis(settings) as redis:
+        rooms = RoomStore(redis)
+        if args.action == "invite":
+            invite = await rooms.invite(args.brand, args.venue, hours=args.hours)
+            expires = dt.datetime.fromtimestamp(invite.expires_at, dt.UTC).isoformat(timespec="seconds")
+            _print_json(
+                {
+                    "code": invite.code,
+                    "brand": invite.brand,
+                    "venue": invite.venue,
+                    "expires_at": expires.replace("+00:00", "Z"),
+                    "command": invite.command,
+                }
+            )
+        else:
+            if args.brand:
+                await Store(redis).get_brand(args.brand)
+            for room in await rooms.list(args.brand):
+                _print_json(room.to_json())
+    return 0
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.stats import format_table, venue_stats
+
+    if args.venue and not args.brand:
+        raise InvalidInput("--venue needs --brand")
+    async with open_redis(settings) as redis:
+        rows = await venue_stats(Store(redis), args.brand, args.venue)
+    if args.json:
+        for row in rows:
+            _print_json(row.to_json())
+    else:
+        print(format_table(rows))
+    return 0
+
+
 def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False))
 
@@ -243,6 +304,8 @@ HANDLERS: dict[str, Handler] = {
     "reanalyze": _reanalyze,
     "vocab": _vocab,
     "nlp": _nlp,
+    "staff": _staff,
+    "stats": _stats,
 }
 
 

@@ -16,15 +16,21 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
+from bot.privacy import FORGET_YES, CustomerData
+from bot.relay import Relay
+from bot.sending import call_telegram
+from bot.staff_room import STAFF_COMMANDS
 from bot.store import Store
 from dialogs.answers import normalise_venue_code
 from dialogs.engine import DialogEngine
+from dialogs.messages import MessageName
 from dialogs.render import MessageRenderer, RenderedMessage
 from dialogs.types import (
     Button,
     Command,
     Conversation,
     Event,
+    MessagePart,
     NonText,
     Outcome,
     Start,
@@ -42,6 +48,8 @@ _MEDIA_KINDS = (
 )  # fmt: skip
 _MAX_RETRY_AFTER = 30.0
 _ATTEMPTS = 4
+_PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
+_FORGET_BUTTON = "forget:"
 
 
 def new_feedback_id(now: float) -> str:
@@ -62,7 +70,11 @@ class CustomerChat:
         duplicate_window: float,
         conversation_timeout: float,
         clock: Callable[[], float] = time.time,
+        relay: Relay | None = None,
+        privacy: CustomerData | None = None,
     ) -> None:
+        """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
+        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -70,6 +82,8 @@ class CustomerChat:
         self.duplicate_window = duplicate_window
         self.conversation_timeout = conversation_timeout
         self.clock = clock
+        self.relay = relay
+        self.privacy = privacy
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -82,9 +96,14 @@ class CustomerChat:
         if chat is None or chat.type != ChatType.PRIVATE or user is None or user.is_bot:
             return
         if query is not None:
+            if self.privacy is not None and (query.data or "").startswith(_FORGET_BUTTON):
+                await self._forget_button(update)
+                return
             await self._step(update, Button(query.data or ""), payload=None)
         elif message is not None:
             command = self._command(message)
+            if command is not None and await self._side_command(update, command[0]):
+                return
             if command is not None and command[0] == "start":
                 await self._step(update, None, payload=command[1] or None, bare_start=not command[1])
             elif command is not None:
@@ -93,6 +112,51 @@ class CustomerChat:
                 await self._step(update, Text(message.text), payload=None)
             else:
                 await self._step(update, NonText(self._kind(message)), payload=None)
+
+    async def _language(self, update: Update) -> str:
+        """The language to answer in outside the dialog: the one chosen with /language, else Telegram's."""
+        chat, user = update.effective_chat, update.effective_user
+        assert chat is not None and user is not None
+        conversation = (await self.store.load_chat(chat.id)).conversation
+        if conversation is not None and conversation.language_chosen:
+            return conversation.language
+        return self.engine.language_for(user.language_code)
+
+    async def _side_command(self, update: Update, name: str) -> bool:
+        """Answer the commands that are not part of the dialog; False for the others."""
+        chat = update.effective_chat
+        assert chat is not None
+        if name in STAFF_COMMANDS:
+            await self._say(update, "staff_command_private", await self._language(update))
+        elif name in _PRIVACY_COMMANDS and self.privacy is not None:
+            if name == "forget":
+                await self.privacy.ask_forget(chat.id, await self._language(update))
+            else:
+                await self.privacy.send_my_data(chat.id, await self._language(update))
+        else:
+            return False
+        return True
+
+    async def _forget_button(self, update: Update) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        assert query is not None and chat is not None and self.privacy is not None
+        language = await self._language(update)
+        await _call(query.answer, idempotent=True)
+        if query.data == FORGET_YES:
+            await self.privacy.forget(chat.id)
+            template = "forgotten"
+        else:
+            template = "forget_cancelled"
+        text = self.renderer.render(MessagePart(template), language)
+        if isinstance(query.message, Message):
+            await _call(functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML), idempotent=True)
+
+    async def _say(self, update: Update, template: str, language: str) -> None:
+        chat = update.effective_chat
+        assert chat is not None
+        text = self.renderer.render(MessagePart(template), language)
+        send = functools.partial(update.get_bot().send_message, chat.id, text, parse_mode=ParseMode.HTML)
+        await call_telegram(send, idempotent=False, what=template)
 
     def _command(self, message: Message) -> tuple[str, str] | None:
         text = message.text or ""
@@ -133,6 +197,11 @@ class CustomerChat:
             venue = await self.store.venue_by_short_code(code) if code else None
             event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
         outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+        if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
+            # No feedback under way: a text may be the customer answering the staff of a recent ticket.
+            message = update.message
+            if message is not None and await self.relay.from_customer(message, chat.id, state.language, event.text):
+                return
         if outcome.feedback or outcome.state != state or snapshot.conversation is None:
             await self.store.save_turn(
                 chat.id,
@@ -172,6 +241,15 @@ class CustomerChat:
                     reply_markup=markup,
                 )
                 await _call(send, idempotent=False)
+
+
+def _is_idle_answer(outcome: Outcome) -> bool:
+    """Tell whether the engine only answers that no feedback is under way (the `idle` message)."""
+    return (
+        not outcome.feedback
+        and len(outcome.replies) == 1
+        and [part.template for part in outcome.replies[0].parts] == [MessageName.IDLE]
+    )
 
 
 def _looks_like_token(payload: str) -> bool:

@@ -20,7 +20,10 @@ def _iso(timestamp: float) -> str:
 
 
 def export_record(feedback: dict[str, Any]) -> dict[str, Any]:
-    """The contract's export record; the customer's chat id is never exported."""
+    """The contract's export record; the customer's chat id is never exported.
+
+    `replies` is the ticket's thread, oldest first: each `author` (`staff` or `customer`), `text`, `at`.
+    """
     return {
         "id": feedback["id"],
         "brand": feedback["brand"],
@@ -35,7 +38,10 @@ def export_record(feedback: dict[str, Any]) -> dict[str, Any]:
         "kind": feedback.get("kind"),
         "aspects": feedback.get("aspects", []),
         "entities": feedback.get("entities", []),
-        "replies": feedback.get("replies", []),
+        "replies": [
+            {"author": reply["author"], "text": reply["text"], "at": _iso(float(reply["at"]))}
+            for reply in feedback.get("replies", [])
+        ],
     }
 
 

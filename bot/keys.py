@@ -22,6 +22,26 @@ are global.
 | `parole:{B}:vocab:version` | string | counter bumped on every vocabulary change (workers reload on change) |
 | `parole:{B}:events` | stream | what happened to the brand's feedback (`analysed`), for the staff room |
 | `parole:workers` | hash | worker name → last heartbeat (Unix time) |
+| `parole:{B}:brand` field `deadline_hours` | | hours the brand gives itself for a first answer (default 24) |
+| `parole:secret` | string | the deployment's secret for customer pseudonyms (random, set once) |
+| `parole:customer:ID:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
+| `parole:customer:ID:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
+| `parole:customer:ID:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
+| `parole:invite:CODE` | string, expires | JSON `{brand, venue}` of a one-time staff-room code (`parole staff invite`) |
+| `parole:room:CHAT` | hash | a staff room: brand, venue (`""`: the brand room), language, title, linked_at/by |
+| `parole:{B}:rooms` | hash | the brand's staff rooms: chat id → venue code (`""` for the brand room) |
+| `parole:{B}:ticket:seq` | string | counter of the brand's tickets (ticket number = 1000 + INCR) |
+| `parole:{B}:ticket:N` | hash | ticket N: feedback, venue, status, pseudonym, room, card, times (`bot.tickets`) |
+| `parole:{B}:tickets` | sorted set | every ticket number by creation time |
+| `parole:{B}:tickets:open` | sorted set | tickets neither closed nor spam, by creation time |
+| `parole:{B}:feedback:F:replies` | list | the ticket's thread: JSON `{author: staff|customer, text, at}` |
+| `parole:{B}:room-messages:CHAT` | hash | message id in staff room CHAT → ticket number (card, thread) |
+| `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
+| `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
+| `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
+| `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
+| `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
+| `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
 """
 
 from __future__ import annotations
@@ -32,6 +52,10 @@ PENDING = f"{PREFIX}:pending"
 FEEDBACK_STREAM = f"{PREFIX}:stream:feedback"
 ANALYSIS_GROUP = "analysis"
 WORKERS = f"{PREFIX}:workers"
+NOTIFY_GROUP = "notify"
+SECRET = f"{PREFIX}:secret"
+CARDS_DUE = f"{PREFIX}:cards:due"
+DEADLINES = f"{PREFIX}:deadlines"
 
 
 def brand(brand_code: str) -> str:
@@ -84,3 +108,65 @@ def vocabulary_version(brand_code: str) -> str:
 
 def events(brand_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:events"
+
+
+def customer_salt(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:salt"
+
+
+def customer_feedbacks(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:feedbacks"
+
+
+def customer_tickets(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:tickets"
+
+
+def invite(code: str) -> str:
+    return f"{PREFIX}:invite:{code}"
+
+
+def room(chat_id: int) -> str:
+    return f"{PREFIX}:room:{chat_id}"
+
+
+def rooms(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:rooms"
+
+
+def ticket_sequence(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:ticket:seq"
+
+
+def ticket(brand_code: str, number: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:ticket:{number}"
+
+
+def tickets(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:tickets"
+
+
+def open_tickets(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:tickets:open"
+
+
+def replies(brand_code: str, feedback_id: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:feedback:{feedback_id}:replies"
+
+
+def room_messages(brand_code: str, chat_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:room-messages:{chat_id}"
+
+
+def relayed(brand_code: str, chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:relayed:{chat_id}:{message_id}"
+
+
+def customer_relayed(brand_code: str, number: int, message_id: int) -> str:
+    """Named by the ticket, not the customer's chat: nothing keyed by their chat id outlives `/forget`."""
+    return f"{PREFIX}:{{{brand_code}}}:relayed:ticket-{number}:{message_id}"
+
+
+def ticket_member(brand_code: str, number: int) -> str:
+    """A ticket in a global sorted set (`parole:deadlines`, a customer's tickets)."""
+    return f"{brand_code}/{number}"

@@ -15,7 +15,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.app import build_application, customer_chat, load_dialogs, open_redis, sweep_abandoned
+from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, staff, sweep_abandoned
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.store import Store
@@ -35,10 +35,11 @@ class Listen:
 
 @dataclass(frozen=True, slots=True)
 class RunningBot:
-    """A started bot: its Telegram application and its store."""
+    """A started bot: its Telegram application, its store and its staff side (rooms, tickets, notifier)."""
 
     application: Application  # type: ignore[type-arg]
     store: Store
+    staff: Staff
 
 
 @contextlib.asynccontextmanager
@@ -47,9 +48,17 @@ async def running_bot(
     *,
     listen: Listen | None,
     sweep_every: float = 30.0,
+    notify_every: float | None = 1.0,
+    analysis_wait: float | None = None,
     clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[RunningBot]:
-    """Start the whole bot (Redis, Telegram application, webhook server or poller) and stop it on exit."""
+    """Start the whole bot (Redis, Telegram application, webhook server or poller, staff notifier) and stop
+    it on exit.
+
+    `notify_every` is how long the staff notifier waits for new feedback in each round (None: no notifier
+    loop; a test then calls `staff.notifier.tick()` itself); `analysis_wait` how long a card waits for the
+    analysis before it goes out without it.
+    """
     webhook_url = settings.webhook_url
     if listen is not None and webhook_url is None:
         raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
@@ -59,10 +68,13 @@ async def running_bot(
         application = build_application(settings, webhook=listen is not None)
         await application.initialize()
         runner: web.AppRunner | None = None
-        sweeper: asyncio.Task[None] | None = None
+        tasks: list[asyncio.Task[None]] = []
         try:
             username = settings.bot_username or application.bot.username
-            customer_chat(settings, store, kit, username, clock).register(application)
+            waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
+            staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
+            customer_chat(settings, store, kit, username, clock, staff_side).register(application)
+            staff_side.room_chat.register(application)
             await application.start()
             if listen is not None and webhook_url is not None:
                 secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
@@ -78,13 +90,15 @@ async def running_bot(
                 assert application.updater is not None
                 await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
                 log.info("long polling as @%s", username)
-            sweeper = asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock))
-            yield RunningBot(application, store)
+            tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
+            if notify_every is not None:
+                tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
+            yield RunningBot(application, store, staff_side)
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+                    await task
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             if runner is not None:

@@ -6,6 +6,7 @@ Every method is one Redis round trip unless it says otherwise, so the per-update
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -30,8 +31,10 @@ from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 
 FEEDBACK_FIELDS = (
     "id", "brand", "venue", "venue_name", "language", "rating", "reason", "suggestion",
-    "status", "created_at", "updated_at", "flow", "chat_id",
+    "status", "created_at", "updated_at", "flow", "chat_id", "ticket",
 )  # fmt: skip
+DEFAULT_DEADLINE_HOURS = 24.0
+MAX_DEADLINE_HOURS = 24.0 * 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,18 @@ class Store:
         if not data:
             raise NotFound("brand", code)
         return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]))
+
+    async def set_deadline(self, code: str, hours: float) -> float:
+        """Set the hours the brand gives itself to answer a feedback first (reminder, then escalation)."""
+        await self.get_brand(code)
+        if not 0 < hours <= MAX_DEADLINE_HOURS:
+            raise InvalidInput(f"the deadline must be more than 0 and at most {MAX_DEADLINE_HOURS:.0f} hours")
+        await self.redis.hset(keys.brand(code), "deadline_hours", hours)
+        return hours
+
+    async def deadline_hours(self, code: str) -> float:
+        raw = await self.redis.hget(keys.brand(code), "deadline_hours")
+        return float(raw) if raw else DEFAULT_DEADLINE_HOURS
 
     async def list_brands(self) -> list[Brand]:
         codes = sorted(_text(c) for c in await self.redis.smembers(keys.BRANDS))
@@ -156,15 +171,17 @@ class Store:
     ) -> None:
         """Store the new conversation state and the feedback snapshots of one update (one round trip).
 
-        A new feedback is indexed and marks the customer as having rated the venue; one in progress is
-        scheduled to count as abandoned after the timeout; a complete or abandoned one goes to the
-        analysis stream.
+        A new feedback is indexed (for the brand, and for the customer's `/mydata` and `/forget`) and
+        marks the customer as having rated the venue; one in progress is scheduled to count as abandoned
+        after the timeout; a complete or abandoned one goes to the analysis stream.
         """
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.set(keys.chat(chat_id), json.dumps(conversation.to_json(), ensure_ascii=False))
             for record in feedback:
                 key = keys.feedback(record.venue.brand, record.id)
                 pipe.hset(key, mapping=_feedback_hash(record, chat_id))
+                pipe.sadd(keys.customer_feedbacks(chat_id), keys.pending_member(record.venue.brand, record.id))
+                pipe.set(keys.customer_salt(chat_id), secrets.token_hex(8), nx=True)
                 member = keys.pending_member(record.venue.brand, record.id)
                 pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
                 rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
@@ -214,7 +231,7 @@ class Store:
     async def iter_feedback(
         self, brand_code: str | None = None, venue_code: str | None = None, *, batch: int = 500
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every feedback, oldest first, read in batches so memory stays bounded."""
+        """Every feedback with its ticket's thread (`replies`), oldest first, read in batches."""
         if brand_code is not None:
             await self.get_brand(brand_code)
             brands = [brand_code]
@@ -230,19 +247,26 @@ class Store:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for feedback_id in ids:
                         pipe.hgetall(keys.feedback(code, _text(feedback_id)))
-                    rows = [_strings(row) for row in await pipe.execute()]
-                for row in rows:
-                    if row and (venue_code is None or row.get("venue") == venue_code):
-                        yield _feedback_from_hash(row)
+                        pipe.lrange(keys.replies(code, _text(feedback_id)), 0, -1)
+                    results = await pipe.execute()
+                for row, thread in zip(results[::2], results[1::2], strict=True):
+                    data = _strings(row)
+                    if data and (venue_code is None or data.get("venue") == venue_code):
+                        yield {**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]}
 
 
-def _text(value: object) -> str:
+def redis_text(value: object) -> str:
     """A Redis reply as text (the client decodes responses; this satisfies the typing and old data)."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _strings(data: Mapping[Any, Any]) -> dict[str, str]:
-    return {_text(k): _text(v) for k, v in data.items()}
+def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash reply as a dict of text."""
+    return {redis_text(k): redis_text(v) for k, v in data.items()}
+
+
+_text = redis_text
+_strings = redis_strings
 
 
 def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[FieldT, EncodableT]:
@@ -282,6 +306,7 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "aspects": json.loads(data.get("aspects") or "[]"),
         "entities": json.loads(data.get("entities") or "[]"),
         "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
+        "ticket": int(data["ticket"]) if data.get("ticket") else None,
     }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+# The canonical id of a vocabulary term, re-exported here for code that needs only the value types; one
+# implementation, in `nlp.normalize` (pure strings, no spaCy).
+from nlp.normalize import vocabulary_id as vocabulary_id
 
 
 class Kind(StrEnum):
@@ -129,8 +131,3 @@ class Analysis:
             entities=tuple(Entity.from_json(e) for e in data.get("entities", ())),
         )
 
-
-def vocabulary_id(text: str) -> str:
-    """The canonical id of a vocabulary term: lower-case ASCII words joined by '-' ("Crème Brûlée" → "creme-brulee")."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")

@@ -18,6 +18,15 @@ CONTRACT_NAMES = {
     "reprompt_text", "text_truncated", "help", "cancelled", "nothing_to_cancel", "idle", "choose_language",
     "language_set", "expired_button", "rating_recap", "button_rating", "button_skip", "button_language_fr",
     "button_language_en", "staff_card", "staff_reply",
+    # The staff rooms and the relay (journeys 7-9), and the customer's /mydata and /forget.
+    "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
+    "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_reply_usage",
+    "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
+    "staff_relay_failed", "staff_relayed", "staff_customer_message", "staff_only_text", "staff_closed",
+    "staff_tickets", "staff_no_tickets", "staff_reminder", "admin_escalation", "button_close", "button_spam",
+    "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
+    "customer_relayed", "forget_confirm", "button_forget_confirm", "button_forget_cancel", "forgotten",
+    "forget_cancelled", "my_data", "my_data_empty",
 }  # fmt: skip
 
 SMALL_CATALOG = """
@@ -66,12 +75,9 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("already_rated") == {"venue_name", "hours"}
     assert catalog.declared_variables("text_truncated") == {"limit"}
     assert catalog.declared_variables("staff_card") == {
-        "venue_name",
-        "rating",
-        "reason",
-        "suggestion",
-        "ticket",
-    }
+        "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
+        "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable",
+    }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()
     assert catalog.kind("button_rating") is TemplateKind.BUTTON

@@ -106,10 +106,13 @@ def test_staff_card_escapes_customer_text(renderer: MessageRenderer) -> None:
     part = MessagePart(
         "staff_card",
         {
+            **renderer.catalog.sample_variables("staff_card"),
             "venue_name": "Quick",
             "rating": 1,
             "reason": "<b>froid</b> & sale",
-            "suggestion": None,
+            "reason_parts": [{"text": "<b>froid</b> & sale", "label": ""}],
+            "suggestion": "",
+            "suggestion_parts": [],
             "ticket": 7,
         },
     )

@@ -1,0 +1,121 @@
+"""Quality of the analysis on the labelled French sets: entity precision, recall and F1 (exact span and label)
+and kind accuracy, for the bare model, the analysis without vocabulary, and the analysis with it.
+
+Two sets: `feedback_fr.jsonl`, which the rules were written against, and `feedback_fr_holdout.jsonl`,
+written afterwards and never used to tune anything, which says how the rules do on texts they never saw.
+
+    .venv/bin/python bench/nlp_quality.py [--errors]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPOSITORY))
+
+from nlp.analyzer import Analyzer  # noqa: E402
+from nlp.evaluation import (  # noqa: E402
+    EntityScore,
+    LabelledFeedback,
+    kind_accuracy,
+    load_labelled,
+    load_vocabularies,
+    score_entities,
+)
+from nlp.types import Analysis, Entity, FeedbackText, Label, Vocabulary  # noqa: E402
+
+DATA = REPOSITORY / "tests" / "data"
+
+
+def bare_model_entities(analyzer: Analyzer, items: Sequence[LabelledFeedback]) -> list[list[Entity]]:
+    """The model's own entities, straight from `nlp.pipe`, with no ruler and no fix."""
+    docs = analyzer.nlp.pipe([item.text for item in items])
+    return [
+        [Entity(e.text, Label(e.label_), e.start_char, e.end_char, field=item.field) for e in doc.ents]
+        for item, doc in zip(items, docs, strict=True)
+    ]
+
+
+def as_feedback(item: LabelledFeedback) -> FeedbackText:
+    """The labelled text as the field it was written in."""
+    reason, suggestion = (item.text, None) if item.field == "reason" else (None, item.text)
+    return FeedbackText(reason=reason, suggestion=suggestion, rating=item.rating)
+
+
+def analyse(
+    analyzer: Analyzer, items: Sequence[LabelledFeedback], vocabularies: dict[str, Vocabulary] | None
+) -> list[Analysis]:
+    """Analyse each labelled text as its field, one brand per call as the worker does."""
+    results: dict[str, Analysis] = {}
+    for brand in sorted({item.brand for item in items}):
+        of_brand = [item for item in items if item.brand == brand]
+        vocabulary = vocabularies.get(brand) if vocabularies is not None else None
+        batch = [as_feedback(item) for item in of_brand]
+        for item, analysis in zip(of_brand, analyzer.analyze(batch, vocabulary), strict=True):
+            results[item.id] = analysis
+    return [results[item.id] for item in items]
+
+
+def row(name: str, score: EntityScore, accuracy: float | None) -> str:
+    kind = "" if accuracy is None else f"{accuracy:8.3f}"
+    return f"{name:<28}{score.precision:7.3f}{score.recall:7.3f}{score.f1:7.3f}{kind}"
+
+
+def print_errors(items: Sequence[LabelledFeedback], analyses: Sequence[Analysis]) -> None:
+    for item, analysis in zip(items, analyses, strict=True):
+        gold = {(e.start, e.end, e.label) for e in item.entities}
+        guess = {(e.start, e.end, e.label) for e in analysis.entities}
+        missed = [f"{item.text[s:e]}/{label.value}" for s, e, label in sorted(gold - guess)]
+        extra = [f"{item.text[s:e]}/{label.value}" for s, e, label in sorted(guess - gold)]
+        wrong_kind = analysis.kind is not item.kind
+        if missed or extra or wrong_kind:
+            kind = f" kind {analysis.kind.value}≠{item.kind.value}" if wrong_kind else ""
+            print(f"{item.id} ({item.rating}★ {item.field}) {item.text!r}{kind}")
+            if missed:
+                print(f"    missed: {missed}")
+            if extra:
+                print(f"    extra:  {extra}")
+
+
+def report(analyzer: Analyzer, name: str, items: Sequence[LabelledFeedback], vocabularies: dict[str, Vocabulary],
+           errors: bool) -> None:
+    gold = [item.entities for item in items]
+    kinds = [item.kind for item in items]
+    bare = score_entities(gold, bare_model_entities(analyzer, items))
+    without = analyse(analyzer, items, None)
+    with_vocabulary = analyse(analyzer, items, vocabularies)
+    print(f"{name}: {len(items)} feedbacks, {sum(len(g) for g in gold)} entities")
+    print(f"  {'':<28}{'P':>7}{'R':>7}{'F1':>7}{'kind acc':>9}")
+    print("  " + row("bare model (ner alone)", bare, None))
+    print("  " + row("analysis, no vocabulary", score_entities(gold, [a.entities for a in without]),
+                     kind_accuracy(kinds, [a.kind for a in without])))
+    print("  " + row("analysis with vocabulary", score_entities(gold, [a.entities for a in with_vocabulary]),
+                     kind_accuracy(kinds, [a.kind for a in with_vocabulary])))
+    if errors:
+        print_errors(items, with_vocabulary)
+    print()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--errors", action="store_true", help="print each text the analysis gets wrong")
+    args = parser.parse_args(argv)
+
+    vocabularies = load_vocabularies(DATA / "vocabularies.json")
+    started = time.perf_counter()
+    analyzer = Analyzer()
+    loaded = time.perf_counter() - started
+    print(f"model loaded in {loaded:.1f} s; pipeline {analyzer.pipeline_names}; {len(vocabularies)} vocabularies\n")
+    report(analyzer, "feedback_fr.jsonl", load_labelled(DATA / "feedback_fr.jsonl"), vocabularies, args.errors)
+    report(analyzer, "feedback_fr_holdout.jsonl (held out)", load_labelled(DATA / "feedback_fr_holdout.jsonl"),
+           vocabularies, args.errors)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,298 @@
+"""The staff room adapter: Telegram groups in, commands and card buttons, authorization, answers out.
+
+Commands in a group: `/link CODE` (any group the bot is in), and in a linked room `/reply N TEXT`,
+`/close [N]`, `/tickets`, `/unlink` (brand admins). A Telegram reply to a card, or to any message of a
+ticket's thread, is relayed to the customer. Only members of a room linked to the ticket's brand act on
+a ticket, and a venue's room only on that venue's tickets: ticket numbers are read in the room's brand,
+so a number guessed from another brand names nothing. Other messages in groups are staff talking among
+themselves: ignored.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+import time
+from collections.abc import Callable
+
+from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.cards import Cards, closed_status
+from bot.relay import Relay
+from bot.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
+from bot.sending import call_telegram
+from bot.staff_auth import StaffAuth
+from bot.tickets import Ticket, TicketStatus, TicketStore
+from dialogs.render import MessageRenderer
+from dialogs.types import MessagePart
+
+log = logging.getLogger(__name__)
+
+STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets"})
+_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
+_TICKET_FIRST = re.compile(r"^#?(\d{1,9})(?:\s+(.*))?$", re.DOTALL)
+_LINK_PROBLEMS = {
+    LinkProblem.BAD_CODE: "staff_link_bad_code",
+    LinkProblem.OTHER_BRAND: "staff_link_other_brand",
+    LinkProblem.GONE: "staff_link_bad_code",
+}
+MAX_LISTED = 30
+
+
+def parse_command(text: str | None, bot_username: str) -> tuple[str, str] | None:
+    """A command addressed to this bot (or to no bot in particular): its lower-case name and its arguments."""
+    found = _COMMAND.match(text or "")
+    if found is None:
+        return None
+    name, target, args = found.groups()
+    if target and target.lower() != bot_username.lower():
+        return None
+    return name.lower(), (args or "").strip()
+
+
+class StaffRoomChat:
+    """Handles the updates of groups: linking, commands, replies to cards, card buttons."""
+
+    def __init__(
+        self,
+        rooms: RoomStore,
+        tickets: TicketStore,
+        cards: Cards,
+        relay: Relay,
+        auth: StaffAuth,
+        renderer: MessageRenderer,
+        *,
+        bot_username: str,
+        language_for: Callable[[str | None], str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.rooms = rooms
+        self.tickets = tickets
+        self.cards = cards
+        self.relay = relay
+        self.auth = auth
+        self.renderer = renderer
+        self.bot_username = bot_username
+        self.language_for = language_for
+        self.clock = clock
+
+    def register(self, application: Application) -> None:  # type: ignore[type-arg]
+        # Group 1: the customer chat's catch-all handler is in group 0 and ignores groups.
+        application.add_handler(TypeHandler(Update, self.handle_update), group=1)
+
+    async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None or chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+            return
+        if update.my_chat_member is not None:
+            await self._membership(update.my_chat_member)
+        elif update.callback_query is not None:
+            await self._button(update.callback_query)
+        elif update.message is not None:
+            await self._message(update.message)
+
+    # --- messages --------------------------------------------------------------------------------
+
+    async def _message(self, message: Message) -> None:
+        user = message.from_user
+        if user is None or user.is_bot or message.sender_chat is not None:
+            return  # channels and anonymous admins cannot be told apart from outsiders: ignored
+        command = parse_command(message.text, self.bot_username)
+        if command is not None and command[0] in STAFF_COMMANDS:
+            name, args = command
+            if name == "link":
+                await self._link(message, args)
+                return
+            room = await self._room_for_command(message)
+            if room is None:
+                return
+            if name == "unlink":
+                await self._unlink(room, message)
+            elif name == "reply":
+                await self._reply_command(room, message, args)
+            elif name == "close":
+                await self._close_command(room, message, args)
+            else:
+                await self._list(room, message)
+        elif command is None and message.reply_to_message is not None:
+            await self._thread_reply(message)
+
+    async def _say(
+        self, chat_id: int, template: str, variables: dict[str, object], language: str, reply_to: int
+    ) -> None:
+        await self.cards.say(chat_id, template, variables, language=language, reply_to=reply_to)
+
+    def _language(self, message: Message) -> str:
+        return self.language_for(message.from_user.language_code if message.from_user else None)
+
+    async def _room_for_command(self, message: Message) -> StaffRoom | None:
+        """The linked room a staff command was sent in, if its sender may act there; else say why."""
+        assert message.from_user is not None
+        room = await self.rooms.get(message.chat_id)
+        if room is None:
+            await self._say(message.chat_id, "staff_not_linked", {}, self._language(message), message.message_id)
+            return None
+        if not await self.auth.is_staff(room.chat_id, message.from_user.id):
+            await self.cards.say(room, "staff_not_allowed", {}, reply_to=message.message_id)
+            return None
+        return room
+
+    async def _ticket(self, room: StaffRoom, number: int) -> Ticket | None:
+        """The ticket with this number in the room's brand, if the room covers its venue."""
+        ticket = await self.tickets.get(room.brand, number)
+        return ticket if ticket is not None and room.covers(ticket.venue) else None
+
+    async def _replied_ticket(self, room: StaffRoom, message: Message) -> Ticket | None:
+        replied = message.reply_to_message
+        if replied is None:
+            return None
+        number = await self.tickets.for_message(room.brand, room.chat_id, replied.message_id)
+        return await self._ticket(room, number) if number is not None else None
+
+    async def _link(self, message: Message, args: str) -> None:
+        assert message.from_user is not None
+        language = self._language(message)
+        if not args:
+            await self._say(message.chat_id, "staff_link_usage", {}, language, message.message_id)
+            return
+        try:
+            linked = await self.rooms.link(
+                args,
+                chat_id=message.chat_id,
+                title=message.chat.title or "",
+                language=language,
+                user_id=message.from_user.id,
+                now=self.clock(),
+            )
+        except LinkRefused as refused:
+            await self._say(message.chat_id, _LINK_PROBLEMS[refused.problem], {}, language, message.message_id)
+            return
+        venue_name = ""
+        if linked.room.venue is not None:
+            venue_name = (await self.cards.store.get_venue(linked.room.brand, linked.room.venue)).name
+        brand = await self.cards.store.get_brand(linked.room.brand)
+        variables = {"brand_name": brand.name, "venue_name": venue_name}
+        await self.cards.say(linked.room, "staff_linked", variables, reply_to=message.message_id)
+        if linked.replaced is not None:
+            await self.cards.say(linked.replaced, "staff_moved", {**variables, "title": linked.room.title})
+
+    async def _unlink(self, room: StaffRoom, message: Message) -> None:
+        assert message.from_user is not None
+        if not await self.auth.is_admin(room.chat_id, message.from_user.id):
+            await self.cards.say(room, "staff_unlink_refused", {}, reply_to=message.message_id)
+            return
+        await self.rooms.unlink(room)
+        await self.cards.say(room, "staff_unlinked", {}, reply_to=message.message_id)
+
+    async def _reply_command(self, room: StaffRoom, message: Message, args: str) -> None:
+        found = _TICKET_FIRST.match(args)
+        ticket: Ticket | None
+        if found is not None and found.group(2):
+            number, text = int(found.group(1)), found.group(2)
+            ticket = await self._ticket(room, number)
+        elif found is None and args and message.reply_to_message is not None:
+            text = args  # "/reply TEXT" sent as a reply to a card
+            ticket = await self._replied_ticket(room, message)
+            number = ticket.number if ticket is not None else 0
+        else:
+            await self.cards.say(room, "staff_reply_usage", {}, reply_to=message.message_id)
+            return
+        if ticket is None:
+            await self.cards.say(room, "staff_ticket_unknown", {"ticket": number}, reply_to=message.message_id)
+            return
+        await self.relay.to_customer(room, ticket, message, text)
+
+    async def _thread_reply(self, message: Message) -> None:
+        assert message.from_user is not None
+        room = await self.rooms.get(message.chat_id)
+        if room is None:
+            return
+        ticket = await self._replied_ticket(room, message)
+        if ticket is None or not await self.auth.is_staff(room.chat_id, message.from_user.id):
+            return  # a reply to something else: staff talking among themselves
+        if not message.text:
+            await self.cards.say(room, "staff_only_text", {"ticket": ticket.number}, reply_to=message.message_id)
+            return
+        await self.relay.to_customer(room, ticket, message, message.text)
+
+    async def _close_command(self, room: StaffRoom, message: Message, args: str) -> None:
+        if args:
+            found = _TICKET_FIRST.match(args)
+            if found is None or found.group(2):
+                await self.cards.say(room, "staff_close_usage", {}, reply_to=message.message_id)
+                return
+            number = int(found.group(1))
+            ticket = await self._ticket(room, number)
+        else:
+            ticket = await self._replied_ticket(room, message)
+            if ticket is None:
+                await self.cards.say(room, "staff_close_usage", {}, reply_to=message.message_id)
+                return
+            number = ticket.number
+        if ticket is None:
+            await self.cards.say(room, "staff_ticket_unknown", {"ticket": number}, reply_to=message.message_id)
+            return
+        if not ticket.status.is_open:
+            await self.cards.say(room, "staff_ticket_closed", {"ticket": number}, reply_to=message.message_id)
+            return
+        await self._close(ticket, TicketStatus.CLOSED)
+        await self.cards.say(room, "staff_closed", {"ticket": number}, reply_to=message.message_id)
+
+    async def _close(self, ticket: Ticket, status: TicketStatus) -> None:
+        await self.tickets.close(ticket, status, self.clock())
+        await self.cards.refresh(await self.tickets.get(ticket.brand, ticket.number) or ticket)
+
+    async def _list(self, room: StaffRoom, message: Message) -> None:
+        now = self.clock()
+        tickets = [t for t in await self.tickets.open_tickets(room.brand) if room.covers(t.venue)]
+        if not tickets:
+            await self.cards.say(room, "staff_no_tickets", {}, reply_to=message.message_id)
+            return
+        listed = [
+            {
+                "number": t.number,
+                "venue_name": t.venue_name,
+                "status": t.status.value,
+                "hours": int(max(0.0, now - t.created_at) // 3600),
+                "undeliverable": t.undeliverable,
+            }
+            for t in tickets[-MAX_LISTED:]
+        ]
+        variables = {"tickets": listed, "count": len(tickets), "more": max(0, len(tickets) - MAX_LISTED)}
+        await self.cards.say(room, "staff_tickets", variables, reply_to=message.message_id)
+
+    # --- card buttons ----------------------------------------------------------------------------
+
+    async def _button(self, query: CallbackQuery) -> None:
+        notice: str | None = None
+        wanted = closed_status(query.data or "")
+        room = await self.rooms.get(query.message.chat.id) if query.message is not None else None
+        if wanted is not None and room is not None:
+            status, number = wanted
+            if not await self.auth.is_staff(room.chat_id, query.from_user.id):
+                notice = self._notice("staff_not_allowed_notice", {}, room.language)
+            else:
+                ticket = await self._ticket(room, number)
+                if ticket is None or not ticket.status.is_open:
+                    notice = self._notice("expired_button", {}, room.language)
+                else:
+                    await self._close(ticket, status)
+                    name = "ticket_spam_notice" if status is TicketStatus.SPAM else "ticket_closed_notice"
+                    notice = self._notice(name, {"ticket": number}, room.language)
+        await call_telegram(functools.partial(query.answer, text=notice), idempotent=True, what="card button")
+
+    def _notice(self, template: str, variables: dict[str, object], language: str) -> str:
+        return self.renderer.render(MessagePart(template, variables), language)[:200]
+
+    # --- the bot's own membership ----------------------------------------------------------------
+
+    async def _membership(self, change: ChatMemberUpdated) -> None:
+        """The bot was removed from a group: a staff room it was stops being one."""
+        if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            room = await self.rooms.get(change.chat.id)
+            if room is not None:
+                log.info("the bot left staff room %s of %s: unlinked", room.chat_id, room.brand)
+                await self.rooms.unlink(room)

@@ -1,0 +1,229 @@
+"""The analysis of feedback: entities, kind, aspects and language, for one brand's batch at a time.
+
+The stages, for a French text: tokenizer → the brand's vocabulary ruler and the name ruler (they preset
+entities) → the model's `ner` (which keeps preset entities and labels the rest) → the entity fixes
+(`nlp.fixes`). Texts of other languages skip `ner`. Every text of a batch goes through `ner.pipe` in one
+stream, as `nlp.pipe` would run it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple, Protocol, cast
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from nlp.aspects import aspects_from
+from nlp.fixes import fix_entities
+from nlp.kind import classify_kind
+from nlp.language import detect_language
+from nlp.lexicon import words
+from nlp.name_ruler import NameRuler
+from nlp.normalize import fold
+from nlp.pipeline import FRENCH_MODEL, blank_pipeline, load_french
+from nlp.reading import read_field
+from nlp.types import Analysis, Entity, FeedbackText, Label, Vocabulary
+from nlp.vocabulary import VocabularyRulers
+
+__all__ = ["FIELDS", "MAX_TEXT_CHARS", "Analyzer", "load_analyzer"]
+
+FIELDS = ("reason", "suggestion")
+# Telegram caps a message at 4,096 characters; longer texts (pasted, imported) are analysed on this prefix.
+MAX_TEXT_CHARS = 20_000
+_STAGES_BEFORE_NER = ("vocabulary_ruler", "name_ruler")
+_STAGES_AFTER_NER = ("entity_fixes",)
+
+
+class _TextStream(Protocol):
+    """The tokenizer, as the analysis uses it."""
+
+    def pipe(self, texts: Iterable[str], *, batch_size: int) -> Iterator[Doc]: ...
+
+
+class _DocStream(Protocol):
+    """The `ner` component, as the analysis uses it."""
+
+    def pipe(self, docs: Iterable[Doc], *, batch_size: int) -> Iterator[Doc]: ...
+
+
+class _Text(NamedTuple):
+    """One field of one feedback, as it goes through the pipeline."""
+
+    item: int
+    field: str
+    text: str
+    language: str
+
+
+class Analyzer:
+    """Analyses feedback with the French model loaded once, and the brand's vocabulary."""
+
+    def __init__(self, *, model: str = FRENCH_MODEL, batch_size: int = 64) -> None:
+        """Load the model (once per process: a second Analyzer shares it).
+
+        Raises:
+            nlp.errors.ModelMissing: the model is not installed; the message names the pip package.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+        self._french = load_french(model).nlp
+        self._tokenizer = cast(_TextStream, self._french.tokenizer)
+        self._ner = cast(_DocStream, self._french.get_pipe("ner"))
+        self._batch_size = batch_size
+        self._rulers = VocabularyRulers()
+        self._name_rulers: dict[str, NameRuler] = {"fr": NameRuler(self._french)}
+
+    @property
+    def pipeline_names(self) -> list[str]:
+        """The stages a French text goes through, in order; the spaCy components among them are the model's."""
+        return [*_STAGES_BEFORE_NER, *self._french.pipe_names, *_STAGES_AFTER_NER]
+
+    @property
+    def nlp(self) -> Language:
+        """The loaded French spaCy pipeline (its components only), for benchmarks against raw `nlp.pipe`."""
+        return self._french
+
+    def analyze(self, items: Sequence[FeedbackText], vocabulary: Vocabulary | None = None) -> list[Analysis]:
+        """Analyse one brand's feedbacks, in order; `vocabulary` is that brand's.
+
+        Each field is analysed on its first `MAX_TEXT_CHARS` characters; entity offsets are in the field's
+        own text, whatever its length.
+        """
+        read = [_Read.of(item) for item in items]
+        languages = [
+            detect_language(_joined(item), item.language_hint, text_words=r.reason + r.suggestion)
+            for item, r in zip(items, read, strict=True)
+        ]
+        texts = [
+            _Text(index, field, text[:MAX_TEXT_CHARS], languages[index])
+            for index, item in enumerate(items)
+            for field, text in ((FIELDS[0], item.reason), (FIELDS[1], item.suggestion))
+            if text
+        ]
+        entities = self._entities(texts, vocabulary)
+        found: list[list[Entity]] = [[] for _ in items]
+        for text, spans in zip(texts, entities, strict=True):
+            found[text.item].extend(_entity(span, text.field) for span in spans)
+        return [
+            _analysis(item, r, language, tuple(item_entities))
+            for item, r, language, item_entities in zip(items, read, languages, found, strict=True)
+        ]
+
+    def analyze_text(
+        self,
+        text: str,
+        vocabulary: Vocabulary | None = None,
+        *,
+        rating: int | None = None,
+        field: str = "reason",
+        language_hint: str | None = None,
+    ) -> Analysis:
+        """Analyse one text as the given field of a feedback (`parole nlp analyze`)."""
+        if field not in FIELDS:
+            raise ValueError(f"field must be one of {FIELDS}, not {field!r}")
+        item = FeedbackText(
+            reason=text if field == "reason" else None,
+            suggestion=text if field == "suggestion" else None,
+            rating=rating,
+            language_hint=language_hint,
+        )
+        return self.analyze([item], vocabulary)[0]
+
+    def _entities(self, texts: Sequence[_Text], vocabulary: Vocabulary | None) -> list[list[Span]]:
+        """The entities of each text, in order: the French ones through `ner` in one stream."""
+        result: list[list[Span]] = [[] for _ in texts]
+        french = [i for i, text in enumerate(texts) if text.language == "fr"]
+        for i, spans in zip(french, self._french_entities([texts[i].text for i in french], vocabulary), strict=True):
+            result[i] = spans
+        for i, text in enumerate(texts):
+            if text.language != "fr":
+                result[i] = self._blank_entities(text.text, text.language, vocabulary)
+        return result
+
+    def _french_entities(self, texts: Sequence[str], vocabulary: Vocabulary | None) -> Iterator[list[Span]]:
+        ruler = self._rulers.get(vocabulary, self._french, "fr") if vocabulary and vocabulary.entries else None
+        names = self._name_rulers["fr"]
+        preset: deque[list[Span]] = deque()  # the spans set on each doc, in the order `ner` yields them
+
+        def with_preset_entities(docs: Iterable[Doc]) -> Iterator[Doc]:
+            for doc in docs:
+                spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
+                preset.append(spans)
+                yield doc
+
+        docs = with_preset_entities(self._tokenizer.pipe(texts, batch_size=self._batch_size))
+        for doc in self._ner.pipe(docs, batch_size=self._batch_size):
+            yield fix_entities(doc, preset.popleft())
+
+    def _blank_entities(self, text: str, language: str, vocabulary: Vocabulary | None) -> list[Span]:
+        nlp = blank_pipeline(language)
+        pipeline = str(nlp.lang)  # languages spaCy lacks all share the multi-language pipeline, "xx"
+        doc = nlp.make_doc(text)
+        ruler = self._rulers.get(vocabulary, nlp, pipeline) if vocabulary and vocabulary.entries else None
+        names = self._name_rulers.get(pipeline)
+        if names is None:
+            names = self._name_rulers[pipeline] = NameRuler(nlp)
+        spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
+        return fix_entities(doc, spans)
+
+
+def load_analyzer(model: str = FRENCH_MODEL, *, batch_size: int = 64) -> Analyzer:
+    """An `Analyzer` for `model` (the model itself is loaded once per process)."""
+    return Analyzer(model=model, batch_size=batch_size)
+
+
+def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler) -> list[Span]:
+    """Mark the vocabulary's and the name ruler's spans as the doc's entities, leaving the rest to `ner`."""
+    spans = vocabulary_spans + names.spans(doc, vocabulary_spans)
+    if spans:
+        doc.set_ents(spans, default="unmodified")  # a fresh doc: the other tokens stay unset, for `ner`
+    return spans
+
+
+def _entity(span: Span, field: str) -> Entity:
+    return Entity(
+        text=span.text,
+        label=Label(span.label_),
+        start=span.start_char,
+        end=span.end_char,
+        field=field,
+        id=span.id_ or None,
+    )
+
+
+def _joined(item: FeedbackText) -> str:
+    return " ".join(text for text in (item.reason, item.suggestion) if text)
+
+
+class _Read(NamedTuple):
+    """The words of a feedback's fields, folded once and shared by the language, kind and aspect rules."""
+
+    reason: list[str]
+    suggestion: list[str]
+
+    @classmethod
+    def of(cls, item: FeedbackText) -> _Read:
+        return cls(_words_of(item.reason), _words_of(item.suggestion))
+
+
+def _words_of(text: str | None) -> list[str]:
+    return words(fold(text[:MAX_TEXT_CHARS])) if text else []
+
+
+def _analysis(item: FeedbackText, read: _Read, language: str, entities: tuple[Entity, ...]) -> Analysis:
+    reason = suggestion = None
+    aspects: set[str] = set()
+    if item.reason:
+        reason, found = read_field(read.reason, language, field="reason")
+        aspects |= found
+    if item.suggestion:
+        suggestion, found = read_field(read.suggestion, language, field="suggestion")
+        aspects |= found
+    return Analysis(
+        language=language,
+        kind=classify_kind(reason, suggestion, item.rating),
+        aspects=aspects_from(aspects),
+        entities=entities,
+    )

@@ -1,0 +1,106 @@
+"""Word lists the entity rules rely on: French first names, job titles and civilities, and common feedback
+words that the bare model takes for names when they start a sentence ("Bravo", "Accueil", "Super")."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from nlp.normalize import fold, fold_word, word_set
+
+__all__ = [
+    "AMBIGUOUS_PLACES",
+    "COMMON_WORDS",
+    "NAME_PARTICLES",
+    "STREET_WORDS",
+    "TITLES",
+    "first_names",
+    "french_places",
+    "is_common_word",
+    "is_first_name",
+    "is_title",
+    "name_triggers",
+]
+
+
+# Job titles and civilities that precede a person's name ("le serveur Julien", "Mme Garnier"), as written.
+_TITLES_WRITTEN = word_set(
+    """
+    serveur serveuse caissier caissière conseiller conseillère agent agente réceptionniste manager manageuse
+    directeur directrice responsable vendeur vendeuse hôte hôtesse contrôleur contrôleuse chauffeur conducteur
+    conductrice livreur livreuse cuisinier cuisinière guichetier guichetière gérant gérante employé employée
+    équipier équipière barman barmaid boucher bouchère boulanger boulangère pharmacien pharmacienne docteur
+    monsieur madame mademoiselle m m. mr mr. mme mme. mlle mlle. dr dr. waiter waitress cashier clerk
+    receptionist driver conductor mrs mrs. ms ms. miss mister
+    """
+)
+TITLES = frozenset(fold(title) for title in _TITLES_WRITTEN)  # folded, for lookups
+
+# Lower-case words that may sit inside a proper name: "Gare du Nord", "Aulnay-sous-Bois", "Quick de Massy".
+NAME_PARTICLES = word_set("de du des d' la le les l' sur sous en les-bains lès et -")
+
+# Words that start a street or place name and belong to the entity: "rue Garibaldi".
+STREET_WORDS = word_set("rue avenue boulevard bd place impasse allee chemin route cours square quai")
+
+# Common words of feedback that the bare model labels when they are capitalised at the start of a sentence.
+# Folded. A span made only of these (and particles) is dropped; one starting with them loses them.
+COMMON_WORDS = word_set(
+    """
+    bravo merci super top genial geniale parfait parfaite nickel excellent excellente extra impeccable
+    felicitations felicitation cool sympa enfin franchement vraiment honnetement bref bon bonne tres trop bof
+    nul nulle dommage helas attention hello bonjour bonsoir salut ok oui non rien aucune aucun accueil attente
+    service services personnel equipe equipes ambiance accueillant prix proprete qualite magasin agence
+    chambre chambres hotel gare quai train trains rame rames salle rayon rayons caisse caisses borne bornes
+    tables toilettes parking literie petit-dejeuner dejeuner diner repas menu burger commande livraison drive
+    application appli site wifi clim ascenseur escalators distributeur guichet reception receptionniste
+    serveur serveuse caissier caissiere conseiller conseillere agent agents personne dame monsieur madame
+    direction vigile controleur controleurs conducteur trajet sejour sejours voyage retard retards horaires
+    ouverture frais amende reservation rendez-vous demarches dossier dossiers papiers locaux espace
+    inadmissible scandaleux scandaleuse honteux honteuse inacceptable impossible il elle ils elles on nous
+    vous je tu ce cette ces le la les un une des sms usb wifi wi-fi cb tv pmr rib pdf qr gps wc vip
+    """
+)
+
+
+# Towns whose name is also a word ("nice", "tours", "gap"): not taken for a town at the start of a sentence.
+AMBIGUOUS_PLACES = word_set("Nice Tours Cannes Vannes Grasse Gap Laval Valence Bron Pau Clichy")
+
+
+def _lines(name: str) -> list[str]:
+    text = resources.files("nlp").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def first_names() -> frozenset[str]:
+    """The French first names shipped in `nlp/data/prenoms.txt`, folded ("Élodie" → "elodie")."""
+    return frozenset(fold(line) for line in _lines("prenoms.txt"))
+
+
+@cache
+def name_triggers() -> frozenset[str]:
+    """Lower-case forms, with and without accents, of the titles and first names: the words that may start
+    a person's name. The name ruler looks them up in one matcher pass instead of testing every token."""
+    written = set(_TITLES_WRITTEN) | {line.lower() for line in _lines("prenoms.txt")}
+    return frozenset(written | {fold(word) for word in written})
+
+
+@cache
+def french_places() -> tuple[str, ...]:
+    """The largest French towns shipped in `nlp/data/communes.txt`, as written ("Aulnay-sous-Bois")."""
+    return tuple(dict.fromkeys(_lines("communes.txt")))
+
+
+def is_first_name(word: str) -> bool:
+    """Whether `word` is a known first name, in any case and with or without accents."""
+    return fold_word(word) in first_names()
+
+
+def is_title(word: str) -> bool:
+    """Whether `word` is a job title or a civility that may precede a name."""
+    return fold_word(word) in TITLES
+
+
+def is_common_word(word: str) -> bool:
+    """Whether `word` is a common word of feedback (never a name by itself)."""
+    return fold_word(word) in COMMON_WORDS

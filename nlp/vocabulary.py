@@ -1,0 +1,119 @@
+"""The brand vocabulary as an entity ruler: a PhraseMatcher over lower-cased tokens, one per brand and version.
+
+Each brand gets its own matcher, so a brand never sees another's terms, while every brand shares the one
+loaded model: the matcher marks the doc's entities before the model's `ner` runs, and `ner` keeps them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from nlp.normalize import fold
+from nlp.types import Label, Vocabulary, VocabularyEntry
+
+__all__ = ["VocabularyRuler", "VocabularyRulers", "term_variants"]
+
+_APOSTROPHES = ("'", "\u2019")  # the plain one and the typographic one phones type
+
+
+def term_variants(entry: VocabularyEntry) -> list[str]:
+    """The written forms a term is matched under: as given, without accents, with either apostrophe, and,
+    for products, in the plural ("cheeseburger" → "cheeseburgers", "Long Bacon" → "Long Bacons")."""
+    bases = {entry.text.strip(), fold(entry.text.strip())}
+    if entry.label is Label.PRODUCT:
+        bases |= {_plural(base) for base in list(bases)}
+    variants: set[str] = set()
+    for base in bases:
+        for apostrophe in _APOSTROPHES:
+            variants.add(base.replace("'", apostrophe).replace("\u2019", apostrophe))
+    return sorted(v for v in variants if v)
+
+
+def _plural(text: str) -> str:
+    """The regular French/English plural of a term's last word; the term itself when it already ends in s/x/z."""
+    if not text or text[-1].lower() in "sxz" or not text[-1].isalpha():
+        return text
+    if text.lower().endswith(("eau", "au", "eu")):
+        return text + "x"
+    return text + "s"
+
+
+class VocabularyRuler:
+    """One brand's vocabulary compiled for one spaCy vocab (the French model's or a blank language's)."""
+
+    def __init__(self, vocabulary: Vocabulary, nlp: Language) -> None:
+        self.brand = vocabulary.brand
+        self.version = vocabulary.version
+        self._matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self._terms: dict[int, tuple[str, str]] = {}  # match key → (label, id)
+        by_key: dict[str, list[Doc]] = {}
+        for entry in vocabulary.entries:
+            key = f"{entry.label.value}\t{entry.id}"
+            by_key.setdefault(key, []).extend(nlp.make_doc(text) for text in term_variants(entry))
+        for key, docs in by_key.items():
+            label, term_id = key.split("\t", 1)
+            self._matcher.add(key, [doc for doc in docs if len(doc)])
+            self._terms[nlp.vocab.strings[key]] = (label, term_id)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def spans(self, doc: Doc) -> list[Span]:
+        """The vocabulary's mentions in `doc`, labelled and carrying the term id as `span.id_`; longest first
+        when two overlap."""
+        if not self._terms:
+            return []
+        matches = self._matcher(doc)
+        if not matches:
+            return []  # most texts: nothing else to build
+        found = []
+        for key, start, end in matches:
+            label, term_id = self._terms[key]
+            found.append(Span(doc, start, end, label=label, span_id=term_id))
+        return found if len(found) == 1 else list(filter_spans(found))
+
+
+class VocabularyRulers:
+    """A small LRU cache of compiled rulers keyed by (brand, vocabulary version, language, entries).
+
+    A vocabulary change bumps its version, so a worker picks it up at the next batch without a restart.
+    The entries are part of the key too, for callers that build vocabularies by hand and keep the version
+    (tests, `parole nlp analyze`); their hash is computed once per entries tuple, not once per batch.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self._maxsize = maxsize
+        self._rulers: OrderedDict[tuple[Any, ...], VocabularyRuler] = OrderedDict()
+        self._hashes: dict[int, tuple[tuple[VocabularyEntry, ...], int]] = {}  # id(entries) → (entries, hash)
+
+    def get(self, vocabulary: Vocabulary, nlp: Language, language: str) -> VocabularyRuler:
+        """The ruler of `vocabulary` for the pipeline `nlp` of `language`, compiled on first use."""
+        key = (vocabulary.brand, vocabulary.version, language, self._hash(vocabulary.entries))
+        ruler = self._rulers.get(key)
+        if ruler is None:
+            ruler = VocabularyRuler(vocabulary, nlp)
+            self._rulers[key] = ruler
+            if len(self._rulers) > self._maxsize:
+                self._rulers.popitem(last=False)
+        else:
+            self._rulers.move_to_end(key)
+        return ruler
+
+    def __len__(self) -> int:
+        return len(self._rulers)
+
+    def _hash(self, entries: tuple[VocabularyEntry, ...]) -> int:
+        known = self._hashes.get(id(entries))
+        if known is not None and known[0] is entries:  # the memo holds the tuple, so its id is not reused
+            return known[1]
+        if len(self._hashes) >= 4 * self._maxsize:
+            self._hashes.clear()
+        value = hash(entries)
+        self._hashes[id(entries)] = (entries, value)
+        return value
