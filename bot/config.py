@@ -86,7 +86,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(value)
-    if parsed.scheme not in schemes or not parsed.netloc:
+    where = parsed.path if parsed.scheme == "unix" else parsed.netloc
+    if parsed.scheme not in schemes or not where:
         raise ConfigError(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
     return value
 

@@ -182,10 +182,13 @@ def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler) -> list[Sp
     return spans
 
 
+_LABELS = {label.value: label for label in Label}
+
+
 def _entity(span: Span, field: str) -> Entity:
     return Entity(
         text=span.text,
-        label=Label(span.label_),
+        label=_LABELS[span.label_],
         start=span.start_char,
         end=span.end_char,
         field=field,

@@ -163,10 +163,10 @@ def _infinitive(word: str) -> bool:
 
 def classify_kind(reason: Cues | None, suggestion: Cues | None, rating: int | None) -> Kind:
     """The kind of a feedback from the cues of its reason and its suggestion (None when absent) and its rating."""
-    texts = [cues for cues in (reason, suggestion) if cues is not None]
-    if any(cues.remedy for cues in texts):
+    if (reason is not None and reason.remedy) or (suggestion is not None and suggestion.remedy):
         return Kind.COMPLAINT
-    if any(cues.strong for cues in texts) and (rating is None or rating <= 2):
+    strong = (reason is not None and reason.strong) or (suggestion is not None and suggestion.strong)
+    if strong and (rating is None or rating <= 2):
         return Kind.COMPLAINT
     if reason is not None and reason == _NO_CUES and suggestion is not None:
         reason = None
@@ -198,9 +198,7 @@ def _answer_to_suggestion(cues: Cues, rating: int | None) -> Kind:
 
 def _from_rating(cues: Cues, rating: int | None) -> Kind:
     if rating is None:
-        if cues.negative > cues.positive:
-            return Kind.CRITIQUE
-        return Kind.PRAISE if cues.positive else Kind.CRITIQUE if cues.negative else Kind.PRAISE
+        return Kind.CRITIQUE if cues.negative > cues.positive else Kind.PRAISE
     if rating >= 4:
         return Kind.CRITIQUE if cues.negative > cues.positive + 1 else Kind.PRAISE
     if rating == 3:

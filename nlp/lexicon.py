@@ -105,8 +105,9 @@ class Lexicon:
         hidden = self._find_phrases(text_words, found)
         tagged = [(i, tags) for i, tags in enumerate(map(self._word_tags.__getitem__, text_words)) if tags]
         for i, tags in tagged:
-            if i not in hidden:
-                found.extend([(tag, i) for tag in tags])
+            if not hidden or i not in hidden:
+                for tag in tags:
+                    found.append((tag, i))
         return found
 
     def tags(self, text_words: list[str]) -> set[str]:

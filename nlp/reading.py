@@ -16,6 +16,7 @@ from nlp.normalize import fold
 __all__ = ["is_feedback_word", "read_field"]
 
 _ASPECT = "aspect:"
+_ASPECT_TAGS = {_ASPECT + aspect: aspect for terms in ASPECT_TERMS.values() for aspect in terms}  # tag → aspect
 _LEXICONS = {
     language: Lexicon(
         {**KIND_TERMS[language], **{_ASPECT + aspect: terms for aspect, terms in ASPECT_TERMS[language].items()}}
@@ -29,7 +30,7 @@ def read_field(text_words: list[str], language: str, *, field: str) -> tuple[Cue
     English lists for languages without their own."""
     lang = language if language in _LEXICONS else "en"
     matches = _LEXICONS[lang].find(text_words)
-    aspects = {tag[len(_ASPECT) :] for tag, _ in matches if tag.startswith(_ASPECT)}
+    aspects = {_ASPECT_TAGS[tag] for tag, _ in matches if tag in _ASPECT_TAGS}
     return cues_from(matches, text_words, lang, field=field), aspects
 
 

@@ -99,9 +99,14 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     out = done.stdout
     assert "👤 Camille: /start" in out and "bienvenue chez <b>" not in out
     assert "Merci pour votre avis" in out
+    assert "/link" in out and "Ticket n° 1001" in out and "Quick Massy Gare vous répond" in out
     stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
     assert stored["rating"] == 2 and stored["status"] == "complete"
     assert "Julien" in stored["reason"] and stored["suggestion"]
+    # The analysis ran in a worker process, with the brand's vocabulary.
+    assert stored["kind"] in ("critique", "complaint")
+    assert {"text": "Julien", "label": "PER", "id": "julien"}.items() <= stored["entities"][0].items()
+    assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
 
 
 async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         {
             "PAROLE_TELEGRAM_TOKEN": TOKEN,
             "PAROLE_TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
-            "PAROLE_REDIS_URL": "redis://localhost:6380/2",
+            "PAROLE_REDIS_URL": "unix:///run/redis/redis.sock?db=2",
             "PAROLE_DATA_DIR": "/srv/parole",
             "PAROLE_WEBHOOK_URL": "https://bot.example.com/hook",
             "PAROLE_WEBHOOK_SECRET": "s3cret_-value",
@@ -57,6 +57,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("PAROLE_TELEGRAM_TOKEN", "not-a-token"),
         ("PAROLE_TELEGRAM_API_URL", "ftp://example.com/bot"),
         ("PAROLE_REDIS_URL", "localhost:6379"),
+        ("PAROLE_REDIS_URL", "unix://"),
         ("PAROLE_WEBHOOK_URL", "bot.example.com/hook"),
         ("PAROLE_WEBHOOK_SECRET", "has spaces in it"),
         ("PAROLE_ADMIN_IDS", "12,abc"),
