@@ -9,12 +9,14 @@ import functools
 import logging
 import secrets
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
@@ -40,6 +42,10 @@ from dialogs.types import (
 )
 
 log = logging.getLogger(__name__)
+# The raw `do_api_request` for sendMessage/editMessageText is deliberate (see `_answer`): no warning for it.
+warnings.filterwarnings(
+    "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
+)
 
 # Message attributes that carry something other than text, in the order Telegram documents them.
 _MEDIA_KINDS = (
@@ -224,22 +230,20 @@ class CustomerChat:
         chat = update.effective_chat
         assert chat is not None
         clicked = query.message if query is not None and isinstance(query.message, Message) else None
+        bot = update.get_bot()
         for reply in outcome.replies:
             rendered = self.renderer.render_reply(reply, language)
+            params: dict[str, object] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": ParseMode.HTML}
             markup = _keyboard(rendered)
+            if markup is not None:
+                params["reply_markup"] = markup
+            # The raw call: the bot never reads the Message Telegram sends back, so it is not parsed.
             if reply.replace_clicked and clicked is not None:
-                edit = functools.partial(
-                    clicked.edit_text, rendered.text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
+                params["message_id"] = clicked.message_id
+                edit = functools.partial(bot.do_api_request, "editMessageText", api_kwargs=params)
                 await _call(edit, idempotent=True)
             else:
-                send = functools.partial(
-                    update.get_bot().send_message,
-                    chat.id,
-                    rendered.text,
-                    parse_mode=ParseMode.HTML,
-                    reply_markup=markup,
-                )
+                send = functools.partial(bot.do_api_request, "sendMessage", api_kwargs=params)
                 await _call(send, idempotent=False)
 
 

@@ -180,12 +180,15 @@ class Store:
             for record in feedback:
                 key = keys.feedback(record.venue.brand, record.id)
                 pipe.hset(key, mapping=_feedback_hash(record, chat_id))
-                pipe.sadd(keys.customer_feedbacks(chat_id), keys.pending_member(record.venue.brand, record.id))
-                pipe.set(keys.customer_salt(chat_id), secrets.token_hex(8), nx=True)
                 member = keys.pending_member(record.venue.brand, record.id)
-                pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
-                rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
-                pipe.set(rated, record.id, ex=max(1, int(duplicate_window)))
+                # The indexes are written with the first snapshot (and again with the last, cheaply
+                # idempotent), not with every answer in between: fewer commands on the hot path.
+                if record.created_at == record.updated_at or record.status is not FeedbackStatus.IN_PROGRESS:
+                    pipe.sadd(keys.customer_feedbacks(chat_id), member)
+                    pipe.set(keys.customer_salt(chat_id), secrets.token_hex(8), nx=True)
+                    pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
+                    rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
+                    pipe.set(rated, record.id, ex=max(1, int(duplicate_window)))
                 if record.status is FeedbackStatus.IN_PROGRESS:
                     pipe.zadd(keys.PENDING, {member: record.updated_at + conversation_timeout})
                 else:
