@@ -21,17 +21,19 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.cards import Cards, closed_status
+from bot.errors import InvalidInput, NotFound
 from bot.relay import Relay
 from bot.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
 from bot.sending import call_telegram
 from bot.staff_auth import StaffAuth
 from bot.tickets import Ticket, TicketStatus, TicketStore
+from bot.vocabulary import VocabularyStore
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets"})
+STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets", "vocab"})
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _TICKET_FIRST = re.compile(r"^#?(\d{1,9})(?:\s+(.*))?$", re.DOTALL)
 _LINK_PROBLEMS = {
@@ -78,6 +80,7 @@ class StaffRoomChat:
         self.bot_username = bot_username
         self.language_for = language_for
         self.clock = clock
+        self.vocabulary = VocabularyStore(rooms.redis)
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         # Group 1: the customer chat's catch-all handler is in group 0 and ignores groups.
@@ -115,6 +118,8 @@ class StaffRoomChat:
                 await self._reply_command(room, message, args)
             elif name == "close":
                 await self._close_command(room, message, args)
+            elif name == "vocab":
+                await self._vocab(room, message, args)
             else:
                 await self._list(room, message)
         elif command is None and message.reply_to_message is not None:
@@ -186,6 +191,37 @@ class StaffRoomChat:
             return
         await self.rooms.unlink(room)
         await self.cards.say(room, "staff_unlinked", {}, reply_to=message.message_id)
+
+    async def _vocab(self, room: StaffRoom, message: Message, args: str) -> None:
+        """`/vocab list`, `/vocab add LABEL TERM`, `/vocab remove TERM`: the brand's vocabulary, for its admins."""
+        assert message.from_user is not None
+        reply = message.message_id
+        action, _, rest = args.strip().partition(" ")
+        action = action.lower()
+        if action not in ("list", "add", "remove", "") or (action in ("add", "remove") and not rest.strip()):
+            await self.cards.say(room, "staff_vocab_usage", {}, reply_to=reply)
+            return
+        if action in ("list", ""):
+            vocabulary = await self.vocabulary.load(room.brand)
+            entries = [e.to_json() for e in vocabulary.entries]
+            await self.cards.say(room, "staff_vocab_list", {"count": len(entries), "entries": entries}, reply_to=reply)
+            return
+        if not await self.auth.is_admin(room.chat_id, message.from_user.id):
+            await self.cards.say(room, "staff_admin_only", {}, reply_to=reply)
+            return
+        try:
+            if action == "add":
+                label, _, term = rest.strip().partition(" ")
+                if not term.strip():
+                    await self.cards.say(room, "staff_vocab_usage", {}, reply_to=reply)
+                    return
+                entry = await self.vocabulary.add(room.brand, label, term)
+                await self.cards.say(room, "staff_vocab_added", entry.to_json(), reply_to=reply)
+            else:
+                removed = await self.vocabulary.remove(room.brand, rest)
+                await self.cards.say(room, "staff_vocab_removed", {"text": removed[0].text}, reply_to=reply)
+        except (InvalidInput, NotFound) as refused:
+            await self.cards.say(room, "staff_vocab_refused", {"problem": str(refused)}, reply_to=reply)
 
     async def _reply_command(self, room: StaffRoom, message: Message, args: str) -> None:
         found = _TICKET_FIRST.match(args)

@@ -20,7 +20,9 @@ CONTRACT_NAMES = {
     "button_language_en", "staff_card", "staff_reply",
     # The staff rooms and the relay (journeys 7-9), and the customer's /mydata and /forget.
     "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
-    "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_reply_usage",
+    "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_vocab_usage",
+    "staff_vocab_list", "staff_vocab_added", "staff_vocab_removed", "staff_vocab_refused", "staff_admin_only",
+    "staff_reply_usage",
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
     "staff_relay_failed", "staff_relayed", "staff_customer_message", "staff_only_text", "staff_closed",
     "staff_tickets", "staff_no_tickets", "staff_reminder", "admin_escalation", "button_close", "button_spam",
