@@ -1,14 +1,19 @@
 """The kind of a feedback: complaint, critique, suggestion or praise, from its words, rating and field.
 
 Transparent rules, in this order (the first that applies decides):
-1. complaint: the text demands a remedy (refund, compensation, "j'exige"…), or shows strong dissatisfaction
-   (a strong word such as "scandaleux", or a 1-star rating) without being a proposal or a thanks;
-2. an answer to the suggestion question: a suggestion, unless it only thanks ("rien à changer, continuez")
-   → praise, or only grumbles without proposing anything → critique;
-3. a reason that proposes ("il faudrait", "vous devriez", "ce serait bien") → suggestion;
+1. complaint: a text demands a remedy (refund, compensation, "j'exige"…), whatever the rating; or shows
+   strong dissatisfaction: a strong word ("scandaleux", "inadmissible") with 2 stars or less, or a
+   1-star reason that neither proposes nor says more good than bad;
+2. an answer to the suggestion question alone (or after a reason that says nothing): a suggestion,
+   unless it only thanks ("rien à changer, continuez", 3 stars or more) → praise, or answers "nothing"
+   or grumbles with 2 stars or less → critique;
+3. a reason that proposes ("il faudrait", "vous devriez", "ce serait bien", an opening infinitive such
+   as "Ouvrir plus de caisses") → suggestion;
 4. otherwise the rating, weighed against the words: 4 or 5 stars are praise unless the negative words
-   outnumber the positive ones, 3 stars or less are a critique unless only positive words appear.
-   Without a rating, the words alone decide.
+   outnumber the positive ones by two, 3 stars are a critique unless only positive words appear, 1 or 2
+   stars a critique; without a rating, the words decide. A critique whose reason has no negative word
+   but whose suggestion proposes something is a suggestion.
+Negated cues count the other way ("pas aimable", "pas cher"; see `nlp.lexicon.is_negated`).
 """
 
 from __future__ import annotations
