@@ -103,8 +103,7 @@ async def throughput(redis: Redis, analyzer: Analyzer, samples: list[dict[str, A
     worker = AnalysisWorker(redis, analyzer, name="bench", batch_size=64, block=0.01)
     await worker.ensure_group()
     started = time.perf_counter()
-    while await worker.step(block=False):
-        pass
+    await worker.drain(until_idle=True)
     worker_s = time.perf_counter() - started
     assert worker.analysed == count, f"analysed {worker.analysed} of {count}"
     return {

@@ -46,6 +46,10 @@ class FeedbackAnalyzer(Protocol):
 
     def analyze(self, items: Sequence[FeedbackText], vocabulary: Vocabulary | None = None) -> list[Analysis]: ...
 
+    def analyze_groups(
+        self, groups: Sequence[tuple[Sequence[FeedbackText], Vocabulary | None]]
+    ) -> list[list[Analysis]]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class StreamEntry:
@@ -54,6 +58,15 @@ class StreamEntry:
     entry_id: str
     brand: str
     feedback_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _BrandBatch:
+    """One brand's part of a batch: the entries whose feedback still exists, their texts, the vocabulary."""
+
+    brand: str
+    present: list[tuple[StreamEntry, FeedbackText]]
+    vocabulary: Vocabulary
 
 
 def worker_name() -> str:
@@ -139,6 +152,17 @@ def analyse_safely(
     return results
 
 
+def analyse_groups_safely(
+    analyzer: FeedbackAnalyzer, groups: Sequence[tuple[Sequence[FeedbackText], Vocabulary]]
+) -> list[list[Analysis | None]]:
+    """Analyse several brands' batches in one stream; if that fails, each brand's batch on its own."""
+    try:
+        return [list(analyses) for analyses in analyzer.analyze_groups(groups)]
+    except Exception:
+        log.exception("a mixed batch of %d brands failed; analysing brand by brand", len(groups))
+    return [analyse_safely(analyzer, items, vocabulary) for items, vocabulary in groups]
+
+
 class AnalysisWorker:
     """One consumer of the `analysis` group."""
 
@@ -198,25 +222,70 @@ class AnalysisWorker:
 
     async def process(self, entries: Sequence[StreamEntry]) -> int:
         """Analyse, store, acknowledge a batch; return how many analyses were stored."""
-        stored = 0
+        prepared = await self._prepare(entries)
+        return await self._store(entries, prepared, await self._analyse(prepared))
+
+    async def _prepare(self, entries: Sequence[StreamEntry]) -> list[_BrandBatch]:
+        """The batch's texts, grouped by brand, with each brand's vocabulary."""
         by_brand: dict[str, list[StreamEntry]] = {}
         for entry in entries:
             by_brand.setdefault(entry.brand, []).append(entry)
+        groups: list[_BrandBatch] = []
         for brand, group in by_brand.items():
             texts = await self.store.texts(brand, [e.feedback_id for e in group])
             present = [(e, t) for e, t in zip(group, texts, strict=True) if t is not None]
-            vocabulary = await self.store.vocabulary(brand)
-            analyses = await asyncio.to_thread(analyse_safely, self.analyzer, [t for _, t in present], vocabulary)
+            if present:
+                groups.append(_BrandBatch(brand, present, await self.store.vocabulary(brand)))
+        return groups
+
+    async def _analyse(self, groups: Sequence[_BrandBatch]) -> list[list[Analysis | None]]:
+        """All brands of the batch in one stream through the model, in a thread (never on the event loop)."""
+        batches = [([t for _, t in g.present], g.vocabulary) for g in groups]
+        return await asyncio.to_thread(analyse_groups_safely, self.analyzer, batches)
+
+    async def _store(
+        self,
+        entries: Sequence[StreamEntry],
+        groups: Sequence[_BrandBatch],
+        analysed: Sequence[Sequence[Analysis | None]],
+    ) -> int:
+        stored = 0
+        for group, analyses in zip(groups, analysed, strict=True):
             done = [
                 (entry.feedback_id, analysis, entry.entry_id)
-                for (entry, _), analysis in zip(present, analyses, strict=True)
+                for (entry, _), analysis in zip(group.present, analyses, strict=True)
                 if analysis is not None
             ]
-            stored += sum(max(0, r) for r in await self.store.save_many(brand, done))
+            stored += sum(max(0, r) for r in await self.store.save_many(group.brand, done))
         if entries:
             await self.redis.xack(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, *(e.entry_id for e in entries))
         self.analysed += stored
         return stored
+
+    async def drain(self, *, stop: asyncio.Event | None = None, until_idle: bool = False) -> None:
+        """Process batches until `stop` is set (or the stream is idle), storing batch N while batch N+1 is
+        analysed, so Redis work overlaps the model's."""
+        storing: asyncio.Task[int] | None = None
+        try:
+            while stop is None or not stop.is_set():
+                entries = await self.claim_abandoned() or await self.read_new(block=not until_idle)
+                if not entries:
+                    if storing is not None:
+                        await storing
+                        storing = None
+                    if until_idle:
+                        break
+                    await self.redis.hset(keys.WORKERS, self.name, self.clock())
+                    continue
+                prepared = await self._prepare(entries)
+                analysing = asyncio.ensure_future(self._analyse(prepared))
+                if storing is not None:
+                    await storing
+                analysed = await analysing
+                storing = asyncio.create_task(self._store(entries, prepared, analysed))
+        finally:
+            if storing is not None:
+                await storing
 
     async def step(self, *, block: bool = True) -> int:
         """One round: claim what dead workers left, else read new entries; process them."""
@@ -232,7 +301,7 @@ class AnalysisWorker:
         while not stop.is_set():
             try:
                 await self.redis.hset(keys.WORKERS, self.name, self.clock())
-                await self.step()
+                await self.drain(stop=stop)
             except (RedisError, OSError) as exc:
                 log.warning("worker %s: Redis unavailable (%s); retrying", self.name, exc)
                 await asyncio.sleep(1.0)

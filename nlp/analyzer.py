@@ -25,7 +25,7 @@ from nlp.normalize import fold
 from nlp.pipeline import FRENCH_MODEL, blank_pipeline, load_french
 from nlp.reading import read_field
 from nlp.types import Analysis, Entity, FeedbackText, Label, Vocabulary
-from nlp.vocabulary import VocabularyRulers
+from nlp.vocabulary import VocabularyRuler, VocabularyRulers
 
 __all__ = ["FIELDS", "MAX_TEXT_CHARS", "Analyzer", "load_analyzer"]
 
@@ -91,6 +91,17 @@ class Analyzer:
         Each field is analysed on its first `MAX_TEXT_CHARS` characters; entity offsets are in the field's
         own text, whatever its length.
         """
+        return self.analyze_groups([(items, vocabulary)])[0]
+
+    def analyze_groups(
+        self, groups: Sequence[tuple[Sequence[FeedbackText], Vocabulary | None]]
+    ) -> list[list[Analysis]]:
+        """Analyse several brands' feedbacks, each group with its own vocabulary, in one stream through `ner`.
+
+        A worker's batch mixes brands: one stream keeps `ner`'s batches full, as `nlp.pipe` would.
+        """
+        items = [item for group, _ in groups for item in group]
+        vocabularies = [vocabulary for group, vocabulary in groups for _ in group]
         read = [_Read.of(item) for item in items]
         languages = [
             detect_language(_joined(item), item.language_hint, text_words=r.reason + r.suggestion)
@@ -102,14 +113,20 @@ class Analyzer:
             for field, text in ((FIELDS[0], item.reason), (FIELDS[1], item.suggestion))
             if text
         ]
-        entities = self._entities(texts, vocabulary)
+        entities = self._entities(texts, [vocabularies[text.item] for text in texts])
         found: list[list[Entity]] = [[] for _ in items]
         for text, spans in zip(texts, entities, strict=True):
             found[text.item].extend(_entity(span, text.field) for span in spans)
-        return [
+        analyses = [
             _analysis(item, r, language, tuple(item_entities))
             for item, r, language, item_entities in zip(items, read, languages, found, strict=True)
         ]
+        result: list[list[Analysis]] = []
+        start = 0
+        for group, _ in groups:
+            result.append(analyses[start : start + len(group)])
+            start += len(group)
+        return result
 
     def analyze_text(
         self,
@@ -131,24 +148,30 @@ class Analyzer:
         )
         return self.analyze([item], vocabulary)[0]
 
-    def _entities(self, texts: Sequence[_Text], vocabulary: Vocabulary | None) -> list[list[Span]]:
-        """The entities of each text, in order: the French ones through `ner` in one stream."""
+    def _entities(self, texts: Sequence[_Text], vocabularies: Sequence[Vocabulary | None]) -> list[list[Span]]:
+        """The entities of each text (with its brand's vocabulary), in order: the French ones through `ner` in
+        one stream."""
         result: list[list[Span]] = [[] for _ in texts]
         french = [i for i, text in enumerate(texts) if text.language == "fr"]
-        for i, spans in zip(french, self._french_entities([texts[i].text for i in french], vocabulary), strict=True):
+        found = self._french_entities([texts[i].text for i in french], [vocabularies[i] for i in french])
+        for i, spans in zip(french, found, strict=True):
             result[i] = spans
         for i, text in enumerate(texts):
             if text.language != "fr":
-                result[i] = self._blank_entities(text.text, text.language, vocabulary)
+                result[i] = self._blank_entities(text.text, text.language, vocabularies[i])
         return result
 
-    def _french_entities(self, texts: Sequence[str], vocabulary: Vocabulary | None) -> Iterator[list[Span]]:
-        ruler = self._rulers.get(vocabulary, self._french, "fr") if vocabulary and vocabulary.entries else None
+    def _french_entities(self, texts: Sequence[str], vocabularies: Sequence[Vocabulary | None]) -> Iterator[list[Span]]:
+        compiled: dict[int, VocabularyRuler] = {}  # one lookup per distinct vocabulary of the stream
+        for vocabulary in vocabularies:
+            if vocabulary and vocabulary.entries and id(vocabulary) not in compiled:
+                compiled[id(vocabulary)] = self._rulers.get(vocabulary, self._french, "fr")
+        rulers = [compiled.get(id(vocabulary)) for vocabulary in vocabularies]
         names = self._name_rulers["fr"]
         preset: deque[list[Span]] = deque()  # the spans set on each doc, in the order `ner` yields them
 
         def with_preset_entities(docs: Iterable[Doc]) -> Iterator[Doc]:
-            for doc in docs:
+            for doc, ruler in zip(docs, rulers, strict=True):
                 spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
                 preset.append(spans)
                 yield doc

@@ -61,10 +61,9 @@ async def test_each_feedback_is_analysed_stored_and_acknowledged(
     store = Store(redis_client)
     for number, (reason, rating) in enumerate(REASONS):
         await _complete(store, venue, number, reason, rating)
-    worker = AnalysisWorker(redis_client, analyzer, name="w1", block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w1", batch_size=3, block=0.05)
     await worker.ensure_group()
-    while await worker.step(block=False):
-        pass
+    await worker.drain(until_idle=True)  # batches of 3: the second is analysed while the first is stored
     assert worker.analysed == len(REASONS)
     feedback = {f["id"]: f async for f in store.iter_feedback("quick")}
     first = feedback["f000"]
