@@ -2,9 +2,9 @@
 event loop, stores each result once, then acknowledges.
 
 Several workers share the stream. An entry left pending by a dead worker is claimed by another after
-`claim_idle` seconds. Storing a result is one Lua script on the feedback's own keys (cluster-safe):
-it writes the analysis and the staff-room event only if that stream entry was not stored already, so
-a worker that dies between storing and acknowledging causes no second event.
+`claim_idle` seconds. Storing a brand's results is one Lua script on that brand's keys (one hash slot,
+cluster-safe): it writes each analysis and its staff-room event only if that stream entry was not stored
+already, so a worker that dies between storing and acknowledging causes no second event.
 """
 
 from __future__ import annotations
@@ -28,16 +28,27 @@ from nlp.types import Analysis, FeedbackText, Vocabulary
 
 log = logging.getLogger(__name__)
 
-_STORE_ANALYSIS = """
--- KEYS[1] the feedback hash, KEYS[2] the brand's event stream
--- ARGV: marker (stream entry id, '' to overwrite), kind, aspects, entities, language, analysed_at, feedback id
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'analysis_entry') == ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'kind', ARGV[2], 'aspects', ARGV[3], 'entities', ARGV[4],
-           'analysis_language', ARGV[5], 'analysed_at', ARGV[6], 'analysis_entry', ARGV[1])
-redis.call('HINCRBY', KEYS[1], 'analysis_count', 1)
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', 'type', 'analysed', 'feedback', ARGV[7])
-return 1
+_STORE_ANALYSES = """
+-- KEYS[1] the brand's event stream, KEYS[2..] the feedback hashes (one brand: one hash slot)
+-- ARGV[1] analysed_at, then six per feedback: marker (stream entry id, '' to overwrite), kind, aspects,
+-- entities, language, feedback id. Answers per feedback: 1 stored, 0 stored before, -1 feedback gone.
+local results = {}
+for i = 2, #KEYS do
+  local a = 2 + (i - 2) * 6
+  local key, marker = KEYS[i], ARGV[a]
+  if redis.call('EXISTS', key) == 0 then
+    results[#results + 1] = -1
+  elseif marker ~= '' and redis.call('HGET', key, 'analysis_entry') == marker then
+    results[#results + 1] = 0
+  else
+    redis.call('HSET', key, 'kind', ARGV[a + 1], 'aspects', ARGV[a + 2], 'entities', ARGV[a + 3],
+               'analysis_language', ARGV[a + 4], 'analysed_at', ARGV[1], 'analysis_entry', marker)
+    redis.call('HINCRBY', key, 'analysis_count', 1)
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', 100000, '*', 'type', 'analysed', 'feedback', ARGV[a + 5])
+    results[#results + 1] = 1
+  end
+end
+return results
 """
 
 
@@ -81,7 +92,7 @@ class AnalysisStore:
         self.clock = clock
         self.vocabularies = VocabularyStore(redis)
         self._cache: dict[str, Vocabulary] = {}
-        self._script = redis.register_script(_STORE_ANALYSIS)
+        self._script = redis.register_script(_STORE_ANALYSES)
 
     async def vocabulary(self, brand: str) -> Vocabulary:
         """The brand's vocabulary, reloaded only when its version changed (one GET otherwise)."""
@@ -111,27 +122,23 @@ class AnalysisStore:
         return result
 
     async def save_many(self, brand: str, results: Sequence[tuple[str, Analysis, str]]) -> list[int]:
-        """Store a batch of (feedback id, analysis, marker) in one round trip; see `save` for the answers."""
+        """Store a batch of (feedback id, analysis, marker) of one brand in one script call; see `save`."""
         if not results:
             return []
-        now = self.clock()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for feedback_id, analysis, marker in results:
-                data = analysis.to_json()
-                await self._script(
-                    keys=[keys.feedback(brand, feedback_id), keys.events(brand)],
-                    args=[
-                        marker,
-                        data["kind"],
-                        json.dumps(data["aspects"]),
-                        json.dumps(data["entities"], ensure_ascii=False),
-                        data["language"],
-                        now,
-                        feedback_id,
-                    ],
-                    client=pipe,
-                )
-            return [int(r) for r in await pipe.execute()]
+        feedback_keys = [keys.feedback(brand, feedback_id) for feedback_id, _, _ in results]
+        args: list[str | float] = [self.clock()]
+        for feedback_id, analysis, marker in results:
+            data = analysis.to_json()
+            args += [
+                marker,
+                data["kind"],
+                json.dumps(data["aspects"]),
+                json.dumps(data["entities"], ensure_ascii=False),
+                data["language"],
+                feedback_id,
+            ]
+        answers = await self._script(keys=[keys.events(brand), *feedback_keys], args=args)
+        return [int(answer) for answer in answers]
 
 
 def analyse_safely(
