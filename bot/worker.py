@@ -269,13 +269,19 @@ class AnalysisWorker:
         self.analysed += stored
         return stored
 
+    async def _next(self, *, block: bool) -> tuple[list[StreamEntry], list[_BrandBatch]]:
+        entries = await self.claim_abandoned() or await self.read_new(block=block)
+        return entries, await self._prepare(entries) if entries else []
+
     async def drain(self, *, stop: asyncio.Event | None = None, until_idle: bool = False) -> None:
-        """Process batches until `stop` is set (or the stream is idle), storing batch N while batch N+1 is
-        analysed, so Redis work overlaps the model's."""
+        """Process batches until `stop` is set (or the stream is idle). While the model analyses batch N in
+        its thread, the event loop reads and prepares batch N+1 and stores batch N-1."""
         storing: asyncio.Task[int] | None = None
+        upcoming: asyncio.Task[tuple[list[StreamEntry], list[_BrandBatch]]] | None = None
         try:
             while stop is None or not stop.is_set():
-                entries = await self.claim_abandoned() or await self.read_new(block=not until_idle)
+                entries, prepared = await (upcoming or self._next(block=not until_idle))
+                upcoming = None
                 if not entries:
                     if storing is not None:
                         await storing
@@ -284,8 +290,8 @@ class AnalysisWorker:
                         break
                     await self.redis.hset(keys.WORKERS, self.name, self.clock())
                     continue
-                prepared = await self._prepare(entries)
                 analysing = asyncio.ensure_future(self._analyse(prepared))
+                upcoming = asyncio.create_task(self._next(block=False))
                 if storing is not None:
                     await storing
                 analysed = await analysing
@@ -293,6 +299,9 @@ class AnalysisWorker:
         finally:
             if storing is not None:
                 await storing
+            if upcoming is not None:
+                # Entries it read stay pending for this consumer; they are claimed again after `claim_idle`.
+                await upcoming
 
     async def step(self, *, block: bool = True) -> int:
         """One round: claim what dead workers left, else read new entries; process them."""
