@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import datetime as dt
 import functools
 import logging
 import secrets
 import time
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
@@ -52,8 +49,6 @@ _MEDIA_KINDS = (
     "animation", "audio", "document", "photo", "sticker", "story", "video", "video_note", "voice",
     "contact", "dice", "game", "poll", "venue", "location", "invoice", "paid_media",
 )  # fmt: skip
-_MAX_RETRY_AFTER = 30.0
-_ATTEMPTS = 4
 _PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
 _FORGET_BUTTON = "forget:"
 
@@ -147,7 +142,7 @@ class CustomerChat:
         query, chat = update.callback_query, update.effective_chat
         assert query is not None and chat is not None and self.privacy is not None
         language = await self._language(update)
-        await _call(query.answer, idempotent=True)
+        await call_telegram(query.answer, idempotent=True, what="callback answer")
         if query.data == FORGET_YES:
             await self.privacy.forget(chat.id)
             template = "forgotten"
@@ -155,7 +150,8 @@ class CustomerChat:
             template = "forget_cancelled"
         text = self.renderer.render(MessagePart(template), language)
         if isinstance(query.message, Message):
-            await _call(functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML), idempotent=True)
+            edit = functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML)
+            await call_telegram(edit, idempotent=True, what="edit in a customer chat")
 
     async def _say(self, update: Update, template: str, language: str) -> None:
         chat = update.effective_chat
@@ -226,7 +222,8 @@ class CustomerChat:
         query = update.callback_query
         if query is not None:
             notice = self.renderer.render(outcome.notice, language) if outcome.notice else None
-            await _call(lambda: query.answer(text=notice[:200] if notice else None), idempotent=True)
+            answer = functools.partial(query.answer, text=notice[:200] if notice else None)
+            await call_telegram(answer, idempotent=True, what="callback answer")
         chat = update.effective_chat
         assert chat is not None
         clicked = query.message if query is not None and isinstance(query.message, Message) else None
@@ -241,10 +238,10 @@ class CustomerChat:
             if reply.replace_clicked and clicked is not None:
                 params["message_id"] = clicked.message_id
                 edit = functools.partial(bot.do_api_request, "editMessageText", api_kwargs=params)
-                await _call(edit, idempotent=True)
+                await call_telegram(edit, idempotent=True, what="edit in a customer chat")
             else:
                 send = functools.partial(bot.do_api_request, "sendMessage", api_kwargs=params)
-                await _call(send, idempotent=False)
+                await call_telegram(send, idempotent=False, what="message to a customer")
 
 
 def _is_idle_answer(outcome: Outcome) -> bool:
@@ -266,37 +263,3 @@ def _keyboard(rendered: RenderedMessage) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rendered.buttons]
     )
-
-
-async def _call(send: Callable[[], Awaitable[object]], *, idempotent: bool) -> None:
-    """Make one Bot API call; never crash the update on Telegram's refusal.
-
-    A 429 is waited out and retried (Telegram did not execute the call); a network error is retried
-    only for idempotent calls (edits, callback answers), since a timed-out send may have gone through.
-    """
-    for attempt in range(_ATTEMPTS):
-        try:
-            await send()
-            return
-        except RetryAfter as exc:
-            delay = exc.retry_after
-            seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
-            log.warning("Telegram asked to wait %.0f s (attempt %d)", seconds, attempt + 1)
-            await asyncio.sleep(min(seconds, _MAX_RETRY_AFTER))
-        except Forbidden as exc:
-            log.info("customer cannot be reached: %s", exc.message)
-            return
-        except BadRequest as exc:
-            if "message is not modified" not in exc.message:
-                log.error("Telegram refused a message: %s", exc.message)
-            return
-        except NetworkError as exc:
-            if not idempotent:
-                log.error("Bot API call failed, not retried (it may have been delivered): %s", exc)
-                return
-            log.warning("Bot API call failed (attempt %d): %s", attempt + 1, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
-        except TelegramError as exc:
-            log.error("Bot API call failed: %s", exc)
-            return
-    log.error("Bot API call given up after %d attempts", _ATTEMPTS)

@@ -1,4 +1,4 @@
-"""One Bot API call for the staff side, with Telegram's refusals turned into an outcome to act on.
+"""One Bot API call (customer chats and staff side alike), with Telegram's refusals turned into an outcome to act on.
 
 A 429 is waited out (Telegram did not execute the call) and retried; a network error is retried only
 for idempotent calls (edits), since a send that timed out may have gone through; a 403 means the other
