@@ -105,6 +105,11 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:  # t
     return builder.build()
 
 
+def standalone_bot(settings: Settings) -> Bot:
+    """A Bot API client without an `Application`, for processes that only send (the worker's notifier)."""
+    return Bot(settings.require_token().reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
+
+
 async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
     """The bot's username: from configuration, else asked from Telegram with getMe."""
     if settings.bot_username:
@@ -112,8 +117,7 @@ async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
     if bot is None:
         if settings.telegram_token is None:
             raise ConfigError("PAROLE_BOT_USERNAME", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set")
-        bot = Bot(settings.telegram_token.reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
-        async with bot:
+        async with standalone_bot(settings) as bot:
             return str((await bot.get_me()).username)
     return str((await bot.get_me()).username)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -12,6 +13,9 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
+
+import uvloop
+from redis.asyncio import Redis
 
 from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
@@ -59,9 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
-    worker = sub.add_parser("worker", help="run the analysis worker (spaCy) on the feedback stream")
+    worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
     worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
+    worker.add_argument("--no-analysis", action="store_true", help="only notify the staff rooms (no spaCy loaded)")
+    worker.add_argument("--no-notifier", action="store_true", help="only analyse (no staff cards or reminders)")
 
     reanalyze = sub.add_parser("reanalyze", help="analyse every stored feedback again, with progress")
     reanalyze.add_argument("--brand")
@@ -167,21 +173,64 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.worker import AnalysisWorker
-    from nlp import Analyzer
+    """The analysis worker and the staff notifier, side by side in one process, until SIGINT or SIGTERM.
 
+    The notifier needs the bot's token; without one it is off, and the worker says so.
+    """
     if args.batch < 1:
         raise InvalidInput("--batch must be at least 1")
-    analyzer = await asyncio.to_thread(Analyzer)
+    if args.no_analysis and args.no_notifier:
+        raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
+    notify = not args.no_notifier
+    if notify and settings.telegram_token is None:
+        if args.no_analysis:
+            settings.require_token()  # fails naming PAROLE_TELEGRAM_TOKEN
+        print("PAROLE_TELEGRAM_TOKEN is not set: the staff notifier is off, analysis only", file=sys.stderr)
+        notify = False
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with open_redis(settings) as redis:
-        worker = AnalysisWorker(redis, analyzer, name=args.name, batch_size=args.batch)
-        await worker.run(stop)
-        print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
+    async with contextlib.AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(open_redis(settings))
+        jobs: list[asyncio.Task[None]] = []
+        if notify:
+            jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))
+        if not args.no_analysis:
+            jobs.append(asyncio.create_task(_analyse_until(stop, redis, args.name, args.batch)))
+        await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()  # one part failed: stop the other too
+        for job in jobs:
+            await job
     return 0
+
+
+async def _analyse_until(stop: asyncio.Event, redis: Redis, name: str | None, batch: int) -> None:
+    from bot.worker import AnalysisWorker
+    from nlp import Analyzer
+
+    analyzer = await asyncio.to_thread(Analyzer)
+    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch)
+    await worker.run(stop)
+    print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
+
+
+async def _notify_until(
+    stop: asyncio.Event, settings: Settings, redis: Redis, stack: contextlib.AsyncExitStack
+) -> None:
+    from bot.app import load_dialogs, staff, standalone_bot
+
+    bot = await stack.enter_async_context(standalone_bot(settings))
+    username = await bot_username(settings, bot)
+    notifier = staff(settings, Store(redis), load_dialogs(settings), bot, username).notifier
+    task = asyncio.create_task(notifier.run(1.0))
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    print(f"notifier {notifier.name}: stopped", file=sys.stderr)
 
 
 async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
@@ -320,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             logging.getLogger(noisy).setLevel(logging.WARNING)
         if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
             logging.getLogger().setLevel(logging.WARNING)
-        return asyncio.run(HANDLERS[args.command](args, settings))
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(HANDLERS[args.command](args, settings))
     except ParoleError as exc:
         print(f"parole: error: {exc}", file=sys.stderr)
         return 1

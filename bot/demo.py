@@ -95,7 +95,9 @@ async def _analyse(out: TextIO, redis_url: str, *, timeout: float = 120.0) -> No
     """Run `parole worker` until the feedback stream is analysed, as a deployment would, then stop it."""
     env = {**os.environ, "PAROLE_REDIS_URL": redis_url, "PAROLE_LOG_LEVEL": "WARNING"}
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "worker", "--name", "demo", env=env, stderr=asyncio.subprocess.DEVNULL
+        *(sys.executable, "-m", "bot", "worker", "--name", "demo", "--no-notifier"),
+        env=env,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     client: Redis = Redis.from_url(redis_url, decode_responses=True)
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -48,16 +49,16 @@ async def running_bot(
     *,
     listen: Listen | None,
     sweep_every: float = 30.0,
-    notify_every: float | None = 1.0,
+    notify_every: float | None = None,
     analysis_wait: float | None = None,
     clock: Callable[[], float] = time.time,
 ) -> AsyncIterator[RunningBot]:
-    """Start the whole bot (Redis, Telegram application, webhook server or poller, staff notifier) and stop
-    it on exit.
+    """Start the whole bot (Redis, Telegram application, webhook server or poller) and stop it on exit.
 
-    `notify_every` is how long the staff notifier waits for new feedback in each round (None: no notifier
-    loop; a test then calls `staff.notifier.tick()` itself); `analysis_wait` how long a card waits for the
-    analysis before it goes out without it.
+    The staff notifier runs in `parole worker`, not here (None, the default); a test that wants it in this
+    process gives `notify_every`, how long it waits for new feedback in each round, or calls
+    `staff.notifier.tick()` itself; `analysis_wait` how long a card waits for the analysis before it goes
+    out without it.
     """
     webhook_url = settings.webhook_url
     if listen is not None and webhook_url is None:
@@ -120,5 +121,8 @@ async def serve(settings: Settings, *, listen: Listen | None) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with running_bot(settings, listen=listen):
+        # What start-up built (templates, flow, python-telegram-bot's classes) lives as long as the
+        # process: out of the collector's sight, the collections that updates trigger stay short.
+        gc.freeze()
         await stop.wait()
         log.info("stopping")
