@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
@@ -257,9 +257,9 @@ def _looks_like_token(payload: str) -> bool:
     return 1 <= len(payload) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-") for c in payload)
 
 
-def _keyboard(rendered: RenderedMessage) -> InlineKeyboardMarkup | None:
+def _keyboard(rendered: RenderedMessage) -> dict[str, object] | None:
+    """The inline keyboard as the Bot API's JSON (the raw call needs no `InlineKeyboardMarkup` object)."""
     if not rendered.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rendered.buttons]
-    )
+    rows = [[{"text": label, "callback_data": data} for label, data in row] for row in rendered.buttons]
+    return {"inline_keyboard": rows}

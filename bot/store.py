@@ -148,11 +148,13 @@ class Store:
 
     async def load_chat(self, chat_id: int, token: str | None = None) -> ChatSnapshot:
         """Read the conversation, and the venue of a deep-link token if one is given (one round trip)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.chat(chat_id))
-            if token is not None:
+        if token is None:  # most updates: one plain GET, cheaper than a pipeline of one
+            results = [await self.redis.get(keys.chat(chat_id))]
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.get(keys.chat(chat_id))
                 pipe.get(keys.token(token))
-            results = await pipe.execute()
+                results = await pipe.execute()
         conversation = Conversation.from_json(json.loads(results[0])) if results[0] else None
         venue = VenueRef.from_json(json.loads(results[1])) if token is not None and results[1] else None
         return ChatSnapshot(conversation, venue)
