@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -9,17 +11,19 @@ import secrets
 import time
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 from telegram import Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.errors import ChatBusy
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
 from bot.sending import call_telegram
 from bot.staff_room import STAFF_COMMANDS
-from bot.store import Store
+from bot.store import CHAT_LOCK_MS, ChatSnapshot, Outbox, Store
 from dialogs.answers import normalise_venue_code
 from dialogs.engine import DialogEngine
 from dialogs.messages import MessageName
@@ -50,6 +54,8 @@ _MEDIA_KINDS = (
     "contact", "dice", "game", "poll", "venue", "location", "invoice", "paid_media",
 )  # fmt: skip
 _PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
+# How long an update waits for its chat's lock before the webhook answers 503: longer than a lock lives.
+LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
 _FORGET_BUTTON = "forget:"
 
 
@@ -187,61 +193,110 @@ class CustomerChat:
         assert chat is not None and user is not None
         now = self.clock()
         token = payload if payload and _looks_like_token(payload) else None
-        snapshot = await self.store.load_chat(chat.id, token)
-        state = snapshot.conversation or Conversation()
-        if not state.language_chosen:
-            state = dataclasses.replace(state, language=self.engine.language_for(user.language_code))
-        if event is None:  # /start, with or without a payload
-            venue = snapshot.venue
-            event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
-        elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
-            code = normalise_venue_code(event.text)
-            venue = await self.store.venue_by_short_code(code) if code else None
-            event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
-        outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
-        if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
-            # No feedback under way: a text may be the customer answering the staff of a recent ticket.
-            message = update.message
-            if message is not None and await self.relay.from_customer(message, chat.id, state.language, event.text):
-                return
-        if outcome.feedback or outcome.state != state or snapshot.conversation is None:
+        lock = secrets.token_hex(8)
+        snapshot = await self._load_locked(chat.id, token, lock)
+        if update.update_id in snapshot.handled:  # Telegram delivered it again: its effects are stored
+            await self.store.release(chat.id, lock)
+            await self._answer_again(update, snapshot.outbox)
+            return
+        try:
+            state = snapshot.conversation or Conversation()
+            if not state.language_chosen:
+                state = dataclasses.replace(state, language=self.engine.language_for(user.language_code))
+            if event is None:  # /start, with or without a payload
+                venue = snapshot.venue
+                event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
+            elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
+                code = normalise_venue_code(event.text)
+                venue = await self.store.venue_by_short_code(code) if code else None
+                event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
+            outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+            if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
+                # No feedback under way: a text may be the customer answering the staff of a recent ticket.
+                message = update.message
+                if message is not None and await self.relay.from_customer(message, chat.id, state.language, event.text):
+                    await self.store.release(chat.id, lock)
+                    return
+            outbox = Outbox(update.update_id, self._calls(update, outcome))
             await self.store.save_turn(
                 chat.id,
                 outcome.state,
                 outcome.feedback,
                 duplicate_window=self.duplicate_window,
                 conversation_timeout=self.conversation_timeout,
+                handled=(*snapshot.handled, update.update_id),
+                outbox=outbox,
+                lock=lock,
             )
-        await self._answer(update, outcome)
+        except BaseException:
+            with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
+                await self.store.release(chat.id, lock)
+            raise
+        await self._answer(update, outcome, outbox)
+
+    async def _load_locked(self, chat_id: int, token: str | None, lock: str) -> ChatSnapshot:
+        """The chat, with its lock: while another process handles one of the chat's updates, wait for it
+        (an update's turn takes milliseconds; a lock left by a killed process expires)."""
+        deadline = time.monotonic() + LOCK_WAIT
+        pause = 0.002
+        while True:
+            snapshot = await self.store.load_chat(chat_id, token, lock=lock)
+            if snapshot.locked:
+                return snapshot
+            if time.monotonic() > deadline:
+                raise ChatBusy(chat_id)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
 
-    async def _answer(self, update: Update, outcome: Outcome) -> None:
+    def _calls(self, update: Update, outcome: Outcome) -> tuple[tuple[str, dict[str, Any]], ...]:
+        """The Bot API calls (method, parameters) that say the outcome's replies in the chat."""
         language = outcome.state.language
-        query = update.callback_query
-        if query is not None:
-            notice = self.renderer.render(outcome.notice, language) if outcome.notice else None
-            answer = functools.partial(query.answer, text=notice[:200] if notice else None)
-            await call_telegram(answer, idempotent=True, what="callback answer")
         chat = update.effective_chat
         assert chat is not None
+        query = update.callback_query
         clicked = query.message if query is not None and isinstance(query.message, Message) else None
-        bot = update.get_bot()
+        calls: list[tuple[str, dict[str, Any]]] = []
         for reply in outcome.replies:
             rendered = self.renderer.render_reply(reply, language)
-            params: dict[str, object] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": ParseMode.HTML}
+            params: dict[str, Any] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": "HTML"}
             markup = _keyboard(rendered)
             if markup is not None:
                 params["reply_markup"] = markup
-            # The raw call: the bot never reads the Message Telegram sends back, so it is not parsed.
             if reply.replace_clicked and clicked is not None:
-                params["message_id"] = clicked.message_id
-                edit = functools.partial(bot.do_api_request, "editMessageText", api_kwargs=params)
-                await call_telegram(edit, idempotent=True, what="edit in a customer chat")
+                calls.append(("editMessageText", {**params, "message_id": clicked.message_id}))
             else:
-                send = functools.partial(bot.do_api_request, "sendMessage", api_kwargs=params)
-                await call_telegram(send, idempotent=False, what="message to a customer")
+                calls.append(("sendMessage", params))
+        return tuple(calls)
+
+    async def _answer(self, update: Update, outcome: Outcome, outbox: Outbox) -> None:
+        query = update.callback_query
+        if query is not None:
+            notice = self.renderer.render(outcome.notice, outcome.state.language) if outcome.notice else None
+            answer = functools.partial(query.answer, text=notice[:200] if notice else None)
+            await call_telegram(answer, idempotent=True, what="callback answer")
+        await self._make(update, outbox)
+
+    async def _answer_again(self, update: Update, outbox: Outbox | None) -> None:
+        """A redelivered update: if it was the chat's last, its answer may not have gone out before the
+        process that handled it stopped, so it is sent again (the customer may see it twice, never not)."""
+        if outbox is None or outbox.update_id != update.update_id:
+            return
+        log.info("update %s delivered again: its answer is sent again", update.update_id)
+        await self._make(update, outbox)
+
+    @staticmethod
+    async def _make(update: Update, outbox: Outbox) -> None:
+        # The raw call: the bot never reads the Message Telegram sends back, so it is not parsed.
+        bot = update.get_bot()
+        for method, params in outbox.calls:
+            call = functools.partial(bot.do_api_request, method, api_kwargs=params)
+            if method == "editMessageText":
+                await call_telegram(call, idempotent=True, what="edit in a customer chat")
+            else:
+                await call_telegram(call, idempotent=False, what="message to a customer")
 
 
 def _is_idle_answer(outcome: Outcome) -> bool:

@@ -12,7 +12,8 @@ are global.
 | `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, token, short_code, created_at |
 | `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
-| `parole:chat:ID` | string | JSON of the customer's conversation (`dialogs.Conversation`) |
+| `parole:chat:ID` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`bot.store`) |
+| `parole:chat:ID:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.store.FEEDBACK_FIELDS`) |
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
 | `parole:{B}:rated:V:ID` | string, expires | a customer rated venue V within the duplicate window |
@@ -80,6 +81,10 @@ def short_code(code: str) -> str:
 
 def chat(chat_id: int) -> str:
     return f"{PREFIX}:chat:{chat_id}"
+
+
+def chat_lock(chat_id: int) -> str:
+    return f"{PREFIX}:chat:{chat_id}:lock"
 
 
 def feedback(brand_code: str, feedback_id: str) -> str:

@@ -57,7 +57,7 @@ class CustomerData:
 
     async def collect(self, chat_id: int) -> dict[str, Any]:
         """Everything stored about the customer, as JSON: conversation, feedbacks, tickets and threads."""
-        conversation = await self.redis.get(keys.chat(chat_id))
+        conversation = (await self.store.load_chat(chat_id)).conversation
         members = sorted(str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id)))
         feedbacks: list[dict[str, Any]] = []
         for member in members:
@@ -91,7 +91,7 @@ class CustomerData:
         feedbacks.sort(key=lambda f: str(f["created_at"]))
         return {
             "telegram_chat_id": chat_id,
-            "conversation": json.loads(conversation) if conversation else None,
+            "conversation": conversation.to_json() if conversation else None,
             "feedbacks": feedbacks,
         }
 

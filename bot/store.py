@@ -37,12 +37,42 @@ DEFAULT_DEADLINE_HOURS = 24.0
 MAX_DEADLINE_HOURS = 24.0 * 30
 
 
+# A chat's lock (see `load_chat`) lives this long unless released: a process killed while it holds one
+# delays that chat's next update by at most this much.
+CHAT_LOCK_MS = 10_000
+# How many of a chat's last handled update ids are kept, to recognise an update Telegram delivers again.
+HANDLED_KEPT = 8
+# Deletes a chat's lock only if it is still the one this process took (not one taken after it expired).
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """The Bot API calls that answer one update, stored with the state they answer: if the process dies
+    before making them, the update's redelivery makes them."""
+
+    update_id: int
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"update": self.update_id, "calls": [[method, params] for method, params in self.calls]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outbox:
+        return cls(int(data["update"]), tuple((str(method), dict(params)) for method, params in data["calls"]))
+
+
 @dataclass(frozen=True, slots=True)
 class ChatSnapshot:
-    """What one update needs before the engine runs: the conversation, and a venue if a token was given."""
+    """What one update needs before the engine runs: the conversation, a venue if a token was given, the
+    last update ids handled in the chat and the calls that answered the last one, and whether this
+    process holds the chat's lock (when it asked for it)."""
 
     conversation: Conversation | None
     venue: VenueRef | None
+    handled: tuple[int, ...] = ()
+    outbox: Outbox | None = None
+    locked: bool = True
 
 
 class Store:
@@ -146,18 +176,42 @@ class Store:
 
     # --- the hot path: one read and one write per update -----------------------------------------
 
-    async def load_chat(self, chat_id: int, token: str | None = None) -> ChatSnapshot:
-        """Read the conversation, and the venue of a deep-link token if one is given (one round trip)."""
-        if token is None:  # most updates: one plain GET, cheaper than a pipeline of one
+    async def load_chat(self, chat_id: int, token: str | None = None, *, lock: str | None = None) -> ChatSnapshot:
+        """Read the chat, and the venue of a deep-link token if one is given (one round trip).
+
+        With `lock` (a random value), also try to take the chat's lock in the same round trip, so that
+        two updates of one chat are never handled at once, whichever process gets them: `locked` tells
+        whether it was taken; `save_turn` or `release` gives it back.
+        """
+        if token is None and lock is None:  # a plain GET: cheaper than a pipeline of one
             results = [await self.redis.get(keys.chat(chat_id))]
         else:
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.get(keys.chat(chat_id))
-                pipe.get(keys.token(token))
+                if token is not None:
+                    pipe.get(keys.token(token))
+                if lock is not None:
+                    pipe.set(keys.chat_lock(chat_id), lock, nx=True, px=CHAT_LOCK_MS)
                 results = await pipe.execute()
-        conversation = Conversation.from_json(json.loads(results[0])) if results[0] else None
+        data = json.loads(results[0]) if results[0] else None
         venue = VenueRef.from_json(json.loads(results[1])) if token is not None and results[1] else None
-        return ChatSnapshot(conversation, venue)
+        locked = bool(results[-1]) if lock is not None else True
+        if data is None:
+            return ChatSnapshot(None, venue, locked=locked)
+        if "conversation" not in data:  # written before the chat kept its handled updates
+            return ChatSnapshot(Conversation.from_json(data), venue, locked=locked)
+        outbox = data.get("outbox")
+        return ChatSnapshot(
+            Conversation.from_json(data["conversation"]),
+            venue,
+            handled=tuple(int(u) for u in data.get("handled", ())),
+            outbox=Outbox.from_json(outbox) if outbox else None,
+            locked=locked,
+        )
+
+    async def release(self, chat_id: int, lock: str) -> None:
+        """Give back the chat's lock taken by `load_chat` without saving a turn."""
+        await self.redis.eval(_RELEASE, 1, keys.chat_lock(chat_id), lock)
 
     async def recently_rated(self, venue: VenueRef, customer_id: int) -> bool:
         return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer_id)))
@@ -170,15 +224,24 @@ class Store:
         *,
         duplicate_window: float,
         conversation_timeout: float,
+        handled: Iterable[int] = (),
+        outbox: Outbox | None = None,
+        lock: str | None = None,
     ) -> None:
         """Store the new conversation state and the feedback snapshots of one update (one round trip).
+
+        The state is kept with the ids of the last updates handled (`handled`, the newest last) and the
+        calls that answer the newest (`outbox`); the chat's `lock` is given back in the same round trip.
 
         A new feedback is indexed (for the brand, and for the customer's `/mydata` and `/forget`) and
         marks the customer as having rated the venue; one in progress is scheduled to count as abandoned
         after the timeout; a complete or abandoned one goes to the analysis stream.
         """
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.set(keys.chat(chat_id), json.dumps(conversation.to_json(), ensure_ascii=False))
+            chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
+            if outbox is not None:
+                chat["outbox"] = outbox.to_json()
+            pipe.set(keys.chat(chat_id), json.dumps(chat, ensure_ascii=False))
             for record in feedback:
                 key = keys.feedback(record.venue.brand, record.id)
                 pipe.hset(key, mapping=_feedback_hash(record, chat_id))
@@ -199,6 +262,8 @@ class Store:
                         keys.FEEDBACK_STREAM,
                         {"brand": record.venue.brand, "feedback": record.id, "status": record.status.value},
                     )
+            if lock is not None:
+                pipe.eval(_RELEASE, 1, keys.chat_lock(chat_id), lock)
             await pipe.execute()
 
     async def abandon_expired(self, now: float, *, limit: int = 100) -> list[str]:

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
+from bot.errors import ChatBusy
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,9 @@ APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  #
 SECRET: web.AppKey[str | None] = web.AppKey("secret", str)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
+# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
+# the update's chat held by another process for longer than a turn can take.
+UNAVAILABLE = (RedisError, OSError, ChatBusy)
 
 
 def record_failures(application: Application) -> dict[int, BaseException]:  # type: ignore[type-arg]
@@ -31,7 +35,7 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(update, Update) and context.error is not None:
             failures[update.update_id] = context.error
-            if not isinstance(context.error, (RedisError, OSError)):
+            if not isinstance(context.error, UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
             else:
                 log.error("storage unavailable for update %s: %s", update.update_id, context.error)
@@ -63,7 +67,7 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
     await application.process_update(update)
     error = request.app[FAILURES].pop(update.update_id, None)
-    if isinstance(error, (RedisError, OSError)):
+    if isinstance(error, UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
     return web.json_response({"ok": True})

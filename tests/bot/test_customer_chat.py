@@ -150,8 +150,11 @@ async def test_the_conversation_is_plain_json_in_redis(
     await customer.say(f"/start {venue.token}")
     await customer.tap("rate:3")
     stored = json.loads(await redis_client.get(keys.chat(customer.user.id)) or "{}")
-    assert stored["step"] == "reason_mid" and stored["rating"] == 3
-    assert stored["venue"]["code"] == venue.code
+    conversation = stored["conversation"]
+    assert conversation["step"] == "reason_mid" and conversation["rating"] == 3
+    assert conversation["venue"]["code"] == venue.code
+    assert len(stored["handled"]) == 2 and stored["outbox"]["update"] == stored["handled"][-1]
+    assert await redis_client.exists(keys.chat_lock(customer.user.id)) == 0
 
 
 async def test_group_messages_are_not_taken_as_feedback(
