@@ -21,6 +21,7 @@ from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, ParoleError
 from bot.export import write_export
+from bot.ops import configure_logging
 from bot.store import Store
 from bot.venues import deep_link, write_qr
 
@@ -66,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
     worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
+    worker.add_argument(
+        "--claim-after", type=float, default=60.0, metavar="SECONDS",
+        help="take over feedback another worker read and did not finish after this long (default 60)",
+    )  # fmt: skip
     worker.add_argument("--no-analysis", action="store_true", help="only notify the staff rooms (no spaCy loaded)")
     worker.add_argument("--no-notifier", action="store_true", help="only analyse (no staff cards or reminders)")
 
@@ -179,6 +184,8 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     """
     if args.batch < 1:
         raise InvalidInput("--batch must be at least 1")
+    if not args.claim_after > 0:
+        raise InvalidInput("--claim-after must be a positive number of seconds")
     if args.no_analysis and args.no_notifier:
         raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
     notify = not args.no_notifier
@@ -197,7 +204,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         if notify:
             jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))
         if not args.no_analysis:
-            jobs.append(asyncio.create_task(_analyse_until(stop, redis, args.name, args.batch)))
+            jobs.append(asyncio.create_task(_analyse_until(stop, redis, args.name, args.batch, args.claim_after)))
         await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
         stop.set()  # one part failed: stop the other too
         for job in jobs:
@@ -205,12 +212,14 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _analyse_until(stop: asyncio.Event, redis: Redis, name: str | None, batch: int) -> None:
+async def _analyse_until(
+    stop: asyncio.Event, redis: Redis, name: str | None, batch: int, claim_after: float
+) -> None:
     from bot.worker import AnalysisWorker
     from nlp import Analyzer
 
     analyzer = await asyncio.to_thread(Analyzer)
-    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch)
+    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch, claim_idle=claim_after)
     await worker.run(stop)
     print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
 
@@ -362,11 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-        )
-        for noisy in ("httpx", "aiohttp.access"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        configure_logging(settings.log_level, settings.log_format)
         if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
             logging.getLogger().setLevel(logging.WARNING)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:

@@ -55,6 +55,7 @@ class Settings:
     conversation_timeout: float = 1800.0
     max_text_length: int = 2000
     log_level: str = "INFO"
+    log_format: str = "text"
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -139,6 +140,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     log_level = (get("PAROLE_LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         raise ConfigError("PAROLE_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
+    log_format = (get("PAROLE_LOG_FORMAT") or "text").lower()
+    if log_format not in {"text", "json"}:
+        raise ConfigError("PAROLE_LOG_FORMAT", "must be text or json")
     window = get("PAROLE_DUPLICATE_WINDOW_HOURS")
     timeout = get("PAROLE_CONVERSATION_TIMEOUT")
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
@@ -155,4 +159,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         conversation_timeout=_positive("PAROLE_CONVERSATION_TIMEOUT", timeout, float) if timeout else 1800.0,
         max_text_length=int(_positive("PAROLE_MAX_TEXT_LENGTH", max_text, int)) if max_text else 2000,
         log_level=log_level,
+        log_format=log_format,
     )

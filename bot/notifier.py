@@ -26,6 +26,7 @@ from telegram.constants import ParseMode
 
 from bot import keys
 from bot.cards import Cards
+from bot.ops import about_ticket
 from bot.pseudonyms import Pseudonyms
 from bot.rooms import RoomStore
 from bot.sending import call_telegram
@@ -203,12 +204,13 @@ class StaffNotifier:
                 continue
             if now - float(row.get("updated_at") or now) > CARD_HORIZON:
                 continue  # a backlog (first start on old data, long outage): tickets, but no flood of cards
-            if ticket.card_message is not None:
-                await self.cards.refresh(ticket)
-            elif row.get("analysed_at"):
-                await self.cards.post(ticket, now)
-            else:
-                await self.tickets.schedule_card(entry.brand, entry.feedback, now + self.analysis_wait)
+            with about_ticket(ticket.brand, ticket.number):
+                if ticket.card_message is not None:
+                    await self.cards.refresh(ticket)
+                elif row.get("analysed_at"):
+                    await self.cards.post(ticket, now)
+                else:
+                    await self.tickets.schedule_card(entry.brand, entry.feedback, now + self.analysis_wait)
         await self.redis.xack(keys.FEEDBACK_STREAM, keys.NOTIFY_GROUP, *(e.entry_id for e in entries))
         return len(entries)
 

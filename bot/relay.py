@@ -17,6 +17,7 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.cards import Cards
+from bot.ops import about_ticket
 from bot.rooms import RoomStore, StaffRoom
 from bot.sending import Delivered, call_telegram
 from bot.store import Store
@@ -55,6 +56,10 @@ class Relay:
 
     async def to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         """Relay a staff message to the ticket's customer; tell the room what became of it."""
+        with about_ticket(ticket.brand, ticket.number):
+            await self._to_customer(room, ticket, message, text)
+
+    async def _to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         say = functools.partial(self.cards.say, room, reply_to=message.message_id)
         variables = {"ticket": ticket.number}
         if not ticket.status.is_open:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import time
 
 from aiohttp import web
 from redis.exceptions import RedisError
@@ -13,6 +14,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.errors import ChatBusy
+from bot.ops import UPDATE_ID, Metrics, stream_state
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -23,6 +25,7 @@ APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  #
 SECRET: web.AppKey[str | None] = web.AppKey("secret", str)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 # What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
 # the update's chat held by another process for longer than a turn can take.
 UNAVAILABLE = (RedisError, OSError, ChatBusy)
@@ -52,33 +55,60 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "description": "forbidden"}, status=403)
     if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
         return web.json_response({"ok": False, "description": "update too large"}, status=413)
+    started = time.perf_counter()
+    metrics = request.app[METRICS]
     body = await request.read()
     try:
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update object")
     except ValueError as exc:
+        metrics.updates.labels("bad").inc()
         return web.json_response({"ok": False, "description": f"bad update: {exc}"}, status=400)
     application = request.app[APPLICATION]
+    context = UPDATE_ID.set(data["update_id"])
     try:
-        update = Update.de_json(data, application.bot)
-    except Exception:  # any malformed shape: never let Telegram retry it forever
-        log.exception("update %s could not be read; dropped", data.get("update_id"))
-        return web.json_response({"ok": True})
-    await application.process_update(update)
-    error = request.app[FAILURES].pop(update.update_id, None)
+        try:
+            update = Update.de_json(data, application.bot)
+        except Exception:  # any malformed shape: never let Telegram retry it forever
+            log.exception("update %s could not be read; dropped", data.get("update_id"))
+            metrics.updates.labels("unreadable").inc()
+            return web.json_response({"ok": True})
+        await application.process_update(update)
+        error = request.app[FAILURES].pop(update.update_id, None)
+    finally:
+        UPDATE_ID.reset(context)
+    metrics.latency.observe(time.perf_counter() - started)
+    if error is not None:
+        metrics.errors.labels(type(error).__name__).inc()
     if isinstance(error, UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
+        metrics.updates.labels("unavailable").inc()
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+    metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """Redis reachable (else 503), and how far behind the analysis and the notifier are."""
+    redis = request.app[STORE].redis
     try:
-        await request.app[STORE].redis.ping()
+        await redis.ping()
+        streams = await stream_state(redis)
     except (RedisError, OSError) as exc:
         return web.json_response({"ok": False, "redis": str(exc)}, status=503)
-    return web.json_response({"ok": True, "redis": "up"})
+    lag = {s.group: {"lag": s.lag, "pending": s.pending} for s in streams}
+    return web.json_response({"ok": True, "redis": "up", "stream": lag})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format: this process's counters and the figures read from Redis now."""
+    figures = request.app[METRICS]
+    try:
+        await figures.refresh(request.app[STORE].redis)
+    except (RedisError, OSError) as exc:
+        log.warning("metrics: Redis figures unavailable: %s", exc)
+    return web.Response(body=figures.exposition(), content_type="text/plain", charset="utf-8")
 
 
 def webhook_app(application: Application, store: Store, *, path: str, secret: str | None) -> web.Application:  # type: ignore[type-arg]
@@ -88,5 +118,7 @@ def webhook_app(application: Application, store: Store, *, path: str, secret: st
     app[STORE] = store
     app[FAILURES] = record_failures(application)
     app.router.add_post(path, receive_update)
+    app[METRICS] = Metrics()
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
     return app

@@ -66,6 +66,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
         ("PAROLE_CONVERSATION_TIMEOUT", "soon"),
         ("PAROLE_MAX_TEXT_LENGTH", "0"),
         ("PAROLE_LOG_LEVEL", "LOUD"),
+        ("PAROLE_LOG_FORMAT", "xml"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str) -> None:

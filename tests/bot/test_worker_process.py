@@ -64,6 +64,7 @@ async def test_worker_options_that_leave_nothing_to_run_are_refused(
         (("--no-analysis", "--no-notifier"), env, "leave nothing to run"),
         (("--no-analysis",), {k: v for k, v in env.items() if k != "PAROLE_TELEGRAM_TOKEN"}, "PAROLE_TELEGRAM_TOKEN"),
         (("--batch", "0"), env, "--batch must be at least 1"),
+        (("--claim-after", "-1"), env, "--claim-after must be a positive"),
     ]
     for args, environ, message in cases:
         done = await asyncio.create_subprocess_exec(
