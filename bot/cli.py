@@ -92,7 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
     stats.add_argument("--brand")
     stats.add_argument("--venue", help="one venue (needs --brand)")
-    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
+    stats.add_argument("--since", help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    stats.add_argument("--until", help="before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
+    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of tables")
 
     nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -276,18 +278,33 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import format_table, venue_stats
+    from bot.stats import format_details, format_table, venue_stats
 
     if args.venue and not args.brand:
         raise InvalidInput("--venue needs --brand")
+    since, until = _period(args)
     async with open_redis(settings) as redis:
-        rows = await venue_stats(Store(redis), args.brand, args.venue)
+        rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
     if args.json:
         for row in rows:
             _print_json(row.to_json())
-    else:
-        print(format_table(rows))
+        return 0
+    print(format_table(rows))
+    for row in rows:
+        if row.venue is None or args.venue:  # the details of each brand, or of the one venue asked for
+            print("\n" + format_details(row))
     return 0
+
+
+def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """`--since`/`--until` as Unix times, checked."""
+    from bot.stats import parse_day
+
+    since = parse_day(args.since, "--since") if args.since else None
+    until = parse_day(args.until, "--until") if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("--until must come after --since")
+    return since, until
 
 
 def _print_json(record: dict[str, Any]) -> None:

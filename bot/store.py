@@ -231,26 +231,44 @@ class Store:
             raise NotFound("feedback", f"{brand_code}/{feedback_id}")
         return _feedback_from_hash(data)
 
+    async def count_feedback(
+        self, brand_codes: Iterable[str], *, since: float | None = None, until: float | None = None
+    ) -> int:
+        """How many feedbacks the brands hold, created in [since, until) (for progress bars)."""
+        low, high = _score_range(since, until)
+        return sum([await self.redis.zcount(keys.feedbacks(code), low, high) for code in brand_codes])
+
     async def iter_feedback(
-        self, brand_code: str | None = None, venue_code: str | None = None, *, batch: int = 500
+        self,
+        brand_code: str | None = None,
+        venue_code: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        batch: int = 500,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every feedback with its ticket's thread (`replies`), oldest first, read in batches."""
+        """Every feedback created in [since, until) with its ticket's thread (`replies`), oldest first,
+        read in batches (memory stays bounded whatever the number of feedbacks)."""
         if brand_code is not None:
             await self.get_brand(brand_code)
             brands = [brand_code]
         else:
             brands = [b.code for b in await self.list_brands()]
         for code in brands:
-            start = 0
+            # Paged by rank, not by score: ties of creation time never skip or repeat a feedback.
+            start = await self.redis.zcount(keys.feedbacks(code), "-inf", f"({since!r}") if since is not None else 0
             while True:
-                ids = await self.redis.zrange(keys.feedbacks(code), start, start + batch - 1)
+                page: list[tuple[Any, float]] = await self.redis.zrange(
+                    keys.feedbacks(code), start, start + batch - 1, withscores=True
+                )  # type: ignore[assignment]  # with scores: (member, score) pairs
+                ids = [_text(member) for member, score in page if until is None or score < until]
                 if not ids:
                     break
                 start += len(ids)
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for feedback_id in ids:
-                        pipe.hgetall(keys.feedback(code, _text(feedback_id)))
-                        pipe.lrange(keys.replies(code, _text(feedback_id)), 0, -1)
+                        pipe.hgetall(keys.feedback(code, feedback_id))
+                        pipe.lrange(keys.replies(code, feedback_id), 0, -1)
                     results = await pipe.execute()
                 for row, thread in zip(results[::2], results[1::2], strict=True):
                     data = _strings(row)
@@ -270,6 +288,11 @@ def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
 
 _text = redis_text
 _strings = redis_strings
+
+
+def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
+    """ZCOUNT bounds of [since, until)."""
+    return ("-inf" if since is None else repr(since), "+inf" if until is None else f"({until!r}")
 
 
 def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[FieldT, EncodableT]:
