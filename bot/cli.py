@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -59,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
+    export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
     worker = sub.add_parser("worker", help="run the analysis worker (spaCy) on the feedback stream")
     worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
@@ -155,15 +158,29 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.progress import Progress
+
+    since, until = _period(args)
     async with open_redis(settings) as redis:
         store = Store(redis)
+        brands = await _brand_codes(store, args.brand)
+        if args.venue and args.brand:  # without --brand: that venue code in any brand
+            await store.get_venue(args.brand, args.venue)
+        # The bar counts the brands' feedback: with --venue it ends short of its total, at what was exported.
+        progress = None
+        if sys.stderr.isatty():
+            progress = Progress(await store.count_feedback(brands, since=since, until=until), "feedback")
+        export = functools.partial(
+            write_export, store, fmt=args.format, brand=args.brand, venue=args.venue, since=since, until=until,
+            on_feedback=progress.advance if progress else None,
+        )  # fmt: skip
         if args.output is None:
-            count = await write_export(store, sys.stdout, fmt=args.format, brand=args.brand, venue=args.venue)
+            count = await export(sys.stdout)
         else:
-            # A byte-order mark lets spreadsheets recognise the CSV file as UTF-8.
-            encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-            with open(args.output, "w", encoding=encoding, newline="") as out:
-                count = await write_export(store, out, fmt=args.format, brand=args.brand, venue=args.venue)
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await export(out)
+        if progress is not None:
+            progress.close()
         print(f"exported {count} feedback(s)", file=sys.stderr)
     return 0
 
@@ -187,17 +204,14 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import keys
     from bot.progress import Progress
     from bot.worker import reanalyze
     from nlp import Analyzer
 
     async with open_redis(settings) as redis:
         store = Store(redis)
-        brands = (
-            [(await store.get_brand(args.brand)).code] if args.brand else [b.code for b in await store.list_brands()]
-        )
-        total = sum([await redis.zcard(keys.feedbacks(code)) for code in brands])
+        brands = await _brand_codes(store, args.brand)
+        total = await store.count_feedback(brands)
         print("loading the French model…", file=sys.stderr)
         analyzer = await asyncio.to_thread(Analyzer)
         progress = Progress(total, "feedback")
@@ -305,6 +319,11 @@ def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
     if since is not None and until is not None and until <= since:
         raise InvalidInput("--until must come after --since")
     return since, until
+
+
+async def _brand_codes(store: Store, brand: str | None) -> list[str]:
+    """The brand given (checked), or every brand."""
+    return [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
 
 
 def _print_json(record: dict[str, Any]) -> None:

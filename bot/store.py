@@ -245,10 +245,15 @@ class Store:
         *,
         since: float | None = None,
         until: float | None = None,
+        with_tickets: bool = False,
         batch: int = 500,
     ) -> AsyncIterator[dict[str, Any]]:
         """Every feedback created in [since, until) with its ticket's thread (`replies`), oldest first,
-        read in batches (memory stays bounded whatever the number of feedbacks)."""
+        read in batches (memory stays bounded whatever the number of feedbacks).
+
+        `with_tickets` adds `ticket_hash`, the raw hash of the feedback's ticket ({} without one): one more
+        round trip a batch.
+        """
         if brand_code is not None:
             await self.get_brand(brand_code)
             brands = [brand_code]
@@ -270,10 +275,19 @@ class Store:
                         pipe.hgetall(keys.feedback(code, feedback_id))
                         pipe.lrange(keys.replies(code, feedback_id), 0, -1)
                     results = await pipe.execute()
+                rows: list[dict[str, Any]] = []
                 for row, thread in zip(results[::2], results[1::2], strict=True):
                     data = _strings(row)
                     if data and (venue_code is None or data.get("venue") == venue_code):
-                        yield {**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]}
+                        rows.append({**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]})
+                if with_tickets:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for feedback in rows:
+                            pipe.hgetall(keys.ticket(code, feedback["ticket"] or 0))
+                        for feedback, ticket in zip(rows, await pipe.execute(), strict=True):
+                            feedback["ticket_hash"] = _strings(ticket) if feedback["ticket"] else {}
+                for feedback in rows:
+                    yield feedback
 
 
 def redis_text(value: object) -> str:
