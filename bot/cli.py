@@ -16,10 +16,10 @@ from typing import Any
 
 from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
-from bot.errors import InvalidInput, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.export import write_export
 from bot.store import Store
-from bot.venues import deep_link, write_qr
+from bot.venues import Venue, deep_link, write_qr
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -51,7 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     venue_add.add_argument("--city")
     venue_add.add_argument("--lat", type=float)
     venue_add.add_argument("--lon", type=float)
+    venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
     venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
+    poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
+    poster.add_argument("code", metavar="VENUE", help="the venue's code")
+    poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
+    poster.add_argument("--out", type=Path, help="where to write it (default DATA_DIR/posters)")
+    posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
+    posters.add_argument("--brand", required=True)
+    posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -148,13 +156,60 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                     record["deep_link"] = deep_link(username, item.token)
                 _print_json(record)
             return 0
+        if args.action in ("poster", "posters"):
+            return await _posters(args, settings, store)
         username = await bot_username(settings)
-        venue = await store.add_venue(args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon)
+        venue = await store.add_venue(
+            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
+        )
         link = deep_link(username, venue.token)
         qr_dir = args.qr_dir or settings.data_dir / "qr"
         png, svg = write_qr(link, qr_dir, f"{venue.brand}-{venue.code}")
         _print_json({**venue.to_json(), "deep_link": link, "qr_png": str(png), "qr_svg": str(svg)})
     return 0
+
+
+async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.posters import poster_content, write_poster
+    from bot.progress import Progress
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    if args.action == "poster":
+        venues = [await _find_venue(store, args.code, args.brand)]
+    else:
+        venues = await store.list_venues(args.brand)
+    username = await bot_username(settings)
+    renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+    directory = args.out or settings.data_dir / "posters"
+    progress = Progress(len(venues), "poster") if args.action == "posters" else None
+    brand_names: dict[str, str] = {}
+    for venue in venues:
+        if venue.brand not in brand_names:
+            brand_names[venue.brand] = (await store.get_brand(venue.brand)).name
+        link = deep_link(username, venue.token)
+        content = poster_content(
+            renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
+            deep_link=link, bot_username=username, language=venue.language,
+        )  # fmt: skip
+        svg, png = await asyncio.to_thread(write_poster, content, directory, f"{venue.brand}-{venue.code}-poster")
+        if progress is not None:
+            progress.advance()
+        _print_json({"brand": venue.brand, "venue": venue.code, "deep_link": link, "svg": str(svg), "png": str(png)})
+    if progress is not None:
+        progress.close()
+    return 0
+
+
+async def _find_venue(store: Store, code: str, brand: str | None) -> Venue:
+    """The venue of that code in that brand, or in the one brand that has it."""
+    if brand is not None:
+        return await store.get_venue(brand, code)
+    found = [v for v in await store.list_venues() if v.code == code]
+    if not found:
+        raise NotFound("venue", code)
+    if len(found) > 1:
+        raise InvalidInput(f"several brands have a venue {code!r}: give --brand ({', '.join(v.brand for v in found)})")
+    return found[0]
 
 
 async def _export(args: argparse.Namespace, settings: Settings) -> int:

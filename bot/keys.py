@@ -9,7 +9,7 @@ are global.
 | `parole:brands` | set | brand codes |
 | `parole:{B}:brand` | hash | the brand: code, name, created_at |
 | `parole:{B}:venues` | sorted set | venue codes by creation time |
-| `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, token, short_code, created_at |
+| `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, language, token, short_code, created_at |
 | `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
 | `parole:chat:ID` | string | JSON of the customer's conversation (`dialogs.Conversation`) |

@@ -22,6 +22,7 @@ from bot.venues import (
     Venue,
     check_brand_code,
     check_coordinates,
+    check_language,
     check_name,
     new_short_code,
     new_token,
@@ -93,11 +94,13 @@ class Store:
         city: str | None = None,
         lat: float | None = None,
         lon: float | None = None,
+        language: str = "fr",
     ) -> Venue:
         brand = await self.get_brand(brand_code)
         name = check_name(name, "venue")
         city = check_name(city, "city") if city is not None else None
         lat, lon = check_coordinates(lat, lon)
+        check_language(language)
         base = slugify(f"{name}-{city}" if city and slugify(city) not in slugify(name) else name)
         for attempt in range(1000):
             code = base if attempt == 0 else f"{base}-{attempt + 1}"
@@ -113,7 +116,7 @@ class Store:
             short = new_short_code()
         venue = Venue(
             brand=brand.code, code=code, name=name, token=token, short_code=short,
-            created_at=time.time(), city=city, lat=lat, lon=lon,
+            created_at=time.time(), city=city, lat=lat, lon=lon, language=language,
         )  # fmt: skip
         ref = json.dumps(VenueRef(brand.code, code, name, brand.name).to_json())
         fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
@@ -361,4 +364,5 @@ def _venue_from_hash(data: dict[str, str]) -> Venue:
         city=data.get("city"),
         lat=float(data["lat"]) if data.get("lat") else None,
         lon=float(data["lon"]) if data.get("lon") else None,
+        language=data.get("language") or "fr",
     )
