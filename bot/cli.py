@@ -53,6 +53,15 @@ def _parser() -> argparse.ArgumentParser:
     venue_add.add_argument("--lon", type=float)
     venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
     venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
+    venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
+    venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
+    venue_edit.add_argument("--brand", required=True)
+    venue_edit.add_argument("--name")
+    venue_edit.add_argument("--city")
+    venue_edit.add_argument("--lat", type=float)
+    venue_edit.add_argument("--lon", type=float)
+    venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
+    venue_edit.add_argument("--language")
     poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
     poster.add_argument("code", metavar="VENUE", help="the venue's code")
     poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
@@ -158,6 +167,13 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
+        if args.action == "edit":
+            edited = await store.edit_venue(
+                args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
+                forget_location=args.no_location, language=args.language,
+            )  # fmt: skip
+            _print_json(edited.to_json())
+            return 0
         username = await bot_username(settings)
         venue = await store.add_venue(
             args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language

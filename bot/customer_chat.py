@@ -10,7 +10,7 @@ import time
 import warnings
 from collections.abc import Callable
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Location, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
@@ -26,12 +26,14 @@ from dialogs.messages import MessageName
 from dialogs.render import MessageRenderer, RenderedMessage
 from dialogs.types import (
     Button,
+    ButtonSpec,
     Command,
     Conversation,
     Event,
     MessagePart,
     NonText,
     Outcome,
+    Reply,
     Start,
     Text,
     VenueCodeAnswer,
@@ -51,6 +53,9 @@ _MEDIA_KINDS = (
 )  # fmt: skip
 _PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
 _FORGET_BUTTON = "forget:"
+VENUE_BUTTON = "venue:"  # + a short code: a venue picked among those near the customer
+NEARBY_RADIUS_M = 3000.0
+NEARBY_COUNT = 5
 
 
 def new_feedback_id(now: float) -> str:
@@ -73,9 +78,13 @@ class CustomerChat:
         clock: Callable[[], float] = time.time,
         relay: Relay | None = None,
         privacy: CustomerData | None = None,
+        nearby_radius_m: float = NEARBY_RADIUS_M,
+        nearby_count: int = NEARBY_COUNT,
     ) -> None:
         """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
-        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help."""
+        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help.
+        A location shared while the bot waits for a venue code gets the `nearby_count` nearest venues
+        within `nearby_radius_m` metres as buttons."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -85,6 +94,8 @@ class CustomerChat:
         self.clock = clock
         self.relay = relay
         self.privacy = privacy
+        self.nearby_radius_m = nearby_radius_m
+        self.nearby_count = nearby_count
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -111,8 +122,32 @@ class CustomerChat:
                 await self._step(update, Command(command[0], command[1]), payload=None)
             elif message.text is not None:
                 await self._step(update, Text(message.text), payload=None)
+            elif message.location is not None and await self._nearby(update, message.location):
+                return
             else:
                 await self._step(update, NonText(self._kind(message)), payload=None)
+
+    async def _nearby(self, update: Update, location: Location) -> bool:
+        """Offer the venues near a location shared where a venue code is expected; False elsewhere."""
+        chat = update.effective_chat
+        assert chat is not None
+        state = (await self.store.load_chat(chat.id)).conversation
+        if state is None or not self.engine.expects_venue_code(state, now=self.clock()):
+            return False
+        nearby = await self.store.nearby_venues(
+            location.latitude, location.longitude, radius_m=self.nearby_radius_m, count=self.nearby_count
+        )
+        if nearby:
+            buttons = tuple(
+                (ButtonSpec(MessagePart("button_venue", _venue_label(ref, metres)), f"{VENUE_BUTTON}{short}"),)
+                for ref, short, metres in nearby
+            )
+            reply = Reply((MessagePart("nearby_venues", {"count": len(nearby)}),), buttons)
+        else:
+            radius = {"radius_m": round(self.nearby_radius_m)}
+            reply = Reply((MessagePart("no_venue_nearby", radius), MessagePart(MessageName.ASK_VENUE_CODE)))
+        await self._answer(update, Outcome(state, (reply,)))
+        return True
 
     async def _language(self, update: Update) -> str:
         """The language to answer in outside the dialog: the one chosen with /language, else Telegram's."""
@@ -195,9 +230,15 @@ class CustomerChat:
             venue = snapshot.venue
             event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
         elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
-            code = normalise_venue_code(event.text)
-            venue = await self.store.venue_by_short_code(code) if code else None
-            event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
+            event = await self._venue_code(event.text, chat.id)
+        elif (
+            isinstance(event, Button)
+            and event.data.startswith(VENUE_BUTTON)
+            and self.engine.expects_venue_code(state, now=now)
+        ):
+            # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
+            # old list's buttons are expired buttons, as any other.)
+            event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat.id)
         outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
         if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
             # No feedback under way: a text may be the customer answering the staff of a recent ticket.
@@ -213,6 +254,12 @@ class CustomerChat:
                 conversation_timeout=self.conversation_timeout,
             )
         await self._answer(update, outcome)
+
+    async def _venue_code(self, typed: str, customer_id: int) -> VenueCodeAnswer:
+        """A short venue code typed (or picked), resolved."""
+        code = normalise_venue_code(typed)
+        venue = await self.store.venue_by_short_code(code) if code else None
+        return VenueCodeAnswer(typed, venue, already_rated=await self._rated(venue, customer_id))
 
     async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
@@ -242,6 +289,10 @@ class CustomerChat:
             else:
                 send = functools.partial(bot.do_api_request, "sendMessage", api_kwargs=params)
                 await call_telegram(send, idempotent=False, what="message to a customer")
+
+
+def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
+    return {"venue_name": venue.name, "brand_name": venue.brand_name, "distance_m": round(metres)}
 
 
 def _is_idle_answer(outcome: Outcome) -> bool:

@@ -12,6 +12,7 @@ are global.
 | `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, language, token, short_code, created_at |
 | `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
+| `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
 | `parole:chat:ID` | string | JSON of the customer's conversation (`dialogs.Conversation`) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.store.FEEDBACK_FIELDS`) |
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
@@ -55,6 +56,8 @@ WORKERS = f"{PREFIX}:workers"
 NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
+# Global, like tokens and short codes: a customer's location is searched before any brand is known.
+GEO_VENUES = f"{PREFIX}:geo:venues"
 DEADLINES = f"{PREFIX}:deadlines"
 
 
@@ -92,6 +95,11 @@ def feedbacks(brand_code: str) -> str:
 
 def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
     return f"{PREFIX}:{{{brand_code}}}:rated:{venue_code}:{customer_id}"
+
+
+def venue_member(brand_code: str, venue_code: str) -> str:
+    """A venue in a global set (`parole:geo:venues`)."""
+    return f"{brand_code}/{venue_code}"
 
 
 def pending_member(brand_code: str, feedback_id: str) -> str:

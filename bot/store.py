@@ -9,7 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -118,15 +118,67 @@ class Store:
             brand=brand.code, code=code, name=name, token=token, short_code=short,
             created_at=time.time(), city=city, lat=lat, lon=lon, language=language,
         )  # fmt: skip
-        ref = json.dumps(VenueRef(brand.code, code, name, brand.name).to_json())
-        fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(keys.venue(brand.code, code), mapping=fields)
             pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
-            pipe.set(keys.token(token), ref)
-            pipe.set(keys.short_code(short), ref)
+            _write_venue(pipe, venue, brand.name)
             await pipe.execute()
         return venue
+
+    async def edit_venue(
+        self,
+        brand_code: str,
+        code: str,
+        *,
+        name: str | None = None,
+        city: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        forget_location: bool = False,
+        language: str | None = None,
+    ) -> Venue:
+        """Change a venue's name, city, coordinates (or forget them) or language; its code, token and short
+        code stay, so printed posters keep working."""
+        venue = await self.get_venue(brand_code, code)
+        brand = await self.get_brand(brand_code)
+        lat, lon = check_coordinates(lat, lon)
+        if forget_location and lat is not None:
+            raise InvalidInput("give --lat/--lon or --no-location, not both")
+        changed = replace(
+            venue,
+            name=check_name(name, "venue") if name is not None else venue.name,
+            city=check_name(city, "city") if city is not None else venue.city,
+            lat=None if forget_location else lat if lat is not None else venue.lat,
+            lon=None if forget_location else lon if lon is not None else venue.lon,
+            language=check_language(language) if language is not None else venue.language,
+        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.venue(brand_code, code), "lat", "lon")
+            _write_venue(pipe, changed, brand.name)
+            await pipe.execute()
+        return changed
+
+    async def nearby_venues(
+        self, lat: float, lon: float, *, radius_m: float, count: int
+    ) -> list[tuple[VenueRef, str, float]]:
+        """The venues within `radius_m` metres of a point, nearest first: each (venue, short code, metres)."""
+        check_coordinates(lat, lon)
+        found: list[tuple[Any, float]] = await self.redis.geosearch(
+            keys.GEO_VENUES, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", count=count,
+            withdist=True,
+        )  # type: ignore[assignment]  # fmt: skip  # with withdist: (member, metres) pairs
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in found:
+                brand_code, _, venue_code = _text(member).partition("/")
+                pipe.hmget(keys.venue(brand_code, venue_code), ["name", "short_code"])
+                pipe.hget(keys.brand(brand_code), "name")
+            rows = await pipe.execute()
+        nearby: list[tuple[VenueRef, str, float]] = []
+        for (member, distance), (name, short), brand_name in zip(found, rows[::2], rows[1::2], strict=True):
+            brand_code, _, venue_code = _text(member).partition("/")
+            if name and short:  # a venue removed since: skipped
+                ref = VenueRef(brand_code, venue_code, _text(name), _text(brand_name or ""))
+                nearby.append((ref, _text(short), float(distance)))
+        return nearby
 
     async def get_venue(self, brand_code: str, code: str) -> Venue:
         data = _strings(await self.redis.hgetall(keys.venue(brand_code, code)))
@@ -305,6 +357,20 @@ def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
 
 _text = redis_text
 _strings = redis_strings
+
+
+def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
+    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map."""
+    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand_name).to_json())
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
+    pipe.hset(keys.venue(venue.brand, venue.code), mapping=fields)
+    pipe.set(keys.token(venue.token), ref)
+    pipe.set(keys.short_code(venue.short_code), ref)
+    member = keys.venue_member(venue.brand, venue.code)
+    if venue.lat is not None and venue.lon is not None:
+        pipe.geoadd(keys.GEO_VENUES, (venue.lon, venue.lat, member))
+    else:
+        pipe.zrem(keys.GEO_VENUES, member)
 
 
 def _score_range(since: float | None, until: float | None) -> tuple[str, str]:

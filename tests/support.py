@@ -74,9 +74,12 @@ class Customer:
     async def say(self, text: str) -> BotTurn:
         return _turn(await self.emulator.send_text(self.user, text))
 
+    async def share_location(self, latitude: float, longitude: float) -> BotTurn:
+        return _turn(await self.emulator.send_location(self.user, latitude, longitude))
+
     async def send(self, kind: str) -> BotTurn:
         if kind == "location":
-            return _turn(await self.emulator.send_location(self.user, 48.73, 2.27))
+            return await self.share_location(48.73, 2.27)
         return _turn(await self.emulator.send_media(self.user, kind))
 
     def last_keyboard_message(self, data: str) -> RecordedMessage:

@@ -29,8 +29,8 @@ CONTRACT_NAMES = {
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
     "customer_relayed", "forget_confirm", "button_forget_confirm", "button_forget_cancel", "forgotten",
     "forget_cancelled", "my_data", "my_data_empty",
-    # The venue kit: posters.
-    "poster_invitation", "poster_code_hint",
+    # The venue kit: posters, and finding a venue by location.
+    "poster_invitation", "poster_code_hint", "nearby_venues", "no_venue_nearby", "button_venue",
 }  # fmt: skip
 
 SMALL_CATALOG = """
