@@ -109,6 +109,18 @@ def _parser() -> argparse.ArgumentParser:
     staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
     staff_rooms.add_argument("--brand")
 
+    news = sub.add_parser("news", help="\"you said, we did\": messages to the customers who opted in to a venue's news")
+    news_sub = news.add_subparsers(dest="action", required=True, metavar="ACTION")
+    news_send = news_sub.add_parser("send", help="send one message to them, within Telegram's limits, with progress")
+    news_count = news_sub.add_parser("count", help="how many would get it")
+    for news_parser in (news_send, news_count):
+        news_parser.add_argument("--brand", required=True)
+        news_parser.add_argument("--venue", required=True)
+        news_parser.add_argument("--since", help="customers who opted in from this day (YYYY-MM-DD, UTC) on")
+        news_parser.add_argument("--until", help="customers who opted in before this day (YYYY-MM-DD, UTC)")
+    news_send.add_argument("--text", help="the message (plain text)")
+    news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
+
     stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
     stats.add_argument("--brand")
     stats.add_argument("--venue", help="one venue (needs --brand)")
@@ -315,9 +327,7 @@ async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
 
     texts = list(args.texts)
     if args.file is not None:
-        source = sys.stdin if str(args.file) == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-        with source:
-            texts += [line.rstrip("\n") for line in source if line.strip()]
+        texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
     if not texts:
         raise InvalidInput("give texts to analyse, or --file F")
     vocabulary: Vocabulary | None = None
@@ -397,6 +407,53 @@ async def _brand_codes(store: Store, brand: str | None) -> list[str]:
     return [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
 
 
+async def _news(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram import Bot
+
+    from bot.news import BroadcastReport, NewsSender, NewsStore, SendBudget
+    from bot.progress import Progress
+    from bot.telegram_http import AiohttpRequest
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    since, until = _period(args)
+    if args.action == "count":
+        async with open_redis(settings) as redis:
+            venue = await Store(redis).get_venue(args.brand, args.venue)
+            chats = await NewsStore(redis).subscribers(venue.brand, venue.code, since=since, until=until)
+        _print_json({"brand": venue.brand, "venue": venue.code, "customers": len(chats)})
+        return 0
+    if (args.text is None) == (args.file is None):
+        raise InvalidInput("give the message with --text or --file, one of them")
+    text = _read_text(args.file).strip() if args.file is not None else args.text
+    token = settings.require_token().reveal()
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+        bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
+        sender = NewsSender(store, NewsStore(redis), renderer, bot, SendBudget(redis))
+        venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
+        progress = Progress(len(chats), "customer")
+
+        async def advance(report: BroadcastReport) -> None:
+            progress.advance(report.handled - progress.done)
+
+        async with bot:
+            report = await sender.send(venue, chats, text, progress=advance, every=1)
+        progress.close()
+        _print_json(report.to_json())
+    return 0
+
+
+def _read_text(path: Path) -> str:
+    """A file's text, or standard input's for `-`."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+
+
 def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False))
 
@@ -413,6 +470,7 @@ HANDLERS: dict[str, Handler] = {
     "nlp": _nlp,
     "staff": _staff,
     "stats": _stats,
+    "news": _news,
 }
 
 

@@ -15,6 +15,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.news import NEWS_IN, NEWS_OUT, NewsStore
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
 from bot.sending import call_telegram
@@ -30,6 +31,7 @@ from dialogs.types import (
     Command,
     Conversation,
     Event,
+    FeedbackStatus,
     MessagePart,
     NonText,
     Outcome,
@@ -80,11 +82,13 @@ class CustomerChat:
         privacy: CustomerData | None = None,
         nearby_radius_m: float = NEARBY_RADIUS_M,
         nearby_count: int = NEARBY_COUNT,
+        news: NewsStore | None = None,
     ) -> None:
         """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
         under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help.
         A location shared while the bot waits for a venue code gets the `nearby_count` nearest venues
-        within `nearby_radius_m` metres as buttons."""
+        within `nearby_radius_m` metres as buttons. With `news`, the thanks offers the venue's news, and
+        `/stopnews` and the news buttons work."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -96,6 +100,7 @@ class CustomerChat:
         self.privacy = privacy
         self.nearby_radius_m = nearby_radius_m
         self.nearby_count = nearby_count
+        self.news = news
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -110,6 +115,9 @@ class CustomerChat:
         if query is not None:
             if self.privacy is not None and (query.data or "").startswith(_FORGET_BUTTON):
                 await self._forget_button(update)
+                return
+            if self.news is not None and (query.data or "").startswith((NEWS_IN, NEWS_OUT)):
+                await self._news_button(update)
                 return
             await self._step(update, Button(query.data or ""), payload=None)
         elif message is not None:
@@ -164,6 +172,9 @@ class CustomerChat:
         assert chat is not None
         if name in STAFF_COMMANDS:
             await self._say(update, "staff_command_private", await self._language(update))
+        elif name == "stopnews" and self.news is not None:
+            count = await self.news.unsubscribe_all(chat.id)
+            await self._say(update, "news_stopped", await self._language(update), {"count": count})
         elif name in _PRIVACY_COMMANDS and self.privacy is not None:
             if name == "forget":
                 await self.privacy.ask_forget(chat.id, await self._language(update))
@@ -188,10 +199,44 @@ class CustomerChat:
             edit = functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML)
             await call_telegram(edit, idempotent=True, what="edit in a customer chat")
 
-    async def _say(self, update: Update, template: str, language: str) -> None:
+    async def _news_button(self, update: Update) -> None:
+        """Opt in to a venue's news (the button under the thanks) or out of it (under a news message)."""
+        query, chat = update.callback_query, update.effective_chat
+        assert query is not None and chat is not None and self.news is not None
+        language = await self._language(update)
+        data = query.data or ""
+        markup: InlineKeyboardMarkup | None = None
+        if data.startswith(NEWS_IN):
+            subscribed = await self.news.subscribe_after(chat.id, data.removeprefix(NEWS_IN), self.clock())
+            if subscribed is None:
+                notice = MessagePart(MessageName.EXPIRED_BUTTON)
+            else:
+                notice = MessagePart("news_subscribed_notice", {"venue_name": subscribed.venue_name})
+                stop = MessagePart("button_news_stop", {"venue_name": subscribed.venue_name})
+                label = self.renderer.render_label(stop, language)
+                markup = InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(label, callback_data=f"{NEWS_OUT}{subscribed.short_code}")]]
+                )
+        else:
+            code = normalise_venue_code(data.removeprefix(NEWS_OUT))
+            venue = await self.store.venue_by_short_code(code) if code else None
+            if venue is None:
+                notice = MessagePart(MessageName.EXPIRED_BUTTON)
+            else:
+                await self.news.unsubscribe(chat.id, venue.brand, venue.code)
+                notice = MessagePart("news_unsubscribed_notice", {"venue_name": venue.name})
+        text = self.renderer.render(notice, language)[:200]
+        await call_telegram(functools.partial(query.answer, text=text), idempotent=True, what="callback answer")
+        if isinstance(query.message, Message):
+            edit = functools.partial(query.message.edit_reply_markup, reply_markup=markup)
+            await call_telegram(edit, idempotent=True, what="news button")
+
+    async def _say(
+        self, update: Update, template: str, language: str, variables: dict[str, object] | None = None
+    ) -> None:
         chat = update.effective_chat
         assert chat is not None
-        text = self.renderer.render(MessagePart(template), language)
+        text = self.renderer.render(MessagePart(template, variables or {}), language)
         send = functools.partial(update.get_bot().send_message, chat.id, text, parse_mode=ParseMode.HTML)
         await call_telegram(send, idempotent=False, what=template)
 
@@ -239,7 +284,7 @@ class CustomerChat:
             # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
             # old list's buttons are expired buttons, as any other.)
             event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat.id)
-        outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+        outcome = self._offer_news(self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)))
         if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
             # No feedback under way: a text may be the customer answering the staff of a recent ticket.
             message = update.message
@@ -254,6 +299,16 @@ class CustomerChat:
                 conversation_timeout=self.conversation_timeout,
             )
         await self._answer(update, outcome)
+
+    def _offer_news(self, outcome: Outcome) -> Outcome:
+        """The thanks of a complete feedback, with the button that opts in to the venue's news."""
+        complete = [r for r in outcome.feedback if r.status is FeedbackStatus.COMPLETE]
+        if self.news is None or not complete or not outcome.replies:
+            return outcome
+        record, last = complete[-1], outcome.replies[-1]
+        label = MessagePart("button_news_opt_in", {"venue_name": record.venue.name})
+        offered = dataclasses.replace(last, buttons=(*last.buttons, (ButtonSpec(label, f"{NEWS_IN}{record.id}"),)))
+        return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], offered))
 
     async def _venue_code(self, typed: str, customer_id: int) -> VenueCodeAnswer:
         """A short venue code typed (or picked), resolved."""

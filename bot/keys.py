@@ -41,6 +41,9 @@ are global.
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
+| `parole:{B}:news:V` | sorted set | chat ids of the customers who opted in to venue V's news, by opt-in time |
+| `parole:customer:ID:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
+| `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
 """
@@ -58,6 +61,7 @@ SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
 # Global, like tokens and short codes: a customer's location is searched before any brand is known.
 GEO_VENUES = f"{PREFIX}:geo:venues"
+SEND_SLOT = f"{PREFIX}:sends:next"
 DEADLINES = f"{PREFIX}:deadlines"
 
 
@@ -100,6 +104,14 @@ def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
 def venue_member(brand_code: str, venue_code: str) -> str:
     """A venue in a global set (`parole:geo:venues`)."""
     return f"{brand_code}/{venue_code}"
+
+
+def news_subscribers(brand_code: str, venue_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
+
+
+def customer_news(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:news"
 
 
 def pending_member(brand_code: str, feedback_id: str) -> str:

@@ -121,7 +121,8 @@ async def play(customer: Customer, steps: list[dict[str, Any]], variables: dict[
         for unexpected in step.get("not", []):
             assert unexpected.format(**variables) not in turn.text, f"{where}: bot said {turn.text!r}"
         if "buttons" in step:
-            assert turn.buttons == step["buttons"], f"{where}: buttons {turn.buttons!r}"
+            expected_buttons = [str(label).format(**variables) for label in step["buttons"]]
+            assert turn.buttons == expected_buttons, f"{where}: buttons {turn.buttons!r}"
         if "notice" in step:
             assert any(step["notice"] in n for n in turn.notices), f"{where}: notices {turn.notices!r}"
         if step.get("silent"):
