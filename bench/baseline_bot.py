@@ -64,6 +64,7 @@ ASK_REASON_MID = "Merci. Qu'est-ce qui aurait rendu votre visite vraiment réuss
 ASK_REASON_HIGH = "Merci, cela nous fait très plaisir ! Qu'avez-vous le plus apprécié ?"
 ASK_SUGGESTION = "Une idée ou une suggestion pour nous améliorer ? Écrivez-la, ou touchez « Passer »."
 THANKS = "Merci pour votre avis ! L'équipe de <b>{venue}</b> va le lire et pourra vous répondre ici même."
+NEWS_BUTTON = "🔔 Recevoir les nouvelles de {venue}"  # parole's thanks offers the venue's news: so does this
 UNKNOWN_VENUE = "Ce lien ne correspond à aucun établissement que nous connaissons. Il a peut-être été mal copié."
 ALREADY_RATED = (
     "Vous avez déjà donné votre avis sur <b>{venue}</b> ces 24 dernières heures. Merci ! "
@@ -150,7 +151,13 @@ async def _thank(feedback: dict[str, Any], update: Update) -> int:
     feedback["status"] = "complete"
     chat = update.effective_chat
     assert chat is not None
-    await chat.send_message(THANKS.format(venue=html.escape(feedback["venue_name"])), parse_mode=ParseMode.HTML)
+    data = f"news:in:{int(feedback['created_at'] * 1000):x}"
+    news = InlineKeyboardButton(NEWS_BUTTON.format(venue=feedback["venue_name"]), callback_data=data)
+    await chat.send_message(
+        THANKS.format(venue=html.escape(feedback["venue_name"])),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup([[news]]),
+    )
     return ConversationHandler.END
 
 

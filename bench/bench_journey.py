@@ -81,6 +81,7 @@ import json
 import math
 import os
 import pstats
+import re
 import resource
 import secrets
 import shutil
@@ -728,12 +729,18 @@ def check_store(stored: list[Stored], people: list[Customer]) -> dict[str, int]:
 
 
 def chat_calls(emulator: BotApiEmulator, watch: CallWatch, chat: int) -> list[dict[str, Any]]:
-    """The Bot API calls the bot made for one chat, in order, ids of messages and callback queries aside."""
+    """The Bot API calls the bot made for one chat, in order, ids of messages, callback queries and feedbacks
+    (in the news button's data) aside."""
     queries = set(watch.queries.get(chat, []))
     seen: list[dict[str, Any]] = []
     for call in emulator.calls:
         if call.method in MESSAGE_METHODS and _as_int(call.params.get("chat_id")) == chat:
-            seen.append({"method": call.method, **{k: v for k, v in call.params.items() if k != "message_id"}})
+            params = {k: v for k, v in call.params.items() if k != "message_id"}
+            if "reply_markup" in params:  # compared as JSON values: the order of keys is the client's affair
+                markup = params["reply_markup"]
+                markup = json.loads(markup) if isinstance(markup, str) else markup
+                params["reply_markup"] = re.sub(r"news:in:[0-9a-f]+", "news:in:ID", json.dumps(markup, sort_keys=True))
+            seen.append({"method": call.method, **params})
         elif call.method == "answerCallbackQuery" and call.params.get("callback_query_id") in queries:
             seen.append({"method": call.method, **{k: v for k, v in call.params.items() if k != "callback_query_id"}})
     return seen

@@ -20,6 +20,7 @@ from bot.cards import Cards
 from bot.config import Settings
 from bot.customer_chat import CustomerChat
 from bot.errors import ConfigError, RedisUnavailable
+from bot.news import NewsSender, NewsStore, SendBudget
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
 from bot.privacy import CustomerData
 from bot.redis_server import EmbeddedRedis
@@ -133,6 +134,7 @@ class Staff:
     notifier: StaffNotifier
     room_chat: StaffRoomChat
     privacy: CustomerData
+    news: NewsSender
 
 
 def staff(
@@ -154,12 +156,13 @@ def staff(
         store, rooms, tickets, cards, kit.renderer, bot,
         admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
     )  # fmt: skip
+    news = NewsSender(store, NewsStore(store.redis), kit.renderer, bot, SendBudget(store.redis))
     room_chat = StaffRoomChat(
         rooms, tickets, cards, relay, StaffAuth(bot, settings.admin_ids), kit.renderer,
-        bot_username=username, language_for=kit.engine.language_for, clock=clock,
+        bot_username=username, language_for=kit.engine.language_for, clock=clock, news=news,
     )  # fmt: skip
     privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
-    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy)
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, news)
 
 
 def customer_chat(
@@ -180,6 +183,7 @@ def customer_chat(
         clock=clock,
         relay=staff.relay if staff is not None else None,
         privacy=staff.privacy if staff is not None else None,
+        news=staff.news.news if staff is not None else None,
     )
 
 

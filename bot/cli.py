@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -19,11 +20,11 @@ from redis.asyncio import Redis
 
 from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
-from bot.errors import InvalidInput, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.export import write_export
 from bot.ops import configure_logging
 from bot.store import Store
-from bot.venues import deep_link, write_qr
+from bot.venues import Venue, deep_link, write_qr
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -55,7 +56,24 @@ def _parser() -> argparse.ArgumentParser:
     venue_add.add_argument("--city")
     venue_add.add_argument("--lat", type=float)
     venue_add.add_argument("--lon", type=float)
+    venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
     venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
+    venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
+    venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
+    venue_edit.add_argument("--brand", required=True)
+    venue_edit.add_argument("--name")
+    venue_edit.add_argument("--city")
+    venue_edit.add_argument("--lat", type=float)
+    venue_edit.add_argument("--lon", type=float)
+    venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
+    venue_edit.add_argument("--language")
+    poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
+    poster.add_argument("code", metavar="VENUE", help="the venue's code")
+    poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
+    poster.add_argument("--out", type=Path, help="where to write it (default DATA_DIR/posters)")
+    posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
+    posters.add_argument("--brand", required=True)
+    posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -64,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
+    export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
     worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
     worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
@@ -100,10 +120,24 @@ def _parser() -> argparse.ArgumentParser:
     staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
     staff_rooms.add_argument("--brand")
 
+    news = sub.add_parser("news", help="\"you said, we did\": messages to the customers who opted in to a venue's news")
+    news_sub = news.add_subparsers(dest="action", required=True, metavar="ACTION")
+    news_send = news_sub.add_parser("send", help="send one message to them, within Telegram's limits, with progress")
+    news_count = news_sub.add_parser("count", help="how many would get it")
+    for news_parser in (news_send, news_count):
+        news_parser.add_argument("--brand", required=True)
+        news_parser.add_argument("--venue", required=True)
+        news_parser.add_argument("--since", help="customers who opted in from this day (YYYY-MM-DD, UTC) on")
+        news_parser.add_argument("--until", help="customers who opted in before this day (YYYY-MM-DD, UTC)")
+    news_send.add_argument("--text", help="the message (plain text)")
+    news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
+
     stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
     stats.add_argument("--brand")
     stats.add_argument("--venue", help="one venue (needs --brand)")
-    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of a table")
+    stats.add_argument("--since", help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    stats.add_argument("--until", help="before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
+    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of tables")
 
     nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -154,8 +188,19 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                     record["deep_link"] = deep_link(username, item.token)
                 _print_json(record)
             return 0
+        if args.action in ("poster", "posters"):
+            return await _posters(args, settings, store)
+        if args.action == "edit":
+            edited = await store.edit_venue(
+                args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
+                forget_location=args.no_location, language=args.language,
+            )  # fmt: skip
+            _print_json(edited.to_json())
+            return 0
         username = await bot_username(settings)
-        venue = await store.add_venue(args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon)
+        venue = await store.add_venue(
+            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
+        )
         link = deep_link(username, venue.token)
         qr_dir = args.qr_dir or settings.data_dir / "qr"
         png, svg = write_qr(link, qr_dir, f"{venue.brand}-{venue.code}")
@@ -163,16 +208,73 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.posters import poster_content, write_poster
+    from bot.progress import Progress
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    if args.action == "poster":
+        venues = [await _find_venue(store, args.code, args.brand)]
+    else:
+        venues = await store.list_venues(args.brand)
+    username = await bot_username(settings)
+    renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+    directory = args.out or settings.data_dir / "posters"
+    progress = Progress(len(venues), "poster") if args.action == "posters" else None
+    brand_names: dict[str, str] = {}
+    for venue in venues:
+        if venue.brand not in brand_names:
+            brand_names[venue.brand] = (await store.get_brand(venue.brand)).name
+        link = deep_link(username, venue.token)
+        content = poster_content(
+            renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
+            deep_link=link, bot_username=username, language=venue.language,
+        )  # fmt: skip
+        svg, png = await asyncio.to_thread(write_poster, content, directory, f"{venue.brand}-{venue.code}-poster")
+        if progress is not None:
+            progress.advance()
+        _print_json({"brand": venue.brand, "venue": venue.code, "deep_link": link, "svg": str(svg), "png": str(png)})
+    if progress is not None:
+        progress.close()
+    return 0
+
+
+async def _find_venue(store: Store, code: str, brand: str | None) -> Venue:
+    """The venue of that code in that brand, or in the one brand that has it."""
+    if brand is not None:
+        return await store.get_venue(brand, code)
+    found = [v for v in await store.list_venues() if v.code == code]
+    if not found:
+        raise NotFound("venue", code)
+    if len(found) > 1:
+        raise InvalidInput(f"several brands have a venue {code!r}: give --brand ({', '.join(v.brand for v in found)})")
+    return found[0]
+
+
 async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.progress import Progress
+
+    since, until = _period(args)
     async with open_redis(settings) as redis:
         store = Store(redis)
+        brands = await _brand_codes(store, args.brand)
+        if args.venue and args.brand:  # without --brand: that venue code in any brand
+            await store.get_venue(args.brand, args.venue)
+        # The bar counts the brands' feedback: with --venue it ends short of its total, at what was exported.
+        progress = None
+        if sys.stderr.isatty():
+            progress = Progress(await store.count_feedback(brands, since=since, until=until), "feedback")
+        export = functools.partial(
+            write_export, store, fmt=args.format, brand=args.brand, venue=args.venue, since=since, until=until,
+            on_feedback=progress.advance if progress else None,
+        )  # fmt: skip
         if args.output is None:
-            count = await write_export(store, sys.stdout, fmt=args.format, brand=args.brand, venue=args.venue)
+            count = await export(sys.stdout)
         else:
-            # A byte-order mark lets spreadsheets recognise the CSV file as UTF-8.
-            encoding = "utf-8-sig" if args.format == "csv" else "utf-8"
-            with open(args.output, "w", encoding=encoding, newline="") as out:
-                count = await write_export(store, out, fmt=args.format, brand=args.brand, venue=args.venue)
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await export(out)
+        if progress is not None:
+            progress.close()
         print(f"exported {count} feedback(s)", file=sys.stderr)
     return 0
 
@@ -243,17 +345,14 @@ async def _notify_until(
 
 
 async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import keys
     from bot.progress import Progress
     from bot.worker import reanalyze
     from nlp import Analyzer
 
     async with open_redis(settings) as redis:
         store = Store(redis)
-        brands = (
-            [(await store.get_brand(args.brand)).code] if args.brand else [b.code for b in await store.list_brands()]
-        )
-        total = sum([await redis.zcard(keys.feedbacks(code)) for code in brands])
+        brands = await _brand_codes(store, args.brand)
+        total = await store.count_feedback(brands)
         print("loading the French model…", file=sys.stderr)
         analyzer = await asyncio.to_thread(Analyzer)
         progress = Progress(total, "feedback")
@@ -286,9 +385,7 @@ async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
 
     texts = list(args.texts)
     if args.file is not None:
-        source = sys.stdin if str(args.file) == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-        with source:
-            texts += [line.rstrip("\n") for line in source if line.strip()]
+        texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
     if not texts:
         raise InvalidInput("give texts to analyse, or --file F")
     vocabulary: Vocabulary | None = None
@@ -334,18 +431,85 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.stats import format_table, venue_stats
+    from bot.stats import format_details, format_table, venue_stats
 
     if args.venue and not args.brand:
         raise InvalidInput("--venue needs --brand")
+    since, until = _period(args)
     async with open_redis(settings) as redis:
-        rows = await venue_stats(Store(redis), args.brand, args.venue)
+        rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
     if args.json:
         for row in rows:
             _print_json(row.to_json())
-    else:
-        print(format_table(rows))
+        return 0
+    print(format_table(rows))
+    for row in rows:
+        if row.venue is None or args.venue:  # the details of each brand, or of the one venue asked for
+            print("\n" + format_details(row))
     return 0
+
+
+def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """`--since`/`--until` as Unix times, checked."""
+    from bot.stats import parse_day
+
+    since = parse_day(args.since, "--since") if args.since else None
+    until = parse_day(args.until, "--until") if args.until else None
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("--until must come after --since")
+    return since, until
+
+
+async def _brand_codes(store: Store, brand: str | None) -> list[str]:
+    """The brand given (checked), or every brand."""
+    return [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
+
+
+async def _news(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram import Bot
+
+    from bot.news import BroadcastReport, NewsSender, NewsStore, SendBudget
+    from bot.progress import Progress
+    from bot.telegram_http import AiohttpRequest
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    since, until = _period(args)
+    if args.action == "count":
+        async with open_redis(settings) as redis:
+            venue = await Store(redis).get_venue(args.brand, args.venue)
+            chats = await NewsStore(redis).subscribers(venue.brand, venue.code, since=since, until=until)
+        _print_json({"brand": venue.brand, "venue": venue.code, "customers": len(chats)})
+        return 0
+    if (args.text is None) == (args.file is None):
+        raise InvalidInput("give the message with --text or --file, one of them")
+    text = _read_text(args.file).strip() if args.file is not None else args.text
+    token = settings.require_token().reveal()
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+        bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
+        sender = NewsSender(store, NewsStore(redis), renderer, bot, SendBudget(redis))
+        venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
+        progress = Progress(len(chats), "customer")
+
+        async def advance(report: BroadcastReport) -> None:
+            progress.advance(report.handled - progress.done)
+
+        async with bot:
+            report = await sender.send(venue, chats, text, progress=advance, every=1)
+        progress.close()
+        _print_json(report.to_json())
+    return 0
+
+
+def _read_text(path: Path) -> str:
+    """A file's text, or standard input's for `-`."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _print_json(record: dict[str, Any]) -> None:
@@ -364,6 +528,7 @@ HANDLERS: dict[str, Handler] = {
     "nlp": _nlp,
     "staff": _staff,
     "stats": _stats,
+    "news": _news,
 }
 
 

@@ -13,12 +13,13 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Location, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import ChatBusy
+from bot.news import NEWS_IN, NEWS_OUT, NewsStore
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
 from bot.sending import call_telegram
@@ -30,12 +31,15 @@ from dialogs.messages import MessageName
 from dialogs.render import MessageRenderer, RenderedMessage
 from dialogs.types import (
     Button,
+    ButtonSpec,
     Command,
     Conversation,
     Event,
+    FeedbackStatus,
     MessagePart,
     NonText,
     Outcome,
+    Reply,
     Start,
     Text,
     VenueCodeAnswer,
@@ -57,6 +61,9 @@ _PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
 # How long an update waits for its chat's lock before the webhook answers 503: longer than a lock lives.
 LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
 _FORGET_BUTTON = "forget:"
+VENUE_BUTTON = "venue:"  # + a short code: a venue picked among those near the customer
+NEARBY_RADIUS_M = 3000.0
+NEARBY_COUNT = 5
 
 
 def new_feedback_id(now: float) -> str:
@@ -79,9 +86,15 @@ class CustomerChat:
         clock: Callable[[], float] = time.time,
         relay: Relay | None = None,
         privacy: CustomerData | None = None,
+        nearby_radius_m: float = NEARBY_RADIUS_M,
+        nearby_count: int = NEARBY_COUNT,
+        news: NewsStore | None = None,
     ) -> None:
         """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
-        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help."""
+        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help.
+        A location shared while the bot waits for a venue code gets the `nearby_count` nearest venues
+        within `nearby_radius_m` metres as buttons. With `news`, the thanks offers the venue's news, and
+        `/stopnews` and the news buttons work."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -91,6 +104,9 @@ class CustomerChat:
         self.clock = clock
         self.relay = relay
         self.privacy = privacy
+        self.nearby_radius_m = nearby_radius_m
+        self.nearby_count = nearby_count
+        self.news = news
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -106,6 +122,9 @@ class CustomerChat:
             if self.privacy is not None and (query.data or "").startswith(_FORGET_BUTTON):
                 await self._forget_button(update)
                 return
+            if self.news is not None and (query.data or "").startswith((NEWS_IN, NEWS_OUT)):
+                await self._news_button(update)
+                return
             await self._step(update, Button(query.data or ""), payload=None)
         elif message is not None:
             command = self._command(message)
@@ -117,8 +136,33 @@ class CustomerChat:
                 await self._step(update, Command(command[0], command[1]), payload=None)
             elif message.text is not None:
                 await self._step(update, Text(message.text), payload=None)
+            elif message.location is not None and await self._nearby(update, message.location):
+                return
             else:
                 await self._step(update, NonText(self._kind(message)), payload=None)
+
+    async def _nearby(self, update: Update, location: Location) -> bool:
+        """Offer the venues near a location shared where a venue code is expected; False elsewhere."""
+        chat = update.effective_chat
+        assert chat is not None
+        state = (await self.store.load_chat(chat.id)).conversation
+        if state is None or not self.engine.expects_venue_code(state, now=self.clock()):
+            return False
+        nearby = await self.store.nearby_venues(
+            location.latitude, location.longitude, radius_m=self.nearby_radius_m, count=self.nearby_count
+        )
+        if nearby:
+            buttons = tuple(
+                (ButtonSpec(MessagePart("button_venue", _venue_label(ref, metres)), f"{VENUE_BUTTON}{short}"),)
+                for ref, short, metres in nearby
+            )
+            reply = Reply((MessagePart("nearby_venues", {"count": len(nearby)}),), buttons)
+        else:
+            radius = {"radius_m": round(self.nearby_radius_m)}
+            reply = Reply((MessagePart("no_venue_nearby", radius), MessagePart(MessageName.ASK_VENUE_CODE)))
+        outcome = Outcome(state, (reply,))  # nothing to store: a redelivered location gets the list again
+        await self._answer(update, outcome, Outbox(update.update_id, self._calls(update, outcome)))
+        return True
 
     async def _language(self, update: Update) -> str:
         """The language to answer in outside the dialog: the one chosen with /language, else Telegram's."""
@@ -135,6 +179,9 @@ class CustomerChat:
         assert chat is not None
         if name in STAFF_COMMANDS:
             await self._say(update, "staff_command_private", await self._language(update))
+        elif name == "stopnews" and self.news is not None:
+            count = await self.news.unsubscribe_all(chat.id)
+            await self._say(update, "news_stopped", await self._language(update), {"count": count})
         elif name in _PRIVACY_COMMANDS and self.privacy is not None:
             if name == "forget":
                 await self.privacy.ask_forget(chat.id, await self._language(update))
@@ -159,10 +206,44 @@ class CustomerChat:
             edit = functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML)
             await call_telegram(edit, idempotent=True, what="edit in a customer chat")
 
-    async def _say(self, update: Update, template: str, language: str) -> None:
+    async def _news_button(self, update: Update) -> None:
+        """Opt in to a venue's news (the button under the thanks) or out of it (under a news message)."""
+        query, chat = update.callback_query, update.effective_chat
+        assert query is not None and chat is not None and self.news is not None
+        language = await self._language(update)
+        data = query.data or ""
+        markup: InlineKeyboardMarkup | None = None
+        if data.startswith(NEWS_IN):
+            subscribed = await self.news.subscribe_after(chat.id, data.removeprefix(NEWS_IN), self.clock())
+            if subscribed is None:
+                notice = MessagePart(MessageName.EXPIRED_BUTTON)
+            else:
+                notice = MessagePart("news_subscribed_notice", {"venue_name": subscribed.venue_name})
+                stop = MessagePart("button_news_stop", {"venue_name": subscribed.venue_name})
+                label = self.renderer.render_label(stop, language)
+                markup = InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(label, callback_data=f"{NEWS_OUT}{subscribed.short_code}")]]
+                )
+        else:
+            code = normalise_venue_code(data.removeprefix(NEWS_OUT))
+            venue = await self.store.venue_by_short_code(code) if code else None
+            if venue is None:
+                notice = MessagePart(MessageName.EXPIRED_BUTTON)
+            else:
+                await self.news.unsubscribe(chat.id, venue.brand, venue.code)
+                notice = MessagePart("news_unsubscribed_notice", {"venue_name": venue.name})
+        text = self.renderer.render(notice, language)[:200]
+        await call_telegram(functools.partial(query.answer, text=text), idempotent=True, what="callback answer")
+        if isinstance(query.message, Message):
+            edit = functools.partial(query.message.edit_reply_markup, reply_markup=markup)
+            await call_telegram(edit, idempotent=True, what="news button")
+
+    async def _say(
+        self, update: Update, template: str, language: str, variables: dict[str, object] | None = None
+    ) -> None:
         chat = update.effective_chat
         assert chat is not None
-        text = self.renderer.render(MessagePart(template), language)
+        text = self.renderer.render(MessagePart(template, variables or {}), language)
         send = functools.partial(update.get_bot().send_message, chat.id, text, parse_mode=ParseMode.HTML)
         await call_telegram(send, idempotent=False, what=template)
 
@@ -207,14 +288,24 @@ class CustomerChat:
                 venue = snapshot.venue
                 event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
             elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
-                code = normalise_venue_code(event.text)
-                venue = await self.store.venue_by_short_code(code) if code else None
-                event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
-            outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+                event = await self._venue_code(event.text, chat.id)
+            elif (
+                isinstance(event, Button)
+                and event.data.startswith(VENUE_BUTTON)
+                and self.engine.expects_venue_code(state, now=now)
+            ):
+                # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
+                # old list's buttons are expired buttons, as any other.)
+                event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat.id)
+            outcome = self._offer_news(
+                self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+            )
             if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
                 # No feedback under way: a text may be the customer answering the staff of a recent ticket.
                 message = update.message
-                if message is not None and await self.relay.from_customer(message, chat.id, state.language, event.text):
+                if message is not None and await self.relay.from_customer(
+                    message, chat.id, state.language, event.text
+                ):
                     await self.store.release(chat.id, lock)
                     return
             outbox = Outbox(update.update_id, self._calls(update, outcome))
@@ -247,6 +338,22 @@ class CustomerChat:
                 raise ChatBusy(chat_id)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
+
+    def _offer_news(self, outcome: Outcome) -> Outcome:
+        """The thanks of a complete feedback, with the button that opts in to the venue's news."""
+        complete = [r for r in outcome.feedback if r.status is FeedbackStatus.COMPLETE]
+        if self.news is None or not complete or not outcome.replies:
+            return outcome
+        record, last = complete[-1], outcome.replies[-1]
+        label = MessagePart("button_news_opt_in", {"venue_name": record.venue.name})
+        offered = dataclasses.replace(last, buttons=(*last.buttons, (ButtonSpec(label, f"{NEWS_IN}{record.id}"),)))
+        return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], offered))
+
+    async def _venue_code(self, typed: str, customer_id: int) -> VenueCodeAnswer:
+        """A short venue code typed (or picked), resolved."""
+        code = normalise_venue_code(typed)
+        venue = await self.store.venue_by_short_code(code) if code else None
+        return VenueCodeAnswer(typed, venue, already_rated=await self._rated(venue, customer_id))
 
     async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
@@ -297,6 +404,10 @@ class CustomerChat:
                 await call_telegram(call, idempotent=True, what="edit in a customer chat")
             else:
                 await call_telegram(call, idempotent=False, what="message to a customer")
+
+
+def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
+    return {"venue_name": venue.name, "brand_name": venue.brand_name, "distance_m": round(metres)}
 
 
 def _is_idle_answer(outcome: Outcome) -> bool:

@@ -9,9 +9,10 @@ are global.
 | `parole:brands` | set | brand codes |
 | `parole:{B}:brand` | hash | the brand: code, name, created_at |
 | `parole:{B}:venues` | sorted set | venue codes by creation time |
-| `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, token, short_code, created_at |
+| `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, language, token, short_code, created_at |
 | `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
+| `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
 | `parole:chat:ID` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`bot.store`) |
 | `parole:chat:ID:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.store.FEEDBACK_FIELDS`) |
@@ -41,6 +42,9 @@ are global.
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
+| `parole:{B}:news:V` | sorted set | chat ids of the customers who opted in to venue V's news, by opt-in time |
+| `parole:customer:ID:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
+| `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
 """
@@ -56,6 +60,9 @@ WORKERS = f"{PREFIX}:workers"
 NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
+# Global, like tokens and short codes: a customer's location is searched before any brand is known.
+GEO_VENUES = f"{PREFIX}:geo:venues"
+SEND_SLOT = f"{PREFIX}:sends:next"
 DEADLINES = f"{PREFIX}:deadlines"
 
 
@@ -97,6 +104,19 @@ def feedbacks(brand_code: str) -> str:
 
 def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
     return f"{PREFIX}:{{{brand_code}}}:rated:{venue_code}:{customer_id}"
+
+
+def venue_member(brand_code: str, venue_code: str) -> str:
+    """A venue in a global set (`parole:geo:venues`)."""
+    return f"{brand_code}/{venue_code}"
+
+
+def news_subscribers(brand_code: str, venue_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
+
+
+def customer_news(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:news"
 
 
 def pending_member(brand_code: str, feedback_id: str) -> str:

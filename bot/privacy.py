@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 
 from bot import keys
 from bot.errors import NotFound
+from bot.news import NewsStore
 from bot.sending import call_telegram
 from bot.store import Store
 from bot.tickets import TicketStore, split_member
@@ -93,6 +94,7 @@ class CustomerData:
             "telegram_chat_id": chat_id,
             "conversation": conversation.to_json() if conversation else None,
             "feedbacks": feedbacks,
+            "news_from": await NewsStore(self.redis).subscribed(chat_id),
         }
 
     async def send_my_data(self, chat_id: int, language: str) -> None:
@@ -128,6 +130,7 @@ class CustomerData:
         """Unlink everything stored from the customer; return how many feedbacks were unlinked."""
         members = [str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id))]
         tickets = [str(m) for m in await self.redis.zrange(keys.customer_tickets(chat_id), 0, -1)]
+        await NewsStore(self.redis).unsubscribe_all(chat_id)
         async with self.redis.pipeline(transaction=False) as pipe:
             for member in members:
                 brand, _, feedback_id = member.partition("/")

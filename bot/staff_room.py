@@ -1,11 +1,11 @@
 """The staff room adapter: Telegram groups in, commands and card buttons, authorization, answers out.
 
 Commands in a group: `/link CODE` (any group the bot is in), and in a linked room `/reply N TEXT`,
-`/close [N]`, `/tickets`, `/unlink` (brand admins). A Telegram reply to a card, or to any message of a
-ticket's thread, is relayed to the customer. Only members of a room linked to the ticket's brand act on
-a ticket, and a venue's room only on that venue's tickets: ticket numbers are read in the room's brand,
-so a number guessed from another brand names nothing. Other messages in groups are staff talking among
-themselves: ignored.
+`/close [N]`, `/tickets`, `/unlink` and `/news VENUE [FROM..TO] TEXT` (brand admins). A Telegram reply
+to a card, or to any message of a ticket's thread, is relayed to the customer. Only members of a room
+linked to the ticket's brand act on a ticket, and a venue's room only on that venue's tickets: ticket
+numbers are read in the room's brand, so a number guessed from another brand names nothing. Other
+messages in groups are staff talking among themselves: ignored.
 """
 
 from __future__ import annotations
@@ -17,15 +17,17 @@ import time
 from collections.abc import Callable
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
-from telegram.constants import ChatMemberStatus, ChatType
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.cards import Cards, closed_status
 from bot.errors import InvalidInput, NotFound
+from bot.news import BroadcastReport, NewsSender
 from bot.relay import Relay
 from bot.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
 from bot.sending import call_telegram
 from bot.staff_auth import StaffAuth
+from bot.stats import parse_day
 from bot.tickets import Ticket, TicketStatus, TicketStore
 from bot.vocabulary import VocabularyStore
 from dialogs.render import MessageRenderer
@@ -33,7 +35,7 @@ from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets", "vocab"})
+STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets", "vocab", "news"})
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _TICKET_FIRST = re.compile(r"^#?(\d{1,9})(?:\s+(.*))?$", re.DOTALL)
 _LINK_PROBLEMS = {
@@ -42,6 +44,22 @@ _LINK_PROBLEMS = {
     LinkProblem.GONE: "staff_link_bad_code",
 }
 MAX_LISTED = 30
+_PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})?\.\.(\d{4}-\d{2}-\d{2})?$")
+NEWS_REPORT_EVERY = 5.0  # seconds between two edits of a broadcast's report: a group takes 20 messages a minute
+
+
+def _period(found: re.Match[str] | None) -> tuple[float | None, float | None]:
+    """`FROM..TO` (days, UTC, both included) as [since, until) Unix times."""
+    if found is None:
+        return None, None
+    start, end = found.groups()
+    since = parse_day(start, "the period's start") if start else None
+    until = parse_day(end, "the period's end") + 24 * 3600 if end else None
+    return since, until
+
+
+def _report(report: BroadcastReport) -> dict[str, object]:
+    return {**report.to_json(), "done": report.done}
 
 
 def parse_command(text: str | None, bot_username: str) -> tuple[str, str] | None:
@@ -70,6 +88,7 @@ class StaffRoomChat:
         bot_username: str,
         language_for: Callable[[str | None], str],
         clock: Callable[[], float] = time.time,
+        news: NewsSender | None = None,
     ) -> None:
         self.rooms = rooms
         self.tickets = tickets
@@ -81,6 +100,7 @@ class StaffRoomChat:
         self.language_for = language_for
         self.clock = clock
         self.vocabulary = VocabularyStore(rooms.redis)
+        self.news = news
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         # Group 1: the customer chat's catch-all handler is in group 0 and ignores groups.
@@ -120,6 +140,8 @@ class StaffRoomChat:
                 await self._close_command(room, message, args)
             elif name == "vocab":
                 await self._vocab(room, message, args)
+            elif name == "news" and self.news is not None:
+                await self._news(room, message, args)
             else:
                 await self._list(room, message)
         elif command is None and message.reply_to_message is not None:
@@ -222,6 +244,50 @@ class StaffRoomChat:
                 await self.cards.say(room, "staff_vocab_removed", {"text": removed[0].text}, reply_to=reply)
         except (InvalidInput, NotFound) as refused:
             await self.cards.say(room, "staff_vocab_refused", {"problem": str(refused)}, reply_to=reply)
+
+    async def _news(self, room: StaffRoom, message: Message, args: str) -> None:
+        """`/news VENUE [FROM..TO] TEXT`: a message to the venue's customers who opted in (in that period)."""
+        assert message.from_user is not None and self.news is not None
+        reply = message.message_id
+        if not await self.auth.is_admin(room.chat_id, message.from_user.id):
+            await self.cards.say(room, "staff_admin_only", {}, reply_to=reply)
+            return
+        venue_code, _, rest = args.strip().partition(" ")
+        first, _, after = rest.strip().partition(" ")
+        period = _PERIOD.match(first)
+        text = after.strip() if period else rest.strip()
+        if not venue_code or not text or (period and not any(period.groups())):
+            await self.cards.say(room, "staff_news_usage", {}, reply_to=reply)
+            return
+        try:
+            since, until = _period(period)
+            if not room.covers(venue_code):
+                raise InvalidInput(f"this room is for the feedback of {room.venue!r} only")
+            venue, chats = await self.news.prepare(room.brand, venue_code, text, since=since, until=until)
+        except (InvalidInput, NotFound) as refused:
+            await self.cards.say(room, "staff_news_refused", {"problem": str(refused)}, reply_to=reply)
+            return
+        if not chats:
+            await self.cards.say(room, "staff_news_nobody", {"venue_name": venue.name}, reply_to=reply)
+            return
+        if not await self.tickets.claim_relay(room.brand, room.chat_id, message.message_id):
+            return  # the same update delivered again: the message is already going out
+        nothing_yet = BroadcastReport(venue.brand, venue.code, venue.name, len(chats))
+        started = await self.cards.say(room, "staff_news_progress", _report(nothing_yet), reply_to=reply)
+        shown = [time.monotonic()]
+
+        async def progress(report: BroadcastReport) -> None:
+            if started is None or (not report.done and time.monotonic() - shown[0] < NEWS_REPORT_EVERY):
+                return
+            shown[0] = time.monotonic()
+            text = self.renderer.render(MessagePart("staff_news_progress", _report(report)), room.language)
+            edit = functools.partial(
+                self.cards.bot.edit_message_text, text, chat_id=room.chat_id, message_id=started.message_id,
+                parse_mode=ParseMode.HTML,
+            )  # fmt: skip
+            await call_telegram(edit, idempotent=True, what="news report")
+
+        self.news.start(venue, chats, text, progress=progress)
 
     async def _reply_command(self, room: StaffRoom, message: Message, args: str) -> None:
         found = _TICKET_FIRST.match(args)

@@ -9,7 +9,7 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from redis.asyncio import Redis
@@ -22,6 +22,7 @@ from bot.venues import (
     Venue,
     check_brand_code,
     check_coordinates,
+    check_language,
     check_name,
     new_short_code,
     new_token,
@@ -123,11 +124,13 @@ class Store:
         city: str | None = None,
         lat: float | None = None,
         lon: float | None = None,
+        language: str = "fr",
     ) -> Venue:
         brand = await self.get_brand(brand_code)
         name = check_name(name, "venue")
         city = check_name(city, "city") if city is not None else None
         lat, lon = check_coordinates(lat, lon)
+        check_language(language)
         base = slugify(f"{name}-{city}" if city and slugify(city) not in slugify(name) else name)
         for attempt in range(1000):
             code = base if attempt == 0 else f"{base}-{attempt + 1}"
@@ -143,17 +146,69 @@ class Store:
             short = new_short_code()
         venue = Venue(
             brand=brand.code, code=code, name=name, token=token, short_code=short,
-            created_at=time.time(), city=city, lat=lat, lon=lon,
+            created_at=time.time(), city=city, lat=lat, lon=lon, language=language,
         )  # fmt: skip
-        ref = json.dumps(VenueRef(brand.code, code, name, brand.name).to_json())
-        fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hset(keys.venue(brand.code, code), mapping=fields)
             pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
-            pipe.set(keys.token(token), ref)
-            pipe.set(keys.short_code(short), ref)
+            _write_venue(pipe, venue, brand.name)
             await pipe.execute()
         return venue
+
+    async def edit_venue(
+        self,
+        brand_code: str,
+        code: str,
+        *,
+        name: str | None = None,
+        city: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        forget_location: bool = False,
+        language: str | None = None,
+    ) -> Venue:
+        """Change a venue's name, city, coordinates (or forget them) or language; its code, token and short
+        code stay, so printed posters keep working."""
+        venue = await self.get_venue(brand_code, code)
+        brand = await self.get_brand(brand_code)
+        lat, lon = check_coordinates(lat, lon)
+        if forget_location and lat is not None:
+            raise InvalidInput("give --lat/--lon or --no-location, not both")
+        changed = replace(
+            venue,
+            name=check_name(name, "venue") if name is not None else venue.name,
+            city=check_name(city, "city") if city is not None else venue.city,
+            lat=None if forget_location else lat if lat is not None else venue.lat,
+            lon=None if forget_location else lon if lon is not None else venue.lon,
+            language=check_language(language) if language is not None else venue.language,
+        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.venue(brand_code, code), "lat", "lon")
+            _write_venue(pipe, changed, brand.name)
+            await pipe.execute()
+        return changed
+
+    async def nearby_venues(
+        self, lat: float, lon: float, *, radius_m: float, count: int
+    ) -> list[tuple[VenueRef, str, float]]:
+        """The venues within `radius_m` metres of a point, nearest first: each (venue, short code, metres)."""
+        check_coordinates(lat, lon)
+        found: list[tuple[Any, float]] = await self.redis.geosearch(
+            keys.GEO_VENUES, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", count=count,
+            withdist=True,
+        )  # type: ignore[assignment]  # fmt: skip  # with withdist: (member, metres) pairs
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in found:
+                brand_code, _, venue_code = _text(member).partition("/")
+                pipe.hmget(keys.venue(brand_code, venue_code), ["name", "short_code"])
+                pipe.hget(keys.brand(brand_code), "name")
+            rows = await pipe.execute()
+        nearby: list[tuple[VenueRef, str, float]] = []
+        for (member, distance), (name, short), brand_name in zip(found, rows[::2], rows[1::2], strict=True):
+            brand_code, _, venue_code = _text(member).partition("/")
+            if name and short:  # a venue removed since: skipped
+                ref = VenueRef(brand_code, venue_code, _text(name), _text(brand_name or ""))
+                nearby.append((ref, _text(short), float(distance)))
+        return nearby
 
     async def get_venue(self, brand_code: str, code: str) -> Venue:
         data = _strings(await self.redis.hgetall(keys.venue(brand_code, code)))
@@ -298,31 +353,63 @@ class Store:
             raise NotFound("feedback", f"{brand_code}/{feedback_id}")
         return _feedback_from_hash(data)
 
+    async def count_feedback(
+        self, brand_codes: Iterable[str], *, since: float | None = None, until: float | None = None
+    ) -> int:
+        """How many feedbacks the brands hold, created in [since, until) (for progress bars)."""
+        low, high = _score_range(since, until)
+        return sum([await self.redis.zcount(keys.feedbacks(code), low, high) for code in brand_codes])
+
     async def iter_feedback(
-        self, brand_code: str | None = None, venue_code: str | None = None, *, batch: int = 500
+        self,
+        brand_code: str | None = None,
+        venue_code: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        with_tickets: bool = False,
+        batch: int = 500,
     ) -> AsyncIterator[dict[str, Any]]:
-        """Every feedback with its ticket's thread (`replies`), oldest first, read in batches."""
+        """Every feedback created in [since, until) with its ticket's thread (`replies`), oldest first,
+        read in batches (memory stays bounded whatever the number of feedbacks).
+
+        `with_tickets` adds `ticket_hash`, the raw hash of the feedback's ticket ({} without one): one more
+        round trip a batch.
+        """
         if brand_code is not None:
             await self.get_brand(brand_code)
             brands = [brand_code]
         else:
             brands = [b.code for b in await self.list_brands()]
         for code in brands:
-            start = 0
+            # Paged by rank, not by score: ties of creation time never skip or repeat a feedback.
+            start = await self.redis.zcount(keys.feedbacks(code), "-inf", f"({since!r}") if since is not None else 0
             while True:
-                ids = await self.redis.zrange(keys.feedbacks(code), start, start + batch - 1)
+                page: list[tuple[Any, float]] = await self.redis.zrange(
+                    keys.feedbacks(code), start, start + batch - 1, withscores=True
+                )  # type: ignore[assignment]  # with scores: (member, score) pairs
+                ids = [_text(member) for member, score in page if until is None or score < until]
                 if not ids:
                     break
                 start += len(ids)
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for feedback_id in ids:
-                        pipe.hgetall(keys.feedback(code, _text(feedback_id)))
-                        pipe.lrange(keys.replies(code, _text(feedback_id)), 0, -1)
+                        pipe.hgetall(keys.feedback(code, feedback_id))
+                        pipe.lrange(keys.replies(code, feedback_id), 0, -1)
                     results = await pipe.execute()
+                rows: list[dict[str, Any]] = []
                 for row, thread in zip(results[::2], results[1::2], strict=True):
                     data = _strings(row)
                     if data and (venue_code is None or data.get("venue") == venue_code):
-                        yield {**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]}
+                        rows.append({**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]})
+                if with_tickets:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for feedback in rows:
+                            pipe.hgetall(keys.ticket(code, feedback["ticket"] or 0))
+                        for feedback, ticket in zip(rows, await pipe.execute(), strict=True):
+                            feedback["ticket_hash"] = _strings(ticket) if feedback["ticket"] else {}
+                for feedback in rows:
+                    yield feedback
 
 
 def redis_text(value: object) -> str:
@@ -337,6 +424,25 @@ def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
 
 _text = redis_text
 _strings = redis_strings
+
+
+def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
+    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map."""
+    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand_name).to_json())
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
+    pipe.hset(keys.venue(venue.brand, venue.code), mapping=fields)
+    pipe.set(keys.token(venue.token), ref)
+    pipe.set(keys.short_code(venue.short_code), ref)
+    member = keys.venue_member(venue.brand, venue.code)
+    if venue.lat is not None and venue.lon is not None:
+        pipe.geoadd(keys.GEO_VENUES, (venue.lon, venue.lat, member))
+    else:
+        pipe.zrem(keys.GEO_VENUES, member)
+
+
+def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
+    """ZCOUNT bounds of [since, until)."""
+    return ("-inf" if since is None else repr(since), "+inf" if until is None else f"({until!r}")
 
 
 def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[FieldT, EncodableT]:
@@ -391,4 +497,5 @@ def _venue_from_hash(data: dict[str, str]) -> Venue:
         city=data.get("city"),
         lat=float(data["lat"]) if data.get("lat") else None,
         lon=float(data["lon"]) if data.get("lon") else None,
+        language=data.get("language") or "fr",
     )

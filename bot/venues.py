@@ -18,6 +18,7 @@ BRAND_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 VENUE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 # Telegram's start parameter: up to 64 characters of A-Z, a-z, 0-9, _ and -.
 START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 TOKEN_BYTES = 16  # 22 characters once URL-safe base64 encoded: 128 bits, unguessable
 
 
@@ -46,6 +47,7 @@ class Venue:
     city: str | None = None
     lat: float | None = None
     lon: float | None = None
+    language: str = "fr"  # of its poster, and of the customers who do not tell theirs
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class Venue:
             "code": self.code,
             "name": self.name,
             "city": self.city,
+            "language": self.language,
             "lat": self.lat,
             "lon": self.lon,
             "token": self.token,
@@ -89,6 +92,12 @@ def check_coordinates(lat: float | None, lon: float | None) -> tuple[float | Non
     if lon is not None and not -180 <= lon <= 180:
         raise InvalidInput(f"longitude {lon} is outside -180…180")
     return lat, lon
+
+
+def check_language(language: str) -> str:
+    if not LANGUAGE_RE.match(language):
+        raise InvalidInput(f"language {language!r} must be a 2- or 3-letter code such as fr or en")
+    return language
 
 
 def slugify(text: str) -> str:

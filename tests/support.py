@@ -74,9 +74,12 @@ class Customer:
     async def say(self, text: str) -> BotTurn:
         return _turn(await self.emulator.send_text(self.user, text))
 
+    async def share_location(self, latitude: float, longitude: float) -> BotTurn:
+        return _turn(await self.emulator.send_location(self.user, latitude, longitude))
+
     async def send(self, kind: str) -> BotTurn:
         if kind == "location":
-            return _turn(await self.emulator.send_location(self.user, 48.73, 2.27))
+            return await self.share_location(48.73, 2.27)
         return _turn(await self.emulator.send_media(self.user, kind))
 
     def last_keyboard_message(self, data: str) -> RecordedMessage:
@@ -118,7 +121,8 @@ async def play(customer: Customer, steps: list[dict[str, Any]], variables: dict[
         for unexpected in step.get("not", []):
             assert unexpected.format(**variables) not in turn.text, f"{where}: bot said {turn.text!r}"
         if "buttons" in step:
-            assert turn.buttons == step["buttons"], f"{where}: buttons {turn.buttons!r}"
+            expected_buttons = [str(label).format(**variables) for label in step["buttons"]]
+            assert turn.buttons == expected_buttons, f"{where}: buttons {turn.buttons!r}"
         if "notice" in step:
             assert any(step["notice"] in n for n in turn.notices), f"{where}: notices {turn.notices!r}"
         if step.get("silent"):

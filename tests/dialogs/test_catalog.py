@@ -29,6 +29,11 @@ CONTRACT_NAMES = {
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
     "customer_relayed", "forget_confirm", "button_forget_confirm", "button_forget_cancel", "forgotten",
     "forget_cancelled", "my_data", "my_data_empty",
+    # The venue kit: posters, and finding a venue by location.
+    "poster_invitation", "poster_code_hint", "nearby_venues", "no_venue_nearby", "button_venue",
+    # "You said, we did": news to the customers who opted in.
+    "button_news_opt_in", "button_news_stop", "news_subscribed_notice", "news_unsubscribed_notice", "news_stopped",
+    "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
 }  # fmt: skip
 
 SMALL_CATALOG = """
