@@ -216,9 +216,17 @@ class TemplateCatalog:
         Raises:
             TemplateError: the new source is invalid (the catalog itself is left as it was).
         """
-        sources = dict(self._sources)
-        sources[name, language] = source
-        return TemplateCatalog.from_sources(self._entries.values(), sources)
+        return self.with_sources({(name, language): source})
+
+    def with_sources(self, changes: Mapping[tuple[str, str], str]) -> TemplateCatalog:
+        """A copy of the catalog with templates keyed by (name, language) replaced or added, all validated.
+
+        Raises:
+            TemplateError: a new source is invalid (the catalog itself is left as it was).
+        """
+        if not changes:
+            return self
+        return TemplateCatalog.from_sources(self._entries.values(), {**self._sources, **changes})
 
     def _validate(self, entry: CatalogEntry, language: str, text: str) -> None:
         html = entry.kind is TemplateKind.MESSAGE
