@@ -19,8 +19,11 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.cards import Cards
 from bot.config import Settings
 from bot.customer_chat import CustomerChat
+from bot.editing import Editor
 from bot.errors import ConfigError, RedisUnavailable
+from bot.live import EngineSettings, LiveDialogs, ScopeKit
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.overrides import OverrideStore
 from bot.privacy import CustomerData
 from bot.redis_server import EmbeddedRedis
 from bot.relay import RELAY_WINDOW, Relay
@@ -71,23 +74,36 @@ def _safe_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DialogKit:
-    """The pure parts, loaded once: templates, flow, engine."""
+    """The pure parts, loaded once: templates, flow, engine (the defaults, before any admin's override)."""
 
     catalog: TemplateCatalog
     renderer: MessageRenderer
     engine: DialogEngine
+    flow_path: Path
+    engine_settings: EngineSettings
 
 
 def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_path: Path | None = None) -> DialogKit:
     catalog = TemplateCatalog(templates_dir or default_templates_dir())
-    flow = load_flow(flow_path or default_flow_path(), catalog)
-    engine = DialogEngine(
-        flow,
+    flow_path = flow_path or default_flow_path()
+    flow = load_flow(flow_path, catalog)
+    engine_settings = EngineSettings(
         max_text_length=settings.max_text_length,
         conversation_timeout=settings.conversation_timeout,
         duplicate_window_hours=settings.duplicate_window_hours,
     )
-    return DialogKit(catalog=catalog, renderer=MessageRenderer(catalog), engine=engine)
+    engine = engine_settings.engine(flow)
+    return DialogKit(catalog, MessageRenderer(catalog), engine, flow_path, engine_settings)
+
+
+def editor(store: Store, kit: DialogKit) -> Editor:
+    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it)."""
+    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path)
+
+
+def live_dialogs(store: Store, kit: DialogKit) -> LiveDialogs:
+    """Each venue's templates and flow as its admins saved them, reloaded on change."""
+    return LiveDialogs(editor(store, kit), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:  # type: ignore[type-arg]
@@ -176,6 +192,7 @@ def customer_chat(
         clock=clock,
         relay=staff.relay if staff is not None else None,
         privacy=staff.privacy if staff is not None else None,
+        live=live_dialogs(store, kit),
     )
 
 

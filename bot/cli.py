@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import bot_username, open_redis
+from bot.cli_admin import add_parsers as add_admin_parsers
+from bot.cli_admin import run_flows, run_templates
 from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, ParoleError
 from bot.export import write_export
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--file", type=Path, help="analyse each line of this file ('-' for standard input)")
     analyze.add_argument("--brand", help="use this brand's vocabulary")
     analyze.add_argument("--rating", type=int, choices=range(1, 6), help="the rating given with the text")
+    add_admin_parsers(sub)
     return parser
 
 
@@ -306,6 +309,8 @@ HANDLERS: dict[str, Handler] = {
     "nlp": _nlp,
     "staff": _staff,
     "stats": _stats,
+    "templates": run_templates,
+    "flows": run_flows,
 }
 
 

@@ -15,6 +15,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from bot.live import LiveDialogs, ScopeKit
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
 from bot.sending import call_telegram
@@ -73,9 +74,12 @@ class CustomerChat:
         clock: Callable[[], float] = time.time,
         relay: Relay | None = None,
         privacy: CustomerData | None = None,
+        live: LiveDialogs | None = None,
     ) -> None:
         """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
-        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help."""
+        under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help.
+        `live` gives each venue the templates and flow its admins saved (without it: `engine` and
+        `renderer` for every venue)."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -85,6 +89,8 @@ class CustomerChat:
         self.clock = clock
         self.relay = relay
         self.privacy = privacy
+        self.live = live
+        self._fixed = ScopeKit(renderer, engine, "")
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -189,16 +195,26 @@ class CustomerChat:
         token = payload if payload and _looks_like_token(payload) else None
         snapshot = await self.store.load_chat(chat.id, token)
         state = snapshot.conversation or Conversation()
+        kit = await self._kit(state.venue, snapshot.revision)
         if not state.language_chosen:
-            state = dataclasses.replace(state, language=self.engine.language_for(user.language_code))
+            state = dataclasses.replace(state, language=kit.engine.language_for(user.language_code))
+        engine = kit.engine
         if event is None:  # /start, with or without a payload
             venue = snapshot.venue
             event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
-        elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
+        elif isinstance(event, Text) and kit.engine.expects_venue_code(state, now=now):
             code = normalise_venue_code(event.text)
             venue = await self.store.venue_by_short_code(code) if code else None
             event = VenueCodeAnswer(event.text, venue, already_rated=await self._rated(venue, chat.id))
-        outcome = self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+        if isinstance(event, Start | VenueCodeAnswer):
+            kit = await self._kit(event.venue, snapshot.revision)  # a new feedback starts on the newest flow
+            engine = kit.engine
+        elif state.step is not None and state.flow_ref != kit.flow_ref and self.live is not None:
+            engine = await self.live.pinned(kit, state.flow_ref)  # finishes on the flow it started with
+        outcome = engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
+        flow_ref = kit.flow_ref if engine is kit.engine else state.flow_ref
+        if outcome.state.flow_ref != flow_ref:
+            outcome = dataclasses.replace(outcome, state=dataclasses.replace(outcome.state, flow_ref=flow_ref))
         if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
             # No feedback under way: a text may be the customer answering the staff of a recent ticket.
             message = update.message
@@ -212,16 +228,19 @@ class CustomerChat:
                 duplicate_window=self.duplicate_window,
                 conversation_timeout=self.conversation_timeout,
             )
-        await self._answer(update, outcome)
+        await self._answer(update, outcome, kit.renderer)
+
+    async def _kit(self, venue: VenueRef | None, revision: int) -> ScopeKit:
+        return self._fixed if self.live is None else await self.live.kit(venue, revision)
 
     async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
 
-    async def _answer(self, update: Update, outcome: Outcome) -> None:
+    async def _answer(self, update: Update, outcome: Outcome, renderer: MessageRenderer) -> None:
         language = outcome.state.language
         query = update.callback_query
         if query is not None:
-            notice = self.renderer.render(outcome.notice, language) if outcome.notice else None
+            notice = renderer.render(outcome.notice, language) if outcome.notice else None
             answer = functools.partial(query.answer, text=notice[:200] if notice else None)
             await call_telegram(answer, idempotent=True, what="callback answer")
         chat = update.effective_chat
@@ -229,7 +248,7 @@ class CustomerChat:
         clicked = query.message if query is not None and isinstance(query.message, Message) else None
         bot = update.get_bot()
         for reply in outcome.replies:
-            rendered = self.renderer.render_reply(reply, language)
+            rendered = renderer.render_reply(reply, language)
             params: dict[str, object] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": ParseMode.HTML}
             markup = _keyboard(rendered)
             if markup is not None:

@@ -39,10 +39,12 @@ MAX_DEADLINE_HOURS = 24.0 * 30
 
 @dataclass(frozen=True, slots=True)
 class ChatSnapshot:
-    """What one update needs before the engine runs: the conversation, and a venue if a token was given."""
+    """What one update needs before the engine runs: the conversation, a venue if a token was given, and the
+    overrides revision (which templates and flow are in force, `bot.live`)."""
 
     conversation: Conversation | None
     venue: VenueRef | None
+    revision: int = 0
 
 
 class Store:
@@ -147,15 +149,17 @@ class Store:
     # --- the hot path: one read and one write per update -----------------------------------------
 
     async def load_chat(self, chat_id: int, token: str | None = None) -> ChatSnapshot:
-        """Read the conversation, and the venue of a deep-link token if one is given (one round trip)."""
+        """Read the conversation, the overrides revision, and the venue of a deep-link token if one is given
+        (one round trip)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.get(keys.chat(chat_id))
+            pipe.get(keys.OVERRIDES_REVISION)
             if token is not None:
                 pipe.get(keys.token(token))
             results = await pipe.execute()
         conversation = Conversation.from_json(json.loads(results[0])) if results[0] else None
-        venue = VenueRef.from_json(json.loads(results[1])) if token is not None and results[1] else None
-        return ChatSnapshot(conversation, venue)
+        venue = VenueRef.from_json(json.loads(results[2])) if token is not None and results[2] else None
+        return ChatSnapshot(conversation, venue, int(results[1] or 0))
 
     async def recently_rated(self, venue: VenueRef, customer_id: int) -> bool:
         return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer_id)))
