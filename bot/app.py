@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.admin_chat import AdminChat
 from bot.cards import Cards
 from bot.config import Settings
 from bot.customer_chat import CustomerChat
@@ -33,6 +34,7 @@ from bot.staff_room import StaffRoomChat
 from bot.store import Store
 from bot.telegram_http import AiohttpRequest
 from bot.tickets import TicketStore
+from bot.web_sessions import WebLogins
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
@@ -145,6 +147,7 @@ class Staff:
     notifier: StaffNotifier
     room_chat: StaffRoomChat
     privacy: CustomerData
+    admin_chat: AdminChat
 
 
 def staff(
@@ -166,12 +169,17 @@ def staff(
         store, rooms, tickets, cards, kit.renderer, bot,
         admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
     )  # fmt: skip
+    auth = StaffAuth(bot, settings.admin_ids)
     room_chat = StaffRoomChat(
-        rooms, tickets, cards, relay, StaffAuth(bot, settings.admin_ids), kit.renderer,
+        rooms, tickets, cards, relay, auth, kit.renderer,
         bot_username=username, language_for=kit.engine.language_for, clock=clock,
     )  # fmt: skip
     privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
-    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy)
+    admin_chat = AdminChat(
+        editor(store, kit), WebLogins(store.redis, settings.web_url), rooms, auth, cards,
+        bot_username=username, language_for=kit.engine.language_for,
+    )  # fmt: skip
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, admin_chat)
 
 
 def customer_chat(
