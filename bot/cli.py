@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.app import bot_username, open_redis
 from bot.cli_admin import add_parsers as add_admin_parsers
-from bot.cli_admin import run_flows, run_templates
+from bot.cli_admin import run_flows, run_templates, run_web
 from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, ParoleError
 from bot.export import write_export
@@ -311,6 +311,7 @@ HANDLERS: dict[str, Handler] = {
     "stats": _stats,
     "templates": run_templates,
     "flows": run_flows,
+    "web": run_web,
 }
 
 
