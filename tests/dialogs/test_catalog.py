@@ -29,6 +29,9 @@ CONTRACT_NAMES = {
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
     "customer_relayed", "forget_confirm", "button_forget_confirm", "button_forget_cancel", "forgotten",
     "forget_cancelled", "my_data", "my_data_empty",
+    # Template and flow admin over Telegram (journey 10).
+    "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
+    "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
 }  # fmt: skip
 
 SMALL_CATALOG = """
