@@ -8,10 +8,12 @@ says which version the text was written against (then a newer one refuses it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import getpass
 import json
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -71,13 +73,20 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def run_templates(args: argparse.Namespace, settings: Settings) -> int:
+@contextlib.asynccontextmanager
+async def _editing(args: argparse.Namespace, settings: Settings) -> AsyncIterator[tuple[Store, Editor, Admin, Scope]]:
+    """Redis, the editor, the terminal's admin (an operator) and the scope named by --brand/--venue."""
     scope = Scope(args.brand, args.venue)
     async with open_redis(settings) as redis:
         store = Store(redis)
         edit = editor(store, load_dialogs(settings))
         admin = Admin(_author(args))
         await edit.check_scope(admin, scope)
+        yield store, edit, admin, scope
+
+
+async def run_templates(args: argparse.Namespace, settings: Settings) -> int:
+    async with _editing(args, settings) as (_, edit, admin, scope):
         if args.action == "list":
             for entry in await edit.entries(scope):
                 if args.language in (entry.language, None):
@@ -110,12 +119,7 @@ async def run_templates(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_flows(args: argparse.Namespace, settings: Settings) -> int:
-    scope = Scope(args.brand, args.venue)
-    async with open_redis(settings) as redis:
-        store = Store(redis)
-        edit = editor(store, load_dialogs(settings))
-        admin = Admin(_author(args))
-        await edit.check_scope(admin, scope)
+    async with _editing(args, settings) as (store, edit, admin, scope):
         document = Document(scope, FLOW_DOCUMENT)
         if args.action == "list":
             for where in await _all_scopes(store):

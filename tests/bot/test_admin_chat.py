@@ -7,7 +7,7 @@ import re
 from bot.emulator import EmulatedUser
 from bot.overrides import Document, OverrideStore, Scope, template_document
 from tests.bot.staff_scene import Said, Scene
-from tests.support import Customer
+from tests.support import RATING_ONLY_FLOW, Customer
 
 
 async def private(scene: Scene, user: EmulatedUser, text: str) -> Said:
@@ -99,11 +99,7 @@ async def test_operators_edit_global_texts_and_flows_in_private(scene: Scene, op
     assert "name: default" in said.text(operator.id) and "/flow set 0 @global" in said.text(operator.id)
     said = await private(scene, operator, "/flow history @quick")
     assert "Aucune version : le texte par défaut est en service." in said.text(operator.id)
-    short = "\n".join(
-        ["name: short", "languages: [fr, en]", "start: rating", "steps:", "  rating:", "    ask: ask_rating",
-         "    input: rating", "    next: thanks", "  thanks:", "    say: thanks", "    end: true"]
-    )  # fmt: skip
-    said = await private(scene, operator, f"/flow set @quick/{scene.massy.code}\n{short}")
+    said = await private(scene, operator, f"/flow set @quick/{scene.massy.code}\n{RATING_ONLY_FLOW}")
     assert f"flow (quick/{scene.massy.code}) enregistré — version 1" in said.text(operator.id)
     customer = Customer.new(scene.emulator, "Anne")
     await customer.say(f"/start {scene.massy.token}")

@@ -14,20 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-
-SHORT_FLOW = """\
-name: short
-languages: [fr, en]
-start: rating
-steps:
-  rating:
-    ask: ask_rating
-    input: rating
-    next: thanks
-  thanks:
-    say: thanks
-    end: true
-"""
+from tests.support import RATING_ONLY_FLOW
 
 
 @dataclass
@@ -123,7 +110,7 @@ def test_set_show_history_diff_rollback(parole: Parole, brand: str) -> None:
         (("templates", "rollback", "greeting", "--to", "4"), None, "no version '4 of template:greeting:fr"),
         (("templates", "show"), None, "needs a template name"),
         (("templates", "diff", "greeting", "--to", "9"), None, "version 9 does not exist"),
-        (("flows", "set"), SHORT_FLOW.replace("next: thanks", "next: nowhere"), "line 8: unknown step 'nowhere'"),
+        (("flows", "set"), RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"), "line 8: unknown step 'nowhere'"),
         (("flows", "import", "--dir", "/nonexistent"), None, "cannot read /nonexistent/flow.yaml"),
     ],
 )
@@ -143,7 +130,7 @@ def test_bad_input_exits_non_zero_with_the_reason_and_changes_nothing(
 
 
 def test_flows_and_export_import(parole: Parole, tmp_path: Path, brand: str) -> None:
-    saved = parole("flows", "set", "--brand", brand, stdin=SHORT_FLOW)
+    saved = parole("flows", "set", "--brand", brand, stdin=RATING_ONLY_FLOW)
     assert saved.returncode == 0, saved.stderr
     listed = [json.loads(line) for line in parole("flows", "list").stdout.splitlines()]
     assert listed == [
@@ -163,7 +150,7 @@ def test_flows_and_export_import(parole: Parole, tmp_path: Path, brand: str) -> 
     assert imported.returncode == 0, imported.stderr
     assert [json.loads(line)["name"] for line in imported.stdout.splitlines()] == ["thanks", "thanks"]
     assert parole("flows", "export", "--brand", brand, "--dir", str(out)).returncode == 0
-    assert (out / "flow.yaml").read_text(encoding="utf-8") == SHORT_FLOW
+    assert (out / "flow.yaml").read_text(encoding="utf-8") == RATING_ONLY_FLOW
     back = parole("flows", "rollback", "--brand", brand, "--to", "0")
     assert json.loads(back.stdout)["action"] == "reset"
     assert parole("flows", "show", "--brand", brand).stdout.startswith("# The default")

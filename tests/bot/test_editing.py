@@ -11,6 +11,7 @@ from bot.overrides import FLOW_DOCUMENT, Document, OverrideStore, Scope, templat
 from bot.store import Store
 from dialogs.catalog import TemplateCatalog
 from dialogs.flow import default_flow_path
+from tests.support import RATING_ONLY_FLOW
 
 OLGA = Admin("olga")  # an operator
 BRUNO = Admin("bruno", brand="quick")  # a brand admin of quick
@@ -113,34 +114,19 @@ async def test_preview_is_the_customer_message_with_its_buttons(editor: Editor) 
     assert await nothing_saved(editor)
 
 
-SHORT_FLOW = """\
-name: short
-languages: [fr, en]
-start: rating
-steps:
-  rating:
-    ask: ask_rating
-    input: rating
-    next: thanks
-  thanks:
-    say: thanks
-    end: true
-"""
-
-
 @pytest.mark.parametrize(
     ("text", "problem", "line"),
     [
         (
-            SHORT_FLOW + "  lost:\n    say: thanks\n    end: true\n",
+            RATING_ONLY_FLOW + "  lost:\n    say: thanks\n    end: true\n",
             "step 'lost' is unreachable from the start step 'rating'",
             12,
         ),
-        (SHORT_FLOW.replace("next: thanks", "next: nowhere"), "unknown step 'nowhere'", 8),
-        (SHORT_FLOW.replace("[fr, en]", "[fr, de]"), "template 'ask_rating' is missing in language 'de'", 6),
-        (SHORT_FLOW.replace("input: rating", "input: rating\n    next: thanks"), "duplicate key", 9),
+        (RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"), "unknown step 'nowhere'", 8),
+        (RATING_ONLY_FLOW.replace("[fr, en]", "[fr, de]"), "template 'ask_rating' is missing in language 'de'", 6),
+        (RATING_ONLY_FLOW.replace("input: rating", "input: rating\n    next: thanks"), "duplicate key", 9),
         ("name: [", "YAML", 1),
-        (SHORT_FLOW.replace("ask: ask_rating", "ask: ask_nothing"), "ask_nothing", 6),
+        (RATING_ONLY_FLOW.replace("ask: ask_rating", "ask: ask_nothing"), "ask_nothing", 6),
     ],
 )
 async def test_invalid_flows_are_refused_at_the_line(editor: Editor, text: str, problem: str, line: int) -> None:
@@ -153,7 +139,7 @@ async def test_invalid_flows_are_refused_at_the_line(editor: Editor, text: str, 
 
 async def test_a_valid_flow_is_saved_and_rolled_back(editor: Editor) -> None:
     quick = Scope("quick")
-    saved = await editor.set_flow(BRUNO, quick, SHORT_FLOW, expected=0)
+    saved = await editor.set_flow(BRUNO, quick, RATING_ONLY_FLOW, expected=0)
     texts = await editor.texts(Scope("quick", "quick-massy"))
     assert (texts.flow.name, texts.flow_ref) == ("short", "quick@1")
     assert saved.number == 1
