@@ -120,12 +120,15 @@ class AdminChat:
         await self.editor.check_scope(admin, scope)
         words = request.words
         if name == "templates":
+            everything = await self.editor.entries(scope)
             entries = [
                 {"name": e.name, "language": e.language, "origin": e.origin, "version": e.version}
-                for e in await self.editor.entries(scope)
-                if e.language == language or e.origin != "default"
+                for e in everything
+                if e.origin != "default"
             ]
-            await self._say(message, "admin_list", {"scope": scope.label(), "entries": entries[:_MAX_LISTED]}, language)
+            defaults = [e.name for e in everything if e.origin == "default" and e.language == language]
+            variables = {"scope": scope.label(), "entries": entries[:_MAX_LISTED], "defaults": defaults}
+            await self._say(message, "admin_list", variables, language)
             return
         action = words[0] if words else ""
         if name == "flow":

@@ -28,6 +28,8 @@ async def test_a_brand_admin_edits_previews_and_rolls_back_in_the_staff_room(sce
     assert "/template set greeting fr 0 @quick" in shown.text(room)
     said = await scene.staff_says(scene.maria, "/template set greeting fr 0\nSalut <b>{{ venue_name }}</b> !")
     assert "greeting fr (quick) enregistré — version 1" in said.text(room)
+    listed = await scene.staff_says(scene.maria, "/templates")
+    assert "greeting · fr · quick v1" in listed.text(room) and "thanks," in listed.text(room)
     # In use at once: the next customer gets it.
     turn = await Customer.new(scene.emulator, "Anne").say(f"/start {scene.massy.token}")
     assert turn.said[0].startswith("Salut Quick Massy !")
@@ -94,7 +96,9 @@ async def test_the_second_of_two_admins_saving_at_once_is_shown_the_newer_versio
 
 async def test_operators_edit_global_texts_and_flows_in_private(scene: Scene, operator: EmulatedUser) -> None:
     said = await private(scene, operator, "/templates")
-    assert "Modèles de global" in said.text(operator.id) and "greeting · fr · default" in said.text(operator.id)
+    listed = said.text(operator.id)
+    assert "Modèles de global" in listed and "Modifiés (nom · langue · origine) :\naucun" in listed
+    assert "Texte par défaut : greeting, ask_rating," in listed and "admin_weblogin_failed" in listed
     said = await private(scene, operator, "/flow show")
     assert "name: default" in said.text(operator.id) and "/flow set 0 @global" in said.text(operator.id)
     said = await private(scene, operator, "/flow history @quick")
