@@ -52,7 +52,8 @@ def web_app(editor: Editor, logins: WebLogins) -> web.Application:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    app.router.add_get("/login/{token}", login)
+    app.router.add_get("/login/{token}", login_page)
+    app.router.add_post("/login/{token}", login)
     app.router.add_post("/logout", logout)
     app.router.add_get("/", index)
     app.router.add_get("/edit", edit_page)
@@ -83,6 +84,14 @@ async def _session_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     except (InvalidInput, NotFound) as refused:
         return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    """A button that logs in: a GET never uses the link up, so link previews and prefetchers cannot."""
+    token = request.match_info["token"]
+    if not await request.app[LOGINS_KEY].is_valid(token):
+        return _page(request, "message.html", {"title": "Connexion", "message": "bad_link"}, status=403)
+    return _page(request, "login.html", {"title": "Connexion", "token": token})
 
 
 async def login(request: web.Request) -> web.StreamResponse:

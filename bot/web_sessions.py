@@ -52,6 +52,10 @@ class WebLogins:
         await self.redis.set(keys.web_login(token), record, ex=LINK_SECONDS)
         return f"{self.base_url}/login/{token}"
 
+    async def is_valid(self, token: str) -> bool:
+        """Tell whether a link's token would open a session now (without using it up)."""
+        return bool(_TOKEN.fullmatch(token)) and bool(await self.redis.exists(keys.web_login(token)))
+
     async def redeem(self, token: str) -> WebSession | None:
         """Open a session from a link's token; None when it is malformed, unknown, expired or used."""
         if not _TOKEN.fullmatch(token):

@@ -25,8 +25,15 @@ async def page() -> AsyncIterator[Page]:
             await browser.close()
 
 
+async def login(page: Page, web_admin: WebAdmin, brand: str | None = "quick") -> None:
+    await page.goto(await web_admin.login_link(brand))
+    await page.locator("#login").click()
+    await expect(page.locator("h1")).to_contain_text("Modèles de")
+
+
 async def test_login_edit_with_live_preview_and_save(web_admin: WebAdmin, page: Page) -> None:
     await page.goto(await web_admin.login_link("quick"))
+    await page.locator("#login").click()
     await expect(page.locator("h1")).to_have_text("Modèles de quick")
     await page.get_by_role("link", name="greeting", exact=True).click()
     await expect(page.locator("#preview")).to_contain_text("Bonjour et bienvenue chez Quick Massy")
@@ -42,13 +49,13 @@ async def test_login_edit_with_live_preview_and_save(web_admin: WebAdmin, page: 
 
 
 async def test_the_preview_shows_the_buttons(web_admin: WebAdmin, page: Page) -> None:
-    await page.goto(await web_admin.login_link("quick"))
+    await login(page, web_admin)
     await page.goto(f"{web_admin.url}/edit?scope=quick&doc=template:ask_suggestion:fr")
     await expect(page.locator("#buttons span")).to_have_text(["Passer"])
 
 
 async def test_an_invalid_save_is_refused_with_the_reason_and_changes_nothing(web_admin: WebAdmin, page: Page) -> None:
-    await page.goto(await web_admin.login_link())
+    await login(page, web_admin, None)
     await page.goto(f"{web_admin.url}/edit?scope=quick&doc=template:greeting:fr")
     await page.locator("#text").fill("Salut {{ ''.__class__.__mro__ }}")
     await expect(page.locator("#preview-problem")).to_contain_text("refused by the sandbox")
@@ -59,7 +66,7 @@ async def test_an_invalid_save_is_refused_with_the_reason_and_changes_nothing(we
 
 
 async def test_the_flow_editor_marks_the_line_of_a_problem(web_admin: WebAdmin, page: Page) -> None:
-    await page.goto(await web_admin.login_link())
+    await login(page, web_admin, None)
     await page.goto(f"{web_admin.url}/?scope=quick")
     await page.locator("#flow-link").click()
     text = await page.locator("#text").input_value()
@@ -72,7 +79,7 @@ async def test_the_flow_editor_marks_the_line_of_a_problem(web_admin: WebAdmin, 
 
 
 async def test_rollback_from_the_history(web_admin: WebAdmin, page: Page) -> None:
-    await page.goto(await web_admin.login_link("quick"))
+    await login(page, web_admin)
     for text in ("Salut {{ venue_name }}", "Hello {{ venue_name }}"):
         await page.goto(f"{web_admin.url}/edit?scope=quick&doc=template:greeting:fr")
         await page.locator("#text").fill(text)

@@ -21,8 +21,11 @@ async def client() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 async def login(client: aiohttp.ClientSession, web_admin: WebAdmin, brand: str | None = "quick") -> str:
-    """Log in with a one-time link; the page's CSRF token."""
-    async with client.get(await web_admin.login_link(brand)) as response:
+    """Log in with a one-time link (its page, then its button); the CSRF token of the first page."""
+    link = await web_admin.login_link(brand)
+    async with client.get(link) as page:
+        assert page.status == 200 and f'action="{link.removeprefix(web_admin.url)}"' in await page.text()
+    async with client.post(link) as response:
         assert response.status == 200 and str(response.url).endswith("/")
         return csrf_of(await response.text())
 
@@ -36,17 +39,22 @@ def csrf_of(html: str) -> str:
 async def test_a_login_link_works_once_and_sets_a_safe_cookie(web_admin: WebAdmin) -> None:
     link = await web_admin.login_link("quick")
     async with aiohttp.ClientSession() as client:
-        async with client.get(link, allow_redirects=False) as response:
+        for _ in range(2):  # a GET (a link preview, a prefetch) does not use the link up
+            async with client.get(link, allow_redirects=False) as page:
+                assert page.status == 200 and "Set-Cookie" not in page.headers
+        async with client.post(link, allow_redirects=False) as response:
             assert response.status == 303
             cookie = response.headers["Set-Cookie"]
             assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
-        async with client.get(link) as again:
-            assert again.status == 403 and "déjà utilisé" in await again.text()
+        for method in (client.get, client.post):
+            async with method(link, allow_redirects=False) as again:
+                assert again.status == 403 and "déjà utilisé" in await again.text()
     async with aiohttp.ClientSession() as stranger:
         async with stranger.get(f"{web_admin.url}/") as response:
             assert response.status == 401 and "/weblogin" in await response.text()
-        async with stranger.get(f"{web_admin.url}/login/not-a-token") as response:
-            assert response.status == 403
+        for method in (stranger.get, stranger.post):
+            async with method(f"{web_admin.url}/login/not-a-token") as response:
+                assert response.status == 403
 
 
 async def test_forms_without_the_csrf_token_change_nothing(web_admin: WebAdmin, client: aiohttp.ClientSession) -> None:
