@@ -6,14 +6,20 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.redis_server import free_port
 from tests.support import RATING_ONLY_FLOW
 
 
@@ -154,3 +160,46 @@ def test_flows_and_export_import(parole: Parole, tmp_path: Path, brand: str) -> 
     back = parole("flows", "rollback", "--brand", brand, "--to", "0")
     assert json.loads(back.stdout)["action"] == "reset"
     assert parole("flows", "show", "--brand", brand).stdout.startswith("# The default")
+
+
+def test_web_login_link_opens_a_session_once(parole: Parole, brand: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAROLE_WEB_URL", "https://admin.example/")
+    done = parole("web", "login-link", "--brand", brand, "--user", "Bruno Q")
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"https://admin\.example/login/[A-Za-z0-9_-]{20,64}\n", done.stdout)
+    refused = parole("web", "login-link", "--brand", "nobody")
+    assert refused.returncode == 1 and "no brand 'nobody'" in refused.stderr and refused.stdout == ""
+    bad_port = parole("web", "--port", "70000")
+    assert bad_port.returncode == 1 and "--port must be 1-65535" in bad_port.stderr
+    monkeypatch.setenv("PAROLE_WEB_URL", "ftp://admin.example")
+    bad_url = parole("web", "login-link")
+    assert (
+        bad_url.returncode == 1 and "PAROLE_WEB_URL must be a URL starting with http:// or https://" in bad_url.stderr
+    )
+
+
+def test_parole_web_serves_the_admin(env: dict[str, str], tmp_path: Path) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", "bot", "web", "--port", str(port)]
+    with subprocess.Popen(command, env={**os.environ, **env}, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            link = subprocess.run(
+                [sys.executable, "-m", "bot", "web", "login-link"],
+                env={**os.environ, **env, "PAROLE_WEB_URL": f"http://127.0.0.1:{port}"},
+                capture_output=True, text=True, timeout=120, check=True,
+            ).stdout.strip()  # fmt: skip
+            assert 'id="login"' in _get_when_up(link)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            _, errors = server.communicate(timeout=60)
+    assert server.returncode == 0, errors
+
+
+def _get_when_up(url: str) -> str:
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode())
+        except urllib.error.URLError:
+            time.sleep(0.1)
+    raise AssertionError(f"parole web never answered at {url}")
