@@ -148,6 +148,7 @@ class Staff:
     room_chat: StaffRoomChat
     privacy: CustomerData
     admin_chat: AdminChat
+    live: LiveDialogs
 
 
 def staff(
@@ -163,7 +164,8 @@ def staff(
 ) -> Staff:
     rooms = RoomStore(store.redis)
     tickets = TicketStore(store.redis)
-    cards = Cards(store, rooms, tickets, kit.renderer, bot)
+    live = live_dialogs(store, kit)
+    cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live)
     relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, window=relay_window, clock=clock)
     notifier = StaffNotifier(
         store, rooms, tickets, cards, kit.renderer, bot,
@@ -176,10 +178,10 @@ def staff(
     )  # fmt: skip
     privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
     admin_chat = AdminChat(
-        editor(store, kit), WebLogins(store.redis, settings.web_url), rooms, auth, cards,
+        live.editor, WebLogins(store.redis, settings.web_url), rooms, auth, cards,
         bot_username=username, language_for=kit.engine.language_for,
     )  # fmt: skip
-    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, admin_chat)
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, admin_chat, live)
 
 
 def customer_chat(
@@ -200,7 +202,7 @@ def customer_chat(
         clock=clock,
         relay=staff.relay if staff is not None else None,
         privacy=staff.privacy if staff is not None else None,
-        live=live_dialogs(store, kit),
+        live=staff.live if staff is not None else live_dialogs(store, kit),
     )
 
 

@@ -72,12 +72,19 @@ class LiveDialogs:
 
     async def kit(self, venue: VenueRef | None, revision: int) -> ScopeKit:
         """The kit in force for a venue (None: before the venue is known) at this overrides revision."""
+        return await self._kit(self.scope_of(venue), revision)
+
+    async def renderer_for(self, brand: str, venue: str | None) -> MessageRenderer:
+        """The renderer in force for a brand's venue (or the brand), off the customer's hot path: it reads
+        the revision itself (one round trip)."""
+        return (await self._kit(Scope(brand, venue), await self.editor.overrides.revision())).renderer
+
+    async def _kit(self, scope: Scope, revision: int) -> ScopeKit:
         if revision == 0:
             return self.default  # nothing was ever overridden
         if revision != self._revision:
             self._revision = revision
             self._scopes.clear()
-        scope = self.scope_of(venue)
         kit = self._scopes.get(scope)
         if kit is None:
             kit = await self._build(scope)

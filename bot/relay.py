@@ -74,7 +74,8 @@ class Relay:
             return
         if not await self.tickets.claim_relay(ticket.brand, room.chat_id, message.message_id):
             return  # this very message was relayed already (Telegram delivered the update again)
-        rendered = self.renderer.render(
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)  # the venue's own staff_reply
+        rendered = renderer.render(
             MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
         )
         send = functools.partial(self.bot.send_message, customer_chat, rendered, parse_mode=ParseMode.HTML)

@@ -122,3 +122,19 @@ async def test_weblogin_sends_a_one_time_link_in_private(scene: Scene, operator:
     said = await scene.staff_says(scene.maria, "/weblogin")
     assert "envoyé le lien de connexion en message privé" in said.text(scene.room.id)
     assert "/login/" in said.text(scene.maria.id)
+
+
+async def test_the_staff_side_uses_the_brands_and_venues_texts(scene: Scene) -> None:
+    room = scene.room.id
+    said = await scene.staff_says(scene.maria, "/template set button_close\nTraité")
+    assert "version 1" in said.text(room)
+    venue = f"@quick/{scene.massy.code}"
+    said = await scene.staff_says(scene.maria, f"/template set staff_reply {venue}\nMassy : {{{{ text }}}}")
+    assert "version 1" in said.text(room), said.text(room)
+    customer = Customer.new(scene.emulator, "Camille")
+    posted = await scene.feedback(customer)
+    [card] = posted.to(room, "sendMessage")
+    assert card.params["reply_markup"]["inline_keyboard"][0][0]["text"] == "Traité"
+    mark = scene.mark()
+    await scene.staff_says(scene.julien, "/reply 1001 Toutes nos excuses.")
+    assert "Massy : Toutes nos excuses." in scene.since(mark).text(customer.user.id)
