@@ -188,9 +188,11 @@ class Cards:
         """Send a message from a template to a room (in its language) or to a chat (in `language`);
         the message, or None when it could not be sent."""
         chat_id = room.chat_id if isinstance(room, StaffRoom) else room
+        renderer = self.renderer
         if isinstance(room, StaffRoom):
             language = room.language
-        text = self.renderer.render(MessagePart(template, variables), language)
+            renderer = await self.renderer_for(room.brand, room.venue)
+        text = renderer.render(MessagePart(template, variables), language)
         send = functools.partial(
             self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=_reply(reply_to)
         )

@@ -131,6 +131,8 @@ async def test_the_staff_side_uses_the_brands_and_venues_texts(scene: Scene) -> 
     venue = f"@quick/{scene.massy.code}"
     said = await scene.staff_says(scene.maria, f"/template set staff_reply {venue}\nMassy : {{{{ text }}}}")
     assert "version 1" in said.text(room), said.text(room)
+    said = await scene.staff_says(scene.maria, "/template set staff_relayed\nTransmis ({{ ticket }}).")
+    assert "version 1" in said.text(room), said.text(room)
     customer = Customer.new(scene.emulator, "Camille")
     posted = await scene.feedback(customer)
     [card] = posted.to(room, "sendMessage")
@@ -138,3 +140,4 @@ async def test_the_staff_side_uses_the_brands_and_venues_texts(scene: Scene) -> 
     mark = scene.mark()
     await scene.staff_says(scene.julien, "/reply 1001 Toutes nos excuses.")
     assert "Massy : Toutes nos excuses." in scene.since(mark).text(customer.user.id)
+    assert "Transmis (1001)." in scene.since(mark).text(room)  # the room's own messages too
