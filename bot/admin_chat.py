@@ -19,7 +19,7 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
 from bot.cards import Cards
-from bot.editing import Admin, Editor, Refused
+from bot.editing import Admin, Editor, Refused, template_parts
 from bot.errors import ParoleError
 from bot.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.rooms import RoomStore
@@ -227,7 +227,7 @@ class AdminChat:
 
     async def _conflict(self, message: Message, conflict: VersionConflict, language: str) -> None:
         document, current = conflict.document, conflict.current
-        what = "flow" if document.name == FLOW_DOCUMENT else " ".join(document.name.split(":")[1:])
+        what = "flow" if document.name == FLOW_DOCUMENT else " ".join(template_parts(document.name))
         number = current.number if current else 0
         command = "/flow set" if document.name == FLOW_DOCUMENT else f"/template set {what}"
         variables = {

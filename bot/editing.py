@@ -31,7 +31,7 @@ from dialogs.flow import Flow, default_flow_path, parse_flow
 from dialogs.render import MessageRenderer, RenderedMessage
 from dialogs.types import MessagePart, Reply
 
-__all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts"]
+__all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts", "template_parts"]
 
 #: Telegram's limits on inline buttons: callback data 1-64 bytes; labels are cut on screen past ~64.
 MAX_CALLBACK_DATA_BYTES: Final = 64
@@ -185,13 +185,13 @@ class Editor:
         texts = await self.texts(wider[0])
         if document.name == FLOW_DOCUMENT:
             return texts.flow_text
-        _, name, language = document.name.split(":")
+        name, language = template_parts(document.name)
         return texts.catalog.source(name, language) if texts.catalog.has(name, language) else ""
 
     def _default_text(self, document: str) -> str:
         if document == FLOW_DOCUMENT:
             return self.default_flow_text
-        _, name, language = document.split(":")
+        name, language = template_parts(document)
         return self.base.source(name, language) if self.base.has(name, language) else ""
 
     async def diff(self, document: Document, old: int, new: int) -> str:
@@ -276,7 +276,7 @@ class Editor:
                 if document.name == FLOW_DOCUMENT:
                     self.check_flow(texts, content)
                 else:
-                    _, name, language = document.name.split(":")
+                    name, language = template_parts(document.name)
                     self.check_template(texts, name, language, content)
         return await self.overrides.rollback(document, to, author=admin.name, expected=expected)
 

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
-from bot.editing import Admin, Editor, Refused
+from bot.editing import Admin, Editor, Refused, template_parts
 from bot.errors import InvalidInput, NotFound
 from bot.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.store import Store
@@ -264,8 +264,7 @@ async def _document(request: web.Request, values: Any) -> Document:
 
 
 def _template(document: Document) -> tuple[str, str]:
-    _, name, language = document.name.split(":")
-    return name, language
+    return template_parts(document.name)
 
 
 async def _edit_context(
