@@ -16,12 +16,16 @@ from redis.exceptions import RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.admin_chat import AdminChat
 from bot.cards import Cards
 from bot.config import Settings
 from bot.customer_chat import CustomerChat
+from bot.editing import Editor
 from bot.errors import ConfigError, RedisUnavailable
+from bot.live import EngineSettings, LiveDialogs, ScopeKit
 from bot.news import NewsSender, NewsStore, SendBudget
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.overrides import OverrideStore
 from bot.privacy import CustomerData
 from bot.redis_server import EmbeddedRedis
 from bot.relay import RELAY_WINDOW, Relay
@@ -31,6 +35,7 @@ from bot.staff_room import StaffRoomChat
 from bot.store import Store
 from bot.telegram_http import AiohttpRequest
 from bot.tickets import TicketStore
+from bot.web_sessions import WebLogins
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
@@ -72,23 +77,36 @@ def _safe_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DialogKit:
-    """The pure parts, loaded once: templates, flow, engine."""
+    """The pure parts, loaded once: templates, flow, engine (the defaults, before any admin's override)."""
 
     catalog: TemplateCatalog
     renderer: MessageRenderer
     engine: DialogEngine
+    flow_path: Path
+    engine_settings: EngineSettings
 
 
 def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_path: Path | None = None) -> DialogKit:
     catalog = TemplateCatalog(templates_dir or default_templates_dir())
-    flow = load_flow(flow_path or default_flow_path(), catalog)
-    engine = DialogEngine(
-        flow,
+    flow_path = flow_path or default_flow_path()
+    flow = load_flow(flow_path, catalog)
+    engine_settings = EngineSettings(
         max_text_length=settings.max_text_length,
         conversation_timeout=settings.conversation_timeout,
         duplicate_window_hours=settings.duplicate_window_hours,
     )
-    return DialogKit(catalog=catalog, renderer=MessageRenderer(catalog), engine=engine)
+    engine = engine_settings.engine(flow)
+    return DialogKit(catalog, MessageRenderer(catalog), engine, flow_path, engine_settings)
+
+
+def editor(store: Store, kit: DialogKit) -> Editor:
+    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it)."""
+    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path)
+
+
+def live_dialogs(store: Store, kit: DialogKit) -> LiveDialogs:
+    """Each venue's templates and flow as its admins saved them, reloaded on change."""
+    return LiveDialogs(editor(store, kit), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
 
 
 def build_application(settings: Settings, *, webhook: bool) -> Application:  # type: ignore[type-arg]
@@ -135,6 +153,8 @@ class Staff:
     room_chat: StaffRoomChat
     privacy: CustomerData
     news: NewsSender
+    admin_chat: AdminChat
+    live: LiveDialogs
 
 
 def staff(
@@ -150,19 +170,25 @@ def staff(
 ) -> Staff:
     rooms = RoomStore(store.redis)
     tickets = TicketStore(store.redis)
-    cards = Cards(store, rooms, tickets, kit.renderer, bot)
+    live = live_dialogs(store, kit)
+    cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live)
     relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, window=relay_window, clock=clock)
     notifier = StaffNotifier(
         store, rooms, tickets, cards, kit.renderer, bot,
         admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
     )  # fmt: skip
     news = NewsSender(store, NewsStore(store.redis), kit.renderer, bot, SendBudget(store.redis))
+    auth = StaffAuth(bot, settings.admin_ids)
     room_chat = StaffRoomChat(
-        rooms, tickets, cards, relay, StaffAuth(bot, settings.admin_ids), kit.renderer,
+        rooms, tickets, cards, relay, auth, kit.renderer,
         bot_username=username, language_for=kit.engine.language_for, clock=clock, news=news,
     )  # fmt: skip
     privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
-    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, news)
+    admin_chat = AdminChat(
+        live.editor, WebLogins(store.redis, settings.web_url), rooms, auth, cards,
+        bot_username=username, language_for=kit.engine.language_for,
+    )  # fmt: skip
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, news, admin_chat, live)
 
 
 def customer_chat(
@@ -184,6 +210,7 @@ def customer_chat(
         relay=staff.relay if staff is not None else None,
         privacy=staff.privacy if staff is not None else None,
         news=staff.news.news if staff is not None else None,
+        live=staff.live if staff is not None else live_dialogs(store, kit),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -75,30 +75,53 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
     }
 
 
+class VenueRenderers(Protocol):
+    """Where the texts of a brand's venue come from (`bot.live.LiveDialogs`: its admins' edits)."""
+
+    async def renderer_for(self, brand: str, venue: str | None) -> MessageRenderer: ...
+
+
 class Cards:
     """Posts and edits the cards of tickets in their staff room."""
 
     def __init__(
-        self, store: Store, rooms: RoomStore, tickets: TicketStore, renderer: MessageRenderer, bot: Bot
+        self,
+        store: Store,
+        rooms: RoomStore,
+        tickets: TicketStore,
+        renderer: MessageRenderer,
+        bot: Bot,
+        *,
+        renderers: VenueRenderers | None = None,
     ) -> None:
+        """`renderers` gives each venue the templates its admins saved (without it: `renderer` for all)."""
         self.store = store
         self.rooms = rooms
         self.tickets = tickets
         self.renderer = renderer
         self.bot = bot
+        self.renderers = renderers
 
-    def render(
+    async def renderer_for(self, brand: str, venue: str | None) -> MessageRenderer:
+        """The renderer of a venue's texts: its admins' edits when live edits are on."""
+        return self.renderer if self.renderers is None else await self.renderers.renderer_for(brand, venue)
+
+    async def render(
         self, ticket: Ticket, feedback: Mapping[str, Any], language: str
     ) -> tuple[str, InlineKeyboardMarkup | None]:
-        text = self.renderer.render(MessagePart("staff_card", card_variables(ticket, feedback)), language)
-        return text, self.keyboard(ticket, language)
+        renderer = await self.renderer_for(ticket.brand, ticket.venue)
+        text = renderer.render(MessagePart("staff_card", card_variables(ticket, feedback)), language)
+        return text, self.keyboard(ticket, language, renderer)
 
-    def keyboard(self, ticket: Ticket, language: str) -> InlineKeyboardMarkup | None:
+    def keyboard(
+        self, ticket: Ticket, language: str, renderer: MessageRenderer | None = None
+    ) -> InlineKeyboardMarkup | None:
         """Close and Spam while the ticket is open; none once it is closed (an edit without one removes it)."""
         if not ticket.status.is_open:
             return None
-        close = self.renderer.render_label(MessagePart("button_close"), language)
-        spam = self.renderer.render_label(MessagePart("button_spam"), language)
+        renderer = renderer or self.renderer
+        close = renderer.render_label(MessagePart("button_close"), language)
+        spam = renderer.render_label(MessagePart("button_spam"), language)
         return InlineKeyboardMarkup(
             [
                 [
@@ -114,7 +137,7 @@ class Cards:
         if room is None or not ticket.status.is_open or not await self.tickets.claim_card(ticket, now):
             return False
         feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
-        text, markup = self.render(ticket, feedback, room.language)
+        text, markup = await self.render(ticket, feedback, room.language)
         send = functools.partial(
             self.bot.send_message, room.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
@@ -140,7 +163,7 @@ class Cards:
         room = await self.rooms.get(ticket.room)
         language = room.language if room is not None else "fr"
         feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
-        text, markup = self.render(ticket, feedback, language)
+        text, markup = await self.render(ticket, feedback, language)
         edit = functools.partial(
             self.bot.edit_message_text,
             text,
@@ -165,9 +188,11 @@ class Cards:
         """Send a message from a template to a room (in its language) or to a chat (in `language`);
         the message, or None when it could not be sent."""
         chat_id = room.chat_id if isinstance(room, StaffRoom) else room
+        renderer = self.renderer
         if isinstance(room, StaffRoom):
             language = room.language
-        text = self.renderer.render(MessagePart(template, variables), language)
+            renderer = await self.renderer_for(room.brand, room.venue)
+        text = renderer.render(MessagePart(template, variables), language)
         send = functools.partial(
             self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=_reply(reply_to)
         )

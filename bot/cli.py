@@ -19,6 +19,8 @@ import uvloop
 from redis.asyncio import Redis
 
 from bot.app import bot_username, open_redis
+from bot.cli_admin import add_parsers as add_admin_parsers
+from bot.cli_admin import run_flows, run_templates, run_web
 from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.export import write_export
@@ -147,6 +149,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--file", type=Path, help="analyse each line of this file ('-' for standard input)")
     analyze.add_argument("--brand", help="use this brand's vocabulary")
     analyze.add_argument("--rating", type=int, choices=range(1, 6), help="the rating given with the text")
+    add_admin_parsers(sub)
     return parser
 
 
@@ -529,6 +532,9 @@ HANDLERS: dict[str, Handler] = {
     "staff": _staff,
     "stats": _stats,
     "news": _news,
+    "templates": run_templates,
+    "flows": run_flows,
+    "web": run_web,
 }
 
 

@@ -56,6 +56,7 @@ class Settings:
     max_text_length: int = 2000
     log_level: str = "INFO"
     log_format: str = "text"
+    web_url: str = "http://127.0.0.1:8081"  # where admins reach `parole web` (login links point there)
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -146,6 +147,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     window = get("PAROLE_DUPLICATE_WINDOW_HOURS")
     timeout = get("PAROLE_CONVERSATION_TIMEOUT")
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
+    web_url = _url("PAROLE_WEB_URL", get("PAROLE_WEB_URL") or "http://127.0.0.1:8081", ("http", "https"))
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -160,4 +162,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         max_text_length=int(_positive("PAROLE_MAX_TEXT_LENGTH", max_text, int)) if max_text else 2000,
         log_level=log_level,
         log_format=log_format,
+        web_url=web_url.rstrip("/"),
     )

@@ -19,6 +19,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import ChatBusy
+from bot.live import LiveDialogs, ScopeKit
 from bot.news import NEWS_IN, NEWS_OUT, NewsStore
 from bot.privacy import FORGET_YES, CustomerData
 from bot.relay import Relay
@@ -89,12 +90,14 @@ class CustomerChat:
         nearby_radius_m: float = NEARBY_RADIUS_M,
         nearby_count: int = NEARBY_COUNT,
         news: NewsStore | None = None,
+        live: LiveDialogs | None = None,
     ) -> None:
         """`relay` passes the customer's texts to the staff room of an open ticket when no feedback is
         under way; `privacy` answers `/mydata` and `/forget`. Without them those commands get the help.
         A location shared while the bot waits for a venue code gets the `nearby_count` nearest venues
         within `nearby_radius_m` metres as buttons. With `news`, the thanks offers the venue's news, and
-        `/stopnews` and the news buttons work."""
+        `/stopnews` and the news buttons work. `live` gives each venue the templates and flow its admins
+        saved (without it: `engine` and `renderer` for every venue)."""
         self.store = store
         self.engine = engine
         self.renderer = renderer
@@ -107,6 +110,8 @@ class CustomerChat:
         self.nearby_radius_m = nearby_radius_m
         self.nearby_count = nearby_count
         self.news = news
+        self.live = live
+        self._fixed = ScopeKit(renderer, engine, "")
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.handle_update))
@@ -161,7 +166,8 @@ class CustomerChat:
             radius = {"radius_m": round(self.nearby_radius_m)}
             reply = Reply((MessagePart("no_venue_nearby", radius), MessagePart(MessageName.ASK_VENUE_CODE)))
         outcome = Outcome(state, (reply,))  # nothing to store: a redelivered location gets the list again
-        await self._answer(update, outcome, Outbox(update.update_id, self._calls(update, outcome)))
+        calls = self._calls(update, outcome, self.renderer)
+        await self._answer(update, outcome, Outbox(update.update_id, calls), self.renderer)
         return True
 
     async def _language(self, update: Update) -> str:
@@ -282,24 +288,32 @@ class CustomerChat:
             return
         try:
             state = snapshot.conversation or Conversation()
+            kit = await self._kit(state.venue, snapshot.revision)
             if not state.language_chosen:
-                state = dataclasses.replace(state, language=self.engine.language_for(user.language_code))
+                state = dataclasses.replace(state, language=kit.engine.language_for(user.language_code))
+            engine = kit.engine
             if event is None:  # /start, with or without a payload
                 venue = snapshot.venue
                 event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
-            elif isinstance(event, Text) and self.engine.expects_venue_code(state, now=now):
+            elif isinstance(event, Text) and kit.engine.expects_venue_code(state, now=now):
                 event = await self._venue_code(event.text, chat.id)
             elif (
                 isinstance(event, Button)
                 and event.data.startswith(VENUE_BUTTON)
-                and self.engine.expects_venue_code(state, now=now)
+                and kit.engine.expects_venue_code(state, now=now)
             ):
                 # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
                 # old list's buttons are expired buttons, as any other.)
                 event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat.id)
-            outcome = self._offer_news(
-                self.engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now))
-            )
+            if isinstance(event, Start | VenueCodeAnswer):
+                kit = await self._kit(event.venue, snapshot.revision)  # a new feedback starts on the newest flow
+                engine = kit.engine
+            elif state.step is not None and state.flow_ref != kit.flow_ref and self.live is not None:
+                engine = await self.live.pinned(kit, state.flow_ref)  # finishes on the flow it started with
+            outcome = self._offer_news(engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)))
+            flow_ref = kit.flow_ref if engine is kit.engine else state.flow_ref
+            if outcome.state.flow_ref != flow_ref:
+                outcome = dataclasses.replace(outcome, state=dataclasses.replace(outcome.state, flow_ref=flow_ref))
             if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
                 # No feedback under way: a text may be the customer answering the staff of a recent ticket.
                 message = update.message
@@ -308,7 +322,7 @@ class CustomerChat:
                 ):
                     await self.store.release(chat.id, lock)
                     return
-            outbox = Outbox(update.update_id, self._calls(update, outcome))
+            outbox = Outbox(update.update_id, self._calls(update, outcome, kit.renderer))
             await self.store.save_turn(
                 chat.id,
                 outcome.state,
@@ -323,7 +337,7 @@ class CustomerChat:
             with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
                 await self.store.release(chat.id, lock)
             raise
-        await self._answer(update, outcome, outbox)
+        await self._answer(update, outcome, outbox, kit.renderer)
 
     async def _load_locked(self, chat_id: int, token: str | None, lock: str) -> ChatSnapshot:
         """The chat, with its lock: while another process handles one of the chat's updates, wait for it
@@ -355,10 +369,15 @@ class CustomerChat:
         venue = await self.store.venue_by_short_code(code) if code else None
         return VenueCodeAnswer(typed, venue, already_rated=await self._rated(venue, customer_id))
 
+    async def _kit(self, venue: VenueRef | None, revision: int) -> ScopeKit:
+        return self._fixed if self.live is None else await self.live.kit(venue, revision)
+
     async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
 
-    def _calls(self, update: Update, outcome: Outcome) -> tuple[tuple[str, dict[str, Any]], ...]:
+    def _calls(
+        self, update: Update, outcome: Outcome, renderer: MessageRenderer
+    ) -> tuple[tuple[str, dict[str, Any]], ...]:
         """The Bot API calls (method, parameters) that say the outcome's replies in the chat."""
         language = outcome.state.language
         chat = update.effective_chat
@@ -367,7 +386,7 @@ class CustomerChat:
         clicked = query.message if query is not None and isinstance(query.message, Message) else None
         calls: list[tuple[str, dict[str, Any]]] = []
         for reply in outcome.replies:
-            rendered = self.renderer.render_reply(reply, language)
+            rendered = renderer.render_reply(reply, language)
             params: dict[str, Any] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": "HTML"}
             markup = _keyboard(rendered)
             if markup is not None:
@@ -378,10 +397,10 @@ class CustomerChat:
                 calls.append(("sendMessage", params))
         return tuple(calls)
 
-    async def _answer(self, update: Update, outcome: Outcome, outbox: Outbox) -> None:
+    async def _answer(self, update: Update, outcome: Outcome, outbox: Outbox, renderer: MessageRenderer) -> None:
         query = update.callback_query
         if query is not None:
-            notice = self.renderer.render(outcome.notice, outcome.state.language) if outcome.notice else None
+            notice = renderer.render(outcome.notice, outcome.state.language) if outcome.notice else None
             answer = functools.partial(query.answer, text=notice[:200] if notice else None)
             await call_telegram(answer, idempotent=True, what="callback answer")
         await self._make(update, outbox)

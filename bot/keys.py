@@ -47,6 +47,13 @@ are global.
 | `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
+| `parole:{B}:overrides` | hash | the brand's active overrides: `template:NAME:LANG` or `flow` → JSON version |
+| `parole:{B}:overrides:venue:V` | hash | venue V's active overrides, as above (they win over the brand's) |
+| `parole:{_global}:overrides` | hash | the operators' global overrides, as above (the brand's win over them) |
+| `<overrides hash>:history:DOC` | list | every version of a document, oldest first (`bot.overrides.Version`) |
+| `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
+| `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
+| `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
 """
 
 from __future__ import annotations
@@ -64,6 +71,9 @@ CARDS_DUE = f"{PREFIX}:cards:due"
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"
 DEADLINES = f"{PREFIX}:deadlines"
+OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
+#: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
+GLOBAL_SCOPE = "_global"
 
 
 def brand(brand_code: str) -> str:
@@ -195,3 +205,25 @@ def customer_relayed(brand_code: str, number: int, message_id: int) -> str:
 def ticket_member(brand_code: str, number: int) -> str:
     """A ticket in a global sorted set (`parole:deadlines`, a customer's tickets)."""
     return f"{brand_code}/{number}"
+
+
+def overrides(brand_code: str | None, venue_code: str | None = None) -> str:
+    """The active overrides of a scope: global (no brand), a brand, or one of its venues."""
+    if brand_code is None:
+        return f"{PREFIX}:{{{GLOBAL_SCOPE}}}:overrides"
+    if venue_code is None:
+        return f"{PREFIX}:{{{brand_code}}}:overrides"
+    return f"{PREFIX}:{{{brand_code}}}:overrides:venue:{venue_code}"
+
+
+def override_history(scope_key: str, document: str) -> str:
+    """Every version of one document of a scope (same hash tag as the scope's `overrides` hash)."""
+    return f"{scope_key}:history:{document}"
+
+
+def web_login(token: str) -> str:
+    return f"{PREFIX}:weblogin:{token}"
+
+
+def web_session(session_id: str) -> str:
+    return f"{PREFIX}:websession:{session_id}"

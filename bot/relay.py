@@ -79,7 +79,8 @@ class Relay:
             return
         if not await self.tickets.claim_relay(ticket.brand, room.chat_id, message.message_id):
             return  # this very message was relayed already (Telegram delivered the update again)
-        rendered = self.renderer.render(
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)  # the venue's own staff_reply
+        rendered = renderer.render(
             MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
         )
         send = functools.partial(self.bot.send_message, customer_chat, rendered, parse_mode=ParseMode.HTML)
@@ -131,7 +132,8 @@ class Relay:
         variables = {
             "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
         }  # fmt: skip
-        rendered = self.renderer.render(MessagePart("staff_customer_message", variables), room.language)
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        rendered = renderer.render(MessagePart("staff_customer_message", variables), room.language)
         reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
         send = functools.partial(
             self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
@@ -142,7 +144,7 @@ class Relay:
         room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer_chat=chat_id, room_message=room_message, now=now)
-        ack = self.renderer.render(MessagePart("customer_relayed", {"venue_name": ticket.venue_name}), language)
+        ack = renderer.render(MessagePart("customer_relayed", {"venue_name": ticket.venue_name}), language)
         await call_telegram(
             functools.partial(self.bot.send_message, chat_id, ack, parse_mode=ParseMode.HTML),
             idempotent=False,

@@ -76,6 +76,7 @@ async def running_bot(
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
             customer_chat(settings, store, kit, username, clock, staff_side).register(application)
             staff_side.room_chat.register(application)
+            staff_side.admin_chat.register(application)
             await application.start()
             if listen is not None and webhook_url is not None:
                 secret = settings.webhook_secret.reveal() if settings.webhook_secret else None

@@ -66,11 +66,13 @@ class Outbox:
 @dataclass(frozen=True, slots=True)
 class ChatSnapshot:
     """What one update needs before the engine runs: the conversation, a venue if a token was given, the
-    last update ids handled in the chat and the calls that answered the last one, and whether this
-    process holds the chat's lock (when it asked for it)."""
+    overrides revision (which templates and flow are in force, `bot.live`), the last update ids handled in
+    the chat and the calls that answered the last one, and whether this process holds the chat's lock
+    (when it asked for it)."""
 
     conversation: Conversation | None
     venue: VenueRef | None
+    revision: int = 0
     handled: tuple[int, ...] = ()
     outbox: Outbox | None = None
     locked: bool = True
@@ -232,33 +234,34 @@ class Store:
     # --- the hot path: one read and one write per update -----------------------------------------
 
     async def load_chat(self, chat_id: int, token: str | None = None, *, lock: str | None = None) -> ChatSnapshot:
-        """Read the chat, and the venue of a deep-link token if one is given (one round trip).
+        """Read the chat, the overrides revision, and the venue of a deep-link token if one is given (one
+        round trip).
 
         With `lock` (a random value), also try to take the chat's lock in the same round trip, so that
         two updates of one chat are never handled at once, whichever process gets them: `locked` tells
         whether it was taken; `save_turn` or `release` gives it back.
         """
-        if token is None and lock is None:  # a plain GET: cheaper than a pipeline of one
-            results = [await self.redis.get(keys.chat(chat_id))]
-        else:
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.get(keys.chat(chat_id))
-                if token is not None:
-                    pipe.get(keys.token(token))
-                if lock is not None:
-                    pipe.set(keys.chat_lock(chat_id), lock, nx=True, px=CHAT_LOCK_MS)
-                results = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.chat(chat_id))
+            pipe.get(keys.OVERRIDES_REVISION)
+            if token is not None:
+                pipe.get(keys.token(token))
+            if lock is not None:
+                pipe.set(keys.chat_lock(chat_id), lock, nx=True, px=CHAT_LOCK_MS)
+            results = await pipe.execute()
         data = json.loads(results[0]) if results[0] else None
-        venue = VenueRef.from_json(json.loads(results[1])) if token is not None and results[1] else None
+        revision = int(results[1] or 0)
+        venue = VenueRef.from_json(json.loads(results[2])) if token is not None and results[2] else None
         locked = bool(results[-1]) if lock is not None else True
         if data is None:
-            return ChatSnapshot(None, venue, locked=locked)
+            return ChatSnapshot(None, venue, revision, locked=locked)
         if "conversation" not in data:  # written before the chat kept its handled updates
-            return ChatSnapshot(Conversation.from_json(data), venue, locked=locked)
+            return ChatSnapshot(Conversation.from_json(data), venue, revision, locked=locked)
         outbox = data.get("outbox")
         return ChatSnapshot(
             Conversation.from_json(data["conversation"]),
             venue,
+            revision,
             handled=tuple(int(u) for u in data.get("handled", ())),
             outbox=Outbox.from_json(outbox) if outbox else None,
             locked=locked,

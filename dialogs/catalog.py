@@ -20,7 +20,7 @@ its entry declares, render with the sample values, and produce what Telegram acc
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -143,7 +143,12 @@ class TemplateCatalog:
         catalog._build(entries, sources)
         return catalog
 
-    def _build(self, entries: Iterable[CatalogEntry], sources: Mapping[tuple[str, str], str]) -> None:
+    def _build(
+        self,
+        entries: Iterable[CatalogEntry],
+        sources: Mapping[tuple[str, str], str],
+        only: Collection[tuple[str, str]] | None = None,
+    ) -> None:
         self._entries = {entry.name: entry for entry in entries}
         self._sources = dict(sources)
         self._html = make_environment(html=True)
@@ -156,7 +161,8 @@ class TemplateCatalog:
                 problem = "missing: French is the fallback language and must have every template"
                 raise TemplateError(name, FALLBACK_LANGUAGE, None, problem)
         for (name, language), text in sorted(self._sources.items()):
-            self._validate(self._entries[name], language, text)
+            if only is None or (name, language) in only:
+                self._validate(self._entries[name], language, text)
         others = sorted({language for _, language in self._sources} - {FALLBACK_LANGUAGE})
         self._languages = (FALLBACK_LANGUAGE, *others)
 
@@ -216,9 +222,20 @@ class TemplateCatalog:
         Raises:
             TemplateError: the new source is invalid (the catalog itself is left as it was).
         """
-        sources = dict(self._sources)
-        sources[name, language] = source
-        return TemplateCatalog.from_sources(self._entries.values(), sources)
+        return self.with_sources({(name, language): source})
+
+    def with_sources(self, changes: Mapping[tuple[str, str], str]) -> TemplateCatalog:
+        """A copy of the catalog with templates keyed by (name, language) replaced or added, all validated.
+
+        Raises:
+            TemplateError: a new source is invalid (the catalog itself is left as it was).
+        """
+        if not changes:
+            return self
+        catalog = TemplateCatalog.__new__(TemplateCatalog)
+        # The other templates were validated when this catalog was built: only the new ones need it.
+        catalog._build(self._entries.values(), {**self._sources, **changes}, only=changes.keys())
+        return catalog
 
     def _validate(self, entry: CatalogEntry, language: str, text: str) -> None:
         html = entry.kind is TemplateKind.MESSAGE

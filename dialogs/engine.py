@@ -88,6 +88,17 @@ class DialogEngine:
         buttons = {language_button(language) for language in self._flow.languages}
         return frozenset(ENGINE_MESSAGES) | self._flow.templates | buttons
 
+    def keyboard_for(self, template: str) -> Keyboard:
+        """The keyboard the engine shows under a template (a flow question, the language choice), for previews."""
+        if template == MessageName.CHOOSE_LANGUAGE:
+            return language_keyboard(self._flow.languages)
+        for step in self._flow.steps:
+            if step.ask == template:
+                if step.input is InputKind.RATING:
+                    return rating_keyboard()
+                return skip_keyboard() if step.optional else ()
+        return ()
+
     def language_for(self, telegram_language_code: str | None) -> str:
         """The language to speak to a customer whose Telegram client uses this language code."""
         if telegram_language_code:

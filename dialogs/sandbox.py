@@ -31,6 +31,8 @@ MAX_EXPONENT: Final = 64
 MAX_RANGE: Final = 100
 #: How deep `{% for %}` loops may nest.
 MAX_LOOP_DEPTH: Final = 2
+#: Rendering stops past this many characters: far above any Telegram limit, far below harming the process.
+MAX_OUTPUT: Final = 100_000
 
 _ALLOWED_FILTERS: Final = frozenset(
     {
@@ -114,7 +116,16 @@ def template_variables(env: jinja2.Environment, source: str, *, name: str, langu
 def render_template(template: jinja2.Template, variables: Mapping[str, Any], *, name: str, language: str) -> str:
     """Render a compiled template; any failure (missing variable, sandbox refusal…) is a `TemplateError`."""
     try:
-        return str(template.render(dict(variables))).strip()
+        chunks: list[str] = []
+        size = 0
+        for chunk in template.generate(dict(variables)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_OUTPUT:
+                raise TemplateError(name, language, None, f"produces more than {MAX_OUTPUT} characters")
+        return "".join(chunks).strip()
+    except TemplateError:
+        raise
     except jinja2.UndefinedError as exc:
         raise TemplateError(name, language, _failing_line(exc), f"undefined variable: {exc.message}") from exc
     except SecurityError as exc:
@@ -140,6 +151,10 @@ def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None
         if depth > MAX_LOOP_DEPTH:
             problem = f"loops may not nest more than {MAX_LOOP_DEPTH} deep in message templates"
             raise TemplateError(name, language, loop.lineno, problem)
+    for variable in tree.find_all(nodes.Name):
+        if variable.name == "self":
+            problem = "'self' (the template's own internals) is not available in message templates"
+            raise TemplateError(name, language, variable.lineno, problem)
     for call in tree.find_all(nodes.Filter):
         if call.name not in _ALLOWED_FILTERS:
             raise TemplateError(name, language, call.lineno, f"the filter '{call.name}' is not allowed")

@@ -185,6 +185,7 @@ class Conversation:
     created_at: float = 0.0
     updated_at: float = 0.0
     flow: str = "default"
+    flow_ref: str = ""  # which saved version of the flow the adapter runs this chat on ("": the default file)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -200,6 +201,7 @@ class Conversation:
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "flow": self.flow,
+            "flow_ref": self.flow_ref,
         }
 
     @classmethod
@@ -218,4 +220,5 @@ class Conversation:
             created_at=float(data.get("created_at", 0.0)),
             updated_at=float(data.get("updated_at", 0.0)),
             flow=str(data.get("flow", "default")),
+            flow_ref=str(data.get("flow_ref", "")),
         )

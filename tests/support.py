@@ -93,6 +93,22 @@ class Customer:
         return _turn(await self.emulator.click(self.user, message, data))
 
 
+#: The shortest valid flow: the rating, then thanks (admins' edits in the tests save it).
+RATING_ONLY_FLOW = """\
+name: short
+languages: [fr, en]
+start: rating
+steps:
+  rating:
+    ask: ask_rating
+    input: rating
+    next: thanks
+  thanks:
+    say: thanks
+    end: true
+"""
+
+
 def load_transcript(name: str) -> list[dict[str, Any]]:
     """A transcript file: a list of steps, each one customer action and what the bot must answer."""
     steps = yaml.safe_load((TRANSCRIPTS / f"{name}.yaml").read_text(encoding="utf-8"))
