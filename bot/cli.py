@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from bot.app import bot_username, open_redis
 from bot.config import Settings, load_settings
+from bot.durability import warn_about_durability
 from bot.errors import InvalidInput, ParoleError
 from bot.export import write_export
 from bot.store import Store
@@ -193,6 +194,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
+        await warn_about_durability(redis)
         jobs: list[asyncio.Task[None]] = []
         if notify:
             jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))

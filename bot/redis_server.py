@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -34,10 +35,14 @@ class EmbeddedRedis:
     With `port=None` it listens only on a unix socket in `directory`, so two projects never collide.
     """
 
-    def __init__(self, directory: Path, *, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, port: int | None = None, appendonly: bool = True, options: Sequence[str] = ()
+    ) -> None:
+        """`options`: more `redis-server` arguments, after (so over) parole's own, e.g. for a cluster node."""
         self.directory = directory.resolve()
         self.port = port
         self.appendonly = appendonly
+        self.options = tuple(options)
         self.socket_path = self.directory / "redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -91,6 +96,7 @@ class EmbeddedRedis:
             ]  # fmt: skip
             if self.port is None:
                 args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+            args += self.options
             self._process = subprocess.Popen(
                 args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
             )
