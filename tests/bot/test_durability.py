@@ -102,9 +102,7 @@ async def test_parole_serve_warns_at_start(
     assert len(warnings) == 1 and "would evict keys" in warnings[0]
 
 
-async def test_parole_worker_warns_at_start(
-    settings: Settings, emulator: BotApiEmulator, tmp_path: Path
-) -> None:
+async def test_parole_worker_warns_at_start(settings: Settings, emulator: BotApiEmulator, tmp_path: Path) -> None:
     async with redis_with(tmp_path / "bad", appendonly=False) as url:
         env = worker_env(with_settings(settings, redis_url=url), emulator, tmp_path)
         worker = await asyncio.create_subprocess_exec(
