@@ -35,28 +35,25 @@ class NodeSettings:
 async def read_settings(redis: Redis) -> list[NodeSettings]:
     """The settings of the Redis server, or of every primary of a cluster."""
     if isinstance(redis, RedisCluster):
-        cluster: RedisCluster = redis
+        cluster: RedisCluster = await redis.initialize()  # learns the nodes, once
         return [await _read(cluster, node.name, node) for node in cluster.get_primaries()]
     return [await _read(redis, "", None)]
 
 
 async def _read(client: Redis | RedisCluster, name: str, node: ClusterNode | None) -> NodeSettings:
     target: dict[str, Any] = {"target_nodes": node} if node is not None else {}
-    config: dict[str, str] | None = None
-    info: dict[str, Any] | None = {}
-    try:
-        raw = await client.execute_command("CONFIG GET", "*", **target)
-        config = {str(k): str(v) for k, v in raw.items()}
-    except ResponseError as exc:  # renamed or forbidden (ACL): a managed Redis
-        log.debug("CONFIG GET refused by Redis %s: %s", name, exc)
-    for section in ("persistence", "memory"):
+
+    async def ask(*command: str) -> Any:
         try:
-            info = {**(info or {}), **await client.execute_command("INFO", section, **target)}
-        except ResponseError as exc:
-            log.debug("INFO %s refused by Redis %s: %s", section, name, exc)
-            info = None
-            break
-    return NodeSettings(name, config, info)
+            return await client.execute_command(*command, **target)
+        except ResponseError as exc:  # renamed or forbidden by an ACL: a managed Redis
+            log.debug("Redis %s refuses %s: %s", name, " ".join(command), exc)
+            return None
+
+    config = await ask("CONFIG GET", "*")
+    persistence, memory = await ask("INFO", "persistence"), await ask("INFO", "memory")
+    info = {**(persistence or {}), **(memory or {})} if persistence or memory else None
+    return NodeSettings(name, {str(k): str(v) for k, v in config.items()} if config else None, info)
 
 
 def problems(node: NodeSettings) -> list[str]:

@@ -18,8 +18,9 @@ from redis.crc import key_slot
 
 from bot import keys
 from bot.config import Settings, load_settings
+from bot.durability import warn_about_durability
 from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.redis_cluster import is_cluster
+from bot.redis_cluster import cluster_client, is_cluster
 from bot.redis_server import EmbeddedRedis, free_port
 from bot.serve import Listen, RunningBot, running_bot
 from bot.vocabulary import VocabularyStore
@@ -112,6 +113,16 @@ def analyzer() -> Analyzer:
 def test_the_url_scheme_selects_the_cluster_client() -> None:
     settings = load_settings({"PAROLE_REDIS_URL": "redis+cluster://127.0.0.1:7000"}, dotenv=None)
     assert settings.redis_cluster
+
+
+async def test_the_durability_check_reads_every_master(cluster_url: str, cluster_nodes: list[str]) -> None:
+    client = cluster_client(cluster_url, decode_responses=True)
+    try:
+        found = await warn_about_durability(client)  # the test cluster runs without an append-only file
+    finally:
+        await client.aclose()
+    assert sorted(problem.split()[1] for problem in found) == sorted(cluster_nodes)
+    assert all("keeps nothing on disk" in problem for problem in found)
 
 
 def test_every_key_of_a_brand_shares_one_hash_slot() -> None:
