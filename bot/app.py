@@ -22,7 +22,7 @@ from bot.customer_chat import CustomerChat
 from bot.errors import ConfigError, RedisUnavailable
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
 from bot.privacy import CustomerData
-from bot.redis_cluster import cluster_client
+from bot.redis_cluster import REDIS_UNAVAILABLE, cluster_client
 from bot.redis_server import EmbeddedRedis
 from bot.relay import RELAY_WINDOW, Relay
 from bot.rooms import RoomStore
@@ -196,7 +196,7 @@ async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], flo
             done = await store.abandon_expired(clock())
             if done:
                 log.info("abandoned %d feedback(s) after the conversation timeout", len(done))
-        except RedisError as exc:
+        except REDIS_UNAVAILABLE as exc:
             log.warning("abandon sweep failed: %s", exc)
         # redis-py may turn our cancellation into its own error, or retry the command it interrupted and
         # return normally: check for it before sleeping, or the task outlives its cancellation.

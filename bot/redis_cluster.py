@@ -16,9 +16,14 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
 from redis.typing import EncodableT, KeyT
 
 CLUSTER_SCHEME_SUFFIX = "+cluster://"
+
+# What "Redis is unavailable" raises: redis-py's errors, socket errors, and `RedisClusterException` (not a
+# `RedisError`), which a cluster client raises when none of its nodes can be reached.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OSError)
 
 
 def cluster_client(url: str, **options: Any) -> Redis:

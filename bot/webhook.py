@@ -8,10 +8,10 @@ import json
 import logging
 
 from aiohttp import web
-from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
+from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(update, Update) and context.error is not None:
             failures[update.update_id] = context.error
-            if not isinstance(context.error, (RedisError, OSError)):
+            if not isinstance(context.error, REDIS_UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
             else:
                 log.error("storage unavailable for update %s: %s", update.update_id, context.error)
@@ -63,7 +63,7 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
     await application.process_update(update)
     error = request.app[FAILURES].pop(update.update_id, None)
-    if isinstance(error, (RedisError, OSError)):
+    if isinstance(error, REDIS_UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
     return web.json_response({"ok": True})
@@ -72,7 +72,7 @@ async def receive_update(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     try:
         await request.app[STORE].redis.ping()
-    except (RedisError, OSError) as exc:
+    except REDIS_UNAVAILABLE as exc:
         return web.json_response({"ok": False, "redis": str(exc)}, status=503)
     return web.json_response({"ok": True, "redis": "up"})
 

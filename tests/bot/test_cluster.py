@@ -4,13 +4,16 @@ worker, through the real bot over the emulator, as on one Redis."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import shutil
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 
+import aiohttp
 import pytest
 import redis
 from redis.asyncio import Redis
@@ -32,46 +35,68 @@ from tests.support import Clock, Customer, load_transcript
 MASTERS = 3
 
 
-@pytest.fixture(scope="session")
-def cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Three redis-server masters in cluster mode, joined into one cluster; their `host:port`."""
-    if shutil.which("redis-cli") is None:
-        pytest.fail("redis-cli is missing (it comes with redis-server: apt-get install redis-server)")
-    root = tmp_path_factory.mktemp("cluster")
-    servers: list[EmbeddedRedis] = []
-    try:
+class LocalCluster:
+    """A Redis Cluster of three masters on loopback, each a `redis-server --cluster-enabled yes` in its own
+    directory, joined with `redis-cli --cluster create`; it can be killed (SIGKILL) and started again."""
+
+    def __init__(self, root: Path, *options: str, appendonly: bool = False) -> None:
+        self.servers: list[EmbeddedRedis] = []
         for number in range(MASTERS):
-            options = (
-                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+            node_options = (
+                *options, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                 "--cluster-port", str(free_port()), "--cluster-node-timeout", "2000",
             )  # fmt: skip
-            server = EmbeddedRedis(root / f"node{number}", port=free_port(), appendonly=False, options=options)
-            server.start()
-            servers.append(server)
-        nodes = [f"127.0.0.1:{s.port}" for s in servers]
+            self.servers.append(
+                EmbeddedRedis(root / f"node{number}", port=free_port(), appendonly=appendonly, options=node_options)
+            )
+        self.nodes = [f"127.0.0.1:{server.port}" for server in self.servers]
+        self.url = f"redis+cluster://{self.nodes[0]}"  # one node names it, as an operator would
+
+    def create(self) -> None:
+        if shutil.which("redis-cli") is None:
+            pytest.fail("redis-cli is missing (it comes with redis-server: apt-get install redis-server)")
+        self.start()
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *nodes, "--cluster-yes"],
+            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        _wait_until_ready(nodes)
-        yield nodes
-    finally:
-        for server in servers:
+        self.wait_until_ready()
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def kill(self) -> None:
+        for server in self.servers:
+            server.kill()
+
+    def stop(self) -> None:
+        for server in self.servers:
             server.stop()
 
+    def wait_until_ready(self, timeout: float = 30.0) -> None:
+        """Every node knows every slot's owner (the gossip after a start takes a moment)."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            host, port = node.split(":")
+            client = redis.Redis(host=host, port=int(port), decode_responses=True)
+            try:
+                while client.cluster("info")["cluster_state"] != "ok":
+                    assert time.monotonic() < deadline, f"cluster node {node} not ready within {timeout:.0f} s"
+                    time.sleep(0.05)
+            finally:
+                client.close()
 
-def _wait_until_ready(nodes: list[str], timeout: float = 30.0) -> None:
-    """Every node knows every slot's owner (the gossip after `--cluster create` takes a moment)."""
-    deadline = time.monotonic() + timeout
-    for node in nodes:
-        host, port = node.split(":")
-        client = redis.Redis(host=host, port=int(port), decode_responses=True)
-        try:
-            while client.cluster("info")["cluster_state"] != "ok":
-                assert time.monotonic() < deadline, f"cluster node {node} not ready within {timeout:.0f} s"
-                time.sleep(0.05)
-        finally:
-            client.close()
+
+@pytest.fixture(scope="session")
+def cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """The test session's cluster (three masters); their `host:port`."""
+    cluster = LocalCluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        cluster.create()
+        yield cluster.nodes
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture
@@ -220,3 +245,62 @@ def _node_of(nodes: list[str], key: str) -> str:
         if int(start) <= slot <= int(end):
             return f"{primary[0]}:{primary[1]}"
     raise AssertionError(f"no master holds the slot of {key}")
+
+
+async def test_a_cluster_outage_is_waited_out_and_nothing_acknowledged_is_lost(
+    settings: Settings, emulator: BotApiEmulator, clock: Clock, tmp_path: Path, analyzer: Analyzer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Every master down at once: the webhook answers 503 (Telegram keeps the update), /healthz says so, the
+    worker waits; once the cluster is back, the redelivered update and the analysis go through."""
+    cluster = LocalCluster(tmp_path / "cluster", "--appendfsync", "always", appendonly=True)
+    cluster.create()
+    try:
+        settings = dataclasses.replace(settings, redis_url=cluster.url)
+        assert settings.webhook_url is not None
+        port = int(settings.webhook_url.split(":")[2].split("/")[0])
+        # The staff notifier and the abandon sweep run their loops too: an error escaping one fails the test.
+        listen = Listen("127.0.0.1", port)
+        async with running_bot(settings, listen=listen, clock=clock, sweep_every=0.05, notify_every=0.05) as bot:
+            await bot.store.add_brand("quick", "Quick")
+            venue = await bot.store.add_venue("quick", "Quick Massy")
+            customer = Customer.new(emulator)
+            await customer.say(f"/start {venue.token}")
+            worker = AnalysisWorker(bot.store.redis, analyzer, name="outage-w1", block=0.05)
+            stop = asyncio.Event()
+            working = asyncio.create_task(worker.run(stop))
+            while not await bot.store.redis.hexists(keys.WORKERS, worker.name):  # reading the stream
+                await asyncio.sleep(0.05)
+            cluster.kill()
+            delivery = await emulator.send_text(customer.user, "4")
+            assert delivery.status == 503 and emulator.pending_update_count == 1
+            async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/healthz") as got:
+                assert got.status == 503
+            for said in (f"worker {worker.name}: Redis unavailable", "staff notifier: Redis unavailable"):
+                await _until(_logged(caplog, said), f"never logged {said!r}")
+            assert not working.done()
+            cluster.start()
+            cluster.wait_until_ready()
+            [again] = await emulator.redeliver_pending()
+            assert again.status == 200
+            assert any("Qu'avez-vous le plus apprécié" in str(c.params.get("text")) for c in again.calls)
+            await customer.say("Le service était rapide.")
+            await customer.say("passer")
+            await _until(lambda: worker.analysed == 1, "the worker did not analyse the feedback after the outage")
+            stop.set()
+            await asyncio.wait_for(working, 30)
+            [feedback] = [f async for f in bot.store.iter_feedback()]
+            assert feedback["rating"] == 4 and feedback["status"] == "complete" and feedback["kind"] is not None
+    finally:
+        cluster.stop()
+
+
+async def _until(condition: Callable[[], bool], failure: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        await asyncio.sleep(0.05)
+
+
+def _logged(caplog: pytest.LogCaptureFixture, text: str) -> Callable[[], bool]:
+    return lambda: text in caplog.text
