@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import json
 import shutil
 import subprocess
 import time
@@ -30,6 +31,7 @@ from bot.vocabulary import VocabularyStore
 from bot.worker import AnalysisWorker
 from nlp import Analyzer
 from tests.bot.staff_scene import FIRST_TICKET, Scene, play_relay
+from tests.bot.test_cli import parole
 from tests.support import Clock, Customer, load_transcript
 
 MASTERS = 3
@@ -304,3 +306,12 @@ async def _until(condition: Callable[[], bool], failure: str, timeout: float = 6
 
 def _logged(caplog: pytest.LogCaptureFixture, text: str) -> Callable[[], bool]:
     return lambda: text in caplog.text
+
+
+def test_parole_demo_and_parole_worker_run_on_a_cluster(cluster_url: str, tmp_path: Path) -> None:
+    """`parole demo` on the configured cluster: the bot in-process, the analysis in a `parole worker` process."""
+    done = parole("demo", env={"PAROLE_REDIS_URL": cluster_url, "PAROLE_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    stored = json.loads(done.stdout[done.stdout.index("Stored feedback") + len("Stored feedback") :])
+    assert stored["status"] == "complete" and stored["kind"] in ("critique", "complaint")
+    assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
