@@ -8,8 +8,6 @@ import asyncio
 import dataclasses
 import inspect
 import json
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -25,7 +23,7 @@ from bot.config import Settings, load_settings
 from bot.durability import warn_about_durability
 from bot.emulator import BotApiEmulator, EmulatedUser
 from bot.redis_cluster import cluster_client, is_cluster
-from bot.redis_server import EmbeddedRedis, free_port
+from bot.redis_server import LocalCluster
 from bot.serve import Listen, RunningBot, running_bot
 from bot.vocabulary import VocabularyStore
 from bot.worker import AnalysisWorker
@@ -33,61 +31,6 @@ from nlp import Analyzer
 from tests.bot.staff_scene import FIRST_TICKET, Scene, play_relay
 from tests.bot.test_cli import parole
 from tests.support import Clock, Customer, load_transcript
-
-MASTERS = 3
-
-
-class LocalCluster:
-    """A Redis Cluster of three masters on loopback, each a `redis-server --cluster-enabled yes` in its own
-    directory, joined with `redis-cli --cluster create`; it can be killed (SIGKILL) and started again."""
-
-    def __init__(self, root: Path, *options: str, appendonly: bool = False) -> None:
-        self.servers: list[EmbeddedRedis] = []
-        for number in range(MASTERS):
-            node_options = (
-                *options, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                "--cluster-port", str(free_port()), "--cluster-node-timeout", "2000",
-            )  # fmt: skip
-            self.servers.append(
-                EmbeddedRedis(root / f"node{number}", port=free_port(), appendonly=appendonly, options=node_options)
-            )
-        self.nodes = [f"127.0.0.1:{server.port}" for server in self.servers]
-        self.url = f"redis+cluster://{self.nodes[0]}"  # one node names it, as an operator would
-
-    def create(self) -> None:
-        if shutil.which("redis-cli") is None:
-            pytest.fail("redis-cli is missing (it comes with redis-server: apt-get install redis-server)")
-        self.start()
-        subprocess.run(
-            ["redis-cli", "--cluster", "create", *self.nodes, "--cluster-yes"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
-        self.wait_until_ready()
-
-    def start(self) -> None:
-        for server in self.servers:
-            server.start()
-
-    def kill(self) -> None:
-        for server in self.servers:
-            server.kill()
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
-
-    def wait_until_ready(self, timeout: float = 30.0) -> None:
-        """Every node knows every slot's owner (the gossip after a start takes a moment)."""
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
-            host, port = node.split(":")
-            client = redis.Redis(host=host, port=int(port), decode_responses=True)
-            try:
-                while client.cluster("info")["cluster_state"] != "ok":
-                    assert time.monotonic() < deadline, f"cluster node {node} not ready within {timeout:.0f} s"
-                    time.sleep(0.05)
-            finally:
-                client.close()
 
 
 @pytest.fixture(scope="session")
