@@ -1,5 +1,5 @@
 """Redis Cluster: the client for `redis+cluster://` URLs, and the few places where parole's Redis use
-differs on a cluster (writes across hash slots, scripts in pipelines, commands sent to every node).
+differs on a cluster (writes across hash slots, scripts in pipelines, what "Redis is unavailable" raises).
 
 The rest of `bot/` is written against `redis.asyncio.Redis`; redis-py's `RedisCluster` answers the same
 commands and routes each key to its node. A brand's keys share a hash tag (`parole:{brand}:…`, see

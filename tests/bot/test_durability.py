@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -72,6 +73,21 @@ async def test_a_redis_that_would_lose_writes_is_named(
 ) -> None:
     [problem] = await problems_with(tmp_path, *options, appendonly=appendonly)
     assert expected in problem
+
+
+async def test_a_failed_write_to_disk_is_named(tmp_path: Path) -> None:
+    async with redis_with(tmp_path / "redis") as url:
+        client: Redis = Redis.from_url(url, decode_responses=True)
+        try:
+            assert await warn_about_durability(client) == []
+            shutil.rmtree(tmp_path / "redis")  # its disk is gone: the next snapshot cannot be written
+            await client.bgsave()
+            while (await client.info("persistence"))["rdb_bgsave_in_progress"]:
+                await asyncio.sleep(0.05)
+            [problem] = await warn_about_durability(client)
+        finally:
+            await client.aclose()
+    assert "reports that its last write to disk failed" in problem
 
 
 async def test_a_managed_redis_without_config_is_checked_as_far_as_info_goes(tmp_path: Path) -> None:
