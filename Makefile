@@ -19,6 +19,7 @@ demo: setup ## play a whole customer journey offline (embedded Redis, Bot API em
 test: setup ## lint, type-check and run the test suite against a redis-server the tests start
 	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
 	@command -v chromium >/dev/null || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
+	@command -v redis-cli >/dev/null || { echo "redis-cli is missing: apt-get install redis-tools"; exit 1; }
 	$(BIN)/ruff check bot dialogs nlp tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
@@ -27,6 +27,7 @@ from bot.news import NewsSender, NewsStore, SendBudget
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
 from bot.overrides import OverrideStore
 from bot.privacy import CustomerData
+from bot.redis_cluster import REDIS_UNAVAILABLE, cluster_client
 from bot.redis_server import EmbeddedRedis
 from bot.relay import RELAY_WINDOW, Relay
 from bot.rooms import RoomStore
@@ -45,18 +46,22 @@ log = logging.getLogger(__name__)
 
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
-    """Connect to `PAROLE_REDIS_URL`, or start the embedded server under the data directory."""
+    """Connect to `PAROLE_REDIS_URL` (a Redis Cluster for `redis+cluster://`), or start the embedded server
+    under the data directory."""
     embedded: EmbeddedRedis | None = None
     url = settings.redis_url
     if url is None:
         embedded = EmbeddedRedis(settings.data_dir / "redis")
         await asyncio.to_thread(embedded.start)
         url = embedded.url
-    client: Redis = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+    if settings.redis_cluster:
+        client = cluster_client(url, decode_responses=True, health_check_interval=30)
+    else:
+        client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
     try:
         try:
             await client.ping()
-        except (RedisConnectionError, OSError) as exc:
+        except (RedisConnectionError, RedisClusterException, OSError) as exc:
             raise RedisUnavailable(f"cannot reach Redis at {_safe_url(url)}: {exc}") from exc
         except RedisError as exc:
             raise RedisUnavailable(f"Redis at {_safe_url(url)} refused: {exc}") from exc
@@ -222,7 +227,7 @@ async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], flo
             done = await store.abandon_expired(clock())
             if done:
                 log.info("abandoned %d feedback(s) after the conversation timeout", len(done))
-        except RedisError as exc:
+        except REDIS_UNAVAILABLE as exc:
             log.warning("abandon sweep failed: %s", exc)
         # redis-py may turn our cancellation into its own error, or retry the command it interrupted and
         # return normally: check for it before sleeping, or the task outlives its cancellation.

@@ -22,6 +22,7 @@ from bot.app import bot_username, open_redis
 from bot.cli_admin import add_parsers as add_admin_parsers
 from bot.cli_admin import run_flows, run_templates, run_web
 from bot.config import Settings, load_settings
+from bot.durability import warn_about_durability
 from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.export import write_export
 from bot.ops import configure_logging
@@ -305,6 +306,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
         loop.add_signal_handler(sig, stop.set)
     async with contextlib.AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
+        await warn_about_durability(redis)
         jobs: list[asyncio.Task[None]] = []
         if notify:
             jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))

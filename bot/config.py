@@ -14,6 +14,7 @@ from bot.errors import ConfigError
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,100}$")
 _USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 
 
 class Secret:
@@ -58,6 +59,11 @@ class Settings:
     log_format: str = "text"
     web_url: str = "http://127.0.0.1:8081"  # where admins reach `parole web` (login links point there)
 
+    @property
+    def redis_cluster(self) -> bool:
+        """True when `PAROLE_REDIS_URL` names a node of a Redis Cluster (`redis+cluster://host:port`)."""
+        return self.redis_url is not None and self.redis_url.startswith(tuple(s + "://" for s in CLUSTER_SCHEMES))
+
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
         if self.telegram_token is None:
@@ -94,6 +100,22 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value
 
 
+def _redis_url(value: str) -> None:
+    name = "PAROLE_REDIS_URL"
+    _url(name, value, ("redis", "rediss", "unix", *CLUSTER_SCHEMES))
+    parsed = urlparse(value)
+    if parsed.scheme not in CLUSTER_SCHEMES:
+        return
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    if not parsed.hostname or port is None:
+        raise ConfigError(name, "must name one node of the cluster as host:port (redis+cluster://host:port)")
+    if parsed.path.strip("/") not in ("", "0"):
+        raise ConfigError(name, "cannot choose a database on a Redis Cluster (it has only database 0)")
+
+
 def _positive(name: str, value: str, kind: type[int] | type[float]) -> float:
     try:
         number = kind(value)
@@ -120,7 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     _url("PAROLE_TELEGRAM_API_URL", api_url, ("http", "https"))
     redis_url = get("PAROLE_REDIS_URL")
     if redis_url is not None:
-        _url("PAROLE_REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+        _redis_url(redis_url)
     webhook_url = get("PAROLE_WEBHOOK_URL")
     if webhook_url is not None:
         _url("PAROLE_WEBHOOK_URL", webhook_url, ("http", "https"))

@@ -91,7 +91,7 @@ async def run_demo(settings: Settings, *, out: TextIO) -> int:
                 return await _journey(out, emulator, bot, redis_url)
 
 
-async def _analyse(out: TextIO, redis_url: str, *, timeout: float = 120.0) -> None:
+async def _analyse(out: TextIO, redis_url: str, client: Redis, *, timeout: float = 120.0) -> None:
     """Run `parole worker` until the feedback stream is analysed, as a deployment would, then stop it."""
     env = {**os.environ, "PAROLE_REDIS_URL": redis_url, "PAROLE_LOG_LEVEL": "WARNING"}
     worker = await asyncio.create_subprocess_exec(
@@ -99,7 +99,6 @@ async def _analyse(out: TextIO, redis_url: str, *, timeout: float = 120.0) -> No
         env=env,
         stderr=asyncio.subprocess.DEVNULL,
     )
-    client: Redis = Redis.from_url(redis_url, decode_responses=True)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -112,7 +111,6 @@ async def _analyse(out: TextIO, redis_url: str, *, timeout: float = 120.0) -> No
                 break
             await asyncio.sleep(0.2)
     finally:
-        await client.aclose()
         if worker.returncode is None:
             worker.terminate()
         await worker.wait()
@@ -154,7 +152,7 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
     out.write("\nThe staff room gets the card; the analysis worker (spaCy, its own process) adds to it\n")
     mark = len(emulator.calls)
     await bot.staff.notifier.tick()
-    await _analyse(out, redis_url)
+    await _analyse(out, redis_url, store.redis)  # the bot's client: one Redis or a cluster alike
     await bot.staff.notifier.tick()
     _print_calls(out, emulator.calls[mark:], scene.names)
     [feedback] = [f async for f in store.iter_feedback(brand_code)]

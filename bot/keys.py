@@ -2,7 +2,8 @@
 
 A brand's keys carry the brand code as a hash tag (`parole:{quick}:…`) so that Redis Cluster keeps
 them in one slot; keys looked up before the brand is known (a deep-link token, a short code, a chat)
-are global.
+are global. A Lua script or a MULTI may only touch one brand's keys; anything wider is a plain pipeline
+(see `bot.redis_cluster`), and multi-key commands (DEL, EXISTS, …) take keys of one slot only.
 
 | key | type | holds |
 | --- | --- | --- |

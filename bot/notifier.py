@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from telegram import Bot
 from telegram.constants import ParseMode
 
@@ -28,6 +28,7 @@ from bot import keys
 from bot.cards import Cards
 from bot.ops import about_ticket
 from bot.pseudonyms import Pseudonyms
+from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.rooms import RoomStore
 from bot.sending import call_telegram
 from bot.store import Store, redis_strings
@@ -97,7 +98,7 @@ class StaffNotifier:
         while True:
             try:
                 handled = await self.tick()
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 log.warning("staff notifier: Redis unavailable (%s); retrying", exc)
                 self._groups.clear()
                 handled = 0

@@ -22,6 +22,7 @@ from telegram.constants import ParseMode
 from bot import keys
 from bot.errors import NotFound
 from bot.news import NewsStore
+from bot.redis_cluster import multi_slot_writes
 from bot.sending import call_telegram
 from bot.store import Store
 from bot.tickets import TicketStore, split_member
@@ -136,7 +137,10 @@ class CustomerData:
                 brand, _, feedback_id = member.partition("/")
                 pipe.hget(keys.feedback(brand, feedback_id), "venue")
             venues = await pipe.execute()
-        async with self.redis.pipeline(transaction=True) as pipe:
+        # The customer's indexes go last, on their own: if the erasure is cut short (or, on a Redis
+        # Cluster, where it cannot be one transaction, partly fails), they still list what is left, and
+        # `/forget` again finishes it.
+        async with multi_slot_writes(self.redis) as pipe:
             for member, venue in zip(members, venues, strict=True):
                 brand, _, feedback_id = member.partition("/")
                 pipe.hdel(keys.feedback(brand, feedback_id), "chat_id")
@@ -146,12 +150,12 @@ class CustomerData:
                 where = split_member(member)
                 if where is not None:
                     pipe.hdel(keys.ticket(*where), "customer")
-            pipe.delete(
-                keys.customer_feedbacks(chat_id),
-                keys.customer_tickets(chat_id),
-                keys.customer_salt(chat_id),
-                keys.chat(chat_id),
-            )
+            pipe.delete(keys.customer_salt(chat_id))
+            pipe.delete(keys.chat(chat_id))
+            await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.customer_feedbacks(chat_id))  # one key a command: they lie in different slots
+            pipe.delete(keys.customer_tickets(chat_id))
             await pipe.execute()
         return len(members)
 

@@ -1,4 +1,5 @@
-"""The embedded `redis-server`: a child process with its files under the data directory.
+"""The embedded `redis-server`: a child process with its files under the data directory; and a local
+Redis Cluster of three of them, for the tests and the benchmarks.
 
 Used when `PAROLE_REDIS_URL` is unset, and by the tests (which need a server they can kill and
 restart). Append-only file on, `appendfsync everysec`, no eviction. When another parole process
@@ -13,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -34,10 +36,14 @@ class EmbeddedRedis:
     With `port=None` it listens only on a unix socket in `directory`, so two projects never collide.
     """
 
-    def __init__(self, directory: Path, *, port: int | None = None, appendonly: bool = True) -> None:
+    def __init__(
+        self, directory: Path, *, port: int | None = None, appendonly: bool = True, options: Sequence[str] = ()
+    ) -> None:
+        """`options`: more `redis-server` arguments, after (so over) parole's own, e.g. for a cluster node."""
         self.directory = directory.resolve()
         self.port = port
         self.appendonly = appendonly
+        self.options = tuple(options)
         self.socket_path = self.directory / "redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -91,6 +97,7 @@ class EmbeddedRedis:
             ]  # fmt: skip
             if self.port is None:
                 args += ["--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
+            args += self.options
             self._process = subprocess.Popen(
                 args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
             )
@@ -143,3 +150,62 @@ class EmbeddedRedis:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class LocalCluster:
+    """A Redis Cluster of `masters` masters on loopback, each an `EmbeddedRedis` with `--cluster-enabled yes`
+    in its own directory under `root`, joined with `redis-cli --cluster create`; it can be killed (SIGKILL)
+    and started again (each node keeps its `nodes.conf`, and its data with `appendonly`)."""
+
+    def __init__(self, root: Path, *options: str, appendonly: bool = False, masters: int = 3) -> None:
+        self.servers: list[EmbeddedRedis] = []
+        for number in range(masters):
+            node_options = (
+                *options, "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-port", str(free_port()), "--cluster-node-timeout", "2000",
+            )  # fmt: skip
+            self.servers.append(
+                EmbeddedRedis(root / f"node{number}", port=free_port(), appendonly=appendonly, options=node_options)
+            )
+        self.nodes = [f"127.0.0.1:{server.port}" for server in self.servers]
+        self.url = f"redis+cluster://{self.nodes[0]}"  # one node names it, as an operator would
+
+    def create(self, *, timeout: float = 60.0) -> None:
+        """Start the nodes, give them the slots, and wait until every node serves the whole cluster."""
+        binary = shutil.which("redis-cli")
+        if binary is None:
+            raise RedisUnavailable("no redis-cli on PATH (it comes with redis-server: apt-get install redis-tools)")
+        self.start()
+        done = subprocess.run(
+            [binary, "--cluster", "create", *self.nodes, "--cluster-yes"], capture_output=True, timeout=timeout
+        )
+        if done.returncode != 0:
+            self.stop()
+            raise RedisUnavailable(f"redis-cli --cluster create failed: {done.stdout.decode(errors='replace')[-800:]}")
+        self.wait_until_ready(timeout=timeout)
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.start()
+
+    def kill(self) -> None:
+        for server in self.servers:
+            server.kill()
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def wait_until_ready(self, *, timeout: float = 30.0) -> None:
+        """Every node knows every slot's owner (the gossip after a start takes a moment)."""
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            host, port = node.split(":")
+            client = redis.Redis(host=host, port=int(port), decode_responses=True)
+            try:
+                while client.cluster("info")["cluster_state"] != "ok":
+                    if time.monotonic() > deadline:
+                        raise RedisUnavailable(f"cluster node {node} not ready within {timeout:.0f} s")
+                    time.sleep(0.05)
+            finally:
+                client.close()

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from bot import keys
 from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.redis_cluster import multi_slot_writes
 from bot.store import redis_strings, redis_text
 from dialogs.answers import SHORT_CODE_ALPHABET
 
@@ -168,7 +169,7 @@ class RoomStore:
         for other, scope in redis_strings(await self.redis.hgetall(keys.rooms(brand))).items():
             if scope == venue and int(other) != chat_id:
                 replaced = int(other)
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with multi_slot_writes(self.redis) as pipe:
             if replaced is not None:
                 pipe.delete(keys.room(replaced))
                 pipe.hdel(keys.rooms(brand), str(replaced))
@@ -186,7 +187,7 @@ class RoomStore:
         return Linked(room, replaced)
 
     async def unlink(self, room: StaffRoom) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with multi_slot_writes(self.redis) as pipe:
             pipe.delete(keys.room(room.chat_id))
             pipe.hdel(keys.rooms(room.brand), str(room.chat_id))
             await pipe.execute()

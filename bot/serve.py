@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, staff, sweep_abandoned
 from bot.config import Settings
+from bot.durability import warn_about_durability
 from bot.errors import ConfigError
 from bot.store import Store
 from bot.webhook import webhook_app
@@ -65,6 +66,7 @@ async def running_bot(
         raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
+        await warn_about_durability(redis)
         store = Store(redis)
         application = build_application(settings, webhook=listen is not None)
         await application.initialize()

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from bot import keys
+from bot.redis_cluster import queue_script
 from bot.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
@@ -174,11 +175,8 @@ class TicketStore:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for item in items:
-                await self._number(
-                    keys=[keys.feedback(item.brand, item.feedback), keys.ticket_sequence(item.brand)],
-                    args=[FIRST_TICKET],
-                    client=pipe,
-                )
+                numbering = [keys.feedback(item.brand, item.feedback), keys.ticket_sequence(item.brand)]
+                await queue_script(pipe, self._number, numbering, [FIRST_TICKET])
             numbered = await pipe.execute()
         async with self.redis.pipeline(transaction=False) as pipe:
             for item, (number, created) in zip(items, numbered, strict=True):

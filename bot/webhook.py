@@ -9,12 +9,12 @@ import logging
 import time
 
 from aiohttp import web
-from redis.exceptions import RedisError
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.errors import ChatBusy
 from bot.ops import UPDATE_ID, Metrics, stream_state
+from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
 # What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
 # the update's chat held by another process for longer than a turn can take.
-UNAVAILABLE = (RedisError, OSError, ChatBusy)
+UNAVAILABLE = (*REDIS_UNAVAILABLE, ChatBusy)
 
 
 def record_failures(application: Application) -> dict[int, BaseException]:  # type: ignore[type-arg]
@@ -95,7 +95,7 @@ async def healthz(request: web.Request) -> web.Response:
     try:
         await redis.ping()
         streams = await stream_state(redis)
-    except (RedisError, OSError) as exc:
+    except REDIS_UNAVAILABLE as exc:
         return web.json_response({"ok": False, "redis": str(exc)}, status=503)
     lag = {s.group: {"lag": s.lag, "pending": s.pending} for s in streams}
     return web.json_response({"ok": True, "redis": "up", "stream": lag})
@@ -106,7 +106,7 @@ async def metrics(request: web.Request) -> web.Response:
     figures = request.app[METRICS]
     try:
         await figures.refresh(request.app[STORE].redis)
-    except (RedisError, OSError) as exc:
+    except REDIS_UNAVAILABLE as exc:
         log.warning("metrics: Redis figures unavailable: %s", exc)
     return web.Response(body=figures.exposition(), content_type="text/plain", charset="utf-8")
 

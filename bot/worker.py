@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from bot import keys
+from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.vocabulary import VocabularyStore
 from nlp.types import Analysis, FeedbackText, Vocabulary
 
@@ -318,7 +319,7 @@ class AnalysisWorker:
             try:
                 await self.redis.hset(keys.WORKERS, self.name, self.clock())
                 await self.drain(stop=stop)
-            except (RedisError, OSError) as exc:
+            except REDIS_UNAVAILABLE as exc:
                 log.warning("worker %s: Redis unavailable (%s); retrying", self.name, exc)
                 await asyncio.sleep(1.0)
         await self.redis.hdel(keys.WORKERS, self.name)

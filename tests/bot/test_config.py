@@ -52,12 +52,32 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "cluster"),
+    [
+        ("redis://localhost:6379/0", False),
+        ("unix:///run/redis/redis.sock?db=2", False),
+        ("redis+cluster://10.0.0.5:7000", True),
+        ("rediss+cluster://:pw@redis.example.com:6380/0", True),
+    ],
+)
+def test_a_redis_cluster_is_named_by_the_url_scheme(url: str, cluster: bool) -> None:
+    settings = load_settings({"PAROLE_REDIS_URL": url}, dotenv=None)
+    assert settings.redis_url == url
+    assert settings.redis_cluster is cluster
+
+
+@pytest.mark.parametrize(
     ("variable", "value"),
     [
         ("PAROLE_TELEGRAM_TOKEN", "not-a-token"),
         ("PAROLE_TELEGRAM_API_URL", "ftp://example.com/bot"),
         ("PAROLE_REDIS_URL", "localhost:6379"),
         ("PAROLE_REDIS_URL", "unix://"),
+        ("PAROLE_REDIS_URL", "redis+cluster://"),
+        ("PAROLE_REDIS_URL", "redis+cluster://10.0.0.5"),
+        ("PAROLE_REDIS_URL", "redis+cluster://10.0.0.5:port"),
+        ("PAROLE_REDIS_URL", "redis+cluster://10.0.0.5:7000/2"),
+        ("PAROLE_REDIS_URL", "cluster://10.0.0.5:7000"),
         ("PAROLE_WEBHOOK_URL", "bot.example.com/hook"),
         ("PAROLE_WEBHOOK_SECRET", "has spaces in it"),
         ("PAROLE_ADMIN_IDS", "12,abc"),
