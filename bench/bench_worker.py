@@ -1,16 +1,16 @@
 """The analysis worker, end to end, against raw spaCy `nlp.pipe` on the same texts in the same run.
 
-Run:  .venv/bin/python bench/bench_worker.py [--feedbacks 2000] [--batch 64] [--rounds 3] [--rate 50] [--seconds 20]
+Run:  .venv/bin/python bench/bench_worker.py [--feedbacks 2000] [--batch 128] [--rounds 3] [--rate 50] [--seconds 20]
 
 What it prints:
 - raw nlp.pipe: texts per second of the Analyzer's own spaCy pipeline (`Analyzer.nlp`, the same
   components) over every reason and suggestion text, `nlp.pipe(batch_size=--batch)`, nothing else;
-- worker: texts per second of `AnalysisWorker` (batches of `--batch`) draining the feedback stream in the
-  same process: XREADGROUP a batch → read the feedback texts → analyse (entities with the vocabulary,
-  kind, aspects, language) in a thread → store each result (Lua script) → XACK; the ratio worker / raw
-  (target ≥ 0.9). Raw and worker runs alternate for `--rounds` rounds and the best of each is kept, in
-  wall-clock time (the target) and in CPU time of this process (steadier on a shared machine; the
-  worker's redis-server is another process, not counted there);
+- worker: texts per second of `AnalysisWorker` (batches of `--batch`, its model's too) draining the
+  feedback stream in the same process: XREADGROUP a batch → read the feedback texts → analyse (entities
+  with the vocabulary, kind, aspects, language) in a thread → store each result (Lua script) → XACK;
+  the ratio worker / raw (target ≥ 0.9). Raw and worker runs alternate for `--rounds` rounds and the
+  best of each is kept, in wall-clock time (the target) and in CPU time of this process (steadier on a
+  shared machine; the worker's redis-server is another process, not counted there);
 - the memory (RSS) of a `parole worker` process once the model is loaded, and after the latency run;
 - latency from a feedback completed (its stream entry written) to its analysis stored, p50 and p99,
   with one `parole worker` process and feedbacks completed at `--rate` per second for `--seconds`.
@@ -43,7 +43,7 @@ from bot import keys  # noqa: E402
 from bot.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.vocabulary import VocabularyStore  # noqa: E402
-from bot.worker import AnalysisWorker  # noqa: E402
+from bot.worker import BATCH_SIZE, AnalysisWorker  # noqa: E402
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef  # noqa: E402
 from nlp import Analyzer  # noqa: E402
 
@@ -194,7 +194,9 @@ async def main() -> None:
     parser.add_argument("--feedbacks", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--batch", type=int, default=64, help="worker batch and nlp.pipe batch_size (default 64)")
+    parser.add_argument(
+        "--batch", type=int, default=BATCH_SIZE, help=f"worker and nlp.pipe batch size (default {BATCH_SIZE})"
+    )
     parser.add_argument("--rounds", type=int, default=3, help="alternating raw/worker rounds, best kept (default 3)")
     args = parser.parse_args()
     samples, vocabularies = load_samples()
@@ -206,7 +208,7 @@ async def main() -> None:
             await seed_brands(Store(redis), vocabularies, {s["brand"] for s in samples})
             print("loading the French model…", file=sys.stderr)
             loaded = time.perf_counter()
-            analyzer = Analyzer()
+            analyzer = Analyzer(batch_size=args.batch)
             load_s = time.perf_counter() - loaded
             result = await throughput(redis, analyzer, samples, args.feedbacks, batch=args.batch, rounds=args.rounds)
             print(f"model load                      {load_s:8.1f} s   pipeline {analyzer.pipeline_names}")

@@ -60,7 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
     worker = sub.add_parser("worker", help="run the analysis worker (spaCy) on the feedback stream")
-    worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
+    worker.add_argument("--batch", type=int, default=128, help="feedbacks analysed together (default 128)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
 
     reanalyze = sub.add_parser("reanalyze", help="analyse every stored feedback again, with progress")
@@ -172,7 +172,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.batch < 1:
         raise InvalidInput("--batch must be at least 1")
-    analyzer = await asyncio.to_thread(Analyzer)
+    analyzer = await asyncio.to_thread(Analyzer, batch_size=args.batch)  # the model's batches are the worker's
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

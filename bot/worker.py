@@ -36,6 +36,12 @@ from nlp.types import Analysis, FeedbackText, Vocabulary
 
 log = logging.getLogger(__name__)
 
+# Feedbacks read and analysed together. spaCy's `ner` gets faster up to a few hundred texts a batch (on
+# this machine 64 → 128 is +13%, 256 +26%), and the worker's per-batch costs (round trips, the thread
+# hop) are paid half as often as at 64; at a few feedbacks a second batches are smaller anyway, since a
+# read returns what is there.
+BATCH_SIZE = 128
+
 _READ_TEXTS = """
 -- KEYS[1] the brand's vocabulary version, KEYS[2..] the feedback hashes (one brand: one hash slot)
 -- Answers one JSON array (one string to parse, not an element per field): the version, then four per
@@ -260,7 +266,7 @@ class AnalysisWorker:
         analyzer: FeedbackAnalyzer,
         *,
         name: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = BATCH_SIZE,
         block: float = 1.0,
         claim_idle: float = 60.0,
         clock: Callable[[], float] = time.time,
@@ -458,7 +464,7 @@ async def reanalyze(
     analyzer: FeedbackAnalyzer,
     brands: Sequence[str],
     *,
-    batch_size: int = 64,
+    batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Analyse again every stored feedback of `brands` (after a vocabulary or model change)."""
