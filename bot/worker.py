@@ -56,6 +56,8 @@ end
 return cjson.encode(answer)
 """
 _TEXT_FIELDS = 4
+# One encoder for every analysis stored: `json.dumps(..., ensure_ascii=False)` builds a new one each call.
+_json = json.JSONEncoder(ensure_ascii=False).encode
 _ScriptCall: TypeAlias = tuple[list[str], list[str | float]]  # one script call: its keys, its arguments
 
 _STORE_ANALYSES = """
@@ -181,13 +183,13 @@ class AnalysisStore:
                     marker,
                     analysis.kind.value,
                     json.dumps(analysis.aspects),
-                    json.dumps([entity.to_json() for entity in analysis.entities], ensure_ascii=False),
+                    _json([entity.to_json() for entity in analysis.entities]),
                     analysis.language,
                     feedback_id,
                 ]
                 for feedback_id, analysis, marker in results
             ]
-            args: list[str | float] = [self.clock(), json.dumps(rows, ensure_ascii=False)]
+            args: list[str | float] = [self.clock(), _json(rows)]
             calls.append(([keys.events(brand), *(keys.feedback(brand, i) for i, _, _ in results)], args))
         answers = iter(await self._run(self._store_script, calls))
         return [[int(answer) for answer in next(answers)] if results else [] for _, results in batches]
