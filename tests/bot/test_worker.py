@@ -154,6 +154,55 @@ async def test_erased_feedback_is_acknowledged_without_analysis(
     assert (await redis_client.xpending(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP))["pending"] == 0
 
 
+async def test_a_batch_of_several_brands_is_read_and_stored_in_one_round_trip_each(
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+) -> None:
+    store = Store(redis_client)
+    await store.add_brand("ibis", "Ibis")
+    await store.add_venue("ibis", "Ibis Lyon")
+    hotel = VenueRef("ibis", "ibis-lyon", "Ibis Lyon", "Ibis")
+    await VocabularyStore(redis_client).add("ibis", "PER", "Nadia", "nadia")
+    ids = []
+    for number, (reason, rating) in enumerate(REASONS):
+        ids.append(await _complete(store, venue if number % 2 else hotel, number, reason, rating))
+    await _complete(store, hotel, 9, "Nadia à la réception, adorable.", 5)
+    await redis_client.delete(keys.feedback("ibis", ids[2]))  # erased before the worker reads it
+    worker = AnalysisWorker(redis_client, analyzer, name="w", batch_size=16, block=0.05)
+    await worker.ensure_group()
+    assert await worker.step(block=False) == 5
+    assert worker.analysed == 4
+    assert await redis_client.xlen(keys.events("quick")) == 2
+    assert await redis_client.xlen(keys.events("ibis")) == 2
+    assert not await redis_client.exists(keys.feedback("ibis", ids[2]))  # not recreated by the store
+    hotel_feedback = {f["id"]: f async for f in store.iter_feedback("ibis")}
+    assert hotel_feedback["f000"]["kind"] == "praise"
+    assert {"text": "Nadia", "label": "PER", "start": 0, "end": 5, "field": "reason", "id": "nadia"} in hotel_feedback[
+        "f009"
+    ]["entities"]
+    quick_feedback = {f["id"]: f async for f in store.iter_feedback("quick")}
+    assert quick_feedback["f001"]["kind"] == "complaint"
+    assert "price" in quick_feedback["f003"]["aspects"]
+    assert (await redis_client.xpending(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP))["pending"] == 0
+
+
+async def test_scripts_forgotten_by_redis_are_loaded_again(
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+) -> None:
+    """A Redis restart or SCRIPT FLUSH forgets the worker's scripts: it gives them again, nothing is lost."""
+    store = Store(redis_client)
+    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05)
+    await worker.ensure_group()
+    await _complete(store, venue, 1, *REASONS[0])
+    assert await worker.step(block=False) == 1
+    await redis_client.script_flush()
+    await _complete(store, venue, 2, *REASONS[1])
+    assert await worker.step(block=False) == 1
+    assert worker.analysed == 2
+    assert set((await _analysis_counts(redis_client, "quick")).values()) == {1}
+    assert await redis_client.xlen(keys.events("quick")) == 2
+    assert (await redis_client.xpending(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP))["pending"] == 0
+
+
 def test_nlp_analyze_prints_json_lines(redis_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "PAROLE_REDIS_URL": redis_url}
     texts = tmp_path / "texts.txt"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from nlp.analyzer import Analyzer, load_analyzer
@@ -23,6 +25,12 @@ def test_only_ner_is_loaded_and_the_rulers_run_before_it(analyzer: Analyzer) -> 
 def test_the_model_is_loaded_once_per_process(analyzer: Analyzer) -> None:
     assert load_analyzer().nlp is analyzer.nlp
     assert Analyzer(batch_size=8).nlp is analyzer.nlp
+
+
+def test_the_loaded_model_is_out_of_the_collectors_full_passes(analyzer: Analyzer) -> None:
+    # The model's objects are frozen once loaded: a full collection no longer walks them (~200 ms each).
+    assert gc.is_tracked(analyzer.nlp) and gc.get_freeze_count() > 50_000
+    assert not any(o is analyzer.nlp for o in gc.get_objects())  # only the collected generations are listed
 
 
 def test_a_missing_model_names_the_package_to_install() -> None:
