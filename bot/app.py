@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.customer_chat import CustomerChat
 from bot.errors import ConfigError, RedisUnavailable
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.outbound import Limits, Outbound
 from bot.privacy import CustomerData
 from bot.redis_server import EmbeddedRedis
 from bot.relay import RELAY_WINDOW, Relay
@@ -90,14 +91,20 @@ def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_
     return DialogKit(catalog=catalog, renderer=MessageRenderer(catalog), engine=engine)
 
 
-def build_application(settings: Settings, *, webhook: bool) -> Application:  # type: ignore[type-arg]
-    """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API."""
+def outbound(settings: Settings, redis: Redis) -> Outbound:
+    """This process's share of Telegram's outbound limits, kept with the other processes in Redis."""
+    return Outbound(redis, Limits(per_second=settings.outbound_per_second))
+
+
+def build_application(settings: Settings, *, webhook: bool, outbound: Outbound | None = None) -> Application:  # type: ignore[type-arg]
+    """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API;
+    its calls keep `outbound`'s limits."""
     token = settings.require_token().reveal()
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
         .token(token)
         .base_url(settings.telegram_api_url)
-        .request(AiohttpRequest())
+        .request(AiohttpRequest(outbound=outbound))
         .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
     )
     if webhook:
@@ -105,9 +112,10 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:  # t
     return builder.build()
 
 
-def standalone_bot(settings: Settings) -> Bot:
+def standalone_bot(settings: Settings, outbound: Outbound | None = None) -> Bot:
     """A Bot API client without an `Application`, for processes that only send (the worker's notifier)."""
-    return Bot(settings.require_token().reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
+    request = AiohttpRequest(outbound=outbound)
+    return Bot(settings.require_token().reveal(), base_url=settings.telegram_api_url, request=request)
 
 
 async def bot_username(settings: Settings, bot: Bot | None = None) -> str:

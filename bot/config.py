@@ -55,6 +55,7 @@ class Settings:
     conversation_timeout: float = 1800.0
     max_text_length: int = 2000
     log_level: str = "INFO"
+    outbound_per_second: float = 30.0
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -142,6 +143,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     window = get("PAROLE_DUPLICATE_WINDOW_HOURS")
     timeout = get("PAROLE_CONVERSATION_TIMEOUT")
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
+    outbound = get("PAROLE_OUTBOUND_PER_SECOND")
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -155,4 +157,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         conversation_timeout=_positive("PAROLE_CONVERSATION_TIMEOUT", timeout, float) if timeout else 1800.0,
         max_text_length=int(_positive("PAROLE_MAX_TEXT_LENGTH", max_text, int)) if max_text else 2000,
         log_level=log_level,
+        outbound_per_second=_positive("PAROLE_OUTBOUND_PER_SECOND", outbound, float) if outbound else 30.0,
     )

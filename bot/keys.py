@@ -42,6 +42,13 @@ are global.
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
+| `parole:{outbound}:bucket` | string, expires | when the bot's outbound bucket is empty (µs; `bot.outbound`) |
+| `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
+| `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
+| `parole:{outbound}:chat:ID` | string, expires | staff messages to private chat ID: when its bucket is empty again |
+| `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
+
+The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
 """
 
 from __future__ import annotations
@@ -56,6 +63,9 @@ NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
 DEADLINES = f"{PREFIX}:deadlines"
+OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:bucket"
+OUTBOUND_SENDERS = f"{PREFIX}:{{outbound}}:senders"
+OUTBOUND_BLOCKED = f"{PREFIX}:{{outbound}}:blocked"
 
 
 def brand(brand_code: str) -> str:
@@ -170,3 +180,11 @@ def customer_relayed(brand_code: str, number: int, message_id: int) -> str:
 def ticket_member(brand_code: str, number: int) -> str:
     """A ticket in a global sorted set (`parole:deadlines`, a customer's tickets)."""
     return f"{brand_code}/{number}"
+
+
+def outbound_chat(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:chat:{chat_id}"
+
+
+def outbound_group(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:group:{chat_id}"

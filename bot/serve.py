@@ -16,7 +16,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, staff, sweep_abandoned
+from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, outbound, staff, sweep_abandoned
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.store import Store
@@ -66,7 +66,7 @@ async def running_bot(
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         store = Store(redis)
-        application = build_application(settings, webhook=listen is not None)
+        application = build_application(settings, webhook=listen is not None, outbound=outbound(settings, redis))
         await application.initialize()
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []
