@@ -3,8 +3,8 @@
 What is limited (Telegram documents its limits loosely, so these are the safe reading; see README):
 
 - the bot: about `per_second` (30) messages a second, sends and edits, all processes together;
-- a private chat: one message a second after a burst of `chat_burst` (3), so a reply of two messages to one
-  update goes at once while a flood to one person is spread out;
+- a private chat: one message a second after a burst of `chat_burst` (5), so the answers to a customer who
+  types quickly (two messages to one update, a whole feedback) go at once while a flood is spread out;
 - a group: at most `group_per_minute` (20) messages in any 60 seconds.
 
 Edits count for the bot, not for the chat: they bring no new message. Callback answers and reads are free.
@@ -76,7 +76,7 @@ PRIORITY: ContextVar[Priority] = ContextVar("outbound_priority", default=Priorit
 class Limits:
     per_second: float = 30.0
     chat_per_second: float = 1.0
-    chat_burst: int = 3
+    chat_burst: int = 5
     group_per_minute: int = 20
     broadcast_share: float = 0.5  # broadcasts go only while the bot's bucket is at most this full
 

@@ -70,7 +70,7 @@ async def _call(call: Callable[[], Awaitable[T]], *, idempotent: bool, what: str
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
             log.warning("%s: Telegram asked to wait %.0f s (attempt %d)", what, seconds, attempt + 1)
-            await asyncio.sleep(min(seconds, MAX_RETRY_AFTER))
+            await _before_next(attempt, min(seconds, MAX_RETRY_AFTER))
         except Forbidden as exc:
             log.info("%s: refused, the other side is gone: %s", what, exc.message)
             return Sent(Delivered.BLOCKED)
@@ -81,15 +81,21 @@ async def _call(call: Callable[[], Awaitable[T]], *, idempotent: bool, what: str
             return Sent(Delivered.FAILED)
         except NotExecuted as exc:
             log.warning("%s: not executed by Telegram (attempt %d): %s", what, attempt + 1, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
+            await _before_next(attempt, 0.2 * 2**attempt)
         except NetworkError as exc:
             if not idempotent:
                 log.error("%s: failed, not retried (it may have gone through): %s", what, exc)
                 return Sent(Delivered.FAILED)
             log.warning("%s: failed (attempt %d): %s", what, attempt + 1, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
+            await _before_next(attempt, 0.2 * 2**attempt)
         except TelegramError as exc:
             log.error("%s: failed: %s", what, exc)
             return Sent(Delivered.FAILED)
     log.error("%s: given up after %d attempts", what, ATTEMPTS)
     return Sent(Delivered.FAILED)
+
+
+async def _before_next(attempt: int, seconds: float) -> None:
+    """Wait before the next attempt; not after the last one."""
+    if attempt + 1 < ATTEMPTS:
+        await asyncio.sleep(seconds)
