@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -98,7 +99,7 @@ def _positive(name: str, value: str, kind: type[int] | type[float]) -> float:
         number = kind(value)
     except ValueError:
         raise ConfigError(name, f"must be a positive number, not {value!r}") from None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise ConfigError(name, f"must be a positive number, not {value!r}")
     return number
 
