@@ -45,7 +45,7 @@ are global.
 | `parole:{outbound}:bucket` | string, expires | when the bot's outbound bucket is empty (µs; `bot.outbound`) |
 | `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
-| `parole:{outbound}:chat:ID` | string, expires | staff messages to private chat ID: when its bucket is empty again |
+| `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
 | `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
 
 The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.

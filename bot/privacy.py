@@ -149,6 +149,7 @@ class CustomerData:
                 keys.customer_salt(chat_id),
                 keys.chat(chat_id),
             )
+            pipe.delete(keys.outbound_chat(str(chat_id)))  # the pace of staff replies to them, keyed by them
             await pipe.execute()
         return len(members)
 
