@@ -598,6 +598,9 @@ class Parole(Target):
             PAROLE_WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
             PAROLE_WEBHOOK_SECRET=SECRET,
             PAROLE_BOT_USERNAME=emulator.bot_username,
+            # The emulator is not Telegram: the bot's budget is raised so the figures are the bot's capacity,
+            # with its limiter at work (each chat's burst and pace, the shared state read once a second).
+            PAROLE_OUTBOUND_PER_SECOND="100000",
         )
         return env
 

@@ -25,6 +25,7 @@ from bot.errors import ConfigError, RedisUnavailable
 from bot.live import EngineSettings, LiveDialogs, ScopeKit
 from bot.news import NewsSender, NewsStore, SendBudget
 from bot.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.outbound import Limits, Outbound
 from bot.overrides import OverrideStore
 from bot.privacy import CustomerData
 from bot.redis_cluster import REDIS_UNAVAILABLE, cluster_client
@@ -114,14 +115,20 @@ def live_dialogs(store: Store, kit: DialogKit) -> LiveDialogs:
     return LiveDialogs(editor(store, kit), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
 
 
-def build_application(settings: Settings, *, webhook: bool) -> Application:  # type: ignore[type-arg]
-    """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API."""
+def outbound(settings: Settings, redis: Redis) -> Outbound:
+    """This process's share of Telegram's outbound limits, kept with the other processes in Redis."""
+    return Outbound(redis, Limits(per_second=settings.outbound_per_second))
+
+
+def build_application(settings: Settings, *, webhook: bool, outbound: Outbound | None = None) -> Application:  # type: ignore[type-arg]
+    """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API;
+    its calls keep `outbound`'s limits."""
     token = settings.require_token().reveal()
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
         .token(token)
         .base_url(settings.telegram_api_url)
-        .request(AiohttpRequest())
+        .request(AiohttpRequest(outbound=outbound))
         .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
     )
     if webhook:
@@ -129,9 +136,10 @@ def build_application(settings: Settings, *, webhook: bool) -> Application:  # t
     return builder.build()
 
 
-def standalone_bot(settings: Settings) -> Bot:
+def standalone_bot(settings: Settings, outbound: Outbound | None = None) -> Bot:
     """A Bot API client without an `Application`, for processes that only send (the worker's notifier)."""
-    return Bot(settings.require_token().reveal(), base_url=settings.telegram_api_url, request=AiohttpRequest())
+    request = AiohttpRequest(outbound=outbound)
+    return Bot(settings.require_token().reveal(), base_url=settings.telegram_api_url, request=request)
 
 
 async def bot_username(settings: Settings, bot: Bot | None = None) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 
+from bot.outbound import Priority
 from bot.rooms import RoomStore, StaffRoom
 from bot.sending import Delivered, call_telegram
 from bot.store import Store
@@ -141,7 +142,8 @@ class Cards:
         send = functools.partial(
             self.bot.send_message, room.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
         )
-        sent = await call_telegram(send, idempotent=False, what=f"card of ticket {ticket.brand}/{ticket.number}")
+        what = f"card of ticket {ticket.brand}/{ticket.number}"
+        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
         if sent.ok and isinstance(sent.result, Message):
             hours = await self.store.deadline_hours(ticket.brand)
             analysed = feedback.get("analysed_at") is not None
@@ -172,7 +174,8 @@ class Cards:
             parse_mode=ParseMode.HTML,
             reply_markup=markup,
         )
-        sent = await call_telegram(edit, idempotent=True, what=f"card edit of ticket {ticket.brand}/{ticket.number}")
+        what = f"card edit of ticket {ticket.brand}/{ticket.number}"
+        sent = await call_telegram(edit, idempotent=True, what=what, priority=Priority.CARD)
         if sent.ok and feedback.get("analysed_at") is not None and not ticket.card_analysed:
             await self.tickets.card_analysed(ticket)
 
@@ -184,6 +187,7 @@ class Cards:
         *,
         language: str = "fr",
         reply_to: int | None = None,
+        priority: Priority = Priority.CARD,
     ) -> Message | None:
         """Send a message from a template to a room (in its language) or to a chat (in `language`);
         the message, or None when it could not be sent."""
@@ -196,7 +200,7 @@ class Cards:
         send = functools.partial(
             self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=_reply(reply_to)
         )
-        sent = await call_telegram(send, idempotent=False, what=f"{template} in {chat_id}")
+        sent = await call_telegram(send, idempotent=False, what=f"{template} in {chat_id}", priority=priority)
         return sent.result if sent.ok and isinstance(sent.result, Message) else None
 
 

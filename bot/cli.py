@@ -334,9 +334,9 @@ async def _analyse_until(
 async def _notify_until(
     stop: asyncio.Event, settings: Settings, redis: Redis, stack: contextlib.AsyncExitStack
 ) -> None:
-    from bot.app import load_dialogs, staff, standalone_bot
+    from bot.app import load_dialogs, outbound, staff, standalone_bot
 
-    bot = await stack.enter_async_context(standalone_bot(settings))
+    bot = await stack.enter_async_context(standalone_bot(settings, outbound(settings, redis)))
     username = await bot_username(settings, bot)
     notifier = staff(settings, Store(redis), load_dialogs(settings), bot, username).notifier
     task = asyncio.create_task(notifier.run(1.0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -63,6 +64,7 @@ class Settings:
     def redis_cluster(self) -> bool:
         """True when `PAROLE_REDIS_URL` names a node of a Redis Cluster (`redis+cluster://host:port`)."""
         return self.redis_url is not None and self.redis_url.startswith(tuple(s + "://" for s in CLUSTER_SCHEMES))
+    outbound_per_second: float = 30.0
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -121,7 +123,7 @@ def _positive(name: str, value: str, kind: type[int] | type[float]) -> float:
         number = kind(value)
     except ValueError:
         raise ConfigError(name, f"must be a positive number, not {value!r}") from None
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         raise ConfigError(name, f"must be a positive number, not {value!r}")
     return number
 
@@ -170,6 +172,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     timeout = get("PAROLE_CONVERSATION_TIMEOUT")
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
     web_url = _url("PAROLE_WEB_URL", get("PAROLE_WEB_URL") or "http://127.0.0.1:8081", ("http", "https"))
+    outbound = get("PAROLE_OUTBOUND_PER_SECOND")
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -185,4 +188,5 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_level=log_level,
         log_format=log_format,
         web_url=web_url.rstrip("/"),
+        outbound_per_second=_positive("PAROLE_OUTBOUND_PER_SECOND", outbound, float) if outbound else 30.0,
     )

@@ -55,6 +55,13 @@ are global. A Lua script or a MULTI may only touch one brand's keys; anything wi
 | `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
 | `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
 | `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
+| `parole:{outbound}:bucket` | string, expires | when the bot's outbound bucket is empty (µs; `bot.outbound`) |
+| `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
+| `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
+| `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
+| `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
+
+The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
 """
 
 from __future__ import annotations
@@ -75,6 +82,9 @@ DEADLINES = f"{PREFIX}:deadlines"
 OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
 #: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
 GLOBAL_SCOPE = "_global"
+OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:bucket"
+OUTBOUND_SENDERS = f"{PREFIX}:{{outbound}}:senders"
+OUTBOUND_BLOCKED = f"{PREFIX}:{{outbound}}:blocked"
 
 
 def brand(brand_code: str) -> str:
@@ -228,3 +238,9 @@ def web_login(token: str) -> str:
 
 def web_session(session_id: str) -> str:
     return f"{PREFIX}:websession:{session_id}"
+def outbound_chat(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:chat:{chat_id}"
+
+
+def outbound_group(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:group:{chat_id}"

@@ -27,6 +27,7 @@ from telegram.constants import ParseMode
 from bot import keys
 from bot.cards import Cards
 from bot.ops import about_ticket
+from bot.outbound import Priority
 from bot.pseudonyms import Pseudonyms
 from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.rooms import RoomStore
@@ -291,7 +292,9 @@ class StaffNotifier:
             variables = {"ticket": number, "venue_name": ticket.venue_name, "hours": _hours(hours)}
             if ticket.reminders == 0:
                 if room is not None:
-                    await self.cards.say(room, "staff_reminder", variables, reply_to=ticket.card_message)
+                    await self.cards.say(
+                        room, "staff_reminder", variables, reply_to=ticket.card_message, priority=Priority.BROADCAST
+                    )
                 escalate_at = ticket.created_at + ESCALATE_AFTER * hours * 3600
                 await self.tickets.reminded(ticket, 1, max(escalate_at, now + 1))
             else:
@@ -324,7 +327,8 @@ class StaffNotifier:
         text = self.renderer.render(MessagePart("admin_escalation", {**variables, "brand_name": brand.name}), language)
         for user_id in await self.brand_admins(ticket.room):
             send = functools.partial(self.bot.send_message, user_id, text, parse_mode=ParseMode.HTML)
-            await call_telegram(send, idempotent=False, what=f"escalation of {ticket.member} to {user_id}")
+            what = f"escalation of {ticket.member} to {user_id}"
+            await call_telegram(send, idempotent=False, what=what, priority=Priority.BROADCAST)
 
 
 def _hours(hours: float) -> int | float:

@@ -156,6 +156,7 @@ class CustomerData:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(keys.customer_feedbacks(chat_id))  # one key a command: they lie in different slots
             pipe.delete(keys.customer_tickets(chat_id))
+            pipe.delete(keys.outbound_chat(str(chat_id)))  # the pace of staff replies to them, keyed by them
             await pipe.execute()
         return len(members)
 

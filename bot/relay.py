@@ -18,6 +18,7 @@ from telegram.constants import ParseMode
 
 from bot.cards import Cards
 from bot.ops import about_ticket
+from bot.outbound import Priority
 from bot.rooms import RoomStore, StaffRoom
 from bot.sending import Delivered, call_telegram
 from bot.store import Store
@@ -84,7 +85,8 @@ class Relay:
             MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
         )
         send = functools.partial(self.bot.send_message, customer_chat, rendered, parse_mode=ParseMode.HTML)
-        sent = await call_telegram(send, idempotent=False, what=f"staff reply on {ticket.member}")
+        what = f"staff reply on {ticket.member}"
+        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
         now = self.clock()
         if sent.ok:
             confirmation = await say("staff_relayed", variables)
@@ -138,7 +140,8 @@ class Relay:
         send = functools.partial(
             self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
         )
-        sent = await call_telegram(send, idempotent=False, what=f"customer message on {ticket.member}")
+        what = f"customer message on {ticket.member}"
+        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
         if sent.outcome is Delivered.BLOCKED:
             await self.rooms.unlink(room)
         room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None

@@ -1,8 +1,11 @@
 """One Bot API call (customer chats and staff side alike), with Telegram's refusals turned into an outcome to act on.
 
-A 429 is waited out (Telegram did not execute the call) and retried; a network error is retried only
-for idempotent calls (edits), since a send that timed out may have gone through; a 403 means the other
-side is gone (the customer blocked the bot, the bot left the group).
+Retried, whatever the call: a 429 (waited out; every process waits too, see `bot.outbound`), and a failure
+Telegram certainly did not execute (`NotExecuted`: no connection, or 500, 502, 503). A failure that may
+hide an executed call (a read timeout, 504, a connection cut while waiting for the answer) is retried only
+for idempotent calls (edits, reads): a send is not made twice, the customer would see the message twice;
+a send that timed out most often went through, late. A 403 means the other side is gone (the customer
+blocked the bot, the bot left the group).
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from enum import StrEnum
 from typing import Generic, TypeVar
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.outbound import PRIORITY, Priority
+from bot.telegram_http import NotExecuted
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +48,21 @@ class Sent(Generic[T]):
         return self.outcome is Delivered.SENT
 
 
-async def call_telegram(call: Callable[[], Awaitable[T]], *, idempotent: bool, what: str) -> Sent[T]:
-    """Make one Bot API call; never raise Telegram's errors (they become the outcome)."""
+async def call_telegram(
+    call: Callable[[], Awaitable[T]], *, idempotent: bool, what: str, priority: Priority = Priority.ANSWER
+) -> Sent[T]:
+    """Make one Bot API call; never raise Telegram's errors (they become the outcome).
+
+    `priority` says who goes first when Telegram's limits are near (see `bot.outbound`).
+    """
+    token = PRIORITY.set(priority)
+    try:
+        return await _call(call, idempotent=idempotent, what=what)
+    finally:
+        PRIORITY.reset(token)
+
+
+async def _call(call: Callable[[], Awaitable[T]], *, idempotent: bool, what: str) -> Sent[T]:
     for attempt in range(ATTEMPTS):
         try:
             return Sent(Delivered.SENT, await call())
@@ -51,7 +70,7 @@ async def call_telegram(call: Callable[[], Awaitable[T]], *, idempotent: bool, w
             delay = exc.retry_after
             seconds = delay.total_seconds() if isinstance(delay, dt.timedelta) else float(delay)
             log.warning("%s: Telegram asked to wait %.0f s (attempt %d)", what, seconds, attempt + 1)
-            await asyncio.sleep(min(seconds, MAX_RETRY_AFTER))
+            await _before_next(attempt, min(seconds, MAX_RETRY_AFTER))
         except Forbidden as exc:
             log.info("%s: refused, the other side is gone: %s", what, exc.message)
             return Sent(Delivered.BLOCKED)
@@ -60,14 +79,23 @@ async def call_telegram(call: Callable[[], Awaitable[T]], *, idempotent: bool, w
                 return Sent(Delivered.SENT)
             log.error("%s: Telegram refused: %s", what, exc.message)
             return Sent(Delivered.FAILED)
+        except NotExecuted as exc:
+            log.warning("%s: not executed by Telegram (attempt %d): %s", what, attempt + 1, exc)
+            await _before_next(attempt, 0.2 * 2**attempt)
         except NetworkError as exc:
             if not idempotent:
                 log.error("%s: failed, not retried (it may have gone through): %s", what, exc)
                 return Sent(Delivered.FAILED)
             log.warning("%s: failed (attempt %d): %s", what, attempt + 1, exc)
-            await asyncio.sleep(0.2 * 2**attempt)
+            await _before_next(attempt, 0.2 * 2**attempt)
         except TelegramError as exc:
             log.error("%s: failed: %s", what, exc)
             return Sent(Delivered.FAILED)
     log.error("%s: given up after %d attempts", what, ATTEMPTS)
     return Sent(Delivered.FAILED)
+
+
+async def _before_next(attempt: int, seconds: float) -> None:
+    """Wait before the next attempt; not after the last one."""
+    if attempt + 1 < ATTEMPTS:
+        await asyncio.sleep(seconds)

@@ -16,7 +16,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, staff, sweep_abandoned
+from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, outbound, staff, sweep_abandoned
 from bot.config import Settings
 from bot.durability import warn_about_durability
 from bot.errors import ConfigError
@@ -68,7 +68,7 @@ async def running_bot(
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
         store = Store(redis)
-        application = build_application(settings, webhook=listen is not None)
+        application = build_application(settings, webhook=listen is not None, outbound=outbound(settings, redis))
         await application.initialize()
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []

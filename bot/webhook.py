@@ -74,6 +74,10 @@ async def receive_update(request: web.Request) -> web.Response:
             log.exception("update %s could not be read; dropped", data.get("update_id"))
             metrics.updates.labels("unreadable").inc()
             return web.json_response({"ok": True})
+        if not _has_valid_ids(update):  # python-telegram-bot reads such a shape but fails on it later
+            log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
+            metrics.updates.labels("unreadable").inc()
+            return web.json_response({"ok": True})
         await application.process_update(update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
@@ -87,6 +91,14 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
     metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
+
+
+def _has_valid_ids(update: Update) -> bool:
+    """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
+    chat, user = update.effective_chat, update.effective_user
+    return all(
+        isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -38,6 +38,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
             "PAROLE_CONVERSATION_TIMEOUT": "600",
             "PAROLE_MAX_TEXT_LENGTH": "500",
             "PAROLE_LOG_LEVEL": "debug",
+            "PAROLE_OUTBOUND_PER_SECOND": "45",
         },
         dotenv=None,
     )
@@ -49,6 +50,7 @@ def test_every_variable_is_read(tmp_path: Path) -> None:
     assert settings.conversation_timeout == 600.0
     assert settings.max_text_length == 500
     assert settings.log_level == "DEBUG"
+    assert settings.outbound_per_second == 45.0
 
 
 @pytest.mark.parametrize(
@@ -87,6 +89,10 @@ def test_a_redis_cluster_is_named_by_the_url_scheme(url: str, cluster: bool) -> 
         ("PAROLE_MAX_TEXT_LENGTH", "0"),
         ("PAROLE_LOG_LEVEL", "LOUD"),
         ("PAROLE_LOG_FORMAT", "xml"),
+        ("PAROLE_OUTBOUND_PER_SECOND", "0"),
+        ("PAROLE_OUTBOUND_PER_SECOND", "fast"),
+        ("PAROLE_OUTBOUND_PER_SECOND", "nan"),
+        ("PAROLE_DUPLICATE_WINDOW_HOURS", "inf"),
     ],
 )
 def test_a_bad_value_is_refused_naming_the_variable(variable: str, value: str) -> None:

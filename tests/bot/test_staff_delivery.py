@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import keys
+from bot.sending import ATTEMPTS
 from bot.tickets import TicketStatus
 from tests.bot.staff_scene import Scene
 from tests.support import Customer
@@ -76,7 +77,7 @@ async def test_a_customer_update_delivered_twice_is_relayed_once(scene: Scene) -
 async def test_a_5xx_is_reported_and_the_same_message_can_go_later(scene: Scene) -> None:
     customer = Customer.new(scene.emulator)
     await scene.feedback(customer)
-    scene.emulator.fail_next("sendMessage", status=500)
+    scene.emulator.fail_next("sendMessage", status=500, times=ATTEMPTS)  # every attempt
     delivery = await scene.emulator.send_text(scene.julien, "/reply 1001 Bonjour", chat=scene.room)
     assert any("Telegram n'a pas pu transmettre" in str(c.params.get("text")) for c in delivery.calls)
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
@@ -88,9 +89,9 @@ async def test_a_5xx_is_reported_and_the_same_message_can_go_later(scene: Scene)
 
 async def test_a_card_telegram_refused_is_posted_again_later(scene: Scene) -> None:
     await scene.feedback(Customer.new(scene.emulator), notify=False)
-    scene.emulator.fail_next("sendMessage", status=500)
+    scene.emulator.fail_next("sendMessage", status=500, times=ATTEMPTS)  # every attempt
     said = await scene.notify()
-    assert [c.status for c in said.to(scene.room.id, "sendMessage")] == [500]
+    assert [c.status for c in said.to(scene.room.id, "sendMessage")] == [500] * ATTEMPTS
     assert (await scene.notify()).calls == []  # not before 30 seconds
     scene.clock.advance(31)
     said = await scene.notify()
