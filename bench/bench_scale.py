@@ -516,9 +516,10 @@ async def measure_parole(args: argparse.Namespace, fleet: Fleet, venues: list[An
     count = max(1, round(per_second * args.rate_seconds))
     paced = customers(emulator, venues, count, first=len(warm) + len(people))
     print(f"phase 2: {args.rate:g} updates/s for {args.rate_seconds:g} s ({count} customers)", file=sys.stderr)
-    pace_before = await fleet.bot_counters()
+    pace_before, pace_cpu = await fleet.bot_counters(), CpuWatch(fleet.pids())
+    pace_cpu.begin()
     phase2 = await arrive(emulator, watch, paced, "fixed rate", offsets=schedule(count, count / per_second, even=True))
-    pace_after = await fleet.bot_counters()
+    pace_used, pace_after = pace_cpu.end(), await fleet.bot_counters()
     await fleet.drained(args.drain_timeout)
 
     rss = {name: peak_rss_mb(pid) for name, pid in fleet.pids().items()}
@@ -557,6 +558,7 @@ async def measure_parole(args: argparse.Namespace, fleet: Fleet, venues: list[An
             "failed": len(phase2.load.failures),
             "updates": int(paced_updates),
             "updates_per_s": share(paced_updates, phase2.load.wall),
+            "cpu_s": pace_used,
             "webhook_p50_ms": ms(phase2.webhook, 0.50),
             "webhook_p99_ms": ms(phase2.webhook, 0.99),
             "latency_p50_ms": ms([v for vs in phase2.load.latencies.values() for v in vs], 0.50),
@@ -775,6 +777,7 @@ def report(results: dict[str, Any], out: TextIO = sys.stdout) -> None:
         f"p99 {rate['latency_p99_ms']:.1f} ms",
         file=out,
     )
+    print("phase 2: CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in rate["cpu_s"].items()), file=out)
     proxy = parole["proxy"]
     print(
         f"proxy: requests per upstream {proxy['requests']}, passed to the next upstream {proxy['next_upstream']}, "
