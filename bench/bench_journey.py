@@ -196,7 +196,11 @@ class CallWatch:
     The emulator has no public hook for that yet: the watch wraps its endpoint's list of calls.
     """
 
-    def __init__(self, emulator: BotApiEmulator) -> None:
+    def __init__(
+        self, emulator: BotApiEmulator, *, step_timeout: float = STEP_TIMEOUT, max_in_flight: int | None = None
+    ) -> None:
+        """`step_timeout`: how long a customer waits for the answer to a step; `max_in_flight`: at most that
+        many webhook deliveries at once (Telegram's `max_connections`), the others queued in order."""
         endpoint = emulator._endpoint
         if not isinstance(endpoint.calls, list):
             raise RuntimeError("the emulator changed: its endpoint keeps no list of calls")
@@ -208,6 +212,9 @@ class CallWatch:
         self._query_waiters: dict[str, asyncio.Future[float]] = {}
         self.errors: list[ApiCall] = []
         self.queries: dict[int, list[str]] = {}  # the callback queries of each chat's button taps
+        self.webhook_latencies: list[float] = []  # seconds each webhook delivery took, queueing aside
+        self.step_timeout = step_timeout
+        self._slots = asyncio.Semaphore(max_in_flight) if max_in_flight else None
         endpoint.calls = _NotifyingList(endpoint.calls, self._on_call)
 
     def _on_call(self, call: ApiCall) -> None:
@@ -245,9 +252,9 @@ class CallWatch:
         future = asyncio.get_running_loop().create_future()
         self._waiters[chat] = (count, future)
         try:
-            return await asyncio.wait_for(future, STEP_TIMEOUT)
+            return await asyncio.wait_for(future, self.step_timeout)
         except TimeoutError:
-            raise StepFailed(f"chat {chat}: no answer within {STEP_TIMEOUT:.0f} s") from None
+            raise StepFailed(f"chat {chat}: no answer within {self.step_timeout:.0f} s") from None
         finally:
             del self._waiters[chat]
 
@@ -258,9 +265,9 @@ class CallWatch:
         future = asyncio.get_running_loop().create_future()
         self._query_waiters[query_id] = future
         try:
-            return await asyncio.wait_for(future, STEP_TIMEOUT)
+            return await asyncio.wait_for(future, self.step_timeout)
         except TimeoutError:
-            raise StepFailed(f"callback query {query_id} not answered within {STEP_TIMEOUT:.0f} s") from None
+            raise StepFailed(f"callback query {query_id} not answered within {self.step_timeout:.0f} s") from None
         finally:
             del self._query_waiters[query_id]
 
@@ -268,7 +275,10 @@ class CallWatch:
         """Do one customer action and wait for the bot's answer; return the update latency in seconds."""
         expected = self.messages(chat) + 1
         start = time.monotonic()
-        delivery = await act()
+        async with self._slots or contextlib.nullcontext():
+            posted = time.monotonic()
+            delivery = await act()
+            self.webhook_latencies.append(time.monotonic() - posted)
         if delivery.status is not None and delivery.status != 200:
             raise StepFailed(f"chat {chat}: the webhook answered {delivery.status}")
         end = await self.wait_message(chat, expected)
@@ -452,6 +462,34 @@ class BotProcess:
         return self.exit
 
 
+async def launcher_counters(pid: int, stats_file: Path) -> dict[str, float]:
+    """The counters of a bot run by `parole_launcher.py`, which writes them to `stats_file` on SIGUSR1."""
+    stats_file.unlink(missing_ok=True)
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while not stats_file.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError("the parole launcher wrote no counters on SIGUSR1")
+        await asyncio.sleep(0.01)
+    stats = json.loads(stats_file.read_text())
+    return {
+        "round_trips": float(stats["round_trips"]),
+        "commands": float(stats["commands"]),
+        "update_round_trips": float(stats["update_round_trips"]),
+        "update_commands": float(stats["update_commands"]),
+        "updates": float(stats["updates"]),
+        "webhook_tagged": float(stats["webhook_tagged"]),
+    }
+
+
+async def redis_server_counters(redis: Redis) -> dict[str, float]:
+    """Commands redis-server executed (the benchmark's own INFO calls aside) and its CPU seconds."""
+    commandstats = await redis.info("commandstats")
+    commands = sum(int(value["calls"]) for name, value in commandstats.items() if name != "cmdstat_info")
+    cpu = await redis.info("cpu")
+    return {"server_commands": float(commands), "redis_cpu": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])}
+
+
 class PySpy:
     """py-spy sampling a bot process during the load (far less overhead than cProfile), as collapsed stacks."""
 
@@ -611,28 +649,7 @@ class Parole(Target):
 
     async def counters(self, bot: BotProcess) -> dict[str, float]:
         assert self.redis is not None and self.stats_file is not None
-        self.stats_file.unlink(missing_ok=True)
-        os.kill(bot.pid, signal.SIGUSR1)
-        deadline = time.monotonic() + 10
-        while not self.stats_file.exists():
-            if time.monotonic() > deadline:
-                raise RuntimeError("the parole launcher wrote no counters on SIGUSR1")
-            await asyncio.sleep(0.01)
-        stats = json.loads(self.stats_file.read_text())
-        commandstats = await self.redis.info("commandstats")
-        commands = sum(
-            int(value["calls"]) for name, value in commandstats.items() if name != "cmdstat_info"
-        )  # the benchmark's own INFO calls aside
-        cpu = await self.redis.info("cpu")
-        return {
-            "round_trips": float(stats["round_trips"]),
-            "commands": float(stats["commands"]),
-            "update_round_trips": float(stats["update_round_trips"]),
-            "update_commands": float(stats["update_commands"]),
-            "webhook_tagged": float(stats["webhook_tagged"]),
-            "server_commands": float(commands),
-            "redis_cpu": float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"]),
-        }
+        return {**await launcher_counters(bot.pid, self.stats_file), **await redis_server_counters(self.redis)}
 
     async def stored(self) -> list[Stored]:
         assert self.redis is not None

@@ -9,7 +9,8 @@ Commands are counted where redis-py packs each one (`AbstractConnection.pack_com
 Both are counted twice: for the whole process, and for the webhook path alone, i.e. the work done in the
 context of a webhook request (`bot.webhook.receive_update` is wrapped to mark that context; tasks it starts
 inherit the mark). The difference is what the process does in the background (the abandon sweeper, the staff
-notifier, ...).
+notifier, ...). The webhook requests the process received are counted too (`updates`): with several bot
+processes behind one URL, each one's share of the updates.
 
 On SIGUSR1 the launcher writes its counters as JSON to the file named by `--stats` (atomically), so the
 benchmark reads them before and after its load:
@@ -41,7 +42,7 @@ import bot.webhook
 from bot.cli import main as parole_main
 
 IN_UPDATE: ContextVar[bool] = ContextVar("in_update", default=False)
-COUNTS = {"round_trips": 0, "commands": 0, "update_round_trips": 0, "update_commands": 0}
+COUNTS = {"round_trips": 0, "commands": 0, "update_round_trips": 0, "update_commands": 0, "updates": 0}
 WEBHOOK_TAGGED = False
 
 
@@ -76,6 +77,7 @@ def tag_webhook_path() -> None:
         return
 
     async def tagged(request: web.Request) -> web.StreamResponse:
+        COUNTS["updates"] += 1
         token = IN_UPDATE.set(True)
         try:
             return await original(request)
