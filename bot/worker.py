@@ -31,7 +31,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
 from bot import keys
-from bot.redis_cluster import REDIS_UNAVAILABLE
+from bot.redis_cluster import REDIS_UNAVAILABLE, is_cluster
 from bot.vocabulary import VocabularyStore
 from nlp.types import Analysis, FeedbackText, Vocabulary
 
@@ -213,9 +213,14 @@ class AnalysisStore:
     async def _pipelined(self, script: AsyncScript, calls: Sequence[_ScriptCall]) -> list[Any]:
         if not calls:
             return []
+        # A cluster pipeline refuses EVALSHA (redis-py): there the script's text goes with each call.
+        cluster = is_cluster(self.redis)
         async with self.redis.pipeline(transaction=False) as pipe:
             for call_keys, args in calls:
-                pipe.evalsha(script.sha, len(call_keys), *call_keys, *args)
+                if cluster:
+                    pipe.eval(str(script.script), len(call_keys), *call_keys, *args)
+                else:
+                    pipe.evalsha(script.sha, len(call_keys), *call_keys, *args)
             return list(await pipe.execute(raise_on_error=False))
 
 
