@@ -456,13 +456,9 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
     """`--since`/`--until` as Unix times, checked."""
-    from bot.stats import parse_day
+    from bot.stats import parse_period
 
-    since = parse_day(args.since, "--since") if args.since else None
-    until = parse_day(args.until, "--until") if args.until else None
-    if since is not None and until is not None and until <= since:
-        raise InvalidInput("--until must come after --since")
-    return since, until
+    return parse_period(args.since, args.until, ("--since", "--until"))
 
 
 async def _brand_codes(store: Store, brand: str | None) -> list[str]:

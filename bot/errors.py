@@ -33,6 +33,10 @@ class InvalidInput(ParoleError):
     """A value given on the command line is not acceptable; the message says why."""
 
 
+class NotAllowed(InvalidInput):
+    """Someone asked for what their role does not let them see (a brand admin, another brand)."""
+
+
 class ChatBusy(ParoleError):
     """Another process held a chat's lock for longer than a turn can take; the update is refused (503),
     and Telegram delivers it again."""

@@ -324,6 +324,15 @@ def _iso_date(timestamp: float | None) -> str | None:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def parse_period(since: str | None, until: str | None, names: tuple[str, str]) -> tuple[float | None, float | None]:
+    """A period [since, until) from two optional `parse_day` texts (named `names` in messages), checked."""
+    start = parse_day(since, names[0]) if since else None
+    end = parse_day(until, names[1]) if until else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput(f"{names[1]} must come after {names[0]}")
+    return start, end
+
+
 def parse_day(text: str, what: str) -> float:
     """A `--since`/`--until` date (YYYY-MM-DD, UTC midnight) or time (ISO 8601) as a Unix time."""
     try:
@@ -338,7 +347,8 @@ def parse_day(text: str, what: str) -> float:
 # --- the terminal ----------------------------------------------------------------------------------
 
 
-def _duration(seconds: float | None) -> str:
+def duration_text(seconds: float | None) -> str:
+    """A duration as people read it: minutes under an hour, else hours ("—" for none)."""
     if seconds is None:
         return "—"
     if seconds < 3600:
@@ -374,7 +384,7 @@ def format_table(rows: list[VenueStats]) -> str:
                 str(row.tickets),
                 str(row.answered),
                 _share(row.response_rate),
-                _duration(row.median_first_response_seconds),
+                duration_text(row.median_first_response_seconds),
                 str(row.open),
                 str(row.unanswered),
             )

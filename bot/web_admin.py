@@ -1,9 +1,9 @@
 """`parole web`: the web admin (aiohttp + Jinja2 pages from `templates/web/`).
 
 Pages: the templates of a scope, the editor with a live preview, the history with diffs and rollbacks,
-the flow editor. Login by a one-time link only (`/weblogin` in the bot, `parole web login-link`); the
-session cookie is HttpOnly and SameSite; every form and the preview carry the session's CSRF token; a
-brand admin sees and edits only their brand.
+the flow editor, the dashboard (`bot.web_dashboard`). Login by a one-time link only (`/weblogin` in the
+bot, `parole web login-link`); the session cookie is HttpOnly and SameSite; every form and the preview
+carry the session's CSRF token; a brand admin sees and edits only their brand.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ import jinja2
 from aiohttp import web
 
 from bot.editing import Admin, Editor, Refused, template_parts
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.store import Store
+from bot.web_dashboard import dashboard_figures, dashboard_form
 from bot.web_sessions import SESSION_SECONDS, WebLogins, WebSession
 from dialogs.catalog import default_templates_dir
 
@@ -61,6 +62,7 @@ def web_app(editor: Editor, logins: WebLogins) -> web.Application:
     app.router.add_post("/preview", preview)
     app.router.add_get("/history", history)
     app.router.add_post("/rollback", rollback)
+    app.router.add_get("/dashboard", dashboard)
     return app
 
 
@@ -229,6 +231,23 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     except (Refused, VersionConflict) as refused:
         return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 409)
     raise web.HTTPSeeOther(f"/history?{_query(document)}")
+
+
+async def dashboard(request: web.Request) -> web.StreamResponse:
+    """The insights of a brand or a venue over a period; a bad choice is explained above the form."""
+    store = request.app[EDITOR_KEY].store
+    admin = _session(request).admin
+    form = await dashboard_form(store, admin, request.query)
+    context: dict[str, Any] = {"title": "Tableau de bord", "form": form, "problem": None, "figures": None}
+    if not form["brand"]:  # an operator, before any brand exists
+        return _page(request, "dashboard.html", context)
+    try:
+        context["figures"] = await dashboard_figures(store, admin, form)
+    except (NotAllowed, NotFound, InvalidInput) as refused:
+        status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
+        context["problem"] = str(refused)
+        return _page(request, "dashboard.html", context, status=status)
+    return _page(request, "dashboard.html", context)
 
 
 # --- helpers --------------------------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -16,6 +18,9 @@ from bot.store import Store
 from bot.web_admin import web_app
 from bot.web_sessions import WebLogins
 from dialogs.catalog import TemplateCatalog
+from tests.seeding import seed_feedback
+
+MONDAY = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC).timestamp()
 
 
 @dataclass
@@ -47,3 +52,14 @@ async def web_admin(redis_client: Redis) -> AsyncIterator[WebAdmin]:
         yield WebAdmin(url, editor, logins)
     finally:
         await runner.cleanup()
+
+
+@pytest.fixture
+async def seeded(web_admin: WebAdmin, redis_client: Redis) -> list[str]:
+    """60 feedbacks of quick's two venues (Massy, Orly), four a day over three weeks from Monday 7 September
+    2026, most analysed, with tickets, half of them answered; the venues' codes."""
+    store = web_admin.editor.store
+    await store.add_venue("quick", "Quick Orly")
+    venues = await store.list_venues("quick")
+    await seed_feedback(redis_client, venues, 60, start=MONDAY, spacing=6 * 3600, rng=random.Random(7))
+    return [v.code for v in venues]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
@@ -12,6 +13,7 @@ from bot.overrides import FLOW_DOCUMENT, Document, Scope, template_document
 from tests.web.conftest import WebAdmin
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"  # kept after the run (not committed: .gitignore)
 
 
 @pytest.fixture
@@ -94,3 +96,29 @@ async def test_rollback_from_the_history(web_admin: WebAdmin, page: Page) -> Non
     assert active is not None and (active.number, active.content) == (3, "Salut {{ venue_name }}\n")
     flow = await web_admin.editor.overrides.active(Document(Scope("quick"), FLOW_DOCUMENT))
     assert flow is None
+
+
+async def test_the_dashboard_on_a_phone(web_admin: WebAdmin, seeded: list[str], page: Page) -> None:
+    await login(page, web_admin)
+    await page.locator("#nav-dashboard").click()
+    await expect(page.locator("h1")).to_have_text("Tableau de bord de quick")
+    await page.locator("input[name=since]").fill("2026-09-07")
+    await page.locator("input[name=until]").fill("2026-09-28")
+    await page.get_by_role("button", name="Afficher").click()
+    await expect(page.locator('[data-figure="feedbacks"]')).to_have_text("60")
+    for chart, title in (("ratings", "Notes"), ("kinds", "Types de retours"), ("trend", "Retours par semaine"),
+                         ("rating-trend", "Note moyenne par semaine")):  # fmt: skip
+        svg = page.locator(f"svg#{chart}")
+        await expect(svg).to_be_visible()
+        await expect(svg.locator("title").first).to_have_text(title)
+        box = await svg.bounding_box()
+        assert box is not None and 0 < box["width"] <= 390, chart  # scaled to the phone's width
+    await expect(page.locator("svg#ratings rect")).to_have_count(5)
+    await expect(page.locator("svg#kinds line.reference")).to_have_count(4)  # the field reference
+    await expect(page.locator("svg#trend circle")).to_have_count(3)  # three weeks
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+    SCREENSHOTS.mkdir(exist_ok=True)
+    shot = SCREENSHOTS / "dashboard-phone.png"
+    await page.screenshot(path=shot, full_page=True)
+    assert shot.stat().st_size > 10_000
+    print(f"dashboard screenshot: {shot}")

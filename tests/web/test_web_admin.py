@@ -1,9 +1,17 @@
-"""The web admin over HTTP: login links, the session cookie, CSRF, brand boundaries, saves and refusals."""
+"""The web admin over HTTP: login links, the session cookie, CSRF, brand boundaries, saves and refusals; the
+dashboard's figures against `parole stats --json`."""
 
 from __future__ import annotations
 
+import asyncio
+import html
+import json
+import os
 import re
+import sys
+from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -133,3 +141,109 @@ async def test_preview_answers_the_message_and_its_buttons_or_the_reason(
         async with client.post(f"{web_admin.url}/preview", data={**data, **bad}) as response:
             assert response.status == 403, bad
     assert await web_admin.editor.overrides.revision() == 0
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+
+async def stats_json(redis_url: str, *args: str) -> dict[str, Any]:
+    """The last line (the one asked for: a venue, or the brand's total) of `parole stats --json`, run as a
+    real process."""
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "stats", "--json", *args,
+        env={**os.environ, "PAROLE_REDIS_URL": redis_url}, stdout=PIPE, stderr=PIPE,
+    )  # fmt: skip
+    out, err = await done.communicate()
+    assert done.returncode == 0, err.decode()
+    row: dict[str, Any] = json.loads(out.decode().splitlines()[-1])
+    return row
+
+
+def figures_of(page: str) -> dict[str, Any]:
+    """The figures of a dashboard page, read from its HTML as `stats --json` names them."""
+    figures: dict[str, Any] = {
+        name: float(value) if value else None
+        for name, value in re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', page)
+    }
+    ratings = svg_of(page, "ratings")
+    figures["distribution"] = {str(len(stars)): int(n) for stars, n in re.findall(r"<title>(★+): (\d+) \(", ratings)}
+    figures["kinds"] = {k: int(n) for k, n in re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>(\d+)</td>', page)}
+    for table in ("staff_thanked", "products_criticised", "top_aspects", "top_entities"):
+        body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+        figures[table] = [
+            {"text": html.unescape(t), "count": int(n)}
+            for t, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", body)
+        ]
+    figures["weekly"] = [
+        (w, int(n)) for w, n in re.findall(r"<title>(\d\d-\d\d): (\d+)</title>", svg_of(page, "trend"))
+    ]
+    return figures
+
+
+def svg_of(page: str, chart_id: str) -> str:
+    start = page.index(f'id="{chart_id}">')
+    return page[start : page.index("</svg>", start)]
+
+
+def expected_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The same figures from a line of `stats --json`."""
+    numbers = ("feedbacks", "average_rating", "response_rate", "median_first_response_seconds", "unanswered", "tickets")
+    expected: dict[str, Any] = {name: float(row[name]) if row[name] is not None else None for name in numbers}
+    expected["weekly"] = [(w["week"][5:], w["feedbacks"]) for w in row["weekly"]]
+    tops = ("distribution", "kinds", "staff_thanked", "products_criticised", "top_aspects", "top_entities")
+    return {**expected, **{name: row[name] for name in tops}}
+
+
+async def test_the_dashboard_shows_the_figures_of_stats_json(
+    web_admin: WebAdmin, seeded: list[str], redis_url: str, client: aiohttp.ClientSession
+) -> None:
+    await login(client, web_admin, "quick")
+    for query, args in [
+        ({}, ("--brand", "quick")),
+        (
+            {"since": "2026-09-14", "until": "2026-09-21"},
+            ("--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-21"),
+        ),
+        (
+            {"venue": seeded[1], "since": "2026-09-10"},
+            ("--brand", "quick", "--venue", seeded[1], "--since", "2026-09-10"),
+        ),
+    ]:
+        async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
+            assert response.status == 200, query
+            page = await response.text()
+        row = await stats_json(redis_url, *args)
+        assert row["feedbacks"] > 0 and row["answered"] > 0 and row["staff_thanked"], args  # figures worth comparing
+        assert figures_of(page) == expected_of(row), query
+        assert f"{row['average_rating']:.2f} ★" in page and f"{row['response_rate'] * 100:.1f} %" in page
+        for kind, reference in (("complaint", "8 %"), ("critique", "36 %"), ("suggestion", "12 %"), ("praise", "44 %")):
+            assert re.search(rf'<tr data-kind="{kind}">.*?<td>{reference}</td></tr>', page), kind
+    whole = figures_of(page)
+    assert sum(whole["distribution"].values()) == whole["feedbacks"]
+
+
+async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
+    web_admin: WebAdmin, client: aiohttp.ClientSession
+) -> None:
+    await login(client, web_admin, "quick")
+    for query, status, message in [
+        ({"brand": "sncf"}, 403, "olga may see only the brand &#39;quick&#39;, not &#39;sncf&#39;"),
+        ({"brand": "nope"}, 403, "may see only the brand"),
+        ({"venue": "nowhere"}, 404, "no venue &#39;quick/nowhere&#39;"),
+        ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
+        ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
+        ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
+    ]:
+        async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
+            page = await response.text()
+            assert response.status == status and message in page, (query, page)
+            assert 'id="figures"' not in page and 'action="/dashboard"' in page  # the form, to choose again
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as operator:
+        await login(operator, web_admin, None)
+        async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "nope"}) as response:
+            assert response.status == 404 and "no brand &#39;nope&#39;" in await response.text()
+        async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "sncf"}) as response:
+            page = await response.text()
+            assert response.status == 200 and 'data-figure="feedbacks" data-value="0"' in page
+    async with aiohttp.ClientSession() as stranger, stranger.get(f"{web_admin.url}/dashboard") as response:
+        assert response.status == 401
