@@ -308,12 +308,14 @@ class CustomerChat:
             if isinstance(event, Start | VenueCodeAnswer):
                 kit = await self._kit(event.venue, snapshot.revision)  # a new feedback starts on the newest flow
                 engine = kit.engine
-            elif state.step is not None and state.flow_ref != kit.flow_ref and self.live is not None:
-                engine = await self.live.pinned(kit, state.flow_ref)  # finishes on the flow it started with
+            elif state.step is not None and self.live is not None and state.texts_ref != kit.texts_ref:
+                # A feedback under way finishes on the templates and flow it started with.
+                kit = await self.live.pinned_kit(state.venue, kit, state.texts_ref)
+                engine = kit.engine
             outcome = self._offer_news(engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)))
-            flow_ref = kit.flow_ref if engine is kit.engine else state.flow_ref
-            if outcome.state.flow_ref != flow_ref:
-                outcome = dataclasses.replace(outcome, state=dataclasses.replace(outcome.state, flow_ref=flow_ref))
+            if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
+                pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
+                outcome = dataclasses.replace(outcome, state=pinned)
             if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
                 # No feedback under way: a text may be the customer answering the staff of a recent ticket.
                 message = update.message

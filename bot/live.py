@@ -3,19 +3,20 @@
 Every update reads `parole:overrides:revision` in the same round trip as the conversation; while it
 does not move, the kits built for each scope are reused. When it moves, a scope's overrides are read
 again (one round trip) and a kit is built only if what they say changed. A conversation keeps the
-flow version it started on (`Conversation.flow_ref`): its engine is rebuilt from the history, which
-never changes, so it is cached for good.
+flow and template versions it started on (`Conversation.texts_ref`: the winning version of each
+overridden document): its kit is rebuilt from the history, which never changes, so it is cached for good.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Final
 
 from bot.editing import Editor
 from bot.errors import ParoleError
-from bot.overrides import FLOW_DOCUMENT, Document, Scope
+from bot.overrides import Document, Scope, Version
 from dialogs.engine import DialogEngine
 from dialogs.errors import DialogError
 from dialogs.flow import Flow
@@ -47,11 +48,13 @@ class EngineSettings:
 
 @dataclass(frozen=True, slots=True)
 class ScopeKit:
-    """What one scope runs on: its renderer and engine, and the flow version conversations pin."""
+    """What one scope runs on: its renderer and engine, the flow version, and the versions of every
+    overridden document (`texts_ref`, "" for the files alone) that conversations pin."""
 
     renderer: MessageRenderer
     engine: DialogEngine
     flow_ref: str
+    texts_ref: str = ""
 
 
 class LiveDialogs:
@@ -64,7 +67,7 @@ class LiveDialogs:
         self._revision = 0
         self._scopes: dict[Scope, ScopeKit] = {}
         self._by_content: dict[tuple[tuple[str, tuple[str, int]], ...], ScopeKit] = {}
-        self._pinned: dict[str, DialogEngine] = {}
+        self._pinned_kits: dict[tuple[Scope, str], ScopeKit] = {}
 
     @staticmethod
     def scope_of(venue: VenueRef | None) -> Scope:
@@ -111,35 +114,39 @@ class LiveDialogs:
         except DialogError:
             log.exception("the overrides of %s no longer validate: the defaults are used", scope.label())
             return self.default
-        kit = ScopeKit(MessageRenderer(texts.catalog), self.settings.engine(texts.flow), texts.flow_ref)
+        texts_ref = json.dumps([[document, *winner] for document, winner in key])
+        kit = ScopeKit(MessageRenderer(texts.catalog), self.settings.engine(texts.flow), texts.flow_ref, texts_ref)
         if len(self._by_content) >= MAX_KITS:
             self._by_content.clear()
         self._by_content[key] = kit
         return kit
 
-    async def pinned(self, kit: ScopeKit, flow_ref: str) -> DialogEngine:
-        """The engine of a conversation that started on another flow version than the scope's current one."""
-        if flow_ref == kit.flow_ref:
-            return kit.engine
-        if flow_ref == "":
-            return self.default.engine
-        engine = self._pinned.get(flow_ref)
-        if engine is not None:
-            return engine
-        label, _, number = flow_ref.rpartition("@")
+    async def pinned_kit(self, venue: VenueRef | None, kit: ScopeKit, texts_ref: str) -> ScopeKit:
+        """The kit of a conversation that started on other versions of the templates or flow than the
+        venue's current ones (`kit`): rebuilt from those versions, which never change."""
+        if texts_ref == kit.texts_ref:
+            return kit
+        if texts_ref == "":
+            return self.default
+        scope = self.scope_of(venue)
+        cached = self._pinned_kits.get((scope, texts_ref))
+        if cached is not None:
+            return cached
         try:
-            document = Document(Scope.parse(label), FLOW_DOCUMENT)
-            content = (await self.editor.overrides.version(document, int(number))).content
-            if content is None:
-                return kit.engine
-            flow = self.editor.check_flow(await self.editor.texts(document.scope), content)
-        except (ParoleError, DialogError, ValueError) as exc:
+            found: dict[Scope, dict[str, Version]] = {}
+            for document, label, number in json.loads(texts_ref):
+                where = Scope.parse(label)
+                found.setdefault(where, {})[document] = await self.editor.overrides.version(
+                    Document(where, document), int(number)
+                )
+            texts = self.editor.resolve(scope, found)
+        except (ParoleError, DialogError, ValueError, TypeError) as exc:
             log.warning(
-                "a chat is pinned on flow %s, which cannot be loaded (%s): the current flow is used", flow_ref, exc
+                "a chat is pinned on %s, which cannot be loaded (%s): the current texts are used", texts_ref, exc
             )
-            return kit.engine
-        engine = self.settings.engine(flow)
-        if len(self._pinned) >= MAX_KITS:
-            self._pinned.clear()
-        self._pinned[flow_ref] = engine
-        return engine
+            return kit
+        pinned = ScopeKit(MessageRenderer(texts.catalog), self.settings.engine(texts.flow), texts.flow_ref, texts_ref)
+        if len(self._pinned_kits) >= MAX_KITS:
+            self._pinned_kits.clear()
+        self._pinned_kits[scope, texts_ref] = pinned
+        return pinned

@@ -186,6 +186,7 @@ class Conversation:
     updated_at: float = 0.0
     flow: str = "default"
     flow_ref: str = ""  # which saved version of the flow the adapter runs this chat on ("": the default file)
+    texts_ref: str = ""  # which saved versions of the templates and flow it started on ("": the files)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,6 +203,7 @@ class Conversation:
             "updated_at": self.updated_at,
             "flow": self.flow,
             "flow_ref": self.flow_ref,
+            "texts_ref": self.texts_ref,
         }
 
     @classmethod
@@ -221,4 +223,5 @@ class Conversation:
             updated_at=float(data.get("updated_at", 0.0)),
             flow=str(data.get("flow", "default")),
             flow_ref=str(data.get("flow_ref", "")),
+            texts_ref=str(data.get("texts_ref", "")),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot import keys
@@ -100,3 +102,45 @@ async def test_a_template_edit_is_used_at_once_for_its_venue_only(
 def _sent_html(calls: list[ApiCall]) -> str:
     """The HTML the bot sent (the emulator's recorded text is the parsed, plain one)."""
     return " ".join(str(call.params.get("text", "")) for call in calls)
+
+
+async def test_a_template_edit_applies_to_new_conversations_while_one_in_progress_keeps_its_texts(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue, editor: Editor
+) -> None:
+    brand = Scope("quick")
+    await editor.set_template(OLGA, brand, "greeting", "fr", "Bonjour de <b>{{ venue_name }}</b> (v1) !", expected=0)
+    anne = Customer.new(emulator, "Anne")
+    assert "(v1)" in (await anne.say(f"/start {venue.token}")).text
+    await anne.tap("rate:4")
+    # The brand rewrites the suggestion question while Anne is half-way.
+    new_question = "Et si vous étiez à notre place, que changeriez-vous ?"
+    await editor.set_template(OLGA, brand, "ask_suggestion", "fr", new_question, expected=0)
+    bruno = Customer.new(emulator, "Bruno")
+    await bruno.say(f"/start {venue.token}")
+    await bruno.tap("rate:5")
+    assert new_question in (await bruno.say("Très bon accueil.")).text
+    anne_next = await anne.say("Très bon accueil.")
+    assert "Une idée ou une suggestion" in anne_next.text and new_question not in anne_next.text
+    assert "Merci" in (await anne.say("Rien à ajouter.")).text
+    # Her next feedback starts on the newest texts.
+    await bot.store.redis.delete(keys.rated("quick", venue.code, anne.user.id))
+    await anne.say(f"/start {venue.token}")
+    await anne.tap("rate:5")
+    assert new_question in (await anne.say("Parfait.")).text
+
+
+async def test_a_chat_pinned_on_versions_that_cannot_be_read_goes_on_with_the_current_texts(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue, editor: Editor
+) -> None:
+    brand = Scope("quick")
+    await editor.set_template(OLGA, brand, "greeting", "fr", "Bonjour de <b>{{ venue_name }}</b> (v1) !", expected=0)
+    anne = Customer.new(emulator, "Anne")
+    await anne.say(f"/start {venue.token}")
+    await anne.tap("rate:4")
+    raw = await bot.store.redis.get(keys.chat(anne.user.id))
+    assert raw is not None and "texts_ref" in raw
+    chat = json.loads(raw)
+    chat["conversation"]["texts_ref"] = "not a reference"
+    await bot.store.redis.set(keys.chat(anne.user.id), json.dumps(chat))
+    await editor.set_template(OLGA, brand, "ask_suggestion", "fr", "Une dernière chose ?", expected=0)
+    assert "Une dernière chose ?" in (await anne.say("Très bon accueil.")).text
