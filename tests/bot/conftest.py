@@ -1,15 +1,17 @@
-"""Fixtures of the staff side: a bot without a notifier loop (the tests run its rounds), an operator,
-and a scene with a brand, its venues and its linked staff room."""
+"""Fixtures of the bot tests: a redis-server of the test's own; the staff side: a bot without a notifier
+loop (the tests run its rounds), an operator, and a scene with a brand, its venues and its linked staff room."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, EmulatedUser
+from bot.redis_server import EmbeddedRedis, free_port
 from bot.serve import Listen, RunningBot, running_bot
 from tests.bot.staff_scene import Scene
 from tests.support import Clock
@@ -36,3 +38,12 @@ async def staff_bot(settings: Settings, clock: Clock, operator: EmulatedUser) ->
 @pytest.fixture
 async def scene(staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock) -> Scene:
     return await Scene.build(staff_bot, emulator, clock)
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A redis-server of the test's own (append-only file on, as deployed), for tests that stop or kill it."""
+    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
+    server.start()
+    yield server
+    server.stop()

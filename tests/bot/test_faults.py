@@ -9,16 +9,14 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import pytest
 from redis.asyncio import Redis
 
 from bot import keys
 from bot.config import Settings
 from bot.emulator import BotApiEmulator, Delivery
-from bot.redis_server import EmbeddedRedis, free_port
+from bot.redis_server import EmbeddedRedis
 from bot.serve import Listen, running_bot
 from bot.store import Store
 from dialogs.types import VenueRef
@@ -83,14 +81,6 @@ async def test_a_worker_killed_mid_batch_leaves_every_feedback_analysed_once(
 
 async def _at_least(count: Callable[[], Awaitable[int]], target: int) -> bool:
     return await count() >= target
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port())  # append-only file on, as deployed
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_redis_restarted_under_load_loses_nothing_acknowledged(

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.config import Settings
 from bot.emulator import BotApiEmulator
-from bot.redis_server import EmbeddedRedis, free_port
+from bot.redis_server import EmbeddedRedis
 from bot.serve import Listen, RunningBot, running_bot
 from bot.store import Store
 from tests.support import Clock, Customer
@@ -75,14 +73,6 @@ async def test_healthz(bot: RunningBot, settings: Settings) -> None:
     health = settings.webhook_url.rsplit("/", 2)[0] + "/healthz"
     async with aiohttp.ClientSession() as session, session.get(health) as resp:
         assert resp.status == 200 and (await resp.json())["redis"] == "up"
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "redis", port=free_port())
-    server.start()
-    yield server
-    server.stop()
 
 
 async def test_503_while_redis_is_down_then_the_redelivered_update_is_processed(
