@@ -3,14 +3,16 @@
 Run it from the project's root (about 40 seconds with the defaults on 2 cores; `make bench` does the same):
 
     .venv/bin/python bench/bench_journey.py [--customers 500] [--concurrency 20] [--warmup 10]
-        [--output bench/results/journey.json] [--no-pin] [--py-spy] [--profile] [--baseline-as-installed]
+        [--rounds 1] [--output bench/results/journey.json] [--no-pin] [--py-spy] [--profile]
+        [--baseline-as-installed]
 
 It exits 1 when a customer's feedback is lost or duplicated in either bot, else 0 (whatever the figures).
 
 It needs `redis-server` on PATH and tornado in the venv (python-telegram-bot's webhook server, which the
 baseline uses: `pip install "python-telegram-bot[webhooks]"`).
 
-What it runs, in one go, one bot after the other, on this machine only (127.0.0.1):
+What it runs, in one go, one bot after the other (`--rounds N`: N times, parole then the baseline each time,
+the median round's figures reported in full with every round's ratio), on this machine only (127.0.0.1):
 
 1. **parole**: `bench/parole_launcher.py`, which runs `parole serve --webhook` (the code of
    `python -m bot serve --webhook`) in its own process with Redis counters, against its own
@@ -952,6 +954,9 @@ def report(results: dict[str, Any], out: TextIO = sys.stdout) -> None:
     same = results["same_messages"]
     print(f"same messages as parole (first customer): {'yes' if same else 'NO'}", file=out)
     ratio, ratio_stop = results["ratio_per_core"], results["ratio_per_core_incl_stop"]
+    if len(results["ratios_per_core_by_round"]) > 1:
+        each = ", ".join(f"{r:.2f}" for r in results["ratios_per_core_by_round"])
+        print(f"ratio per core by round: {each}; the table shows the median round", file=out)
     print(
         f"ratio parole/baseline, conversations/s per core: {ratio:.2f} (incl. stop: {ratio_stop:.2f}); "
         f"wall conversations/s: {results['ratio_wall']:.2f}",
@@ -990,15 +995,31 @@ def _ratio(a: float, b: float) -> float:
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="parole-bench-") as workdir:
-        parole = await run_bot(Parole(), args, Path(workdir))
-        baseline = await run_bot(Baseline(as_installed=args.baseline_as_installed), args, Path(workdir))
+    """`--rounds` rounds, each running parole then the baseline: the machine's speed drifts by more than 15%
+    from minute to minute here, so each round's ratio compares two runs a few seconds apart, and the
+    median round is the one reported in full."""
+    rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for number in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="parole-bench-") as workdir:
+            parole = await run_bot(Parole(), args, Path(workdir))
+            baseline = await run_bot(Baseline(as_installed=args.baseline_as_installed), args, Path(workdir))
+        rounds.append((parole, baseline))
+        if args.rounds > 1:
+            print(
+                f"round {number + 1}/{args.rounds}: ms CPU per update parole {parole['bot_cpu_ms_per_update']:.2f}, "
+                f"baseline {baseline['bot_cpu_ms_per_update']:.2f}, ratio per core "
+                f"{_ratio(parole['conversations_per_s_per_core'], baseline['conversations_per_s_per_core']):.2f}",
+                flush=True,
+            )
+    ratios = [_ratio(p["conversations_per_s_per_core"], b["conversations_per_s_per_core"]) for p, b in rounds]
+    parole, baseline = rounds[sorted(range(len(rounds)), key=ratios.__getitem__)[len(rounds) // 2]]
     ratio = _ratio(parole["conversations_per_s_per_core"], baseline["conversations_per_s_per_core"])
     return {
         "config": {
             "customers": args.customers,
             "warmup": args.warmup,
             "concurrency": args.concurrency,
+            "rounds": args.rounds,
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
             "profile": args.profile,
@@ -1009,6 +1030,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "parole": parole,
         "baseline": baseline,
         "ratio_per_core": ratio,
+        "ratios_per_core_by_round": ratios,
         "ratio_per_core_incl_stop": _ratio(
             parole["conversations_per_s_per_core_incl_stop"], baseline["conversations_per_s_per_core_incl_stop"]
         ),
@@ -1033,6 +1055,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--customers", type=positive, default=500, help="measured customers (default 500)")
     parser.add_argument("--concurrency", type=positive, default=20, help="customers at once (default 20)")
     parser.add_argument("--warmup", type=positive, default=10, help="unmeasured customers first (default 10)")
+    parser.add_argument(
+        "--rounds", type=positive, default=1, help="parole then the baseline, N times (median round reported)"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS / "journey.json", help="where to write the JSON")
     parser.add_argument("--profile", action="store_true", help="run both bots under cProfile and print the profiles")
     parser.add_argument(

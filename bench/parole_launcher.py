@@ -3,8 +3,9 @@
 
 A round trip is one write of commands to the Redis socket followed by reading their replies: redis-py's asyncio
 client makes each one through `AbstractConnection.send_packed_command`, once per command sent alone and once
-per pipeline (all its commands packed in one write), connection handshakes and health-check PINGs included.
-Commands are counted where redis-py packs each one (`AbstractConnection.pack_command`).
+per pipeline (all its commands packed in one write), connection handshakes and health-check PINGs included;
+the hot path's lean connection (`bot.redis_lane`) makes each one through `RedisLane.execute`. Commands are
+counted where redis-py packs each one (`AbstractConnection.pack_command`) and in each `RedisLane.execute`.
 
 Both are counted twice: for the whole process, and for the webhook path alone, i.e. the work done in the
 context of a webhook request (`bot.webhook.receive_update` is wrapped to mark that context; tasks it starts
@@ -29,7 +30,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
@@ -40,6 +41,7 @@ from redis.asyncio.connection import AbstractConnection
 
 import bot.webhook
 from bot.cli import main as parole_main
+from bot.redis_lane import Command, RedisLane
 
 IN_UPDATE: ContextVar[bool] = ContextVar("in_update", default=False)
 COUNTS = {"round_trips": 0, "commands": 0, "update_round_trips": 0, "update_commands": 0, "updates": 0}
@@ -65,6 +67,18 @@ def count_redis() -> None:
 
     AbstractConnection.send_packed_command = counted_send  # type: ignore[method-assign]
     AbstractConnection.pack_command = counted_pack  # type: ignore[method-assign]
+
+    lane_execute = RedisLane.execute
+
+    async def counted_execute(self: RedisLane, commands: Sequence[Command]) -> list[Any]:
+        COUNTS["round_trips"] += 1
+        COUNTS["commands"] += len(commands)
+        if IN_UPDATE.get():
+            COUNTS["update_round_trips"] += 1
+            COUNTS["update_commands"] += len(commands)
+        return await lane_execute(self, commands)
+
+    RedisLane.execute = counted_execute  # type: ignore[method-assign]
 
 
 def tag_webhook_path() -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 from telegram import Bot
@@ -58,7 +60,10 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     if settings.redis_cluster:
         client = cluster_client(url, decode_responses=True, health_check_interval=30)
     else:
-        client = Redis.from_url(url, decode_responses=True, health_check_interval=30)
+        # A pooled connection left over from before a Redis restart fails once when next used: reconnect and
+        # send the command again (the server never saw it: the old one is gone).
+        retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,))
+        client = Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=retry)
     try:
         try:
             await client.ping()

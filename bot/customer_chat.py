@@ -10,15 +10,16 @@ import logging
 import secrets
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Location, Message, Update
-from telegram.constants import ChatType, ParseMode
+from telegram import Bot, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import ChatBusy
+from bot.incoming import Incoming
 from bot.live import LiveDialogs, ScopeKit
 from bot.news import NEWS_IN, NEWS_OUT, NewsStore
 from bot.privacy import FORGET_YES, CustomerData
@@ -53,11 +54,6 @@ warnings.filterwarnings(
     "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
 )
 
-# Message attributes that carry something other than text, in the order Telegram documents them.
-_MEDIA_KINDS = (
-    "animation", "audio", "document", "photo", "sticker", "story", "video", "video_note", "voice",
-    "contact", "dice", "game", "poll", "venue", "location", "invoice", "paid_media",
-)  # fmt: skip
 _PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
 # How long an update waits for its chat's lock before the webhook answers 503: longer than a lock lives.
 LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
@@ -112,49 +108,65 @@ class CustomerChat:
         self.news = news
         self.live = live
         self._fixed = ScopeKit(renderer, engine, "")
+        self._bot: Bot | None = None
 
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
+        """The webhook hands customers' updates over as `Incoming` (`bot.incoming`); long polling, and the
+        webhook for what it does not read itself, as python-telegram-bot's `Update`."""
+        self._bot = application.bot
+        application.add_handler(TypeHandler(Incoming, self.handle_incoming))
         application.add_handler(TypeHandler(Update, self.handle_update))
 
     async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        message = update.message
         chat = update.effective_chat
-        user = update.effective_user
-        if chat is None or chat.type != ChatType.PRIVATE or user is None or user.is_bot:
+        if chat is None or chat.type != ChatType.PRIVATE:
             return
-        if query is not None:
-            if self.privacy is not None and (query.data or "").startswith(_FORGET_BUTTON):
+        incoming = Incoming.from_update(update)
+        if incoming is not None:
+            await self.handle(incoming)
+
+    async def handle_incoming(self, update: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.handle(update)
+
+    @property
+    def bot(self) -> Bot:
+        if self._bot is None:
+            raise RuntimeError("CustomerChat.register was not called")
+        return self._bot
+
+    async def handle(self, update: Incoming) -> None:
+        """One update of a customer's private chat."""
+        if update.callback_id is not None:
+            data = update.callback_data or ""
+            if self.privacy is not None and data.startswith(_FORGET_BUTTON):
                 await self._forget_button(update)
                 return
-            if self.news is not None and (query.data or "").startswith((NEWS_IN, NEWS_OUT)):
+            if self.news is not None and data.startswith((NEWS_IN, NEWS_OUT)):
                 await self._news_button(update)
                 return
-            await self._step(update, Button(query.data or ""), payload=None)
-        elif message is not None:
-            command = self._command(message)
-            if command is not None and await self._side_command(update, command[0]):
-                return
-            if command is not None and command[0] == "start":
-                await self._step(update, None, payload=command[1] or None, bare_start=not command[1])
-            elif command is not None:
-                await self._step(update, Command(command[0], command[1]), payload=None)
-            elif message.text is not None:
-                await self._step(update, Text(message.text), payload=None)
-            elif message.location is not None and await self._nearby(update, message.location):
-                return
-            else:
-                await self._step(update, NonText(self._kind(message)), payload=None)
+            await self._step(update, Button(data), payload=None)
+            return
+        command = self._command(update.text)
+        if command is not None and await self._side_command(update, command[0]):
+            return
+        if command is not None and command[0] == "start":
+            await self._step(update, None, payload=command[1] or None, bare_start=not command[1])
+        elif command is not None:
+            await self._step(update, Command(command[0], command[1]), payload=None)
+        elif update.text is not None:
+            await self._step(update, Text(update.text), payload=None)
+        elif update.location is not None and await self._nearby(update, *update.location):
+            return
+        else:
+            await self._step(update, NonText(update.kind or "other"), payload=None)
 
-    async def _nearby(self, update: Update, location: Location) -> bool:
+    async def _nearby(self, update: Incoming, latitude: float, longitude: float) -> bool:
         """Offer the venues near a location shared where a venue code is expected; False elsewhere."""
-        chat = update.effective_chat
-        assert chat is not None
-        state = (await self.store.load_chat(chat.id)).conversation
+        state = (await self.store.load_chat(update.chat_id)).conversation
         if state is None or not self.engine.expects_venue_code(state, now=self.clock()):
             return False
         nearby = await self.store.nearby_venues(
-            location.latitude, location.longitude, radius_m=self.nearby_radius_m, count=self.nearby_count
+            latitude, longitude, radius_m=self.nearby_radius_m, count=self.nearby_count
         )
         if nearby:
             buttons = tuple(
@@ -170,91 +182,100 @@ class CustomerChat:
         await self._answer(update, outcome, Outbox(update.update_id, calls), self.renderer)
         return True
 
-    async def _language(self, update: Update) -> str:
+    async def _language(self, update: Incoming) -> str:
         """The language to answer in outside the dialog: the one chosen with /language, else Telegram's."""
-        chat, user = update.effective_chat, update.effective_user
-        assert chat is not None and user is not None
-        conversation = (await self.store.load_chat(chat.id)).conversation
+        conversation = (await self.store.load_chat(update.chat_id)).conversation
         if conversation is not None and conversation.language_chosen:
             return conversation.language
-        return self.engine.language_for(user.language_code)
+        return self.engine.language_for(update.language_code)
 
-    async def _side_command(self, update: Update, name: str) -> bool:
+    async def _side_command(self, update: Incoming, name: str) -> bool:
         """Answer the commands that are not part of the dialog; False for the others."""
-        chat = update.effective_chat
-        assert chat is not None
+        chat_id = update.chat_id
         if name in STAFF_COMMANDS:
             await self._say(update, "staff_command_private", await self._language(update))
         elif name == "stopnews" and self.news is not None:
-            count = await self.news.unsubscribe_all(chat.id)
+            count = await self.news.unsubscribe_all(chat_id)
             await self._say(update, "news_stopped", await self._language(update), {"count": count})
         elif name in _PRIVACY_COMMANDS and self.privacy is not None:
             if name == "forget":
-                await self.privacy.ask_forget(chat.id, await self._language(update))
+                await self.privacy.ask_forget(chat_id, await self._language(update))
             else:
-                await self.privacy.send_my_data(chat.id, await self._language(update))
+                await self.privacy.send_my_data(chat_id, await self._language(update))
         else:
             return False
         return True
 
-    async def _forget_button(self, update: Update) -> None:
-        query, chat = update.callback_query, update.effective_chat
-        assert query is not None and chat is not None and self.privacy is not None
+    async def _forget_button(self, update: Incoming) -> None:
+        assert self.privacy is not None
         language = await self._language(update)
-        await call_telegram(query.answer, idempotent=True, what="callback answer")
-        if query.data == FORGET_YES:
-            await self.privacy.forget(chat.id)
+        await self._answer_button(update, None)
+        if update.callback_data == FORGET_YES:
+            await self.privacy.forget(update.chat_id)
             template = "forgotten"
         else:
             template = "forget_cancelled"
         text = self.renderer.render(MessagePart(template), language)
-        if isinstance(query.message, Message):
-            edit = functools.partial(query.message.edit_text, text, parse_mode=ParseMode.HTML)
-            await call_telegram(edit, idempotent=True, what="edit in a customer chat")
+        if update.clicked_message_id is not None:
+            edit = {
+                "chat_id": update.chat_id,
+                "message_id": update.clicked_message_id,
+                "text": text,
+                "parse_mode": "HTML",
+            }
+            await call_telegram(self._raw("editMessageText", edit), idempotent=True, what="edit in a customer chat")
 
-    async def _news_button(self, update: Update) -> None:
+    async def _news_button(self, update: Incoming) -> None:
         """Opt in to a venue's news (the button under the thanks) or out of it (under a news message)."""
-        query, chat = update.callback_query, update.effective_chat
-        assert query is not None and chat is not None and self.news is not None
+        assert self.news is not None
         language = await self._language(update)
-        data = query.data or ""
-        markup: InlineKeyboardMarkup | None = None
+        data = update.callback_data or ""
+        markup: dict[str, object] | None = None
         if data.startswith(NEWS_IN):
-            subscribed = await self.news.subscribe_after(chat.id, data.removeprefix(NEWS_IN), self.clock())
+            subscribed = await self.news.subscribe_after(update.chat_id, data.removeprefix(NEWS_IN), self.clock())
             if subscribed is None:
                 notice = MessagePart(MessageName.EXPIRED_BUTTON)
             else:
                 notice = MessagePart("news_subscribed_notice", {"venue_name": subscribed.venue_name})
                 stop = MessagePart("button_news_stop", {"venue_name": subscribed.venue_name})
                 label = self.renderer.render_label(stop, language)
-                markup = InlineKeyboardMarkup(
-                    [[InlineKeyboardButton(label, callback_data=f"{NEWS_OUT}{subscribed.short_code}")]]
-                )
+                markup = {"inline_keyboard": [[{"text": label, "callback_data": f"{NEWS_OUT}{subscribed.short_code}"}]]}
         else:
             code = normalise_venue_code(data.removeprefix(NEWS_OUT))
             venue = await self.store.venue_by_short_code(code) if code else None
             if venue is None:
                 notice = MessagePart(MessageName.EXPIRED_BUTTON)
             else:
-                await self.news.unsubscribe(chat.id, venue.brand, venue.code)
+                await self.news.unsubscribe(update.chat_id, venue.brand, venue.code)
                 notice = MessagePart("news_unsubscribed_notice", {"venue_name": venue.name})
-        text = self.renderer.render(notice, language)[:200]
-        await call_telegram(functools.partial(query.answer, text=text), idempotent=True, what="callback answer")
-        if isinstance(query.message, Message):
-            edit = functools.partial(query.message.edit_reply_markup, reply_markup=markup)
-            await call_telegram(edit, idempotent=True, what="news button")
+        await self._answer_button(update, self.renderer.render(notice, language))
+        if update.clicked_message_id is not None:
+            edit: dict[str, object] = {"chat_id": update.chat_id, "message_id": update.clicked_message_id}
+            if markup is not None:  # without one, the keyboard goes
+                edit["reply_markup"] = markup
+            await call_telegram(self._raw("editMessageReplyMarkup", edit), idempotent=True, what="news button")
 
     async def _say(
-        self, update: Update, template: str, language: str, variables: dict[str, object] | None = None
+        self, update: Incoming, template: str, language: str, variables: dict[str, object] | None = None
     ) -> None:
-        chat = update.effective_chat
-        assert chat is not None
         text = self.renderer.render(MessagePart(template, variables or {}), language)
-        send = functools.partial(update.get_bot().send_message, chat.id, text, parse_mode=ParseMode.HTML)
-        await call_telegram(send, idempotent=False, what=template)
+        send = {"chat_id": update.chat_id, "text": text, "parse_mode": "HTML"}
+        await call_telegram(self._raw("sendMessage", send), idempotent=False, what=template)
 
-    def _command(self, message: Message) -> tuple[str, str] | None:
-        text = message.text or ""
+    def _raw(self, method: str, params: dict[str, Any]) -> Callable[[], Awaitable[object]]:
+        """A Bot API call as the JSON Telegram documents: the customer chat never reads what Telegram
+        sends back beyond success, so no python-telegram-bot object is built either way."""
+        return functools.partial(self.bot.do_api_request, method, api_kwargs=params)
+
+    async def _answer_button(self, update: Incoming, notice: str | None) -> None:
+        """Answer the callback query (stops the button's spinner), with a short notice if any."""
+        params: dict[str, Any] = {"callback_query_id": update.callback_id}
+        if notice:
+            params["text"] = notice[:200]
+        await call_telegram(self._raw("answerCallbackQuery", params), idempotent=True, what="callback answer")
+
+    def _command(self, text: str | None) -> tuple[str, str] | None:
+        text = text or ""
         if not text.startswith("/"):
             return None
         head, _, args = text[1:].partition(" ")
@@ -265,38 +286,29 @@ class CustomerChat:
             return None
         return name.lower(), args.strip()
 
-    @staticmethod
-    def _kind(message: Message) -> str:
-        for kind in _MEDIA_KINDS:
-            if getattr(message, kind, None):
-                return kind
-        return "other"
-
     async def _step(
-        self, update: Update, event: Event | None, *, payload: str | None, bare_start: bool = False
+        self, update: Incoming, event: Event | None, *, payload: str | None, bare_start: bool = False
     ) -> None:
-        chat = update.effective_chat
-        user = update.effective_user
-        assert chat is not None and user is not None
+        chat_id = update.chat_id
         now = self.clock()
         token = payload if payload and _looks_like_token(payload) else None
         lock = secrets.token_hex(8)
-        snapshot = await self._load_locked(chat.id, token, lock)
+        snapshot = await self._load_locked(chat_id, token, lock)
         if update.update_id in snapshot.handled:  # Telegram delivered it again: its effects are stored
-            await self.store.release(chat.id, lock)
+            await self.store.release(chat_id, lock)
             await self._answer_again(update, snapshot.outbox)
             return
         try:
             state = snapshot.conversation or Conversation()
             kit = await self._kit(state.venue, snapshot.revision)
             if not state.language_chosen:
-                state = dataclasses.replace(state, language=kit.engine.language_for(user.language_code))
+                state = dataclasses.replace(state, language=kit.engine.language_for(update.language_code))
             engine = kit.engine
             if event is None:  # /start, with or without a payload
                 venue = snapshot.venue
-                event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat.id))
+                event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat_id))
             elif isinstance(event, Text) and kit.engine.expects_venue_code(state, now=now):
-                event = await self._venue_code(event.text, chat.id)
+                event = await self._venue_code(event.text, chat_id)
             elif (
                 isinstance(event, Button)
                 and event.data.startswith(VENUE_BUTTON)
@@ -304,7 +316,7 @@ class CustomerChat:
             ):
                 # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
                 # old list's buttons are expired buttons, as any other.)
-                event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat.id)
+                event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat_id)
             if isinstance(event, Start | VenueCodeAnswer):
                 kit = await self._kit(event.venue, snapshot.revision)  # a new feedback starts on the newest flow
                 engine = kit.engine
@@ -316,17 +328,19 @@ class CustomerChat:
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
                 outcome = dataclasses.replace(outcome, state=pinned)
-            if self.relay is not None and isinstance(event, Text) and _is_idle_answer(outcome):
-                # No feedback under way: a text may be the customer answering the staff of a recent ticket.
-                message = update.message
-                if message is not None and await self.relay.from_customer(
-                    message, chat.id, state.language, event.text
-                ):
-                    await self.store.release(chat.id, lock)
-                    return
+            # No feedback under way: a text may be the customer answering the staff of a recent ticket.
+            if (
+                self.relay is not None
+                and isinstance(event, Text)
+                and _is_idle_answer(outcome)
+                and update.message_id is not None
+                and await self.relay.from_customer(update.message_id, chat_id, state.language, event.text)
+            ):
+                await self.store.release(chat_id, lock)
+                return
             outbox = Outbox(update.update_id, self._calls(update, outcome, kit.renderer))
             await self.store.save_turn(
-                chat.id,
+                chat_id,
                 outcome.state,
                 outcome.feedback,
                 duplicate_window=self.duplicate_window,
@@ -337,7 +351,7 @@ class CustomerChat:
             )
         except BaseException:
             with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
-                await self.store.release(chat.id, lock)
+                await self.store.release(chat_id, lock)
             raise
         await self._answer(update, outcome, outbox, kit.renderer)
 
@@ -378,53 +392,43 @@ class CustomerChat:
         return venue is not None and await self.store.recently_rated(venue, customer_id)
 
     def _calls(
-        self, update: Update, outcome: Outcome, renderer: MessageRenderer
+        self, update: Incoming, outcome: Outcome, renderer: MessageRenderer
     ) -> tuple[tuple[str, dict[str, Any]], ...]:
         """The Bot API calls (method, parameters) that say the outcome's replies in the chat."""
         language = outcome.state.language
-        chat = update.effective_chat
-        assert chat is not None
-        query = update.callback_query
-        clicked = query.message if query is not None and isinstance(query.message, Message) else None
         calls: list[tuple[str, dict[str, Any]]] = []
         for reply in outcome.replies:
             rendered = renderer.render_reply(reply, language)
-            params: dict[str, Any] = {"chat_id": chat.id, "text": rendered.text, "parse_mode": "HTML"}
+            params: dict[str, Any] = {"chat_id": update.chat_id, "text": rendered.text, "parse_mode": "HTML"}
             markup = _keyboard(rendered)
             if markup is not None:
                 params["reply_markup"] = markup
-            if reply.replace_clicked and clicked is not None:
-                calls.append(("editMessageText", {**params, "message_id": clicked.message_id}))
+            if reply.replace_clicked and update.clicked_message_id is not None:
+                calls.append(("editMessageText", {**params, "message_id": update.clicked_message_id}))
             else:
                 calls.append(("sendMessage", params))
         return tuple(calls)
 
-    async def _answer(self, update: Update, outcome: Outcome, outbox: Outbox, renderer: MessageRenderer) -> None:
-        query = update.callback_query
-        if query is not None:
+    async def _answer(self, update: Incoming, outcome: Outcome, outbox: Outbox, renderer: MessageRenderer) -> None:
+        if update.callback_id is not None:
             notice = renderer.render(outcome.notice, outcome.state.language) if outcome.notice else None
-            answer = functools.partial(query.answer, text=notice[:200] if notice else None)
-            await call_telegram(answer, idempotent=True, what="callback answer")
-        await self._make(update, outbox)
+            await self._answer_button(update, notice)
+        await self._make(outbox)
 
-    async def _answer_again(self, update: Update, outbox: Outbox | None) -> None:
+    async def _answer_again(self, update: Incoming, outbox: Outbox | None) -> None:
         """A redelivered update: if it was the chat's last, its answer may not have gone out before the
         process that handled it stopped, so it is sent again (the customer may see it twice, never not)."""
         if outbox is None or outbox.update_id != update.update_id:
             return
         log.info("update %s delivered again: its answer is sent again", update.update_id)
-        await self._make(update, outbox)
+        await self._make(outbox)
 
-    @staticmethod
-    async def _make(update: Update, outbox: Outbox) -> None:
-        # The raw call: the bot never reads the Message Telegram sends back, so it is not parsed.
-        bot = update.get_bot()
+    async def _make(self, outbox: Outbox) -> None:
         for method, params in outbox.calls:
-            call = functools.partial(bot.do_api_request, method, api_kwargs=params)
             if method == "editMessageText":
-                await call_telegram(call, idempotent=True, what="edit in a customer chat")
+                await call_telegram(self._raw(method, params), idempotent=True, what="edit in a customer chat")
             else:
-                await call_telegram(call, idempotent=False, what="message to a customer")
+                await call_telegram(self._raw(method, params), idempotent=False, what="message to a customer")
 
 
 def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:

@@ -107,7 +107,7 @@ class Relay:
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
 
-    async def from_customer(self, message: Message, chat_id: int, language: str, text: str) -> bool:
+    async def from_customer(self, message_id: int, chat_id: int, language: str, text: str) -> bool:
         """Relay a customer's text under the card of their latest ticket, if it is open and recent.
 
         Returns False when there is no such ticket (the customer gets the usual answer instead).
@@ -125,7 +125,7 @@ class Relay:
         cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
         if not cleaned:
             return False
-        if not await self.tickets.claim_customer_relay(ticket, message.message_id):
+        if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
         if ticket.undeliverable:  # they write to the bot, so they unblocked it: answers reach them again
             await self.tickets.reachable(ticket)

@@ -20,6 +20,7 @@ from bot.app import Staff, build_application, customer_chat, load_dialogs, open_
 from bot.config import Settings
 from bot.durability import warn_about_durability
 from bot.errors import ConfigError
+from bot.redis_lane import lane_for
 from bot.store import Store
 from bot.webhook import webhook_app
 
@@ -67,7 +68,8 @@ async def running_bot(
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
-        store = Store(redis)
+        lane = lane_for(redis)  # the hot path's lean connection (None on a cluster: redis-py's pipelines)
+        store = Store(redis, lane=lane)
         application = build_application(settings, webhook=listen is not None, outbound=outbound(settings, redis))
         await application.initialize()
         runner: web.AppRunner | None = None
@@ -110,6 +112,8 @@ async def running_bot(
             if application.running:
                 await application.stop()
             await application.shutdown()
+            if lane is not None:
+                await lane.aclose()
 
 
 async def _log_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]

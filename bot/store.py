@@ -17,6 +17,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot import keys
 from bot.errors import InvalidInput, NotFound
+from bot.redis_lane import Command, RedisLane
 from bot.venues import (
     Brand,
     Venue,
@@ -79,10 +80,24 @@ class ChatSnapshot:
 
 
 class Store:
-    """parole's data in Redis (`decode_responses=True` client)."""
+    """parole's data in Redis (`decode_responses=True` client).
 
-    def __init__(self, redis: Redis) -> None:
+    With a `lane` (`bot.redis_lane`, the bot process gives one), the hot path's two round trips an update
+    (`load_chat`, `save_turn`) go through it instead of a redis-py pipeline; the commands are the same.
+    """
+
+    def __init__(self, redis: Redis, *, lane: RedisLane | None = None) -> None:
         self.redis = redis
+        self.lane = lane
+
+    async def _round_trip(self, commands: list[Command]) -> list[Any]:
+        """Run the commands in one round trip (the lane's, else a plain redis-py pipeline)."""
+        if self.lane is not None:
+            return await self.lane.execute(commands)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return await pipe.execute()
 
     # --- brands and venues (administration: a few round trips are fine) -------------------------
 
@@ -241,14 +256,12 @@ class Store:
         two updates of one chat are never handled at once, whichever process gets them: `locked` tells
         whether it was taken; `save_turn` or `release` gives it back.
         """
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.get(keys.chat(chat_id))
-            pipe.get(keys.OVERRIDES_REVISION)
-            if token is not None:
-                pipe.get(keys.token(token))
-            if lock is not None:
-                pipe.set(keys.chat_lock(chat_id), lock, nx=True, px=CHAT_LOCK_MS)
-            results = await pipe.execute()
+        commands: list[Command] = [("GET", keys.chat(chat_id)), ("GET", keys.OVERRIDES_REVISION)]
+        if token is not None:
+            commands.append(("GET", keys.token(token)))
+        if lock is not None:
+            commands.append(("SET", keys.chat_lock(chat_id), lock, "NX", "PX", CHAT_LOCK_MS))
+        results = await self._round_trip(commands)
         data = json.loads(results[0]) if results[0] else None
         revision = int(results[1] or 0)
         venue = VenueRef.from_json(json.loads(results[2])) if token is not None and results[2] else None
@@ -269,7 +282,7 @@ class Store:
 
     async def release(self, chat_id: int, lock: str) -> None:
         """Give back the chat's lock taken by `load_chat` without saving a turn."""
-        await self.redis.eval(_RELEASE, 1, keys.chat_lock(chat_id), lock)
+        await self._round_trip([("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock)])
 
     async def recently_rated(self, venue: VenueRef, customer_id: int) -> bool:
         return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer_id)))
@@ -295,34 +308,32 @@ class Store:
         marks the customer as having rated the venue; one in progress is scheduled to count as abandoned
         after the timeout; a complete or abandoned one goes to the analysis stream.
         """
-        async with self.redis.pipeline(transaction=False) as pipe:
-            chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
-            if outbox is not None:
-                chat["outbox"] = outbox.to_json()
-            pipe.set(keys.chat(chat_id), json.dumps(chat, ensure_ascii=False))
-            for record in feedback:
-                key = keys.feedback(record.venue.brand, record.id)
-                pipe.hset(key, mapping=_feedback_hash(record, chat_id))
-                member = keys.pending_member(record.venue.brand, record.id)
-                # The indexes are written with the first snapshot (and again with the last, cheaply
-                # idempotent), not with every answer in between: fewer commands on the hot path.
-                if record.created_at == record.updated_at or record.status is not FeedbackStatus.IN_PROGRESS:
-                    pipe.sadd(keys.customer_feedbacks(chat_id), member)
-                    pipe.set(keys.customer_salt(chat_id), secrets.token_hex(8), nx=True)
-                    pipe.zadd(keys.feedbacks(record.venue.brand), {record.id: record.created_at}, nx=True)
-                    rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
-                    pipe.set(rated, record.id, ex=max(1, int(duplicate_window)))
-                if record.status is FeedbackStatus.IN_PROGRESS:
-                    pipe.zadd(keys.PENDING, {member: record.updated_at + conversation_timeout})
-                else:
-                    pipe.zrem(keys.PENDING, member)
-                    pipe.xadd(
-                        keys.FEEDBACK_STREAM,
-                        {"brand": record.venue.brand, "feedback": record.id, "status": record.status.value},
-                    )
-            if lock is not None:
-                pipe.eval(_RELEASE, 1, keys.chat_lock(chat_id), lock)
-            await pipe.execute()
+        chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
+        if outbox is not None:
+            chat["outbox"] = outbox.to_json()
+        commands: list[Command] = [("SET", keys.chat(chat_id), json.dumps(chat, ensure_ascii=False))]
+        for record in feedback:
+            key = keys.feedback(record.venue.brand, record.id)
+            commands.append(("HSET", key, *_flat(_feedback_hash(record, chat_id))))
+            member = keys.pending_member(record.venue.brand, record.id)
+            # The indexes are written with the first snapshot (and again with the last, cheaply
+            # idempotent), not with every answer in between: fewer commands on the hot path.
+            if record.created_at == record.updated_at or record.status is not FeedbackStatus.IN_PROGRESS:
+                rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
+                commands += [
+                    ("SADD", keys.customer_feedbacks(chat_id), member),
+                    ("SET", keys.customer_salt(chat_id), secrets.token_hex(8), "NX"),
+                    ("ZADD", keys.feedbacks(record.venue.brand), "NX", record.created_at, record.id),
+                    ("SET", rated, record.id, "EX", max(1, int(duplicate_window))),
+                ]
+            if record.status is FeedbackStatus.IN_PROGRESS:
+                commands.append(("ZADD", keys.PENDING, record.updated_at + conversation_timeout, member))
+            else:
+                stream = ("brand", record.venue.brand, "feedback", record.id, "status", record.status.value)
+                commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
+        if lock is not None:
+            commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock))
+        await self._round_trip(commands)
 
     async def abandon_expired(self, now: float, *, limit: int = 100) -> list[str]:
         """Mark feedback whose conversation timed out as abandoned and stream it; return their ids.
@@ -448,7 +459,12 @@ def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
     return ("-inf" if since is None else repr(since), "+inf" if until is None else f"({until!r}")
 
 
-def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[FieldT, EncodableT]:
+def _flat(mapping: Mapping[str, str | int | float]) -> list[str | int | float]:
+    """A hash's fields and values as HSET's arguments."""
+    return [item for pair in mapping.items() for item in pair]
+
+
+def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[str, str | int | float]:
     return {
         "id": record.id,
         "brand": record.venue.brand,

@@ -13,6 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.errors import ChatBusy
+from bot.incoming import Incoming, customer_update
 from bot.ops import UPDATE_ID, Metrics, stream_state
 from bot.redis_cluster import REDIS_UNAVAILABLE
 from bot.store import Store
@@ -36,7 +37,7 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     failures: dict[int, BaseException] = {}
 
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
-        if isinstance(update, Update) and context.error is not None:
+        if isinstance(update, Update | Incoming) and context.error is not None:
             failures[update.update_id] = context.error
             if not isinstance(context.error, UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
@@ -68,16 +69,19 @@ async def receive_update(request: web.Request) -> web.Response:
     application = request.app[APPLICATION]
     context = UPDATE_ID.set(data["update_id"])
     try:
-        try:
-            update = Update.de_json(data, application.bot)
-        except Exception:  # any malformed shape: never let Telegram retry it forever
-            log.exception("update %s could not be read; dropped", data.get("update_id"))
-            metrics.updates.labels("unreadable").inc()
-            return web.json_response({"ok": True})
-        if not _has_valid_ids(update):  # python-telegram-bot reads such a shape but fails on it later
-            log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
-            metrics.updates.labels("unreadable").inc()
-            return web.json_response({"ok": True})
+        # A customer's message or button is read straight into an `Incoming`; the rest as an `Update`.
+        update: Update | Incoming | None = customer_update(data)
+        if update is None:
+            try:
+                update = Update.de_json(data, application.bot)
+            except Exception:  # any malformed shape: never let Telegram retry it forever
+                log.exception("update %s could not be read; dropped", data.get("update_id"))
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
+            if not _has_valid_ids(update):  # python-telegram-bot reads such a shape but fails on it later
+                log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
         await application.process_update(update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
@@ -96,9 +100,7 @@ async def receive_update(request: web.Request) -> web.Response:
 def _has_valid_ids(update: Update) -> bool:
     """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
     chat, user = update.effective_chat, update.effective_user
-    return all(
-        isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None
-    )
+    return all(isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None)
 
 
 async def healthz(request: web.Request) -> web.Response:
