@@ -7,7 +7,8 @@ What it prints:
   components) over every reason and suggestion text, `nlp.pipe(batch_size=--batch)`, nothing else;
 - worker: texts per second of `AnalysisWorker` (batches of `--batch`, its model's too) draining the
   feedback stream in the same process: XREADGROUP a batch → read the feedback texts → analyse (entities
-  with the vocabulary, kind, aspects, language) in a thread → store each result (Lua script) → XACK;
+  with the vocabulary, kind, aspects, language) while the next read and the last store are in flight
+  → store each result (Lua script) → XACK;
   the ratio worker / raw (target ≥ 0.9). Raw and worker runs alternate for `--rounds` rounds and the
   best of each is kept, in wall-clock time (the target) and in CPU time of this process (steadier on a
   shared machine; the worker's redis-server is another process, not counted there);

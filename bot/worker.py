@@ -21,7 +21,6 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
@@ -38,8 +37,8 @@ from nlp.types import Analysis, FeedbackText, Vocabulary
 log = logging.getLogger(__name__)
 
 # Feedbacks read and analysed together. spaCy's `ner` gets faster up to a few hundred texts a batch (on
-# this machine 64 → 128 is +13%, 256 +26%), and the worker's per-batch costs (round trips, the thread
-# hop) are paid half as often as at 64; at a few feedbacks a second batches are smaller anyway, since a
+# this machine 64 → 128 is +13%, 256 +26%), and the worker's per-batch costs (round trips, event-loop
+# turns) are paid half as often as at 64; at a few feedbacks a second batches are smaller anyway, since a
 # read returns what is there.
 BATCH_SIZE = 128
 
@@ -57,6 +56,9 @@ end
 return cjson.encode(answer)
 """
 _TEXT_FIELDS = 4
+# Event-loop turns given to the reading and storing tasks before the model holds the loop: enough for each to
+# send its request, or its next one when the answer to the last already arrived.
+_TURNS_BEFORE_ANALYSIS = 3
 # One encoder for every analysis stored: `json.dumps(..., ensure_ascii=False)` builds a new one each call.
 _json = json.JSONEncoder(ensure_ascii=False).encode
 _ScriptCall: TypeAlias = tuple[list[str], list[str | float]]  # one script call: its keys, its arguments
@@ -337,7 +339,7 @@ class AnalysisWorker:
     async def process(self, entries: Sequence[StreamEntry]) -> int:
         """Analyse, store, acknowledge a batch; return how many analyses were stored."""
         prepared = await self._prepare(entries)
-        return await self._store(entries, prepared, await self._analyse(prepared))
+        return await self._store(entries, prepared, self._analyse(prepared))
 
     async def _prepare(self, entries: Sequence[StreamEntry]) -> list[_BrandBatch]:
         """The batch's texts, grouped by brand, with each brand's vocabulary (one round trip for all brands)."""
@@ -352,14 +354,10 @@ class AnalysisWorker:
                 groups.append(_BrandBatch(brand, present, vocabulary))
         return groups
 
-    async def _analyse(
-        self, groups: Sequence[_BrandBatch], model: Executor | None = None
-    ) -> list[list[Analysis | None]]:
-        """All brands of the batch in one stream through the model, in the `model` thread (never on the event
-        loop; the loop's default executor if None)."""
+    def _analyse(self, groups: Sequence[_BrandBatch]) -> list[list[Analysis | None]]:
+        """All brands of the batch in one stream through the model, in the event loop's thread (see `drain`)."""
         batches = [([t for _, t in g.present], g.vocabulary) for g in groups]
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(model, analyse_groups_safely, self.analyzer, batches)
+        return analyse_groups_safely(self.analyzer, batches)
 
     async def _store(
         self,
@@ -389,15 +387,14 @@ class AnalysisWorker:
         return entries, await self._prepare(entries) if entries else []
 
     async def drain(self, *, stop: asyncio.Event | None = None, until_idle: bool = False) -> None:
-        """Process batches until `stop` is set (or the stream is idle). While the model analyses batch N in
-        its thread, the event loop reads and prepares batch N+1 and stores batch N-1.
+        """Process batches until `stop` is set (or the stream is idle). While the model analyses batch N,
+        the requests that read batch N+1 and store batch N-1 are on their way and Redis answers them.
 
-        The model runs in one thread of its own for the whole drain, not whichever thread of the default
-        executor is free: it keeps its CPU caches warm and is never queued behind other blocking calls."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis") as model:
-            await self._drain(model, stop, until_idle)
-
-    async def _drain(self, model: Executor, stop: asyncio.Event | None, until_idle: bool) -> None:
+        The model runs in the event loop's thread and holds it for a batch (about 0.1 s for 128 texts; the
+        notifier in the same process waits that long at most): the requests are sent before it starts,
+        their answers wait in the sockets, and the loop picks them up once it is done. Run in a thread of
+        its own instead, the same batches took 4% more CPU (another thread's malloc arena and caches, and the
+        GIL handed back and forth with the loop) and the worker 5% more time (`bench/bench_worker.py`)."""
         storing: asyncio.Task[int] | None = None
         upcoming: asyncio.Task[tuple[list[StreamEntry], list[_BrandBatch]]] | None = None
         try:
@@ -412,11 +409,12 @@ class AnalysisWorker:
                         break
                     await self.redis.hset(keys.WORKERS, self.name, self.clock())
                     continue
-                analysing = asyncio.ensure_future(self._analyse(prepared, model))
                 upcoming = asyncio.create_task(self._next(block=False))
+                for _ in range(_TURNS_BEFORE_ANALYSIS):  # each task sends its next request
+                    await asyncio.sleep(0)
+                analysed = self._analyse(prepared)
                 if storing is not None:
                     await storing
-                analysed = await analysing
                 storing = asyncio.create_task(self._store(entries, prepared, analysed))
         finally:
             if storing is not None:
