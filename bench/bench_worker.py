@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import keys  # noqa: E402
+from bot.redis_lane import lane_for  # noqa: E402
 from bot.redis_server import EmbeddedRedis, free_port  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.vocabulary import VocabularyStore  # noqa: E402
@@ -123,12 +124,16 @@ async def throughput(
         raw()
         wall["raw"] = min(wall["raw"], time.perf_counter() - started)
         cpu["raw"] = min(cpu["raw"], time.process_time() - started_cpu)
-        worker = AnalysisWorker(redis, analyzer, name=f"bench-{round_number}", batch_size=batch, block=0.01)
+        # As `parole worker` runs it: its batches' round trips through a lane (`bot.redis_lane`).
+        lane = lane_for(redis)
+        worker = AnalysisWorker(redis, analyzer, name=f"bench-{round_number}", batch_size=batch, block=0.01, lane=lane)
         await worker.ensure_group()
         started, started_cpu = time.perf_counter(), time.process_time()
         await worker.drain(until_idle=True)
         wall["worker"] = min(wall["worker"], time.perf_counter() - started)
         cpu["worker"] = min(cpu["worker"], time.process_time() - started_cpu)
+        if lane is not None:
+            await lane.aclose()
         assert worker.analysed == count, f"analysed {worker.analysed} of {count}"
     return {
         "texts": count,

@@ -123,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
     staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
     staff_rooms.add_argument("--brand")
 
-    news = sub.add_parser("news", help="\"you said, we did\": messages to the customers who opted in to a venue's news")
+    news = sub.add_parser("news", help='"you said, we did": messages to the customers who opted in to a venue\'s news')
     news_sub = news.add_subparsers(dest="action", required=True, metavar="ACTION")
     news_send = news_sub.add_parser("send", help="send one message to them, within Telegram's limits, with progress")
     news_count = news_sub.add_parser("count", help="how many would get it")
@@ -319,15 +319,19 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _analyse_until(
-    stop: asyncio.Event, redis: Redis, name: str | None, batch: int, claim_after: float
-) -> None:
+async def _analyse_until(stop: asyncio.Event, redis: Redis, name: str | None, batch: int, claim_after: float) -> None:
+    from bot.redis_lane import lane_for
     from bot.worker import AnalysisWorker
     from nlp import Analyzer
 
     analyzer = await asyncio.to_thread(Analyzer, batch_size=batch)  # the model's batches are the worker's
-    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch, claim_idle=claim_after)
-    await worker.run(stop)
+    lane = lane_for(redis)  # lean round trips on one Redis server (None on a cluster)
+    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch, claim_idle=claim_after, lane=lane)
+    try:
+        await worker.run(stop)
+    finally:
+        if lane is not None:
+            await lane.aclose()
     print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
 
 

@@ -26,7 +26,7 @@ from typing import Any, cast
 import hiredis
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.redis_cluster import is_cluster
@@ -115,8 +115,10 @@ class RedisLane:
         where = self.path or f"{self.host}:{self.port}"
         return f"RedisLane({where}, db={self.db})"
 
-    async def execute(self, commands: Sequence[Command]) -> list[Any]:
-        """Run the commands in one round trip; their replies, in order."""
+    async def execute(self, commands: Sequence[Command], *, raise_on_error: bool = True) -> list[Any]:
+        """Run the commands in one round trip; their replies, in order. An error reply raises (after the
+        whole batch ran), or with `raise_on_error=False` takes its place in the list as an exception
+        (`NoScriptError` for a script the server does not have, else `ResponseError`)."""
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
             protocol = await self._connect()
@@ -132,9 +134,12 @@ class RedisLane:
         self.round_trips += 1
         self.commands += len(commands)
         replies = await future
-        for reply in replies:
+        for i, reply in enumerate(replies):
             if isinstance(reply, hiredis.ReplyError):
-                raise ResponseError(str(reply))
+                error = (NoScriptError if str(reply).startswith("NOSCRIPT") else ResponseError)(str(reply))
+                if raise_on_error:
+                    raise error
+                replies[i] = error
         return replies
 
     def _timed_out(self, protocol: _Protocol, batch: _Batch) -> None:

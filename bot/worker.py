@@ -31,6 +31,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from bot import keys
 from bot.redis_cluster import REDIS_UNAVAILABLE, is_cluster
+from bot.redis_lane import RedisLane
 from bot.vocabulary import VocabularyStore
 from nlp.types import Analysis, FeedbackText, Vocabulary
 
@@ -124,8 +125,10 @@ def worker_name() -> str:
 class AnalysisStore:
     """Reads feedback texts and writes analyses; shared by the worker and `parole reanalyze`."""
 
-    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time, *, lane: RedisLane | None = None) -> None:
+        """With a `lane` (`bot.redis_lane`), the scripts go through it rather than redis-py's pipelines."""
         self.redis = redis
+        self.lane = lane
         self.clock = clock
         self.vocabularies = VocabularyStore(redis)
         self._cache: dict[str, Vocabulary] = {}
@@ -215,6 +218,9 @@ class AnalysisStore:
     async def _pipelined(self, script: AsyncScript, calls: Sequence[_ScriptCall]) -> list[Any]:
         if not calls:
             return []
+        if self.lane is not None:
+            evalsha = [("EVALSHA", script.sha, len(call_keys), *call_keys, *args) for call_keys, args in calls]
+            return await self.lane.execute(evalsha, raise_on_error=False)
         # A cluster pipeline refuses EVALSHA (redis-py): there the script's text goes with each call.
         cluster = is_cluster(self.redis)
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -280,14 +286,18 @@ class AnalysisWorker:
         block: float = 1.0,
         claim_idle: float = 60.0,
         clock: Callable[[], float] = time.time,
+        lane: RedisLane | None = None,
     ) -> None:
+        """`lane` (`bot.redis_lane`, one Redis server only): the batches' reads, scripts and acknowledgements
+        go through it instead of redis-py's pipelines (blocking reads, when the stream is idle, do not)."""
         self.redis = redis
+        self.lane = lane
         self.analyzer = analyzer
         self.name = name or worker_name()
         self.batch_size = batch_size
         self.block_ms = max(1, int(block * 1000))
         self.claim_idle_ms = int(claim_idle * 1000)
-        self.store = AnalysisStore(redis, clock)
+        self.store = AnalysisStore(redis, clock, lane=lane)
         self.clock = clock
         self.analysed = 0
 
@@ -308,11 +318,19 @@ class AnalysisWorker:
     async def fetch(self, *, block: bool) -> list[StreamEntry]:
         """What dead workers left (see `claim_abandoned`) and new entries, in one round trip; if there are none
         and `block`, wait up to `block` seconds for new ones."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            self._claim(pipe)
-            self._read_new(pipe, block=False)
-            claimed, new = await pipe.execute()
-        entries = _claimed(claimed) + _read(new)
+        if self.lane is not None:
+            claim = ("XAUTOCLAIM", keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, self.name, self.claim_idle_ms, "0-0")
+            read = ("XREADGROUP", "GROUP", keys.ANALYSIS_GROUP, self.name, "COUNT", self.batch_size)
+            claimed, new = await self.lane.execute(
+                [(*claim, "COUNT", self.batch_size), (*read, "STREAMS", keys.FEEDBACK_STREAM, ">")]
+            )
+            entries = _raw_entries(claimed[1]) + (_raw_entries(new[0][1]) if new else [])
+        else:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                self._claim(pipe)
+                self._read_new(pipe, block=False)
+                claimed, new = await pipe.execute()
+            entries = _claimed(claimed) + _read(new)
         if entries or not block:
             return entries
         return await self.read_new(block=True)
@@ -377,7 +395,11 @@ class AnalysisWorker:
             for group, analyses in zip(groups, analysed, strict=True)
         ]
         stored = sum(max(0, r) for answers in await self.store.save_brands(done) for r in answers)
-        if entries:
+        if entries and self.lane is not None:
+            await self.lane.execute(
+                [("XACK", keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, *(e.entry_id for e in entries))]
+            )
+        elif entries:
             await self.redis.xack(keys.FEEDBACK_STREAM, keys.ANALYSIS_GROUP, *(e.entry_id for e in entries))
         self.analysed += stored
         return stored
@@ -461,6 +483,17 @@ def _entries(raw: Any) -> list[StreamEntry]:
     for entry_id, fields in raw or []:
         if fields is None:  # deleted from the stream meanwhile
             continue
+        entries.append(StreamEntry(str(entry_id), str(fields.get("brand", "")), str(fields.get("feedback", ""))))
+    return entries
+
+
+def _raw_entries(raw: Any) -> list[StreamEntry]:
+    """`_entries` of a reply as Redis sends it (through `bot.redis_lane`): each entry's fields a flat list."""
+    entries: list[StreamEntry] = []
+    for entry_id, flat in raw or []:
+        if flat is None:  # deleted from the stream meanwhile
+            continue
+        fields = dict(zip(flat[::2], flat[1::2], strict=True))
         entries.append(StreamEntry(str(entry_id), str(fields.get("brand", "")), str(fields.get("feedback", ""))))
     return entries
 

@@ -8,12 +8,14 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
 from bot import keys
+from bot.redis_lane import RedisLane, lane_for
 from bot.store import Store
 from bot.vocabulary import VocabularyStore
 from bot.worker import AnalysisWorker, reanalyze
@@ -42,6 +44,16 @@ async def _complete(store: Store, venue: VenueRef, number: int, reason: str, rat
     return record.id
 
 
+@pytest.fixture(params=["redis-py", "lane"])
+async def lane(request: pytest.FixtureRequest, redis_client: Redis) -> AsyncIterator[RedisLane | None]:
+    """Each worker test twice: its round trips through redis-py's pipelines (a Redis Cluster, the tests'
+    own workers) and through a lane (`parole worker` on one Redis server)."""
+    made = lane_for(redis_client) if request.param == "lane" else None
+    yield made
+    if made is not None:
+        await made.aclose()
+
+
 @pytest.fixture
 async def venue(redis_client: Redis) -> VenueRef:
     store = Store(redis_client)
@@ -56,12 +68,12 @@ async def _analysis_counts(redis: Redis, brand: str) -> dict[str, int]:
 
 
 async def test_each_feedback_is_analysed_stored_and_acknowledged(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     store = Store(redis_client)
     for number, (reason, rating) in enumerate(REASONS):
         await _complete(store, venue, number, reason, rating)
-    worker = AnalysisWorker(redis_client, analyzer, name="w1", batch_size=3, block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w1", batch_size=3, block=0.05, lane=lane)
     await worker.ensure_group()
     await worker.drain(until_idle=True)  # batches of 3: the second is analysed while the first is stored
     assert worker.analysed == len(REASONS)
@@ -79,13 +91,13 @@ async def test_each_feedback_is_analysed_stored_and_acknowledged(
 
 
 async def test_two_workers_share_the_stream_and_a_dead_one_is_taken_over(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     store = Store(redis_client)
     for number in range(40):
         reason, rating = REASONS[number % len(REASONS)]
         await _complete(store, venue, number, reason, rating)
-    dying = AnalysisWorker(redis_client, analyzer, name="dying", batch_size=8, claim_idle=0.2, block=0.05)
+    dying = AnalysisWorker(redis_client, analyzer, name="dying", batch_size=8, claim_idle=0.2, block=0.05, lane=lane)
     await dying.ensure_group()
     # It reads a batch and dies before storing anything.
     lost = await dying.read_new(block=False)
@@ -98,8 +110,8 @@ async def test_two_workers_share_the_stream_and_a_dead_one_is_taken_over(
         analysis = analyzer.analyze([text])[0]
         assert await dying.store.save(entry.brand, entry.feedback_id, analysis, marker=entry.entry_id) == 1
     await asyncio.sleep(0.3)
-    a = AnalysisWorker(redis_client, analyzer, name="a", batch_size=8, claim_idle=0.2, block=0.05)
-    b = AnalysisWorker(redis_client, analyzer, name="b", batch_size=8, claim_idle=0.2, block=0.05)
+    a = AnalysisWorker(redis_client, analyzer, name="a", batch_size=8, claim_idle=0.2, block=0.05, lane=lane)
+    b = AnalysisWorker(redis_client, analyzer, name="b", batch_size=8, claim_idle=0.2, block=0.05, lane=lane)
 
     async def drain(worker: AnalysisWorker) -> None:
         while await worker.step(block=False):
@@ -115,10 +127,10 @@ async def test_two_workers_share_the_stream_and_a_dead_one_is_taken_over(
 
 
 async def test_a_vocabulary_change_is_picked_up_without_restart(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     store = Store(redis_client)
-    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05, lane=lane)
     await worker.ensure_group()
     await _complete(store, venue, 1, "Le Giant était froid.", 2)
     await worker.step(block=False)
@@ -142,12 +154,12 @@ async def test_a_vocabulary_change_is_picked_up_without_restart(
 
 
 async def test_erased_feedback_is_acknowledged_without_analysis(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     store = Store(redis_client)
     feedback_id = await _complete(store, venue, 1, "Bien.", 4)
     await redis_client.delete(keys.feedback("quick", feedback_id))
-    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05, lane=lane)
     await worker.ensure_group()
     assert await worker.step(block=False) == 1
     assert worker.analysed == 0
@@ -155,7 +167,7 @@ async def test_erased_feedback_is_acknowledged_without_analysis(
 
 
 async def test_a_batch_of_several_brands_is_read_and_stored_in_one_round_trip_each(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     store = Store(redis_client)
     await store.add_brand("ibis", "Ibis")
@@ -167,7 +179,7 @@ async def test_a_batch_of_several_brands_is_read_and_stored_in_one_round_trip_ea
         ids.append(await _complete(store, venue if number % 2 else hotel, number, reason, rating))
     await _complete(store, hotel, 9, "Nadia à la réception, adorable.", 5)
     await redis_client.delete(keys.feedback("ibis", ids[2]))  # erased before the worker reads it
-    worker = AnalysisWorker(redis_client, analyzer, name="w", batch_size=16, block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w", batch_size=16, block=0.05, lane=lane)
     await worker.ensure_group()
     assert await worker.step(block=False) == 5
     assert worker.analysed == 4
@@ -186,11 +198,11 @@ async def test_a_batch_of_several_brands_is_read_and_stored_in_one_round_trip_ea
 
 
 async def test_scripts_forgotten_by_redis_are_loaded_again(
-    redis_client: Redis, venue: VenueRef, analyzer: Analyzer
+    redis_client: Redis, venue: VenueRef, analyzer: Analyzer, lane: RedisLane | None
 ) -> None:
     """A Redis restart or SCRIPT FLUSH forgets the worker's scripts: it gives them again, nothing is lost."""
     store = Store(redis_client)
-    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05)
+    worker = AnalysisWorker(redis_client, analyzer, name="w", block=0.05, lane=lane)
     await worker.ensure_group()
     await _complete(store, venue, 1, *REASONS[0])
     assert await worker.step(block=False) == 1
