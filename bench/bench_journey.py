@@ -46,7 +46,8 @@ The figures, for each bot, over the measured customers only:
   conversations, with the calls by method. `Bot API errors`: calls answered with an error.
 - `Redis round trips per update` (parole): round trips counted in the bot process during the load /
   updates delivered (see `parole_launcher.py`: one per `send_packed_command` of redis-py, so a pipeline
-  counts as one), made in the context of a webhook request: the update path, what the target is about.
+  counts as one, and one per `RedisLane.execute` of the hot path's lean connection), made in the context
+  of a webhook request: the update path, what the target is about.
   `whole process` adds what the process does in the background meanwhile (abandon sweeper, staff
   notifier...). `Redis commands per update`: commands packed by redis-py, the same two ways, then the
   commands redis-server executed (its `INFO commandstats`, the benchmark's own INFO calls aside).
@@ -943,7 +944,8 @@ def report(results: dict[str, Any], out: TextIO = sys.stdout) -> None:
         for failure in side["failures"][:3]:
             print(f"{name}: FAILED {failure}", file=out)
     print(
-        "(Redis round trips: redis-py send_packed_command calls in the bot process, a pipeline counting one, "
+        "(Redis round trips: redis-py send_packed_command calls and RedisLane.execute calls in the bot process, "
+        "a pipeline counting one, "
         "in the webhook requests' context, then in the whole process; commands: redis-py pack_command calls, "
         "then redis-server's INFO commandstats; latency: update handed to the emulator -> the bot's last call "
         "of its answer recorded)",
