@@ -324,7 +324,7 @@ class AnalysisWorker:
             claimed, new = await self.lane.execute(
                 [(*claim, "COUNT", self.batch_size), (*read, "STREAMS", keys.FEEDBACK_STREAM, ">")]
             )
-            entries = _raw_entries(claimed[1]) + (_raw_entries(new[0][1]) if new else [])
+            entries = _entries(claimed[1]) + (_entries(new[0][1]) if new else [])
         else:
             async with self.redis.pipeline(transaction=False) as pipe:
                 self._claim(pipe)
@@ -479,21 +479,15 @@ def _read(reply: Any) -> list[StreamEntry]:
 
 
 def _entries(raw: Any) -> list[StreamEntry]:
+    """Stream entries as redis-py parses them (fields a dict) or as Redis sends them through a lane (a flat
+    list of fields and values)."""
     entries: list[StreamEntry] = []
-    for entry_id, fields in raw or []:
-        if fields is None:  # deleted from the stream meanwhile
+    for entry_id, flat_or_dict in raw or []:
+        if flat_or_dict is None:  # deleted from the stream meanwhile
             continue
-        entries.append(StreamEntry(str(entry_id), str(fields.get("brand", "")), str(fields.get("feedback", ""))))
-    return entries
-
-
-def _raw_entries(raw: Any) -> list[StreamEntry]:
-    """`_entries` of a reply as Redis sends it (through `bot.redis_lane`): each entry's fields a flat list."""
-    entries: list[StreamEntry] = []
-    for entry_id, flat in raw or []:
-        if flat is None:  # deleted from the stream meanwhile
-            continue
-        fields = dict(zip(flat[::2], flat[1::2], strict=True))
+        fields = flat_or_dict
+        if not isinstance(fields, dict):
+            fields = dict(zip(fields[::2], fields[1::2], strict=True))
         entries.append(StreamEntry(str(entry_id), str(fields.get("brand", "")), str(fields.get("feedback", ""))))
     return entries
 
