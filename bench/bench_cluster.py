@@ -1,6 +1,6 @@
 """What a Redis Cluster costs parole's customer hot path: the same journeys stored on one Redis (the baseline)
-and on a local Redis Cluster of three masters, through `bot.store.Store` (`load_chat` then `save_turn` for
-each update, as `bot.customer_chat` does).
+and on a local Redis Cluster of three masters, through `bot.storage.store.Store` (`load_chat` then `save_turn` for
+each update, as `bot.conversations.chat` does).
 
 Each customer makes four updates: `/start TOKEN` (the conversation, and the venue read by its token), the
 rating (the feedback is created: indexes, pending), the reason, the suggestion (complete: to the analysis
@@ -31,10 +31,10 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection
 
-from bot import keys
-from bot.redis_cluster import cluster_client
-from bot.redis_server import EmbeddedRedis, LocalCluster, free_port
-from bot.store import Store
+from bot.storage import keys
+from bot.storage.cluster import cluster_client
+from bot.storage.embedded import EmbeddedRedis, LocalCluster, free_port
+from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 
 COUNTS = {"round_trips": 0, "commands": 0}

@@ -33,8 +33,8 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.store import Store  # noqa: E402
 from tests.seeding import seed_feedback  # noqa: E402
 
 START = 1_780_000_000.0
@@ -45,9 +45,9 @@ def baseline_export(redis_url: str, fmt: str, output: str) -> None:
     """The read-everything export (runs in its own process: `bench_export.py --baseline URL FMT FILE`)."""
     import redis as sync_redis
 
-    from bot import keys
-    from bot.export import CSV_COLUMNS, csv_row, export_record
-    from bot.store import _feedback_from_hash
+    from bot.insights.export import CSV_COLUMNS, csv_row, export_record
+    from bot.storage import keys
+    from bot.storage.store import _feedback_from_hash
 
     client = sync_redis.Redis.from_url(redis_url, decode_responses=True)
     records = []

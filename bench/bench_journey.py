@@ -22,7 +22,7 @@ the median round's figures reported in full with every round's ratio), on this m
    the default httpx request backend, default handler and application settings (`block=True`, updates
    handled one at a time), `Application.run_webhook`. Same texts, keyboards and Bot API calls.
 
-Each gets a fresh Bot API emulator (`bot.emulator.BotApiEmulator`) in this process, which delivers the
+Each gets a fresh Bot API emulator (`emulator.BotApiEmulator`) in this process, which delivers the
 updates to the bot's webhook. Customers (a new Telegram user each, venues taken in turn among 10, ratings
 1 to 5 in turn) go through the whole journey: `/start <venue token>`, tap a star, type a reason, type a
 suggestion. Each waits for the bot's answer to a step before the next one; up to `--concurrency` customers
@@ -103,9 +103,9 @@ from typing import Any, TextIO
 from redis.asyncio import Redis
 from telegram.ext import PicklePersistence
 
-from bot.emulator import ApiCall, BotApiEmulator, Delivery, EmulatedUser
-from bot.redis_server import EmbeddedRedis, free_port
-from bot.store import Store
+from bot.storage.embedded import EmbeddedRedis, free_port
+from bot.storage.store import Store
+from emulator import ApiCall, BotApiEmulator, Delivery, EmulatedUser
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -952,7 +952,8 @@ def report(results: dict[str, Any], out: TextIO = sys.stdout) -> None:
         file=out,
     )
     if parole.get("redis_webhook_path_told_apart") is False:
-        print("NOTE: bot.webhook.receive_update not found: the Redis figures are the whole process's", file=out)
+        told = "NOTE: bot.channels.telegram.webhook.receive_update not found: the Redis figures are the whole process's"
+        print(told, file=out)
     same = results["same_messages"]
     print(f"same messages as parole (first customer): {'yes' if same else 'NO'}", file=out)
     ratio, ratio_stop = results["ratio_per_core"], results["ratio_per_core_incl_stop"]

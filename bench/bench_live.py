@@ -31,12 +31,12 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import keys  # noqa: E402
-from bot.editing import Admin, Editor  # noqa: E402
-from bot.live import EngineSettings, LiveDialogs, ScopeKit  # noqa: E402
-from bot.overrides import OverrideStore, Scope  # noqa: E402
-from bot.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.editing.editor import Admin, Editor  # noqa: E402
+from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit  # noqa: E402
+from bot.editing.overrides import OverrideStore, Scope  # noqa: E402
+from bot.storage import keys  # noqa: E402
+from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.store import Store  # noqa: E402
 from dialogs.catalog import TemplateCatalog  # noqa: E402
 from dialogs.flow import default_flow_path, load_flow  # noqa: E402
 from dialogs.render import MessageRenderer  # noqa: E402

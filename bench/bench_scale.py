@@ -13,13 +13,13 @@ either bot; else 0, whatever the figures.
 
 What runs, all on 127.0.0.1:
 
-- redis-server (`bot.redis_server.EmbeddedRedis`: append-only file, `appendfsync everysec`, noeviction);
+- redis-server (`bot.storage.embedded.EmbeddedRedis`: append-only file, `appendfsync everysec`, noeviction);
 - two `parole serve --webhook` processes (`bench/parole_launcher.py`, which counts each one's Redis round
   trips and the webhook requests it received);
 - `bench/webhook_proxy.py`, a round-robin reverse proxy in its own process, as nginx would stand in front
   of them: the one URL the bots register with Telegram;
 - one `parole worker` (analysis with spaCy, and the staff notifier);
-- in this process: the Bot API emulator (`bot.emulator.BotApiEmulator`) and the customers' drivers. The
+- in this process: the Bot API emulator (`emulator.BotApiEmulator`) and the customers' drivers. The
   emulator delivers at most the webhook's `max_connections` updates at once (40, Telegram's default; read
   from getWebhookInfo), the others wait their turn, as Telegram queues them.
 
@@ -109,9 +109,9 @@ from bench_journey import (
 )
 from redis.asyncio import Redis
 
-from bot import keys
-from bot.emulator import BotApiEmulator
-from bot.redis_server import free_port
+from bot.storage import keys
+from bot.storage.embedded import free_port
+from emulator import BotApiEmulator
 
 TARGET_WEBHOOK_P99_MS = 50.0
 TARGET_BOT_RSS_MB = 120.0

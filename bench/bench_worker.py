@@ -40,12 +40,12 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import keys  # noqa: E402
-from bot.redis_lane import lane_for  # noqa: E402
-from bot.redis_server import EmbeddedRedis, free_port  # noqa: E402
-from bot.store import Store  # noqa: E402
-from bot.vocabulary import VocabularyStore  # noqa: E402
-from bot.worker import BATCH_SIZE, AnalysisWorker  # noqa: E402
+from bot.analysis.worker import BATCH_SIZE, AnalysisWorker  # noqa: E402
+from bot.storage import keys  # noqa: E402
+from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.lane import lane_for  # noqa: E402
+from bot.storage.store import Store  # noqa: E402
+from bot.storage.vocabulary import VocabularyStore  # noqa: E402
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef  # noqa: E402
 from nlp import Analyzer  # noqa: E402
 
@@ -124,7 +124,7 @@ async def throughput(
         raw()
         wall["raw"] = min(wall["raw"], time.perf_counter() - started)
         cpu["raw"] = min(cpu["raw"], time.process_time() - started_cpu)
-        # As `parole worker` runs it: its batches' round trips through a lane (`bot.redis_lane`).
+        # As `parole worker` runs it: its batches' round trips through a lane (`bot.storage.lane`).
         lane = lane_for(redis)
         worker = AnalysisWorker(redis, analyzer, name=f"bench-{round_number}", batch_size=batch, block=0.01, lane=lane)
         await worker.ensure_group()

@@ -4,12 +4,12 @@
 A round trip is one write of commands to the Redis socket followed by reading their replies: redis-py's asyncio
 client makes each one through `AbstractConnection.send_packed_command`, once per command sent alone and once
 per pipeline (all its commands packed in one write), connection handshakes and health-check PINGs included;
-the hot path's lean connection (`bot.redis_lane`) makes each one through `RedisLane.execute`. Commands are
+the hot path's lean connection (`bot.storage.lane`) makes each one through `RedisLane.execute`. Commands are
 counted where redis-py packs each one (`AbstractConnection.pack_command`) and in each `RedisLane.execute`.
 
 Both are counted twice: for the whole process, and for the webhook path alone, i.e. the work done in the
-context of a webhook request (`bot.webhook.receive_update` is wrapped to mark that context; tasks it starts
-inherit the mark). The difference is what the process does in the background (the abandon sweeper, the staff
+context of a webhook request (`bot.channels.telegram.webhook.receive_update` is wrapped to mark that context; tasks it
+starts inherit the mark). The difference is what the process does in the background (the abandon sweeper, the staff
 notifier, ...). The webhook requests the process received are counted too (`updates`): with several bot
 processes behind one URL, each one's share of the updates.
 
@@ -39,9 +39,9 @@ from typing import Any
 from aiohttp import web
 from redis.asyncio.connection import AbstractConnection
 
-import bot.webhook
-from bot.cli import main as parole_main
-from bot.redis_lane import Command, RedisLane
+import bot.channels.telegram.webhook
+from bot.cli.main import main as parole_main
+from bot.storage.lane import Command, RedisLane
 
 IN_UPDATE: ContextVar[bool] = ContextVar("in_update", default=False)
 COUNTS = {"round_trips": 0, "commands": 0, "update_round_trips": 0, "update_commands": 0, "updates": 0}
@@ -85,7 +85,7 @@ def tag_webhook_path() -> None:
     """Mark the context of each webhook request, so the counters can tell the webhook path from the rest."""
     global WEBHOOK_TAGGED
     original: Callable[[web.Request], Awaitable[web.StreamResponse]] | None = getattr(
-        bot.webhook, "receive_update", None
+        bot.channels.telegram.webhook, "receive_update", None
     )
     if original is None:  # renamed: everything is counted for the whole process only
         return
@@ -98,7 +98,7 @@ def tag_webhook_path() -> None:
         finally:
             IN_UPDATE.reset(token)
 
-    bot.webhook.receive_update = tagged  # type: ignore[assignment]
+    bot.channels.telegram.webhook.receive_update = tagged  # type: ignore[assignment]
     WEBHOOK_TAGGED = True
 
 

@@ -18,28 +18,28 @@ from redis.exceptions import RedisClusterException, RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.admin_chat import AdminChat
-from bot.cards import Cards
+from bot.channels.telegram.http import AiohttpRequest
+from bot.channels.telegram.outbound import Limits, Outbound
 from bot.config import Settings
-from bot.customer_chat import CustomerChat
-from bot.editing import Editor
+from bot.conversations.chat import CustomerChat
+from bot.customers.news import NewsSender, NewsStore, SendBudget
+from bot.customers.privacy import CustomerData
+from bot.editing.editor import Editor
+from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit
+from bot.editing.logins import WebLogins
+from bot.editing.overrides import OverrideStore
 from bot.errors import ConfigError, RedisUnavailable
-from bot.live import EngineSettings, LiveDialogs, ScopeKit
-from bot.news import NewsSender, NewsStore, SendBudget
-from bot.notifier import ANALYSIS_WAIT, StaffNotifier
-from bot.outbound import Limits, Outbound
-from bot.overrides import OverrideStore
-from bot.privacy import CustomerData
-from bot.redis_cluster import REDIS_UNAVAILABLE, cluster_client
-from bot.redis_server import EmbeddedRedis
-from bot.relay import RELAY_WINDOW, Relay
-from bot.rooms import RoomStore
-from bot.staff_auth import StaffAuth
-from bot.staff_room import StaffRoomChat
-from bot.store import Store
-from bot.telegram_http import AiohttpRequest
-from bot.tickets import TicketStore
-from bot.web_sessions import WebLogins
+from bot.staff.admin_chat import AdminChat
+from bot.staff.auth import StaffAuth
+from bot.staff.cards import Cards
+from bot.staff.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.staff.relay import RELAY_WINDOW, Relay
+from bot.staff.room_chat import StaffRoomChat
+from bot.staff.rooms import RoomStore
+from bot.staff.tickets import TicketStore
+from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client
+from bot.storage.embedded import EmbeddedRedis
+from bot.storage.store import Store
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir

@@ -19,7 +19,7 @@ from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot import keys
+from bot.storage import keys
 
 # The update being handled and the ticket being worked on, for every log line written meanwhile.
 UPDATE_ID: ContextVar[int | None] = ContextVar("parole_update_id", default=None)

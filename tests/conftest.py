@@ -11,10 +11,10 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Secret, Settings
-from bot.emulator import BotApiEmulator
-from bot.redis_server import EmbeddedRedis, free_port
-from bot.serve import Listen, RunningBot, running_bot
+from bot.storage.embedded import EmbeddedRedis, free_port
+from emulator import BotApiEmulator
 from tests.support import Clock
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # python-telegram-bot 22: retry_after as a timedelta, no warning

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from bot.store import Store
-from bot.tickets import NewTicket, Ticket, TicketStore
-from bot.venues import Venue
-from bot.worker import AnalysisStore
+from bot.analysis.worker import AnalysisStore
+from bot.staff.tickets import NewTicket, Ticket, TicketStore
+from bot.storage.store import Store
+from bot.storage.venues import Venue
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 from nlp.types import Analysis, Entity, Kind, Label
 

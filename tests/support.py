@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from bot.emulator import ApiCall, BotApiEmulator, Delivery, EmulatedUser, RecordedMessage
+from emulator import ApiCall, BotApiEmulator, Delivery, EmulatedUser, RecordedMessage
 
 TRANSCRIPTS = Path(__file__).parent / "transcripts"
 

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.redis_server import free_port
+from bot.storage.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PROXY = ROOT / "bench" / "webhook_proxy.py"

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings
-from bot.emulator import BotApiEmulator, EmulatedUser
-from bot.redis_server import EmbeddedRedis, free_port
-from bot.serve import Listen, RunningBot, running_bot
+from bot.storage.embedded import EmbeddedRedis, free_port
+from emulator import BotApiEmulator, EmulatedUser
 from tests.bot.staff_scene import Scene
 from tests.support import Clock
 

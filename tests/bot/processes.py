@@ -15,8 +15,8 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
-from bot.redis_server import free_port
+from bot.storage.embedded import free_port
+from emulator import BotApiEmulator
 
 
 def start_bot(settings: Settings, log: Path, *, port: int | None = None) -> subprocess.Popen[bytes]:

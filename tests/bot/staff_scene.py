@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator import ApiCall, BotApiEmulator, Delivery, EmulatedChat, EmulatedUser, RecordedMessage
-from bot.serve import RunningBot
-from bot.venues import Venue
+from bot.cli.serve import RunningBot
+from bot.storage.venues import Venue
+from emulator import ApiCall, BotApiEmulator, Delivery, EmulatedChat, EmulatedUser, RecordedMessage
 from tests.support import Clock, Customer
 
 FIRST_TICKET = 1001

@@ -8,7 +8,8 @@ from tests.boundaries import modules_loaded_by, package_modules, top_level
 
 def test_no_module_of_bot_imports_spacy() -> None:
     modules = package_modules("bot")
-    assert {"bot.serve", "bot.customer_chat", "bot.staff_room", "bot.notifier", "bot.worker"} <= set(modules)
+    answering = {"bot.cli.serve", "bot.conversations.chat", "bot.staff.room_chat", "bot.staff.notifier"}
+    assert answering | {"bot.analysis.worker"} <= set(modules)
     loaded = modules_loaded_by(modules)
-    assert "bot.serve" in loaded and "bot.emulator.server" in loaded
+    assert "bot.cli.serve" in loaded and "emulator.server" in loaded
     assert top_level(loaded, frozenset({"spacy", "thinc", "numpy"})) == []

@@ -11,11 +11,11 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from bot import keys
+from bot.cli.serve import RunningBot
 from bot.config import Settings
-from bot.emulator import BotApiEmulator
 from bot.ops import UPDATE_ID, about_ticket, configure_logging
-from bot.serve import RunningBot
+from bot.storage import keys
+from emulator import BotApiEmulator
 from tests.support import Customer
 
 

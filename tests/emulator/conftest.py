@@ -12,7 +12,7 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 
 def assert_answers_follow_spec(emulator: BotApiEmulator) -> None:

@@ -9,7 +9,7 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator, EmulatorError
+from emulator import BotApiEmulator, EmulatorError
 
 
 async def test_429_carries_retry_after(emulator: BotApiEmulator, tg: Bot, monkeypatch: pytest.MonkeyPatch) -> None:

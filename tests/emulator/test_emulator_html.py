@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.entities import utf16_len
-from bot.emulator.html import HtmlParseError, parse_html
+from emulator.entities import utf16_len
+from emulator.html import HtmlParseError, parse_html
 
 
 def test_tags_become_entities_at_utf16_offsets() -> None:

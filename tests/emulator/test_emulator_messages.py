@@ -6,7 +6,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import BadRequest, Forbidden
 
-from bot.emulator import BotApiEmulator, EmulatedUser, MessageKind
+from emulator import BotApiEmulator, EmulatedUser, MessageKind
 
 RATING = InlineKeyboardMarkup(
     [

@@ -12,7 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Conflict
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 ApiCaller = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 

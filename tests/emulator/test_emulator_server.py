@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.emulator import BotApiEmulator, EmulatorError, MessageKind
+from emulator import BotApiEmulator, EmulatorError, MessageKind
 
 KINDS = [kind.value for kind in MessageKind if kind is not MessageKind.TEXT]
 
@@ -128,7 +128,7 @@ async def test_raw_updates_and_blocked_users(emulator: BotApiEmulator, tg: Bot) 
 
 async def test_running_it_standalone_prints_url_and_token() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot.emulator", "--port", "0", stdout=asyncio.subprocess.PIPE
+        sys.executable, "-m", "emulator", "--port", "0", stdout=asyncio.subprocess.PIPE
     )
     try:
         assert process.stdout is not None

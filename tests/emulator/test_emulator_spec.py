@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.emulator import BotApiEmulator, BotApiError, BotApiSpec, SpecMismatch
+from emulator import BotApiEmulator, BotApiError, BotApiSpec, SpecMismatch
 
 ApiCaller = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 KEYBOARD = {"inline_keyboard": [[{"text": "Yes", "callback_data": "yes"}]]}

@@ -12,7 +12,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 

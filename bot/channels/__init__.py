@@ -1,0 +1,2 @@
+"""Where customers talk to parole: one folder per channel, each turning its updates into the conversation's events and
+rendering its messages."""

@@ -1,0 +1,2 @@
+"""The Telegram channel: the webhook, the update reader, the HTTP layer, Telegram's outbound limits, one Bot API call
+with its refusals."""

@@ -1,0 +1,138 @@
+"""The webhook endpoint (aiohttp): checks Telegram's secret header, then processes the update in full
+before answering, so a 200 means its effects are stored."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import time
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application, CallbackContext
+
+from bot.channels.telegram.updates import Incoming, customer_update
+from bot.errors import ChatBusy
+from bot.ops import UPDATE_ID, Metrics, stream_state
+from bot.storage.cluster import REDIS_UNAVAILABLE
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_UPDATE_BYTES = 1 << 20
+APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  # type: ignore[type-arg]
+SECRET: web.AppKey[str | None] = web.AppKey("secret", str)
+STORE: web.AppKey[Store] = web.AppKey("store", Store)
+FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
+# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
+# the update's chat held by another process for longer than a turn can take.
+UNAVAILABLE = (*REDIS_UNAVAILABLE, ChatBusy)
+
+
+def record_failures(application: Application) -> dict[int, BaseException]:  # type: ignore[type-arg]
+    """Keep the error each update ended with, so the webhook can answer 503 when storage failed."""
+    failures: dict[int, BaseException] = {}
+
+    async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
+        if isinstance(update, Update | Incoming) and context.error is not None:
+            failures[update.update_id] = context.error
+            if not isinstance(context.error, UNAVAILABLE):
+                log.error("update %s failed", update.update_id, exc_info=context.error)
+            else:
+                log.error("storage unavailable for update %s: %s", update.update_id, context.error)
+
+    application.add_error_handler(on_error)
+    return failures
+
+
+async def receive_update(request: web.Request) -> web.Response:
+    secret = request.app[SECRET]
+    given = request.headers.get(SECRET_HEADER, "")
+    if secret is not None and not hmac.compare_digest(given.encode(), secret.encode()):
+        log.warning("webhook call without the right secret from %s", request.remote)
+        return web.json_response({"ok": False, "description": "forbidden"}, status=403)
+    if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
+        return web.json_response({"ok": False, "description": "update too large"}, status=413)
+    started = time.perf_counter()
+    metrics = request.app[METRICS]
+    body = await request.read()
+    try:
+        data = json.loads(body)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            raise ValueError("not an update object")
+    except ValueError as exc:
+        metrics.updates.labels("bad").inc()
+        return web.json_response({"ok": False, "description": f"bad update: {exc}"}, status=400)
+    application = request.app[APPLICATION]
+    context = UPDATE_ID.set(data["update_id"])
+    try:
+        # A customer's message or button is read straight into an `Incoming`; the rest as an `Update`.
+        update: Update | Incoming | None = customer_update(data)
+        if update is None:
+            try:
+                update = Update.de_json(data, application.bot)
+            except Exception:  # any malformed shape: never let Telegram retry it forever
+                log.exception("update %s could not be read; dropped", data.get("update_id"))
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
+            if not _has_valid_ids(update):  # python-telegram-bot reads such a shape but fails on it later
+                log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
+        await application.process_update(update)
+        error = request.app[FAILURES].pop(update.update_id, None)
+    finally:
+        UPDATE_ID.reset(context)
+    metrics.latency.observe(time.perf_counter() - started)
+    if error is not None:
+        metrics.errors.labels(type(error).__name__).inc()
+    if isinstance(error, UNAVAILABLE):
+        # Telegram redelivers: the update is processed again once Redis is back.
+        metrics.updates.labels("unavailable").inc()
+        return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+    metrics.updates.labels("handled").inc()
+    return web.json_response({"ok": True})
+
+
+def _has_valid_ids(update: Update) -> bool:
+    """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
+    chat, user = update.effective_chat, update.effective_user
+    return all(isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Redis reachable (else 503), and how far behind the analysis and the notifier are."""
+    redis = request.app[STORE].redis
+    try:
+        await redis.ping()
+        streams = await stream_state(redis)
+    except REDIS_UNAVAILABLE as exc:
+        return web.json_response({"ok": False, "redis": str(exc)}, status=503)
+    lag = {s.group: {"lag": s.lag, "pending": s.pending} for s in streams}
+    return web.json_response({"ok": True, "redis": "up", "stream": lag})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus' text format: this process's counters and the figures read from Redis now."""
+    figures = request.app[METRICS]
+    try:
+        await figures.refresh(request.app[STORE].redis)
+    except REDIS_UNAVAILABLE as exc:
+        log.warning("metrics: Redis figures unavailable: %s", exc)
+    return web.Response(body=figures.exposition(), content_type="text/plain", charset="utf-8")
+
+
+def webhook_app(application: Application, store: Store, *, path: str, secret: str | None) -> web.Application:  # type: ignore[type-arg]
+    app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+    app[APPLICATION] = application
+    app[SECRET] = secret
+    app[STORE] = store
+    app[FAILURES] = record_failures(application)
+    app.router.add_post(path, receive_update)
+    app[METRICS] = Metrics()
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,556 @@
+"""The `parole` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvloop
+from redis.asyncio import Redis
+
+from bot.app import bot_username, open_redis
+from bot.cli.templates import add_parsers as add_admin_parsers
+from bot.cli.templates import run_flows, run_templates, run_web
+from bot.config import Settings, load_settings
+from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.insights.export import write_export
+from bot.ops import configure_logging
+from bot.storage.durability import warn_about_durability
+from bot.storage.store import Store
+from bot.storage.venues import Venue, deep_link, write_qr
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="parole", description="Customer feedback at venues, over Telegram.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
+
+    serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
+    serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
+    serve.add_argument("--host", default="127.0.0.1", help="webhook listen address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="webhook listen port (default 8080)")
+
+    brand = sub.add_parser("brand", help="brands").add_subparsers(dest="action", required=True, metavar="ACTION")
+    brand_add = brand.add_parser("add", help="create a brand")
+    brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
+    brand_add.add_argument("--name", required=True, help="display name")
+    brand.add_parser("list", help="list brands as JSON lines")
+    brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
+    brand_deadline.add_argument("code")
+    brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
+
+    venue = sub.add_parser("venue", help="venues").add_subparsers(dest="action", required=True, metavar="ACTION")
+    venue_add = venue.add_parser("add", help="create a venue and write its QR codes")
+    venue_add.add_argument("--brand", required=True)
+    venue_add.add_argument("--name", required=True)
+    venue_add.add_argument("--city")
+    venue_add.add_argument("--lat", type=float)
+    venue_add.add_argument("--lon", type=float)
+    venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
+    venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
+    venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
+    venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
+    venue_edit.add_argument("--brand", required=True)
+    venue_edit.add_argument("--name")
+    venue_edit.add_argument("--city")
+    venue_edit.add_argument("--lat", type=float)
+    venue_edit.add_argument("--lon", type=float)
+    venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
+    venue_edit.add_argument("--language")
+    poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
+    poster.add_argument("code", metavar="VENUE", help="the venue's code")
+    poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
+    poster.add_argument("--out", type=Path, help="where to write it (default DATA_DIR/posters)")
+    posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
+    posters.add_argument("--brand", required=True)
+    posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
+    venue_list = venue.add_parser("list", help="list venues as JSON lines")
+    venue_list.add_argument("--brand")
+
+    export = sub.add_parser("export", help="every feedback with its analysis and replies")
+    export.add_argument("--brand")
+    export.add_argument("--venue")
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
+    export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
+    worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
+    worker.add_argument("--batch", type=int, default=128, help="feedbacks analysed together (default 128)")
+    worker.add_argument("--name", help="consumer name in the group (default host-pid)")
+    worker.add_argument(
+        "--claim-after", type=float, default=60.0, metavar="SECONDS",
+        help="take over feedback another worker read and did not finish after this long (default 60)",
+    )  # fmt: skip
+    worker.add_argument("--no-analysis", action="store_true", help="only notify the staff rooms (no spaCy loaded)")
+    worker.add_argument("--no-notifier", action="store_true", help="only analyse (no staff cards or reminders)")
+
+    reanalyze = sub.add_parser("reanalyze", help="analyse every stored feedback again, with progress")
+    reanalyze.add_argument("--brand")
+
+    vocab = sub.add_parser("vocab", help="a brand's vocabulary: names the analysis should know")
+    vocab_sub = vocab.add_subparsers(dest="action", required=True, metavar="ACTION")
+    vocab_add = vocab_sub.add_parser("add", help="add a term")
+    vocab_add.add_argument("--brand", required=True)
+    vocab_add.add_argument("--label", required=True, help="PER, ORG, LOC, PRODUCT or MISC")
+    vocab_add.add_argument("--id", help="canonical id shared by several spellings (default: from the text)")
+    vocab_add.add_argument("text")
+    vocab_list = vocab_sub.add_parser("list", help="list the terms as JSON lines")
+    vocab_list.add_argument("--brand", required=True)
+    vocab_remove = vocab_sub.add_parser("remove", help="remove a term")
+    vocab_remove.add_argument("--brand", required=True)
+    vocab_remove.add_argument("--label", help="only under this label")
+    vocab_remove.add_argument("text")
+
+    staff = sub.add_parser("staff", help="staff rooms (Telegram groups where the brand answers)")
+    staff_sub = staff.add_subparsers(dest="action", required=True, metavar="ACTION")
+    invite = staff_sub.add_parser("invite", help="a one-time code: '/link CODE' in a group makes it a staff room")
+    invite.add_argument("--brand", required=True)
+    invite.add_argument("--venue", help="a room for this venue's feedback only (default: the brand room)")
+    invite.add_argument("--hours", type=float, default=24.0, help="how long the code stays valid (default 24)")
+    staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
+    staff_rooms.add_argument("--brand")
+
+    news = sub.add_parser("news", help='"you said, we did": messages to the customers who opted in to a venue\'s news')
+    news_sub = news.add_subparsers(dest="action", required=True, metavar="ACTION")
+    news_send = news_sub.add_parser("send", help="send one message to them, within Telegram's limits, with progress")
+    news_count = news_sub.add_parser("count", help="how many would get it")
+    for news_parser in (news_send, news_count):
+        news_parser.add_argument("--brand", required=True)
+        news_parser.add_argument("--venue", required=True)
+        news_parser.add_argument("--since", help="customers who opted in from this day (YYYY-MM-DD, UTC) on")
+        news_parser.add_argument("--until", help="customers who opted in before this day (YYYY-MM-DD, UTC)")
+    news_send.add_argument("--text", help="the message (plain text)")
+    news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
+
+    stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
+    stats.add_argument("--brand")
+    stats.add_argument("--venue", help="one venue (needs --brand)")
+    stats.add_argument("--since", help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
+    stats.add_argument("--until", help="before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
+    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of tables")
+
+    nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    analyze = nlp.add_parser("analyze", help="print the analysis of each text as a JSON line")
+    analyze.add_argument("texts", nargs="*", metavar="TEXT")
+    analyze.add_argument("--file", type=Path, help="analyse each line of this file ('-' for standard input)")
+    analyze.add_argument("--brand", help="use this brand's vocabulary")
+    analyze.add_argument("--rating", type=int, choices=range(1, 6), help="the rating given with the text")
+    add_admin_parsers(sub)
+    return parser
+
+
+async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.demo import run_demo
+
+    return await run_demo(settings, out=sys.stdout)
+
+
+async def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.serve import Listen, serve
+
+    settings.require_token()
+    await serve(settings, listen=Listen(args.host, args.port) if args.webhook else None)
+    return 0
+
+
+async def _brand(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        if args.action == "add":
+            _print_json((await store.add_brand(args.code, args.name)).to_json())
+        elif args.action == "set-deadline":
+            _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
+        else:
+            for brand in await store.list_brands():
+                _print_json(brand.to_json())
+    return 0
+
+
+async def _venue(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        if args.action == "list":
+            username = settings.bot_username
+            for item in await store.list_venues(args.brand):
+                record = item.to_json()
+                if username:
+                    record["deep_link"] = deep_link(username, item.token)
+                _print_json(record)
+            return 0
+        if args.action in ("poster", "posters"):
+            return await _posters(args, settings, store)
+        if args.action == "edit":
+            edited = await store.edit_venue(
+                args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
+                forget_location=args.no_location, language=args.language,
+            )  # fmt: skip
+            _print_json(edited.to_json())
+            return 0
+        username = await bot_username(settings)
+        venue = await store.add_venue(
+            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
+        )
+        link = deep_link(username, venue.token)
+        qr_dir = args.qr_dir or settings.data_dir / "qr"
+        png, svg = write_qr(link, qr_dir, f"{venue.brand}-{venue.code}")
+        _print_json({**venue.to_json(), "deep_link": link, "qr_png": str(png), "qr_svg": str(svg)})
+    return 0
+
+
+async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
+    from bot.cli.posters import poster_content, write_poster
+    from bot.cli.progress import Progress
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    if args.action == "poster":
+        venues = [await _find_venue(store, args.code, args.brand)]
+    else:
+        venues = await store.list_venues(args.brand)
+    username = await bot_username(settings)
+    renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+    directory = args.out or settings.data_dir / "posters"
+    progress = Progress(len(venues), "poster") if args.action == "posters" else None
+    brand_names: dict[str, str] = {}
+    for venue in venues:
+        if venue.brand not in brand_names:
+            brand_names[venue.brand] = (await store.get_brand(venue.brand)).name
+        link = deep_link(username, venue.token)
+        content = poster_content(
+            renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
+            deep_link=link, bot_username=username, language=venue.language,
+        )  # fmt: skip
+        svg, png = await asyncio.to_thread(write_poster, content, directory, f"{venue.brand}-{venue.code}-poster")
+        if progress is not None:
+            progress.advance()
+        _print_json({"brand": venue.brand, "venue": venue.code, "deep_link": link, "svg": str(svg), "png": str(png)})
+    if progress is not None:
+        progress.close()
+    return 0
+
+
+async def _find_venue(store: Store, code: str, brand: str | None) -> Venue:
+    """The venue of that code in that brand, or in the one brand that has it."""
+    if brand is not None:
+        return await store.get_venue(brand, code)
+    found = [v for v in await store.list_venues() if v.code == code]
+    if not found:
+        raise NotFound("venue", code)
+    if len(found) > 1:
+        raise InvalidInput(f"several brands have a venue {code!r}: give --brand ({', '.join(v.brand for v in found)})")
+    return found[0]
+
+
+async def _export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.progress import Progress
+
+    since, until = _period(args)
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        brands = await _brand_codes(store, args.brand)
+        if args.venue and args.brand:  # without --brand: that venue code in any brand
+            await store.get_venue(args.brand, args.venue)
+        # The bar counts the brands' feedback: with --venue it ends short of its total, at what was exported.
+        progress = None
+        if sys.stderr.isatty():
+            progress = Progress(await store.count_feedback(brands, since=since, until=until), "feedback")
+        export = functools.partial(
+            write_export, store, fmt=args.format, brand=args.brand, venue=args.venue, since=since, until=until,
+            on_feedback=progress.advance if progress else None,
+        )  # fmt: skip
+        if args.output is None:
+            count = await export(sys.stdout)
+        else:
+            with open(args.output, "w", encoding="utf-8", newline="") as out:
+                count = await export(out)
+        if progress is not None:
+            progress.close()
+        print(f"exported {count} feedback(s)", file=sys.stderr)
+    return 0
+
+
+async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    """The analysis worker and the staff notifier, side by side in one process, until SIGINT or SIGTERM.
+
+    The notifier needs the bot's token; without one it is off, and the worker says so.
+    """
+    if args.batch < 1:
+        raise InvalidInput("--batch must be at least 1")
+    if not args.claim_after > 0:
+        raise InvalidInput("--claim-after must be a positive number of seconds")
+    if args.no_analysis and args.no_notifier:
+        raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
+    notify = not args.no_notifier
+    if notify and settings.telegram_token is None:
+        if args.no_analysis:
+            settings.require_token()  # fails naming PAROLE_TELEGRAM_TOKEN
+        print("PAROLE_TELEGRAM_TOKEN is not set: the staff notifier is off, analysis only", file=sys.stderr)
+        notify = False
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with contextlib.AsyncExitStack() as stack:
+        redis = await stack.enter_async_context(open_redis(settings))
+        await warn_about_durability(redis)
+        jobs: list[asyncio.Task[None]] = []
+        if notify:
+            jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))
+        if not args.no_analysis:
+            jobs.append(asyncio.create_task(_analyse_until(stop, redis, args.name, args.batch, args.claim_after)))
+        await asyncio.wait(jobs, return_when=asyncio.FIRST_EXCEPTION)
+        stop.set()  # one part failed: stop the other too
+        for job in jobs:
+            await job
+    return 0
+
+
+async def _analyse_until(stop: asyncio.Event, redis: Redis, name: str | None, batch: int, claim_after: float) -> None:
+    from bot.analysis.worker import AnalysisWorker
+    from bot.storage.lane import lane_for
+    from nlp import Analyzer
+
+    analyzer = await asyncio.to_thread(Analyzer, batch_size=batch)  # the model's batches are the worker's
+    lane = lane_for(redis)  # lean round trips on one Redis server (None on a cluster)
+    worker = AnalysisWorker(redis, analyzer, name=name, batch_size=batch, claim_idle=claim_after, lane=lane)
+    try:
+        await worker.run(stop)
+    finally:
+        if lane is not None:
+            await lane.aclose()
+    print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
+
+
+async def _notify_until(
+    stop: asyncio.Event, settings: Settings, redis: Redis, stack: contextlib.AsyncExitStack
+) -> None:
+    from bot.app import load_dialogs, outbound, staff, standalone_bot
+
+    bot = await stack.enter_async_context(standalone_bot(settings, outbound(settings, redis)))
+    username = await bot_username(settings, bot)
+    notifier = staff(settings, Store(redis), load_dialogs(settings), bot, username).notifier
+    task = asyncio.create_task(notifier.run(1.0))
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    print(f"notifier {notifier.name}: stopped", file=sys.stderr)
+
+
+async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.analysis.worker import reanalyze
+    from bot.cli.progress import Progress
+    from nlp import Analyzer
+
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        brands = await _brand_codes(store, args.brand)
+        total = await store.count_feedback(brands)
+        print("loading the French model…", file=sys.stderr)
+        analyzer = await asyncio.to_thread(Analyzer)
+        progress = Progress(total, "feedback")
+        stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
+        progress.close()
+        print(f"reanalysed {stored} feedback(s)", file=sys.stderr)
+    return 0
+
+
+async def _vocab(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.vocabulary import VocabularyStore
+
+    async with open_redis(settings) as redis:
+        vocabulary = VocabularyStore(redis)
+        if args.action == "add":
+            _print_json((await vocabulary.add(args.brand, args.label, args.text, args.id)).to_json())
+        elif args.action == "remove":
+            for entry in await vocabulary.remove(args.brand, args.text, args.label):
+                _print_json({**entry.to_json(), "removed": True})
+        else:
+            await Store(redis).get_brand(args.brand)
+            for entry in (await vocabulary.load(args.brand)).entries:
+                _print_json(entry.to_json())
+    return 0
+
+
+async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
+    from nlp import Analyzer
+    from nlp.types import Vocabulary
+
+    texts = list(args.texts)
+    if args.file is not None:
+        texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
+    if not texts:
+        raise InvalidInput("give texts to analyse, or --file F")
+    vocabulary: Vocabulary | None = None
+    if args.brand:
+        from bot.storage.vocabulary import VocabularyStore
+
+        async with open_redis(settings) as redis:
+            await Store(redis).get_brand(args.brand)
+            vocabulary = await VocabularyStore(redis).load(args.brand)
+    analyzer = await asyncio.to_thread(Analyzer)
+    for text in texts:
+        analysis = analyzer.analyze_text(text, vocabulary, rating=args.rating)
+        entities = [{k: v for k, v in e.to_json().items() if k != "field"} for e in analysis.entities]
+        _print_json({"text": text, **analysis.to_json(), "entities": entities})
+    return 0
+
+
+async def _staff(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from bot.staff.rooms import RoomStore
+
+    async with open_redis(settings) as redis:
+        rooms = RoomStore(redis)
+        if args.action == "invite":
+            invite = await rooms.invite(args.brand, args.venue, hours=args.hours)
+            expires = dt.datetime.fromtimestamp(invite.expires_at, dt.UTC).isoformat(timespec="seconds")
+            _print_json(
+                {
+                    "code": invite.code,
+                    "brand": invite.brand,
+                    "venue": invite.venue,
+                    "expires_at": expires.replace("+00:00", "Z"),
+                    "command": invite.command,
+                }
+            )
+        else:
+            if args.brand:
+                await Store(redis).get_brand(args.brand)
+            for room in await rooms.list(args.brand):
+                _print_json(room.to_json())
+    return 0
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.insights.stats import format_details, format_table, venue_stats
+
+    if args.venue and not args.brand:
+        raise InvalidInput("--venue needs --brand")
+    since, until = _period(args)
+    async with open_redis(settings) as redis:
+        rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
+    if args.json:
+        for row in rows:
+            _print_json(row.to_json())
+        return 0
+    print(format_table(rows))
+    for row in rows:
+        if row.venue is None or args.venue:  # the details of each brand, or of the one venue asked for
+            print("\n" + format_details(row))
+    return 0
+
+
+def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
+    """`--since`/`--until` as Unix times, checked."""
+    from bot.insights.stats import parse_period
+
+    return parse_period(args.since, args.until, ("--since", "--until"))
+
+
+async def _brand_codes(store: Store, brand: str | None) -> list[str]:
+    """The brand given (checked), or every brand."""
+    return [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
+
+
+async def _news(args: argparse.Namespace, settings: Settings) -> int:
+    from telegram import Bot
+
+    from bot.channels.telegram.http import AiohttpRequest
+    from bot.cli.progress import Progress
+    from bot.customers.news import BroadcastReport, NewsSender, NewsStore, SendBudget
+    from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+
+    since, until = _period(args)
+    if args.action == "count":
+        async with open_redis(settings) as redis:
+            venue = await Store(redis).get_venue(args.brand, args.venue)
+            chats = await NewsStore(redis).subscribers(venue.brand, venue.code, since=since, until=until)
+        _print_json({"brand": venue.brand, "venue": venue.code, "customers": len(chats)})
+        return 0
+    if (args.text is None) == (args.file is None):
+        raise InvalidInput("give the message with --text or --file, one of them")
+    text = _read_text(args.file).strip() if args.file is not None else args.text
+    token = settings.require_token().reveal()
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
+        bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
+        sender = NewsSender(store, NewsStore(redis), renderer, bot, SendBudget(redis))
+        venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
+        progress = Progress(len(chats), "customer")
+
+        async def advance(report: BroadcastReport) -> None:
+            progress.advance(report.handled - progress.done)
+
+        async with bot:
+            report = await sender.send(venue, chats, text, progress=advance, every=1)
+        progress.close()
+        _print_json(report.to_json())
+    return 0
+
+
+def _read_text(path: Path) -> str:
+    """A file's text, or standard input's for `-`."""
+    if str(path) == "-":
+        return sys.stdin.read()
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _print_json(record: dict[str, Any]) -> None:
+    print(json.dumps(record, ensure_ascii=False))
+
+
+HANDLERS: dict[str, Handler] = {
+    "demo": _demo,
+    "serve": _serve,
+    "brand": _brand,
+    "venue": _venue,
+    "export": _export,
+    "worker": _worker,
+    "reanalyze": _reanalyze,
+    "vocab": _vocab,
+    "nlp": _nlp,
+    "staff": _staff,
+    "stats": _stats,
+    "news": _news,
+    "templates": run_templates,
+    "flows": run_flows,
+    "web": run_web,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
+            logging.getLogger().setLevel(logging.WARNING)
+        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+            return runner.run(HANDLERS[args.command](args, settings))
+    except ParoleError as exc:
+        print(f"parole: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""What parole keeps for a customer beyond one conversation: their data (/mydata, /forget) and the venues' news."""

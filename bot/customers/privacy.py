@@ -1,0 +1,169 @@
+"""What parole keeps about a customer: `/mydata` sends it to them, `/forget` unlinks it from them.
+
+`/forget` (after a confirmation button) erases every link between the person and their feedback: the
+chat id on each feedback, the pseudonym salt (so the pseudonyms staff saw lead nowhere, and a next
+feedback gets an unrelated one), the pseudonym on their tickets, the indexes of their feedback and
+tickets, the "already rated" marks and the conversation. The feedback itself, its analysis and its
+thread stay, anonymous, for the brand's statistics and exports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+
+from bot.channels.telegram.sending import call_telegram
+from bot.customers.news import NewsStore
+from bot.errors import NotFound
+from bot.staff.tickets import TicketStore, split_member
+from bot.storage import keys
+from bot.storage.cluster import multi_slot_writes
+from bot.storage.store import Store
+from dialogs.render import MessageRenderer
+from dialogs.types import MessagePart
+
+FORGET_YES = "forget:yes"
+FORGET_NO = "forget:no"
+MY_DATA_LISTED = 5  # feedbacks shown in the message; the attached JSON file has them all
+
+
+def _iso(timestamp: float) -> str:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class CustomerData:
+    """The customer's `/mydata` and `/forget`."""
+
+    def __init__(
+        self,
+        store: Store,
+        tickets: TicketStore,
+        renderer: MessageRenderer,
+        bot: Bot,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.redis = store.redis
+        self.tickets = tickets
+        self.renderer = renderer
+        self.bot = bot
+        self.clock = clock
+
+    async def collect(self, chat_id: int) -> dict[str, Any]:
+        """Everything stored about the customer, as JSON: conversation, feedbacks, tickets and threads."""
+        conversation = (await self.store.load_chat(chat_id)).conversation
+        members = sorted(str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id)))
+        feedbacks: list[dict[str, Any]] = []
+        for member in members:
+            brand, _, feedback_id = member.partition("/")
+            try:
+                feedback = await self.store.get_feedback(brand, feedback_id)
+            except NotFound:  # deleted meanwhile
+                continue
+            ticket = await self.tickets.get(brand, feedback["ticket"]) if feedback.get("ticket") else None
+            thread = await self.tickets.thread(brand, feedback_id)
+            feedbacks.append(
+                {
+                    "id": feedback["id"],
+                    "brand": brand,
+                    "venue": feedback["venue_name"],
+                    "language": feedback["language"],
+                    "rating": feedback["rating"],
+                    "reason": feedback["reason"],
+                    "suggestion": feedback["suggestion"],
+                    "status": feedback["status"],
+                    "created_at": _iso(feedback["created_at"]),
+                    "kind": feedback["kind"],
+                    "aspects": feedback["aspects"],
+                    "entities": feedback["entities"],
+                    "ticket": None
+                    if ticket is None
+                    else {"number": ticket.number, "status": ticket.status.value, "pseudonym": ticket.customer},
+                    "replies": [{"author": m.author.value, "text": m.text, "at": _iso(m.at)} for m in thread],
+                }
+            )
+        feedbacks.sort(key=lambda f: str(f["created_at"]))
+        return {
+            "telegram_chat_id": chat_id,
+            "conversation": conversation.to_json() if conversation else None,
+            "feedbacks": feedbacks,
+            "news_from": await NewsStore(self.redis).subscribed(chat_id),
+        }
+
+    async def send_my_data(self, chat_id: int, language: str) -> None:
+        """Send the customer a summary of their data, and all of it as a JSON file."""
+        data = await self.collect(chat_id)
+        feedbacks = data["feedbacks"]
+        if not feedbacks and data["conversation"] is None:
+            await self._send(chat_id, "my_data_empty", {}, language)
+            return
+        listed = [
+            {
+                "venue_name": f["venue"], "date": f["created_at"][:10], "rating": f["rating"],
+                "reason": f["reason"] or "", "suggestion": f["suggestion"] or "",
+                "ticket": f["ticket"]["number"] if f["ticket"] else "", "replies": len(f["replies"]),
+            }
+            for f in feedbacks[-MY_DATA_LISTED:]
+        ]  # fmt: skip
+        variables = {"count": len(feedbacks), "feedbacks": listed, "more": max(0, len(feedbacks) - MY_DATA_LISTED)}
+        await self._send(chat_id, "my_data", variables, language)
+        document = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        send = functools.partial(self.bot.send_document, chat_id, document, filename="parole-my-data.json")
+        await call_telegram(send, idempotent=False, what="my data file")
+
+    async def ask_forget(self, chat_id: int, language: str) -> None:
+        yes = self.renderer.render_label(MessagePart("button_forget_confirm"), language)
+        no = self.renderer.render_label(MessagePart("button_forget_cancel"), language)
+        markup = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(yes, callback_data=FORGET_YES), InlineKeyboardButton(no, callback_data=FORGET_NO)]]
+        )
+        await self._send(chat_id, "forget_confirm", {}, language, markup=markup)
+
+    async def forget(self, chat_id: int) -> int:
+        """Unlink everything stored from the customer; return how many feedbacks were unlinked."""
+        members = [str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id))]
+        tickets = [str(m) for m in await self.redis.zrange(keys.customer_tickets(chat_id), 0, -1)]
+        await NewsStore(self.redis).unsubscribe_all(chat_id)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                brand, _, feedback_id = member.partition("/")
+                pipe.hget(keys.feedback(brand, feedback_id), "venue")
+            venues = await pipe.execute()
+        # The customer's indexes go last, on their own: if the erasure is cut short (or, on a Redis
+        # Cluster, where it cannot be one transaction, partly fails), they still list what is left, and
+        # `/forget` again finishes it.
+        async with multi_slot_writes(self.redis) as pipe:
+            for member, venue in zip(members, venues, strict=True):
+                brand, _, feedback_id = member.partition("/")
+                pipe.hdel(keys.feedback(brand, feedback_id), "chat_id")
+                if venue:
+                    pipe.delete(keys.rated(brand, str(venue), chat_id))
+            for member in tickets:
+                where = split_member(member)
+                if where is not None:
+                    pipe.hdel(keys.ticket(*where), "customer")
+            pipe.delete(keys.customer_salt(chat_id))
+            pipe.delete(keys.chat(chat_id))
+            await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.delete(keys.customer_feedbacks(chat_id))  # one key a command: they lie in different slots
+            pipe.delete(keys.customer_tickets(chat_id))
+            pipe.delete(keys.outbound_chat(str(chat_id)))  # the pace of staff replies to them, keyed by them
+            await pipe.execute()
+        return len(members)
+
+    async def _send(
+        self, chat_id: int, template: str, variables: dict[str, Any], language: str,
+        *, markup: InlineKeyboardMarkup | None = None,
+    ) -> None:  # fmt: skip
+        text = self.renderer.render(MessagePart(template, variables), language)
+        send = functools.partial(self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await call_telegram(send, idempotent=False, what=template)

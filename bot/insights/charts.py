@@ -1,0 +1,187 @@
+"""Server-side SVG charts of the figures (bars, a line for the trend): no script, readable on a phone.
+
+Each chart scales to its container (`viewBox`, `width="100%"`), is an image with a title and a
+description for screen readers (`role="img"`, `<title>`, `<desc>`), and writes every value as text beside
+its mark, so nothing is said by colour or length alone. Text is XML-escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from bot.insights.stats import FIELD_REFERENCE, KINDS, VenueStats
+
+WIDTH = 640
+BAR_HEIGHT = 28
+GAP = 10
+LABEL_WIDTH = 150
+VALUE_WIDTH = 130
+TOP = 40
+BAR_COLOUR = "#2f6f9f"
+REFERENCE_COLOUR = "#c0392b"
+LINE_HEIGHT = 260
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One bar: its label, its value, the text written beside it, and an optional reference mark."""
+
+    label: str
+    value: float
+    text: str
+    reference: float | None = None
+    reference_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One point of a line: its label on the x axis and its value (None: no data, the line breaks)."""
+
+    label: str
+    value: float | None
+    text: str = ""
+
+
+def _open(chart_id: str, title: str, description: str, height: int) -> list[str]:
+    return [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
+        f'font-family="system-ui, sans-serif" font-size="14" class="chart" id="{chart_id}">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
+        f'<text x="0" y="20" font-size="16" font-weight="bold" aria-hidden="true">{escape(title)}</text>',
+    ]
+
+
+def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, scale: float | None = None) -> str:
+    """Horizontal bars, longest = `scale` (default: the largest value or reference), labelled with text."""
+    height = TOP + len(bars) * (BAR_HEIGHT + GAP) + GAP
+    description = "; ".join(
+        f"{b.label}: {b.text}" + (f" ({b.reference_text})" if b.reference_text else "") for b in bars
+    )
+    parts = _open(chart_id, title, description or "no data", height)
+    largest = scale or max([b.value for b in bars] + [b.reference or 0.0 for b in bars] + [0.0])
+    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    for index, bar in enumerate(bars):
+        y = TOP + index * (BAR_HEIGHT + GAP)
+        length = span * bar.value / largest if largest > 0 else 0.0
+        middle = y + BAR_HEIGHT / 2 + 5
+        parts.append('<g class="bar">')
+        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end">{escape(bar.label)}</text>')
+        parts.append(
+            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}">'
+            f"<title>{escape(bar.label)}: {escape(bar.text)}</title></rect>"
+        )
+        end = length
+        if bar.reference is not None and largest > 0:
+            x = LABEL_WIDTH + span * bar.reference / largest
+            end = max(length, x - LABEL_WIDTH)
+            parts.append(
+                f'<line class="reference" x1="{x:.1f}" x2="{x:.1f}" y1="{y - 3}" y2="{y + BAR_HEIGHT + 3}" '
+                f'stroke="{REFERENCE_COLOUR}" stroke-width="3" stroke-dasharray="4 2">'
+                f"<title>{escape(bar.reference_text)}</title></line>"
+            )
+        # The value is written after the bar and its reference mark: never over either.
+        label = bar.text + (f" · {bar.reference_text}" if bar.reference_text else "")
+        parts.append(f'<text x="{LABEL_WIDTH + end + 6:.1f}" y="{middle:.1f}">{escape(label)}</text>')
+        parts.append("</g>")
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+def line_chart(
+    chart_id: str, title: str, points: Sequence[Point], *, low: float = 0.0, high: float | None = None
+) -> str:
+    """A line over labelled points (gaps where a value is None), each value written above its dot."""
+    left, right, top, bottom = 40.0, 20.0, float(TOP + 10), 50.0
+    values = [p.value for p in points if p.value is not None]
+    high = high if high is not None else max([*values, low + 1.0])
+    description = "; ".join(f"{p.label}: {p.text or ('—' if p.value is None else f'{p.value:g}')}" for p in points)
+    parts = _open(chart_id, title, description or "no data", LINE_HEIGHT)
+    plot_w, plot_h = WIDTH - left - right, LINE_HEIGHT - top - bottom
+    step = plot_w / max(1, len(points) - 1)
+
+    def y_of(value: float) -> float:
+        return top + plot_h * (1 - (value - low) / (high - low)) if high > low else top + plot_h
+
+    parts.append(
+        f'<line x1="{left}" x2="{WIDTH - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#888" '
+        'aria-hidden="true"/>'
+    )
+    for tick in (low, high):
+        parts.append(f'<text x="{left - 6}" y="{y_of(tick) + 5:.1f}" text-anchor="end" font-size="12">{tick:g}</text>')
+    every = max(1, len(points) // 8)  # at most about eight labels on the axis of a phone-sized chart
+    segment: list[str] = []
+    segments: list[list[str]] = []
+    for index, point in enumerate(points):
+        x = left + step * index if len(points) > 1 else left + plot_w / 2
+        if index % every == 0 or index == len(points) - 1:
+            parts.append(
+                f'<text x="{x:.1f}" y="{LINE_HEIGHT - bottom + 20:.1f}" text-anchor="middle" font-size="12">'
+                f"{escape(point.label)}</text>"
+            )
+        if point.value is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+            continue
+        y = y_of(point.value)
+        segment.append(f"{x:.1f},{y:.1f}")
+        text = point.text or f"{point.value:g}"
+        parts.append(
+            f'<g class="point"><circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{BAR_COLOUR}">'
+            f"<title>{escape(point.label)}: {escape(text)}</title></circle>"
+            f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" font-size="12">{escape(text)}</text></g>'
+        )
+    if segment:
+        segments.append(segment)
+    for points_text in segments:
+        parts.insert(
+            5,
+            f'<polyline class="trend" points="{" ".join(points_text)}" fill="none" stroke="{BAR_COLOUR}" '
+            'stroke-width="2" aria-hidden="true"/>',
+        )
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# --- the dashboard's charts of a row of figures -------------------------------------------------------
+
+
+def rating_chart(stats: VenueStats, *, title: str = "Ratings") -> str:
+    """How many feedbacks gave each rating, 5 stars first."""
+    total = max(1, stats.feedbacks)
+    counts = {r: stats.distribution.get(r, 0) for r in range(5, 0, -1)}
+    bars = [Bar("★" * r, count, f"{count} ({count / total:.0%})") for r, count in counts.items()]
+    return bar_chart("ratings", title, bars)
+
+
+def kinds_chart(stats: VenueStats, *, title: str = "Kinds of feedback", reference_label: str = "field") -> str:
+    """Each kind's share of the analysed feedback, with the field reference as a dashed mark."""
+    shares = stats.kind_shares
+    bars = [
+        Bar(
+            kind,
+            shares[kind] or 0.0,
+            f"{shares[kind]:.0%}" if shares[kind] is not None else "—",
+            FIELD_REFERENCE[kind],
+            f"{reference_label} {FIELD_REFERENCE[kind]:.0%}",
+        )
+        for kind in KINDS
+    ]
+    return bar_chart("kinds", title, bars)
+
+
+def trend_chart(stats: VenueStats, *, title: str = "Feedbacks per week") -> str:
+    """The weekly number of feedbacks."""
+    return line_chart("trend", title, [Point(w.week[5:], float(w.feedbacks)) for w in stats.weekly])
+
+
+def rating_trend_chart(stats: VenueStats, *, title: str = "Average rating per week") -> str:
+    """The weekly average rating on a 1-5 scale (a gap for a week without feedback)."""
+    points = [
+        Point(w.week[5:], w.average_rating, f"{w.average_rating:.1f}" if w.average_rating else "") for w in stats.weekly
+    ]
+    return line_chart("rating-trend", title, points, low=1.0, high=5.0)

@@ -1,0 +1,432 @@
+"""`parole stats` and the dashboard's figures: volume, ratings, kinds, entities, aspects, weekly trend and
+how well each venue closes the loop (response rate and time), for a brand or a venue and a period.
+
+Response rate = tickets with a first staff answer / tickets (spam excluded). First-response time = from the
+ticket's opening (the feedback complete or abandoned) to the first staff answer the customer received;
+the median is over the answered tickets. Unanswered = tickets neither closed nor spam that have no staff
+answer yet. A period [since, until) selects feedback and tickets by their creation time.
+
+Kinds, entities and aspects count the analysed feedback only; an entity counts once per feedback. "Staff
+most thanked" are the people (`PER`) named in praise; "products most criticised" the products named in
+complaints and critiques.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.errors import InvalidInput
+from bot.staff.tickets import TicketStatus, TicketStore
+from bot.storage.store import Store
+
+KINDS = ("complaint", "critique", "suggestion", "praise")
+# The first 25,000 feedbacks of a French platform that did this in 2011 (PRODUCT.md).
+FIELD_REFERENCE: Mapping[str, float] = {"complaint": 0.08, "critique": 0.36, "suggestion": 0.12, "praise": 0.44}
+CRITICAL_KINDS = frozenset({"complaint", "critique"})
+TOP = 5
+WEEK = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """An entity or an aspect and how many feedbacks mention it."""
+
+    text: str
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "count": self.count}
+
+
+@dataclass(frozen=True, slots=True)
+class WeekFigures:
+    """One week of the trend: its Monday (UTC), its feedbacks and their average rating."""
+
+    week: str
+    feedbacks: int
+    average_rating: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"week": self.week, "feedbacks": self.feedbacks, "average_rating": self.average_rating}
+
+
+@dataclass(frozen=True, slots=True)
+class VenueStats:
+    """The figures of one venue (`venue` None: every venue of the brand) over a period."""
+
+    brand: str
+    venue: str | None
+    venue_name: str
+    feedbacks: int
+    average_rating: float | None
+    tickets: int
+    answered: int
+    open: int
+    closed: int
+    spam: int
+    undeliverable: int
+    response_rate: float | None
+    median_first_response_seconds: float | None
+    unanswered: int = 0
+    since: float | None = None
+    until: float | None = None
+    distribution: Mapping[int, int] = field(default_factory=dict)  # rating 1-5 → feedbacks
+    analysed: int = 0
+    kinds: Mapping[str, int] = field(default_factory=dict)  # every kind of KINDS → analysed feedbacks
+    top_entities: tuple[Ranked, ...] = ()
+    staff_thanked: tuple[Ranked, ...] = ()
+    products_criticised: tuple[Ranked, ...] = ()
+    top_aspects: tuple[Ranked, ...] = ()
+    weekly: tuple[WeekFigures, ...] = ()
+
+    @property
+    def kind_shares(self) -> dict[str, float | None]:
+        """Each kind's share of the analysed feedback (None when nothing is analysed)."""
+        return {k: round(self.kinds.get(k, 0) / self.analysed, 3) if self.analysed else None for k in KINDS}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "brand": self.brand,
+            "venue": self.venue,
+            "venue_name": self.venue_name,
+            "since": _iso_date(self.since),
+            "until": _iso_date(self.until),
+            "feedbacks": self.feedbacks,
+            "average_rating": self.average_rating,
+            "distribution": {str(r): self.distribution.get(r, 0) for r in range(1, 6)},
+            "analysed": self.analysed,
+            "kinds": {k: self.kinds.get(k, 0) for k in KINDS},
+            "kind_shares": self.kind_shares,
+            "field_reference": dict(FIELD_REFERENCE),
+            "top_entities": [r.to_json() for r in self.top_entities],
+            "staff_thanked": [r.to_json() for r in self.staff_thanked],
+            "products_criticised": [r.to_json() for r in self.products_criticised],
+            "top_aspects": [r.to_json() for r in self.top_aspects],
+            "weekly": [w.to_json() for w in self.weekly],
+            "tickets": self.tickets,
+            "answered": self.answered,
+            "open": self.open,
+            "closed": self.closed,
+            "spam": self.spam,
+            "undeliverable": self.undeliverable,
+            "unanswered": self.unanswered,
+            "response_rate": self.response_rate,
+            "median_first_response_seconds": self.median_first_response_seconds,
+        }
+
+
+class _Mentions:
+    """Counts mentions by a key (vocabulary id or folded text), shown by their first spelling."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.names: dict[str, str] = {}
+
+    def add(self, key: str, text: str) -> None:
+        self.counts[key] += 1
+        self.names.setdefault(key, text)
+
+    def merge(self, other: _Mentions) -> None:
+        self.counts.update(other.counts)
+        for key, text in other.names.items():
+            self.names.setdefault(key, text)
+
+    def top(self, n: int) -> tuple[Ranked, ...]:
+        ranked = sorted(self.counts.items(), key=lambda item: (-item[1], self.names[item[0]].casefold()))
+        return tuple(Ranked(self.names[key], count) for key, count in ranked[:n])
+
+
+@dataclass
+class _Tally:
+    name: str = ""
+    ratings: list[int] = field(default_factory=list)
+    tickets: int = 0
+    spam: int = 0
+    open: int = 0
+    closed: int = 0
+    undeliverable: int = 0
+    unanswered: int = 0
+    delays: list[float] = field(default_factory=list)
+    kinds: Counter[str] = field(default_factory=Counter)
+    entities: _Mentions = field(default_factory=_Mentions)
+    thanked: _Mentions = field(default_factory=_Mentions)
+    criticised: _Mentions = field(default_factory=_Mentions)
+    aspects: _Mentions = field(default_factory=_Mentions)
+    weeks: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+    def add_feedback(self, feedback: Mapping[str, Any]) -> None:
+        rating = int(feedback["rating"])
+        self.ratings.append(rating)
+        self.weeks[week_of(float(feedback["created_at"]))].append(rating)
+        kind = feedback.get("kind")
+        if not kind:
+            return
+        self.kinds[kind] += 1
+        seen: set[str] = set()
+        for entity in feedback.get("entities", []):
+            key = f"{entity['label']}:{entity.get('id') or str(entity['text']).casefold()}"
+            if key in seen:
+                continue
+            seen.add(key)
+            self.entities.add(key, entity["text"])
+            if entity["label"] == "PER" and kind == "praise":
+                self.thanked.add(key, entity["text"])
+            elif entity["label"] == "PRODUCT" and kind in CRITICAL_KINDS:
+                self.criticised.add(key, entity["text"])
+        for aspect in dict.fromkeys(feedback.get("aspects", [])):
+            self.aspects.add(aspect, aspect)
+
+    def add(self, other: _Tally) -> None:
+        self.ratings += other.ratings
+        self.delays += other.delays
+        self.tickets += other.tickets
+        self.spam += other.spam
+        self.open += other.open
+        self.closed += other.closed
+        self.undeliverable += other.undeliverable
+        self.unanswered += other.unanswered
+        self.kinds.update(other.kinds)
+        for mine, theirs in (
+            (self.entities, other.entities),
+            (self.thanked, other.thanked),
+            (self.criticised, other.criticised),
+            (self.aspects, other.aspects),
+        ):
+            mine.merge(theirs)
+        for week, ratings in other.weeks.items():
+            self.weeks[week] += ratings
+
+    def figures(
+        self, brand: str, venue: str | None, since: float | None, until: float | None, top: int
+    ) -> VenueStats:
+        ratings, delays = self.ratings, self.delays
+        counted = self.tickets - self.spam
+        return VenueStats(
+            brand=brand,
+            venue=venue,
+            venue_name=self.name,
+            feedbacks=len(ratings),
+            average_rating=_average(ratings),
+            tickets=counted,
+            answered=len(delays),
+            open=self.open,
+            closed=self.closed,
+            spam=self.spam,
+            undeliverable=self.undeliverable,
+            response_rate=round(len(delays) / counted, 3) if counted else None,
+            median_first_response_seconds=round(statistics.median(delays), 1) if delays else None,
+            unanswered=self.unanswered,
+            since=since,
+            until=until,
+            distribution={r: ratings.count(r) for r in range(1, 6)},
+            analysed=sum(self.kinds.values()),
+            kinds={k: self.kinds.get(k, 0) for k in KINDS},
+            top_entities=self.entities.top(top),
+            staff_thanked=self.thanked.top(top),
+            products_criticised=self.criticised.top(top),
+            top_aspects=self.aspects.top(top),
+            weekly=weekly_trend(self.weeks, since, until),
+        )
+
+
+def _average(ratings: list[int]) -> float | None:
+    return round(statistics.fmean(ratings), 2) if ratings else None
+
+
+def week_of(timestamp: float) -> str:
+    """The Monday (UTC, ISO date) of the week a time falls in."""
+    day = dt.datetime.fromtimestamp(timestamp, dt.UTC).date()
+    return (day - dt.timedelta(days=day.weekday())).isoformat()
+
+
+def weekly_trend(
+    weeks: Mapping[str, list[int]], since: float | None, until: float | None
+) -> tuple[WeekFigures, ...]:
+    """Every week from the period's first to its last (or the data's), empty weeks included."""
+    if not weeks and (since is None or until is None):
+        return ()
+    bounds = list(weeks)
+    if since is not None:
+        bounds.append(week_of(since))
+    if until is not None:
+        bounds.append(week_of(until - 1e-3))
+    first, last = min(bounds), max(bounds)
+    day, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
+    trend: list[WeekFigures] = []
+    while day <= end:
+        ratings = weeks.get(day.isoformat(), [])
+        trend.append(WeekFigures(day.isoformat(), len(ratings), _average(ratings)))
+        day += dt.timedelta(days=7)
+    return tuple(trend)
+
+
+async def venue_stats(
+    store: Store,
+    brand: str | None = None,
+    venue: str | None = None,
+    *,
+    since: float | None = None,
+    until: float | None = None,
+    top: int = TOP,
+) -> list[VenueStats]:
+    """Per brand: one row per venue (of `venue` only, if given), then the brand's total (venue None)."""
+    tickets = TicketStore(store.redis)
+    brands = [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
+    if venue is not None and brand is not None:
+        await store.get_venue(brand, venue)
+    rows: list[VenueStats] = []
+    for code in brands:
+        tallies: defaultdict[str, _Tally] = defaultdict(_Tally)
+        for known in await store.list_venues(code):
+            tallies[known.code].name = known.name
+        async for feedback in store.iter_feedback(code, venue, since=since, until=until):
+            tally = tallies[feedback["venue"]]
+            tally.name = tally.name or feedback["venue_name"]
+            tally.add_feedback(feedback)
+        for ticket in await tickets.all_tickets(code):
+            if (venue is not None and ticket.venue != venue) or not _within(ticket.created_at, since, until):
+                continue
+            tally = tallies[ticket.venue]
+            tally.tickets += 1
+            if ticket.status is TicketStatus.SPAM:
+                tally.spam += 1
+                continue
+            tally.open += int(ticket.status.is_open)
+            tally.closed += int(ticket.status is TicketStatus.CLOSED)
+            tally.undeliverable += int(ticket.undeliverable)
+            if ticket.first_response_at is not None:
+                tally.delays.append(max(0.0, ticket.first_response_at - ticket.created_at))
+            elif ticket.status.is_open:
+                tally.unanswered += 1
+        total = _Tally()
+        for venue_code in sorted(tallies):
+            if venue is not None and venue_code != venue:
+                continue
+            rows.append(tallies[venue_code].figures(code, venue_code, since, until, top))
+            total.add(tallies[venue_code])
+        if venue is None:
+            rows.append(total.figures(code, None, since, until, top))
+    return rows
+
+
+def _within(timestamp: float, since: float | None, until: float | None) -> bool:
+    return (since is None or timestamp >= since) and (until is None or timestamp < until)
+
+
+def _iso_date(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def parse_period(since: str | None, until: str | None, names: tuple[str, str]) -> tuple[float | None, float | None]:
+    """A period [since, until) from two optional `parse_day` texts (named `names` in messages), checked."""
+    start = parse_day(since, names[0]) if since else None
+    end = parse_day(until, names[1]) if until else None
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput(f"{names[1]} must come after {names[0]}")
+    return start, end
+
+
+def parse_day(text: str, what: str) -> float:
+    """A `--since`/`--until` date (YYYY-MM-DD, UTC midnight) or time (ISO 8601) as a Unix time."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{what} {text!r} is not a date: write YYYY-MM-DD") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+# --- the terminal ----------------------------------------------------------------------------------
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration as people read it: minutes under an hour, else hours ("—" for none)."""
+    if seconds is None:
+        return "—"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _share(value: float | None) -> str:
+    return f"{value:.0%}" if value is not None else "—"
+
+
+def _table(header: tuple[str, ...], lines: Iterable[tuple[str, ...]]) -> str:
+    rows = [header, *lines]
+    widths = [max(len(line[i]) for line in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+                     for line in rows)  # fmt: skip
+
+
+def format_table(rows: list[VenueStats]) -> str:
+    """The figures of every row as a plain-text table for the terminal."""
+    header = (
+        "brand", "venue", "feedbacks", "avg ★", "tickets", "answered", "rate", "median 1st answer", "open",
+        "unanswered",
+    )  # fmt: skip
+    return _table(
+        header,
+        (
+            (
+                row.brand,
+                row.venue_name if row.venue is not None else "(all venues)",
+                str(row.feedbacks),
+                f"{row.average_rating:.2f}" if row.average_rating is not None else "—",
+                str(row.tickets),
+                str(row.answered),
+                _share(row.response_rate),
+                duration_text(row.median_first_response_seconds),
+                str(row.open),
+                str(row.unanswered),
+            )
+            for row in rows
+        ),
+    )
+
+
+def format_details(row: VenueStats) -> str:
+    """One row's distribution, kinds beside the field reference, top lists and weekly trend, as tables."""
+    title = f"{row.brand} · {row.venue_name if row.venue is not None else '(all venues)'}"
+    if row.since is not None or row.until is not None:
+        title += f" · {_iso_date(row.since) or '…'} → {_iso_date(row.until) or '…'}"
+    total = max(1, row.feedbacks)
+    blocks = [
+        title,
+        _table(
+            ("rating", "feedbacks", "share"),
+            (
+                (f"{r} ★", str(row.distribution.get(r, 0)), _share(row.distribution.get(r, 0) / total))
+                for r in range(5, 0, -1)
+            ),
+        ),
+        _table(
+            ("kind", "feedbacks", "share", "field reference"),
+            ((k, str(row.kinds.get(k, 0)), _share(row.kind_shares[k]), _share(FIELD_REFERENCE[k])) for k in KINDS),
+        ),
+    ]
+    for heading, ranked in (
+        ("staff most thanked", row.staff_thanked),
+        ("products most criticised", row.products_criticised),
+        ("top entities", row.top_entities),
+        ("top aspects", row.top_aspects),
+    ):
+        blocks.append(_table((heading, "feedbacks"), ((r.text, str(r.count)) for r in ranked)))
+    blocks.append(
+        _table(
+            ("week of", "feedbacks", "avg ★"),
+            (
+                (w.week, str(w.feedbacks), f"{w.average_rating:.2f}" if w.average_rating is not None else "—")
+                for w in row.weekly
+            ),
+        )
+    )
+    return "\n\n".join(blocks)

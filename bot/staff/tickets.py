@@ -1,0 +1,388 @@
+"""Tickets: one per feedback once it is complete or abandoned, numbered per brand, with the thread of
+staff and customer messages, the deadline of the first answer, and the idempotency of the relay.
+
+A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`). `undeliverable`
+marks a customer who blocked the bot. The customer's chat id is not copied onto the ticket: it stays on
+the feedback only, so `/forget` has one place to erase it from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from bot.storage import keys
+from bot.storage.cluster import queue_script
+from bot.storage.store import redis_strings, redis_text
+
+FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
+RELAY_MARK_SECONDS = 7 * 24 * 3600  # how long a relayed message is remembered (duplicate updates come sooner)
+CARD_CLAIM_SECONDS = 60.0  # a card being posted by another process for longer than this is posted again
+
+# KEYS[1] the feedback hash, KEYS[2] the brand's ticket counter; ARGV[1] the first ticket number.
+# Returns {number, 1} when this call numbered the feedback, {number, 0} when it had a number, {-1, 0}
+# when the feedback is gone.
+_NUMBER = """
+local existing = redis.call('HGET', KEYS[1], 'ticket')
+if existing then return {tonumber(existing), 0} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+local number = redis.call('INCR', KEYS[2]) + tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], 'ticket', number)
+return {number, 1}
+"""
+
+# KEYS[1] the ticket hash; ARGV[1] now, ARGV[2] claim lifetime. 1 when the caller may post the card.
+_CLAIM_CARD = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'card_message') then return 0 end
+local claim = redis.call('HGET', KEYS[1], 'card_claim')
+if claim and tonumber(ARGV[1]) - tonumber(claim) < tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'card_claim', ARGV[1])
+return 1
+"""
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    SPAM = "spam"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (TicketStatus.OPEN, TicketStatus.ANSWERED)
+
+
+class Author(StrEnum):
+    STAFF = "staff"
+    CUSTOMER = "customer"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """One message of a ticket's thread, as the export shows it."""
+
+    author: Author
+    text: str
+    at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"author": self.author.value, "text": self.text, "at": self.at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ThreadMessage:
+        return cls(Author(data["author"]), str(data["text"]), float(data["at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A feedback as the staff handle it."""
+
+    brand: str
+    number: int
+    feedback: str
+    venue: str
+    venue_name: str
+    language: str  # the customer's, for the answers they get
+    status: TicketStatus
+    created_at: float
+    customer: str  # the pseudonym, "" once the customer is forgotten
+    room: int | None = None  # the staff room that holds its card (or answered it first)
+    card_message: int | None = None
+    card_analysed: bool = False
+    first_response_at: float | None = None
+    closed_at: float | None = None
+    undeliverable: bool = False
+    reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
+    last_activity: float = 0.0
+
+    @property
+    def member(self) -> str:
+        return keys.ticket_member(self.brand, self.number)
+
+
+def _optional_float(value: str | None) -> float | None:
+    return float(value) if value else None
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value else None
+
+
+def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
+    return Ticket(
+        brand=brand,
+        number=int(data["number"]),
+        feedback=data["feedback"],
+        venue=data.get("venue", ""),
+        venue_name=data.get("venue_name", ""),
+        language=data.get("language") or "fr",
+        status=TicketStatus(data.get("status") or "open"),
+        created_at=float(data.get("created_at") or 0),
+        customer=data.get("customer", ""),
+        room=_optional_int(data.get("room")),
+        card_message=_optional_int(data.get("card_message")),
+        card_analysed=data.get("card_analysed") == "1",
+        first_response_at=_optional_float(data.get("first_response_at")),
+        closed_at=_optional_float(data.get("closed_at")),
+        undeliverable=data.get("undeliverable") == "1",
+        reminders=int(data.get("reminders") or 0),
+        last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
+    )
+
+
+def split_member(member: str) -> tuple[str, int] | None:
+    brand, _, number = member.partition("/")
+    return (brand, int(number)) if brand and number.isdigit() else None
+
+
+@dataclass(frozen=True, slots=True)
+class NewTicket:
+    """What a feedback needs to become a ticket (read from the feedback hash by the notifier)."""
+
+    brand: str
+    feedback: str
+    venue: str
+    venue_name: str
+    language: str
+    created_at: float
+    customer: str
+    chat_id: int | None
+
+
+class TicketStore:
+    """Tickets, threads, deadlines and relay marks in Redis."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._number = redis.register_script(_NUMBER)
+        self._claim_card = redis.register_script(_CLAIM_CARD)
+
+    # --- creation --------------------------------------------------------------------------------
+
+    async def open_many(self, items: Sequence[NewTicket], now: float) -> list[Ticket | None]:
+        """Give each feedback its ticket (idempotent: a numbered feedback keeps its ticket); 3 round trips.
+
+        None for a feedback that no longer exists.
+        """
+        if not items:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item in items:
+                numbering = [keys.feedback(item.brand, item.feedback), keys.ticket_sequence(item.brand)]
+                await queue_script(pipe, self._number, numbering, [FIRST_TICKET])
+            numbered = await pipe.execute()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item, (number, created) in zip(items, numbered, strict=True):
+                if int(number) < 0:
+                    continue
+                ticket_key = keys.ticket(item.brand, int(number))
+                fields: dict[str, EncodableT] = {
+                    "number": int(number), "brand": item.brand, "feedback": item.feedback, "venue": item.venue,
+                    "venue_name": item.venue_name, "language": item.language,
+                    "status": TicketStatus.OPEN.value, "created_at": now, "last_activity": now,
+                    "customer": item.customer,
+                }  # fmt: skip
+                # Field by field, only where missing: an existing ticket keeps its state, and one whose
+                # creation was cut short after it was numbered is completed.
+                for name, value in fields.items():
+                    pipe.hsetnx(ticket_key, name, value)
+                pipe.zadd(keys.tickets(item.brand), {str(number): now}, nx=True)
+                if int(created):
+                    pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
+                    if item.chat_id is not None:
+                        member = keys.ticket_member(item.brand, int(number))
+                        pipe.zadd(keys.customer_tickets(item.chat_id), {member: now}, nx=True)
+                pipe.hgetall(ticket_key)
+            results = await pipe.execute()
+        # Each ticket's HGETALL is the last reply of its group: read them back in order.
+        rows = iter(redis_strings(row) for row in results if isinstance(row, dict))
+        found: list[Ticket | None] = []
+        for item, (number, _) in zip(items, numbered, strict=True):
+            row = next(rows) if int(number) >= 0 else None
+            found.append(ticket_from_hash(item.brand, row) if row else None)
+        return found
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    async def get(self, brand: str, number: int) -> Ticket | None:
+        data = redis_strings(await self.redis.hgetall(keys.ticket(brand, number)))
+        return ticket_from_hash(brand, data) if data else None
+
+    async def for_message(self, brand: str, chat_id: int, message_id: int) -> int | None:
+        """The ticket a staff-room message belongs to (its card, a relayed or a staff message)."""
+        value = await self.redis.hget(keys.room_messages(brand, chat_id), str(message_id))
+        return int(value) if value else None
+
+    async def open_tickets(self, brand: str, *, limit: int = 500) -> list[Ticket]:
+        numbers = await self.redis.zrange(keys.open_tickets(brand), 0, limit - 1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for number in numbers:
+                pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
+            rows = await pipe.execute()
+        return [ticket_from_hash(brand, redis_strings(row)) for row in rows if row]
+
+    async def all_tickets(self, brand: str, *, batch: int = 500) -> list[Ticket]:
+        found: list[Ticket] = []
+        start = 0
+        while True:
+            numbers = await self.redis.zrange(keys.tickets(brand), start, start + batch - 1)
+            if not numbers:
+                return found
+            start += len(numbers)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for number in numbers:
+                    pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
+                found.extend(ticket_from_hash(brand, redis_strings(row)) for row in await pipe.execute() if row)
+
+    async def thread(self, brand: str, feedback_id: str) -> list[ThreadMessage]:
+        rows = await self.redis.lrange(keys.replies(brand, feedback_id), 0, -1)
+        return [ThreadMessage.from_json(json.loads(row)) for row in rows]
+
+    async def latest_for_customer(self, chat_id: int) -> tuple[Ticket, float] | None:
+        """The customer's ticket with the latest activity, and that time."""
+        latest = await self.redis.zrevrange(keys.customer_tickets(chat_id), 0, 0, withscores=True)
+        if not latest:
+            return None
+        member, score = latest[0]  # type: ignore[str-unpack]  # with scores: (member, score) pairs
+        where = split_member(redis_text(member))
+        ticket = await self.get(*where) if where else None
+        return (ticket, float(score)) if ticket else None
+
+    # --- cards -----------------------------------------------------------------------------------
+
+    async def claim_card(self, ticket: Ticket, now: float) -> bool:
+        """Tell whether this process should post the ticket's card (no card yet, nobody posting it)."""
+        claimed = await self._claim_card(
+            keys=[keys.ticket(ticket.brand, ticket.number)], args=[now, CARD_CLAIM_SECONDS]
+        )
+        return bool(claimed)
+
+    async def release_card(self, ticket: Ticket) -> None:
+        await self.redis.hdel(keys.ticket(ticket.brand, ticket.number), "card_claim")
+
+    async def card_posted(self, ticket: Ticket, room: int, message_id: int, *, analysed: bool, due: float) -> None:
+        """Record the card, map its message to the ticket, and start the first-answer deadline at `due`."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(
+                keys.ticket(ticket.brand, ticket.number),
+                mapping={"room": room, "card_message": message_id, "card_analysed": int(analysed)},
+            )
+            pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
+            if ticket.first_response_at is None and ticket.status.is_open:
+                pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
+            await pipe.execute()
+
+    async def card_analysed(self, ticket: Ticket) -> None:
+        await self.redis.hset(keys.ticket(ticket.brand, ticket.number), "card_analysed", 1)
+
+    async def schedule_card(self, brand: str, feedback_id: str, at: float) -> None:
+        await self.redis.zadd(keys.CARDS_DUE, {keys.pending_member(brand, feedback_id): at}, nx=True)
+
+    async def unschedule_card(self, brand: str, feedback_id: str) -> None:
+        await self.redis.zrem(keys.CARDS_DUE, keys.pending_member(brand, feedback_id))
+
+    async def due_cards(self, now: float, *, limit: int = 100) -> list[tuple[str, str]]:
+        """Cards whose wait for the analysis is over, each taken by one process only."""
+        return [(b, f) for b, _, f in (m.partition("/") for m in await self._take_due(keys.CARDS_DUE, now, limit))]
+
+    async def _take_due(self, key: str, now: float, limit: int) -> list[str]:
+        members = [str(m) for m in await self.redis.zrangebyscore(key, "-inf", now, start=0, num=limit)]
+        if not members:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member in members:
+                pipe.zrem(key, member)
+            removed = await pipe.execute()
+        return [member for member, done in zip(members, removed, strict=True) if done]
+
+    async def map_message(self, ticket: Ticket, chat_id: int, message_id: int) -> None:
+        await self.redis.hset(keys.room_messages(ticket.brand, chat_id), str(message_id), ticket.number)
+
+    # --- the thread ------------------------------------------------------------------------------
+
+    async def claim_relay(self, brand: str, chat_id: int, message_id: int) -> bool:
+        """Tell whether this staff message is relayed for the first time (then it is marked relayed)."""
+        marked = await self.redis.set(keys.relayed(brand, chat_id, message_id), 1, nx=True, ex=RELAY_MARK_SECONDS)
+        return bool(marked)
+
+    async def claim_customer_relay(self, ticket: Ticket, message_id: int) -> bool:
+        """Tell whether this customer message is relayed for the first time (then it is marked relayed)."""
+        key = keys.customer_relayed(ticket.brand, ticket.number, message_id)
+        return bool(await self.redis.set(key, 1, nx=True, ex=RELAY_MARK_SECONDS))
+
+    async def release_relay(self, brand: str, chat_id: int, message_id: int) -> None:
+        await self.redis.delete(keys.relayed(brand, chat_id, message_id))
+
+    async def staff_replied(
+        self, ticket: Ticket, text: str, *, customer_chat: int, room: int, message_ids: Sequence[int], now: float
+    ) -> None:
+        """Keep a staff answer the customer received: thread, first answer, status, deadline, activity."""
+        key = keys.ticket(ticket.brand, ticket.number)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now))
+            pipe.hsetnx(key, "first_response_at", now)
+            pipe.hsetnx(key, "room", room)
+            fields: dict[FieldT, EncodableT] = {"last_activity": now}
+            if ticket.status is TicketStatus.OPEN:
+                fields["status"] = TicketStatus.ANSWERED.value
+            pipe.hset(key, mapping=fields)
+            pipe.zrem(keys.DEADLINES, ticket.member)
+            pipe.zadd(keys.customer_tickets(customer_chat), {ticket.member: now}, xx=True)
+            for message_id in message_ids:
+                pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
+            await pipe.execute()
+
+    async def customer_wrote(
+        self, ticket: Ticket, text: str, *, customer_chat: int, room_message: int | None, now: float
+    ) -> None:
+        """Keep a customer's answer: thread, activity, and the room message that shows it."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
+            pipe.zadd(keys.customer_tickets(customer_chat), {ticket.member: now}, xx=True)
+            if room_message is not None and ticket.room is not None:
+                pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
+            await pipe.execute()
+
+    # --- status ----------------------------------------------------------------------------------
+
+    async def close(self, ticket: Ticket, status: TicketStatus, now: float) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
+            pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
+            pipe.zrem(keys.DEADLINES, ticket.member)
+            await pipe.execute()
+
+    async def undeliverable(self, ticket: Ticket, now: float) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"undeliverable": 1, "undeliverable_at": now})
+            pipe.zrem(keys.DEADLINES, ticket.member)
+            await pipe.execute()
+
+    async def reachable(self, ticket: Ticket) -> None:
+        """The customer of an undeliverable ticket wrote to the bot again: answers can reach them."""
+        await self.redis.hdel(keys.ticket(ticket.brand, ticket.number), "undeliverable", "undeliverable_at")
+
+    # --- deadlines -------------------------------------------------------------------------------
+
+    async def due_deadlines(self, now: float, *, limit: int = 100) -> list[tuple[str, int]]:
+        """Unanswered tickets whose next reminder is due, each taken by one process only."""
+        return [where for member in await self._take_due(keys.DEADLINES, now, limit) if (where := split_member(member))]
+
+    async def reminded(self, ticket: Ticket, stage: int, next_due: float | None) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), "reminders", stage)
+            if next_due is not None:
+                pipe.zadd(keys.DEADLINES, {ticket.member: next_due})
+            await pipe.execute()
+
+
+def _thread_json(author: Author, text: str, now: float) -> str:
+    return json.dumps(ThreadMessage(author, text, now).to_json(), ensure_ascii=False)

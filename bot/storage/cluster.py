@@ -1,0 +1,65 @@
+"""Redis Cluster: the client for `redis+cluster://` URLs, and the few places where parole's Redis use
+differs on a cluster (writes across hash slots, scripts in pipelines, what "Redis is unavailable" raises).
+
+The rest of `bot/` is written against `redis.asyncio.Redis`; redis-py's `RedisCluster` answers the same
+commands and routes each key to its node. A brand's keys share a hash tag (`parole:{brand}:…`, see
+`bot.storage.keys`), so a Lua script or a transaction over one brand's keys stays in one slot; everything that
+spans slots is a plain (non-transactional) pipeline, which redis-py splits by node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisClusterException, RedisError
+from redis.typing import EncodableT, KeyT
+
+CLUSTER_SCHEME_SUFFIX = "+cluster://"
+
+# What "Redis is unavailable" raises: redis-py's errors, socket errors, and `RedisClusterException` (not a
+# `RedisError`), which a cluster client raises when none of its nodes can be reached.
+REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OSError)
+
+
+def cluster_client(url: str, **options: Any) -> Redis:
+    """A `RedisCluster` client for a `redis+cluster://host:port` (or `rediss+cluster://`) URL.
+
+    Typed as `Redis`: the two answer the same commands parole uses, and the differences are handled in
+    this module (`is_cluster` tells them apart at run time).
+    """
+    scheme, _, rest = url.partition(CLUSTER_SCHEME_SUFFIX)
+    if not rest:
+        raise ValueError(f"not a Redis Cluster URL: {url.split('@')[-1]!r}")
+    return cast(Redis, RedisCluster.from_url(f"{scheme}://{rest}", **options))
+
+
+def is_cluster(redis: Redis) -> bool:
+    return isinstance(redis, RedisCluster)
+
+
+def multi_slot_writes(redis: Redis) -> Pipeline:
+    """A pipeline for writes whose keys lie in several hash slots.
+
+    On one Redis it is a MULTI/EXEC transaction, as before; a cluster has no transaction across slots, so
+    there it is a plain pipeline: each command still runs once, but a reader may see some of the writes
+    before the others. Callers order their writes so that such a moment is harmless.
+    """
+    return redis.pipeline(transaction=not is_cluster(redis))
+
+
+async def queue_script(pipe: Pipeline, script: AsyncScript, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> None:
+    """Queue a call of a registered Lua script in a pipeline (of one Redis or of a cluster).
+
+    redis-py loads a single node's missing scripts before it runs a pipeline, but a cluster pipeline
+    sends `EVALSHA` as it is and fails with NOSCRIPT on a node that never saw the script: there the body
+    goes with each call (`EVAL`; the server caches the compiled script).
+    """
+    if isinstance(pipe, ClusterPipeline):
+        pipe.eval(script.script, len(keys), *keys, *args)
+    else:
+        await script(keys=keys, args=args, client=pipe)

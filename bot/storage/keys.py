@@ -1,0 +1,246 @@
+"""Every Redis key parole uses, in one place.
+
+A brand's keys carry the brand code as a hash tag (`parole:{quick}:…`) so that Redis Cluster keeps
+them in one slot; keys looked up before the brand is known (a deep-link token, a short code, a chat)
+are global. A Lua script or a MULTI may only touch one brand's keys; anything wider is a plain pipeline
+(see `bot.storage.cluster`), and multi-key commands (DEL, EXISTS, …) take keys of one slot only.
+
+| key | type | holds |
+| --- | --- | --- |
+| `parole:brands` | set | brand codes |
+| `parole:{B}:brand` | hash | the brand: code, name, created_at |
+| `parole:{B}:venues` | sorted set | venue codes by creation time |
+| `parole:{B}:venue:V` | hash | the venue: code, brand, name, city, lat, lon, language, token, short_code, created_at |
+| `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
+| `parole:short:C` | string | JSON of the venue reference a short code opens |
+| `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
+| `parole:chat:ID` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`store`) |
+| `parole:chat:ID:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
+| `parole:{B}:feedback:F` | hash | one feedback (see `bot.storage.store.FEEDBACK_FIELDS`) |
+| `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
+| `parole:{B}:rated:V:ID` | string, expires | a customer rated venue V within the duplicate window |
+| `parole:pending` | sorted set | `B/F` of feedbacks in progress, by the time they count as abandoned |
+| `parole:stream:feedback` | stream | feedbacks complete or abandoned, for the analysis (group `analysis`) |
+| `parole:{B}:vocab` | hash | the brand's vocabulary: `LABEL:term` → JSON entry (label, text, id) |
+| `parole:{B}:vocab:version` | string | counter bumped on every vocabulary change (workers reload on change) |
+| `parole:{B}:events` | stream | what happened to the brand's feedback (`analysed`), for the staff room |
+| `parole:workers` | hash | worker name → last heartbeat (Unix time) |
+| `parole:{B}:brand` field `deadline_hours` | | hours the brand gives itself for a first answer (default 24) |
+| `parole:secret` | string | the deployment's secret for customer pseudonyms (random, set once) |
+| `parole:customer:ID:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
+| `parole:customer:ID:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
+| `parole:customer:ID:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
+| `parole:invite:CODE` | string, expires | JSON `{brand, venue}` of a one-time staff-room code (`parole staff invite`) |
+| `parole:room:CHAT` | hash | a staff room: brand, venue (`""`: the brand room), language, title, linked_at/by |
+| `parole:{B}:rooms` | hash | the brand's staff rooms: chat id → venue code (`""` for the brand room) |
+| `parole:{B}:ticket:seq` | string | counter of the brand's tickets (ticket number = 1000 + INCR) |
+| `parole:{B}:ticket:N` | hash | ticket N: feedback, venue, status, pseudonym, room, card, times (`bot.staff.tickets`) |
+| `parole:{B}:tickets` | sorted set | every ticket number by creation time |
+| `parole:{B}:tickets:open` | sorted set | tickets neither closed nor spam, by creation time |
+| `parole:{B}:feedback:F:replies` | list | the ticket's thread: JSON `{author: staff|customer, text, at}` |
+| `parole:{B}:room-messages:CHAT` | hash | message id in staff room CHAT → ticket number (card, thread) |
+| `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
+| `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
+| `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
+| `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
+| `parole:{B}:news:V` | sorted set | chat ids of the customers who opted in to venue V's news, by opt-in time |
+| `parole:customer:ID:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
+| `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
+| `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
+| `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
+| `parole:{B}:overrides` | hash | the brand's active overrides: `template:NAME:LANG` or `flow` → JSON version |
+| `parole:{B}:overrides:venue:V` | hash | venue V's active overrides, as above (they win over the brand's) |
+| `parole:{_global}:overrides` | hash | the operators' global overrides, as above (the brand's win over them) |
+| `<overrides hash>:history:DOC` | list | every version of a document, oldest first (`bot.editing.overrides.Version`) |
+| `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
+| `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
+| `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
+| `parole:{outbound}:bucket` | string, expires | when the outbound bucket is empty (µs; `channels.telegram.outbound`) |
+| `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
+| `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
+| `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
+| `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
+
+The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
+"""
+
+from __future__ import annotations
+
+PREFIX = "parole"
+BRANDS = f"{PREFIX}:brands"
+PENDING = f"{PREFIX}:pending"
+FEEDBACK_STREAM = f"{PREFIX}:stream:feedback"
+ANALYSIS_GROUP = "analysis"
+WORKERS = f"{PREFIX}:workers"
+NOTIFY_GROUP = "notify"
+SECRET = f"{PREFIX}:secret"
+CARDS_DUE = f"{PREFIX}:cards:due"
+# Global, like tokens and short codes: a customer's location is searched before any brand is known.
+GEO_VENUES = f"{PREFIX}:geo:venues"
+SEND_SLOT = f"{PREFIX}:sends:next"
+DEADLINES = f"{PREFIX}:deadlines"
+OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
+#: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
+GLOBAL_SCOPE = "_global"
+OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:bucket"
+OUTBOUND_SENDERS = f"{PREFIX}:{{outbound}}:senders"
+OUTBOUND_BLOCKED = f"{PREFIX}:{{outbound}}:blocked"
+
+
+def brand(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:brand"
+
+
+def venues(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:venues"
+
+
+def venue(brand_code: str, venue_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:venue:{venue_code}"
+
+
+def token(venue_token: str) -> str:
+    return f"{PREFIX}:token:{venue_token}"
+
+
+def short_code(code: str) -> str:
+    return f"{PREFIX}:short:{code}"
+
+
+def chat(chat_id: int) -> str:
+    return f"{PREFIX}:chat:{chat_id}"
+
+
+def chat_lock(chat_id: int) -> str:
+    return f"{PREFIX}:chat:{chat_id}:lock"
+
+
+def feedback(brand_code: str, feedback_id: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:feedback:{feedback_id}"
+
+
+def feedbacks(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:feedbacks"
+
+
+def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:rated:{venue_code}:{customer_id}"
+
+
+def venue_member(brand_code: str, venue_code: str) -> str:
+    """A venue in a global set (`parole:geo:venues`)."""
+    return f"{brand_code}/{venue_code}"
+
+
+def news_subscribers(brand_code: str, venue_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
+
+
+def customer_news(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:news"
+
+
+def pending_member(brand_code: str, feedback_id: str) -> str:
+    return f"{brand_code}/{feedback_id}"
+
+
+def vocabulary(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:vocab"
+
+
+def vocabulary_version(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:vocab:version"
+
+
+def events(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:events"
+
+
+def customer_salt(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:salt"
+
+
+def customer_feedbacks(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:feedbacks"
+
+
+def customer_tickets(chat_id: int) -> str:
+    return f"{PREFIX}:customer:{chat_id}:tickets"
+
+
+def invite(code: str) -> str:
+    return f"{PREFIX}:invite:{code}"
+
+
+def room(chat_id: int) -> str:
+    return f"{PREFIX}:room:{chat_id}"
+
+
+def rooms(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:rooms"
+
+
+def ticket_sequence(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:ticket:seq"
+
+
+def ticket(brand_code: str, number: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:ticket:{number}"
+
+
+def tickets(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:tickets"
+
+
+def open_tickets(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:tickets:open"
+
+
+def replies(brand_code: str, feedback_id: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:feedback:{feedback_id}:replies"
+
+
+def room_messages(brand_code: str, chat_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:room-messages:{chat_id}"
+
+
+def relayed(brand_code: str, chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:relayed:{chat_id}:{message_id}"
+
+
+def customer_relayed(brand_code: str, number: int, message_id: int) -> str:
+    """Named by the ticket, not the customer's chat: nothing keyed by their chat id outlives `/forget`."""
+    return f"{PREFIX}:{{{brand_code}}}:relayed:ticket-{number}:{message_id}"
+
+
+def ticket_member(brand_code: str, number: int) -> str:
+    """A ticket in a global sorted set (`parole:deadlines`, a customer's tickets)."""
+    return f"{brand_code}/{number}"
+
+
+def overrides(brand_code: str | None, venue_code: str | None = None) -> str:
+    """The active overrides of a scope: global (no brand), a brand, or one of its venues."""
+    if brand_code is None:
+        return f"{PREFIX}:{{{GLOBAL_SCOPE}}}:overrides"
+    if venue_code is None:
+        return f"{PREFIX}:{{{brand_code}}}:overrides"
+    return f"{PREFIX}:{{{brand_code}}}:overrides:venue:{venue_code}"
+
+
+def override_history(scope_key: str, document: str) -> str:
+    """Every version of one document of a scope (same hash tag as the scope's `overrides` hash)."""
+    return f"{scope_key}:history:{document}"
+
+
+def web_login(token: str) -> str:
+    return f"{PREFIX}:weblogin:{token}"
+
+
+def web_session(session_id: str) -> str:
+    return f"{PREFIX}:websession:{session_id}"
+def outbound_chat(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:chat:{chat_id}"
+
+
+def outbound_group(chat_id: str) -> str:
+    return f"{PREFIX}:{{outbound}}:group:{chat_id}"

@@ -1,0 +1,520 @@
+"""Redis storage of brands, venues, conversations and feedback; the feedback stream.
+
+Every method is one Redis round trip unless it says otherwise, so the per-update cost stays visible.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
+
+from bot.errors import InvalidInput, NotFound
+from bot.storage import keys
+from bot.storage.lane import Command, RedisLane
+from bot.storage.venues import (
+    Brand,
+    Venue,
+    check_brand_code,
+    check_coordinates,
+    check_language,
+    check_name,
+    new_short_code,
+    new_token,
+    slugify,
+)
+from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
+
+FEEDBACK_FIELDS = (
+    "id", "brand", "venue", "venue_name", "language", "rating", "reason", "suggestion",
+    "status", "created_at", "updated_at", "flow", "chat_id", "ticket",
+)  # fmt: skip
+DEFAULT_DEADLINE_HOURS = 24.0
+MAX_DEADLINE_HOURS = 24.0 * 30
+
+
+# A chat's lock (see `load_chat`) lives this long unless released: a process killed while it holds one
+# delays that chat's next update by at most this much.
+CHAT_LOCK_MS = 10_000
+# How many of a chat's last handled update ids are kept, to recognise an update Telegram delivers again.
+HANDLED_KEPT = 8
+# Deletes a chat's lock only if it is still the one this process took (not one taken after it expired).
+_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+
+
+@dataclass(frozen=True, slots=True)
+class Outbox:
+    """The Bot API calls that answer one update, stored with the state they answer: if the process dies
+    before making them, the update's redelivery makes them."""
+
+    update_id: int
+    calls: tuple[tuple[str, dict[str, Any]], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"update": self.update_id, "calls": [[method, params] for method, params in self.calls]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Outbox:
+        return cls(int(data["update"]), tuple((str(method), dict(params)) for method, params in data["calls"]))
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSnapshot:
+    """What one update needs before the engine runs: the conversation, a venue if a token was given, the
+    overrides revision (which templates and flow are in force, `bot.editing.in_force`), the last update ids handled in
+    the chat and the calls that answered the last one, and whether this process holds the chat's lock
+    (when it asked for it)."""
+
+    conversation: Conversation | None
+    venue: VenueRef | None
+    revision: int = 0
+    handled: tuple[int, ...] = ()
+    outbox: Outbox | None = None
+    locked: bool = True
+
+
+class Store:
+    """parole's data in Redis (`decode_responses=True` client).
+
+    With a `lane` (`bot.storage.lane`, the bot process gives one), the hot path's two round trips an update
+    (`load_chat`, `save_turn`) go through it instead of a redis-py pipeline; the commands are the same.
+    """
+
+    def __init__(self, redis: Redis, *, lane: RedisLane | None = None) -> None:
+        self.redis = redis
+        self.lane = lane
+
+    async def _round_trip(self, commands: list[Command]) -> list[Any]:
+        """Run the commands in one round trip (the lane's, else a plain redis-py pipeline)."""
+        if self.lane is not None:
+            return await self.lane.execute(commands)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return await pipe.execute()
+
+    # --- brands and venues (administration: a few round trips are fine) -------------------------
+
+    async def add_brand(self, code: str, name: str) -> Brand:
+        check_brand_code(code)
+        brand = Brand(code=code, name=check_name(name, "brand"), created_at=time.time())
+        created = await self.redis.hsetnx(keys.brand(code), "code", code)
+        if not created:
+            raise InvalidInput(f"brand {code!r} already exists")
+        await self.redis.hset(keys.brand(code), mapping={"name": brand.name, "created_at": brand.created_at})
+        await self.redis.sadd(keys.BRANDS, code)
+        return brand
+
+    async def get_brand(self, code: str) -> Brand:
+        data = _strings(await self.redis.hgetall(keys.brand(code)))
+        if not data:
+            raise NotFound("brand", code)
+        return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]))
+
+    async def set_deadline(self, code: str, hours: float) -> float:
+        """Set the hours the brand gives itself to answer a feedback first (reminder, then escalation)."""
+        await self.get_brand(code)
+        if not 0 < hours <= MAX_DEADLINE_HOURS:
+            raise InvalidInput(f"the deadline must be more than 0 and at most {MAX_DEADLINE_HOURS:.0f} hours")
+        await self.redis.hset(keys.brand(code), "deadline_hours", hours)
+        return hours
+
+    async def deadline_hours(self, code: str) -> float:
+        raw = await self.redis.hget(keys.brand(code), "deadline_hours")
+        return float(raw) if raw else DEFAULT_DEADLINE_HOURS
+
+    async def list_brands(self) -> list[Brand]:
+        codes = sorted(_text(c) for c in await self.redis.smembers(keys.BRANDS))
+        return [await self.get_brand(code) for code in codes]
+
+    async def add_venue(
+        self,
+        brand_code: str,
+        name: str,
+        *,
+        city: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        language: str = "fr",
+    ) -> Venue:
+        brand = await self.get_brand(brand_code)
+        name = check_name(name, "venue")
+        city = check_name(city, "city") if city is not None else None
+        lat, lon = check_coordinates(lat, lon)
+        check_language(language)
+        base = slugify(f"{name}-{city}" if city and slugify(city) not in slugify(name) else name)
+        for attempt in range(1000):
+            code = base if attempt == 0 else f"{base}-{attempt + 1}"
+            if await self.redis.hsetnx(keys.venue(brand.code, code), "code", code):
+                break
+        else:
+            raise InvalidInput(f"too many venues named {name!r}")
+        token = new_token()
+        while not await self.redis.set(keys.token(token), "", nx=True):
+            token = new_token()
+        short = new_short_code()
+        while not await self.redis.set(keys.short_code(short), "", nx=True):
+            short = new_short_code()
+        venue = Venue(
+            brand=brand.code, code=code, name=name, token=token, short_code=short,
+            created_at=time.time(), city=city, lat=lat, lon=lon, language=language,
+        )  # fmt: skip
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
+            _write_venue(pipe, venue, brand.name)
+            await pipe.execute()
+        return venue
+
+    async def edit_venue(
+        self,
+        brand_code: str,
+        code: str,
+        *,
+        name: str | None = None,
+        city: str | None = None,
+        lat: float | None = None,
+        lon: float | None = None,
+        forget_location: bool = False,
+        language: str | None = None,
+    ) -> Venue:
+        """Change a venue's name, city, coordinates (or forget them) or language; its code, token and short
+        code stay, so printed posters keep working."""
+        venue = await self.get_venue(brand_code, code)
+        brand = await self.get_brand(brand_code)
+        lat, lon = check_coordinates(lat, lon)
+        if forget_location and lat is not None:
+            raise InvalidInput("give --lat/--lon or --no-location, not both")
+        changed = replace(
+            venue,
+            name=check_name(name, "venue") if name is not None else venue.name,
+            city=check_name(city, "city") if city is not None else venue.city,
+            lat=None if forget_location else lat if lat is not None else venue.lat,
+            lon=None if forget_location else lon if lon is not None else venue.lon,
+            language=check_language(language) if language is not None else venue.language,
+        )
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.venue(brand_code, code), "lat", "lon")
+            _write_venue(pipe, changed, brand.name)
+            await pipe.execute()
+        return changed
+
+    async def nearby_venues(
+        self, lat: float, lon: float, *, radius_m: float, count: int
+    ) -> list[tuple[VenueRef, str, float]]:
+        """The venues within `radius_m` metres of a point, nearest first: each (venue, short code, metres)."""
+        check_coordinates(lat, lon)
+        found: list[tuple[Any, float]] = await self.redis.geosearch(
+            keys.GEO_VENUES, longitude=lon, latitude=lat, radius=radius_m, unit="m", sort="ASC", count=count,
+            withdist=True,
+        )  # type: ignore[assignment]  # fmt: skip  # with withdist: (member, metres) pairs
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for member, _ in found:
+                brand_code, _, venue_code = _text(member).partition("/")
+                pipe.hmget(keys.venue(brand_code, venue_code), ["name", "short_code"])
+                pipe.hget(keys.brand(brand_code), "name")
+            rows = await pipe.execute()
+        nearby: list[tuple[VenueRef, str, float]] = []
+        for (member, distance), (name, short), brand_name in zip(found, rows[::2], rows[1::2], strict=True):
+            brand_code, _, venue_code = _text(member).partition("/")
+            if name and short:  # a venue removed since: skipped
+                ref = VenueRef(brand_code, venue_code, _text(name), _text(brand_name or ""))
+                nearby.append((ref, _text(short), float(distance)))
+        return nearby
+
+    async def get_venue(self, brand_code: str, code: str) -> Venue:
+        data = _strings(await self.redis.hgetall(keys.venue(brand_code, code)))
+        if "token" not in data:
+            raise NotFound("venue", f"{brand_code}/{code}")
+        return _venue_from_hash(data)
+
+    async def list_venues(self, brand_code: str | None = None) -> list[Venue]:
+        brands = [brand_code] if brand_code else [b.code for b in await self.list_brands()]
+        result: list[Venue] = []
+        for code in brands:
+            await self.get_brand(code)
+            for venue_code in await self.redis.zrange(keys.venues(code), 0, -1):
+                result.append(await self.get_venue(code, _text(venue_code)))
+        return result
+
+    async def venue_by_short_code(self, code: str) -> VenueRef | None:
+        raw = await self.redis.get(keys.short_code(code))
+        return VenueRef.from_json(json.loads(raw)) if raw else None
+
+    # --- the hot path: one read and one write per update -----------------------------------------
+
+    async def load_chat(self, chat_id: int, token: str | None = None, *, lock: str | None = None) -> ChatSnapshot:
+        """Read the chat, the overrides revision, and the venue of a deep-link token if one is given (one
+        round trip).
+
+        With `lock` (a random value), also try to take the chat's lock in the same round trip, so that
+        two updates of one chat are never handled at once, whichever process gets them: `locked` tells
+        whether it was taken; `save_turn` or `release` gives it back.
+        """
+        commands: list[Command] = [("GET", keys.chat(chat_id)), ("GET", keys.OVERRIDES_REVISION)]
+        if token is not None:
+            commands.append(("GET", keys.token(token)))
+        if lock is not None:
+            commands.append(("SET", keys.chat_lock(chat_id), lock, "NX", "PX", CHAT_LOCK_MS))
+        results = await self._round_trip(commands)
+        data = json.loads(results[0]) if results[0] else None
+        revision = int(results[1] or 0)
+        venue = VenueRef.from_json(json.loads(results[2])) if token is not None and results[2] else None
+        locked = bool(results[-1]) if lock is not None else True
+        if data is None:
+            return ChatSnapshot(None, venue, revision, locked=locked)
+        if "conversation" not in data:  # written before the chat kept its handled updates
+            return ChatSnapshot(Conversation.from_json(data), venue, revision, locked=locked)
+        outbox = data.get("outbox")
+        return ChatSnapshot(
+            Conversation.from_json(data["conversation"]),
+            venue,
+            revision,
+            handled=tuple(int(u) for u in data.get("handled", ())),
+            outbox=Outbox.from_json(outbox) if outbox else None,
+            locked=locked,
+        )
+
+    async def release(self, chat_id: int, lock: str) -> None:
+        """Give back the chat's lock taken by `load_chat` without saving a turn."""
+        await self._round_trip([("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock)])
+
+    async def recently_rated(self, venue: VenueRef, customer_id: int) -> bool:
+        return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer_id)))
+
+    async def save_turn(
+        self,
+        chat_id: int,
+        conversation: Conversation,
+        feedback: Iterable[FeedbackRecord],
+        *,
+        duplicate_window: float,
+        conversation_timeout: float,
+        handled: Iterable[int] = (),
+        outbox: Outbox | None = None,
+        lock: str | None = None,
+    ) -> None:
+        """Store the new conversation state and the feedback snapshots of one update (one round trip).
+
+        The state is kept with the ids of the last updates handled (`handled`, the newest last) and the
+        calls that answer the newest (`outbox`); the chat's `lock` is given back in the same round trip.
+
+        A new feedback is indexed (for the brand, and for the customer's `/mydata` and `/forget`) and
+        marks the customer as having rated the venue; one in progress is scheduled to count as abandoned
+        after the timeout; a complete or abandoned one goes to the analysis stream.
+        """
+        chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
+        if outbox is not None:
+            chat["outbox"] = outbox.to_json()
+        commands: list[Command] = [("SET", keys.chat(chat_id), json.dumps(chat, ensure_ascii=False))]
+        for record in feedback:
+            key = keys.feedback(record.venue.brand, record.id)
+            commands.append(("HSET", key, *_flat(_feedback_hash(record, chat_id))))
+            member = keys.pending_member(record.venue.brand, record.id)
+            # The indexes are written with the first snapshot (and again with the last, cheaply
+            # idempotent), not with every answer in between: fewer commands on the hot path.
+            if record.created_at == record.updated_at or record.status is not FeedbackStatus.IN_PROGRESS:
+                rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
+                commands += [
+                    ("SADD", keys.customer_feedbacks(chat_id), member),
+                    ("SET", keys.customer_salt(chat_id), secrets.token_hex(8), "NX"),
+                    ("ZADD", keys.feedbacks(record.venue.brand), "NX", record.created_at, record.id),
+                    ("SET", rated, record.id, "EX", max(1, int(duplicate_window))),
+                ]
+            if record.status is FeedbackStatus.IN_PROGRESS:
+                commands.append(("ZADD", keys.PENDING, record.updated_at + conversation_timeout, member))
+            else:
+                stream = ("brand", record.venue.brand, "feedback", record.id, "status", record.status.value)
+                commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
+        if lock is not None:
+            commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock))
+        await self._round_trip(commands)
+
+    async def abandon_expired(self, now: float, *, limit: int = 100) -> list[str]:
+        """Mark feedback whose conversation timed out as abandoned and stream it; return their ids.
+
+        Safe with several processes: only the one whose ZREM removed the entry handles it.
+        """
+        members = await self.redis.zrangebyscore(keys.PENDING, "-inf", now, start=0, num=limit)
+        handled: list[str] = []
+        for member in map(_text, members):
+            if not await self.redis.zrem(keys.PENDING, member):
+                continue
+            brand_code, _, feedback_id = member.partition("/")
+            key = keys.feedback(brand_code, feedback_id)
+            if await self.redis.hget(key, "status") != FeedbackStatus.IN_PROGRESS.value:
+                continue
+            async with self.redis.pipeline(transaction=False) as pipe:
+                pipe.hset(key, mapping={"status": FeedbackStatus.ABANDONED.value, "updated_at": now})
+                pipe.xadd(
+                    keys.FEEDBACK_STREAM,
+                    {"brand": brand_code, "feedback": feedback_id, "status": FeedbackStatus.ABANDONED.value},
+                )
+                await pipe.execute()
+            handled.append(feedback_id)
+        return handled
+
+    # --- reading feedback back ------------------------------------------------------------------
+
+    async def get_feedback(self, brand_code: str, feedback_id: str) -> dict[str, Any]:
+        data = _strings(await self.redis.hgetall(keys.feedback(brand_code, feedback_id)))
+        if not data:
+            raise NotFound("feedback", f"{brand_code}/{feedback_id}")
+        return _feedback_from_hash(data)
+
+    async def count_feedback(
+        self, brand_codes: Iterable[str], *, since: float | None = None, until: float | None = None
+    ) -> int:
+        """How many feedbacks the brands hold, created in [since, until) (for progress bars)."""
+        low, high = _score_range(since, until)
+        return sum([await self.redis.zcount(keys.feedbacks(code), low, high) for code in brand_codes])
+
+    async def iter_feedback(
+        self,
+        brand_code: str | None = None,
+        venue_code: str | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        with_tickets: bool = False,
+        batch: int = 500,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every feedback created in [since, until) with its ticket's thread (`replies`), oldest first,
+        read in batches (memory stays bounded whatever the number of feedbacks).
+
+        `with_tickets` adds `ticket_hash`, the raw hash of the feedback's ticket ({} without one): one more
+        round trip a batch.
+        """
+        if brand_code is not None:
+            await self.get_brand(brand_code)
+            brands = [brand_code]
+        else:
+            brands = [b.code for b in await self.list_brands()]
+        for code in brands:
+            # Paged by rank, not by score: ties of creation time never skip or repeat a feedback.
+            start = await self.redis.zcount(keys.feedbacks(code), "-inf", f"({since!r}") if since is not None else 0
+            while True:
+                page: list[tuple[Any, float]] = await self.redis.zrange(
+                    keys.feedbacks(code), start, start + batch - 1, withscores=True
+                )  # type: ignore[assignment]  # with scores: (member, score) pairs
+                ids = [_text(member) for member, score in page if until is None or score < until]
+                if not ids:
+                    break
+                start += len(ids)
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    for feedback_id in ids:
+                        pipe.hgetall(keys.feedback(code, feedback_id))
+                        pipe.lrange(keys.replies(code, feedback_id), 0, -1)
+                    results = await pipe.execute()
+                rows: list[dict[str, Any]] = []
+                for row, thread in zip(results[::2], results[1::2], strict=True):
+                    data = _strings(row)
+                    if data and (venue_code is None or data.get("venue") == venue_code):
+                        rows.append({**_feedback_from_hash(data), "replies": [json.loads(_text(m)) for m in thread]})
+                if with_tickets:
+                    async with self.redis.pipeline(transaction=False) as pipe:
+                        for feedback in rows:
+                            pipe.hgetall(keys.ticket(code, feedback["ticket"] or 0))
+                        for feedback, ticket in zip(rows, await pipe.execute(), strict=True):
+                            feedback["ticket_hash"] = _strings(ticket) if feedback["ticket"] else {}
+                for feedback in rows:
+                    yield feedback
+
+
+def redis_text(value: object) -> str:
+    """A Redis reply as text (the client decodes responses; this satisfies the typing and old data)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
+    """A Redis hash reply as a dict of text."""
+    return {redis_text(k): redis_text(v) for k, v in data.items()}
+
+
+_text = redis_text
+_strings = redis_strings
+
+
+def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
+    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map."""
+    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand_name).to_json())
+    fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
+    pipe.hset(keys.venue(venue.brand, venue.code), mapping=fields)
+    pipe.set(keys.token(venue.token), ref)
+    pipe.set(keys.short_code(venue.short_code), ref)
+    member = keys.venue_member(venue.brand, venue.code)
+    if venue.lat is not None and venue.lon is not None:
+        pipe.geoadd(keys.GEO_VENUES, (venue.lon, venue.lat, member))
+    else:
+        pipe.zrem(keys.GEO_VENUES, member)
+
+
+def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
+    """ZCOUNT bounds of [since, until)."""
+    return ("-inf" if since is None else repr(since), "+inf" if until is None else f"({until!r}")
+
+
+def _flat(mapping: Mapping[str, str | int | float]) -> list[str | int | float]:
+    """A hash's fields and values as HSET's arguments."""
+    return [item for pair in mapping.items() for item in pair]
+
+
+def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[str, str | int | float]:
+    return {
+        "id": record.id,
+        "brand": record.venue.brand,
+        "venue": record.venue.code,
+        "venue_name": record.venue.name,
+        "language": record.language,
+        "rating": record.rating,
+        "reason": record.reason or "",
+        "suggestion": record.suggestion or "",
+        "status": record.status.value,
+        "created_at": record.created_at,
+        "updated_at": record.updated_at,
+        "flow": record.flow,
+        "chat_id": chat_id,
+    }
+
+
+def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": data["id"],
+        "brand": data["brand"],
+        "venue": data["venue"],
+        "venue_name": data.get("venue_name", ""),
+        "language": data.get("language", "fr"),
+        "rating": int(data["rating"]),
+        "reason": data.get("reason") or None,
+        "suggestion": data.get("suggestion") or None,
+        "created_at": float(data["created_at"]),
+        "updated_at": float(data.get("updated_at", data["created_at"])),
+        "status": data["status"],
+        "flow": data.get("flow", "default"),
+        "chat_id": int(data["chat_id"]) if data.get("chat_id") else None,
+        "kind": data.get("kind") or None,
+        "aspects": json.loads(data.get("aspects") or "[]"),
+        "entities": json.loads(data.get("entities") or "[]"),
+        "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
+        "ticket": int(data["ticket"]) if data.get("ticket") else None,
+    }
+
+
+def _venue_from_hash(data: dict[str, str]) -> Venue:
+    return Venue(
+        brand=data["brand"],
+        code=data["code"],
+        name=data["name"],
+        token=data["token"],
+        short_code=data["short_code"],
+        created_at=float(data["created_at"]),
+        city=data.get("city"),
+        lat=float(data["lat"]) if data.get("lat") else None,
+        lon=float(data["lon"]) if data.get("lon") else None,
+        language=data.get("language") or "fr",
+    )

@@ -1,0 +1,1 @@
+"""The web admin (aiohttp + Jinja2): templates, history, dashboard."""

@@ -1,0 +1,65 @@
+"""The web admin's dashboard: the insights of a brand or a venue over a period (`bot.insights.stats`), drawn with
+`bot.insights.charts`. It builds the page's context; `bot.web.admin` serves it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from markupsafe import Markup
+
+from bot.editing.editor import Admin
+from bot.errors import NotAllowed
+from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
+from bot.insights.stats import FIELD_REFERENCE, KINDS, VenueStats, duration_text, parse_period, venue_stats
+from bot.storage.store import Store
+
+FIELDS = ("brand", "venue", "since", "until")
+
+
+async def dashboard_form(store: Store, admin: Admin, query: Mapping[str, str]) -> dict[str, Any]:
+    """The form's values as asked (brand: by default the admin's, or an operator's first), with the brands
+    the admin may choose from and the venues of the brand shown."""
+    form: dict[str, Any] = {name: query.get(name, "").strip() for name in FIELDS}
+    brands = [admin.brand] if admin.brand is not None else [b.code for b in await store.list_brands()]
+    form["brand"] = form["brand"] or next(iter(brands), "")
+    form["brands"] = brands
+    form["venues"] = (
+        [(v.code, v.name) for v in await store.list_venues(form["brand"])] if form["brand"] in brands else []
+    )
+    return form
+
+
+async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str]) -> dict[str, Any]:
+    """The figures and charts of the brand or venue and period of the form, checked (NotFound for an
+    unknown brand or venue, NotAllowed for another brand than the admin's, InvalidInput for bad dates)."""
+    brand, venue = form["brand"], form["venue"] or None
+    if admin.brand is not None and brand != admin.brand:
+        raise NotAllowed(f"{admin.name} may see only the brand {admin.brand!r}, not {brand!r}")
+    since, until = parse_period(form["since"] or None, form["until"] or None, ("since", "until"))
+    await store.get_brand(brand)
+    rows = await venue_stats(store, brand, venue, since=since, until=until)
+    [row] = [r for r in rows if r.venue == venue]
+    return {
+        "stats": row,
+        "median": duration_text(row.median_first_response_seconds),
+        "kinds": _kinds(row),
+        "charts": _charts(row),
+    }
+
+
+def _kinds(row: VenueStats) -> list[dict[str, Any]]:
+    shares = row.kind_shares
+    return [
+        {"kind": k, "count": row.kinds.get(k, 0), "share": shares[k], "reference": FIELD_REFERENCE[k]} for k in KINDS
+    ]
+
+
+def _charts(row: VenueStats) -> dict[str, Markup]:
+    # The charts escape every text they write: their SVG goes into the page as it is.
+    return {
+        "ratings": Markup(rating_chart(row, title="Notes")),
+        "kinds": Markup(kinds_chart(row, title="Types de retours", reference_label="terrain")),
+        "trend": Markup(trend_chart(row, title="Retours par semaine")),
+        "rating_trend": Markup(rating_trend_chart(row, title="Note moyenne par semaine")),
+    }

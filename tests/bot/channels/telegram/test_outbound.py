@@ -1,0 +1,159 @@
+"""Telegram's outbound limits across processes, against the real Redis: each `Outbound` is one process.
+
+Answers are paced on a clock the test moves (their sleeps move it too, so nothing really waits); staff
+messages are paced on Redis's clock, so their tests stop at the first wait (`Waited`) and look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+
+from bot.channels.telegram.outbound import PRIORITY, Limits, Outbound, Priority
+from bot.storage import keys
+from bot.storage.embedded import free_port
+
+
+class Waited(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"would wait {seconds:.3f} s")
+        self.seconds = seconds
+
+
+class MovingClock:
+    """Monotonic time that moves only when told, or when a paced answer sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+async def stop_at_first_wait(seconds: float) -> None:
+    raise Waited(seconds)
+
+
+def process(redis: Redis, clock: MovingClock, **limits: float) -> Outbound:
+    return Outbound(redis, Limits(**limits), clock=clock, sleep=clock.sleep)  # type: ignore[arg-type]
+
+
+def staff_process(redis: Redis, **limits: float) -> Outbound:
+    return Outbound(redis, Limits(**limits), sleep=stop_at_first_wait)  # type: ignore[arg-type]
+
+
+async def staff_wait(outbound: Outbound, priority: Priority, chat_id: str, method: str = "sendMessage") -> float:
+    """What a staff message would wait (0: it went and was counted)."""
+    token = PRIORITY.set(priority)
+    try:
+        await outbound.acquire(method, chat_id)
+    except Waited as waited:
+        return waited.seconds
+    finally:
+        PRIORITY.reset(token)
+    return 0.0
+
+
+async def test_a_private_chat_gets_a_burst_of_five_answers_then_one_a_second(redis_client: Redis) -> None:
+    clock = MovingClock()
+    outbound = process(redis_client, clock)
+    waits = [await outbound.acquire("sendMessage", "42") for _ in range(7)]
+    assert waits == [0.0] * 5 + [pytest.approx(1.0), pytest.approx(1.0)]
+    assert await outbound.acquire("sendMessage", "43") == 0.0  # another chat is not held back
+    # Edits bring no new message: they count for the bot, not for the chat.
+    assert await outbound.acquire("editMessageText", "42") == 0.0
+    assert await outbound.acquire("answerCallbackQuery", None) == 0.0
+
+
+async def test_the_bots_budget_is_shared_by_the_processes_that_send(redis_client: Redis) -> None:
+    clock = MovingClock()
+    first, second = process(redis_client, clock, per_second=10), process(redis_client, clock, per_second=10)
+    await first.acquire("sendMessage", "1")
+    await second.acquire("sendMessage", "2")
+    assert (first.senders, second.senders) == (1, 2)
+    clock.now += 1.5  # the first reads the shared state again at its next answer
+    clock.sleeps.clear()
+    waits = [await first.acquire("sendMessage", str(chat)) for chat in range(100, 106)]
+    assert first.senders == 2
+    # Half of 10 a second: a second's worth (5) at once, then one every 0.2 s.
+    assert waits[:5] == [0.0] * 5
+    assert waits[5] == pytest.approx(0.2)
+
+
+async def test_a_process_that_stopped_sending_gives_its_share_back(redis_client: Redis) -> None:
+    clock = MovingClock()
+    first, second = process(redis_client, clock), process(redis_client, clock)
+    await first.acquire("sendMessage", "1")
+    await second.acquire("sendMessage", "2")
+    await redis_client.zadd(keys.OUTBOUND_SENDERS, {second.name: 0})  # its last report, long ago
+    clock.now += 1.5
+    await first.acquire("sendMessage", "3")
+    assert first.senders == 1
+
+
+async def test_answers_go_before_cards_before_broadcasts(redis_client: Redis) -> None:
+    clock = MovingClock()
+    answers = process(redis_client, clock, per_second=30)
+    staff = staff_process(redis_client, per_second=30)
+    for chat in range(20):  # two thirds of the bot's second, spent on answers by another process
+        await answers.acquire("sendMessage", str(1000 + chat))
+    clock.now += 1.5
+    await answers.acquire("sendMessage", "2000")  # its refresh reports the 20 answers
+    assert await staff_wait(staff, Priority.CARD, "-100") == 0.0
+    # A broadcast goes only while the bot's bucket is at most half full: it waits for the answers to drain.
+    assert 0 < await staff_wait(staff, Priority.BROADCAST, "-100") <= 0.3
+
+
+async def test_a_group_gets_at_most_twenty_messages_a_minute(redis_client: Redis) -> None:
+    staff, other = staff_process(redis_client, per_second=1000), staff_process(redis_client, per_second=1000)
+    for number in range(20):
+        assert await staff_wait(staff if number % 2 else other, Priority.CARD, "-1001") == 0.0
+    assert 55 < await staff_wait(staff, Priority.CARD, "-1001") <= 60
+    assert await staff_wait(other, Priority.CARD, "-1002") == 0.0  # another group is not held back
+    # Editing a card brings no new message to the group.
+    assert await staff_wait(other, Priority.CARD, "-1001", method="editMessageText") == 0.0
+    # A reply to a staff command in that group (an answer, but in a group) is held back too.
+    assert await staff_wait(other, Priority.ANSWER, "-1001") > 55
+
+
+async def test_staff_messages_to_a_private_chat_are_spread_across_processes(redis_client: Redis) -> None:
+    staff, other = staff_process(redis_client), staff_process(redis_client)
+    assert [await staff_wait(p, Priority.CARD, "77") for p in (staff, other) * 2 + (staff,)] == [0.0] * 5
+    assert 0.5 < await staff_wait(other, Priority.CARD, "77") <= 1.0
+
+
+async def test_a_429_seen_by_one_process_holds_back_every_process(redis_client: Redis) -> None:
+    clock = MovingClock()
+    seen, answers, staff = process(redis_client, clock), process(redis_client, clock), staff_process(redis_client)
+    await seen.block(2.0)
+    assert await seen.acquire("sendMessage", "5") == pytest.approx(2.0)
+    assert 1.0 < await answers.acquire("sendMessage", "6") <= 2.0  # read at its refresh
+    assert 1.0 < await staff_wait(staff, Priority.CARD, "-100") <= 2.0
+    assert int(await redis_client.get(keys.OUTBOUND_BLOCKED) or 0) > 1_000_000
+    await staff.block(0.5)  # a shorter block never shortens the longer one
+    assert 1.0 < await staff_wait(staff, Priority.CARD, "-100") <= 2.0
+
+
+async def test_without_redis_messages_still_go(caplog: pytest.LogCaptureFixture) -> None:
+    redis: Redis = Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
+    clock = MovingClock()
+    answers, staff = process(redis, clock), staff_process(redis)
+    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.outbound"):
+        assert await answers.acquire("sendMessage", "5") == 0.0
+        assert await staff_wait(staff, Priority.CARD, "-100") == 0.0
+        await staff.block(1.0)
+    assert "outbound limits not shared" in caplog.text
+    assert "message sent without them" in caplog.text
+    assert "cannot share Telegram's 429" in caplog.text
+    # The answers still keep the chat's limit on their own.
+    assert [await answers.acquire("sendMessage", "5") for _ in range(5)][-1] == pytest.approx(1.0)
+    await redis.aclose()

@@ -1,0 +1,115 @@
+"""Reading a customer's update from the Bot API's JSON (`bot.channels.telegram.updates`): what the customer chat needs,
+the
+same as from python-telegram-bot's `Update`, and None for everything the webhook leaves to `Update`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from telegram import Bot, Update
+
+from bot.channels.telegram.updates import Incoming, customer_update
+
+PERSON = {"id": 42, "is_bot": False, "first_name": "Awa", "language_code": "fr"}
+PRIVATE = {"id": 42, "type": "private", "first_name": "Awa"}
+GROUP = {"id": -100, "type": "supergroup", "title": "Quick staff"}
+
+
+def message(**fields: Any) -> dict[str, Any]:
+    return {"update_id": 7, "message": {"message_id": 3, "date": 1700000000, "chat": PRIVATE, "from": PERSON, **fields}}
+
+
+def button(data: str, *, date: int = 1700000000, chat: dict[str, Any] = PRIVATE) -> dict[str, Any]:
+    clicked = {"message_id": 9, "date": date, "chat": chat}
+    return {
+        "update_id": 8,
+        "callback_query": {"id": "cb1", "chat_instance": "1", "from": PERSON, "data": data, "message": clicked},
+    }
+
+
+SHAPES = {
+    "text": message(text="Le serveur Julien était très aimable"),
+    "empty text": message(text=""),
+    "command": message(text="/start AbC_12-x", entities=[{"type": "bot_command", "offset": 0, "length": 6}]),
+    "location": message(location={"latitude": 48.73, "longitude": 2.27}),
+    "venue": message(
+        venue={"location": {"latitude": 48.7, "longitude": 2.2}, "title": "Quick", "address": "Massy"},
+        location={"latitude": 48.7, "longitude": 2.2},
+    ),
+    "sticker": message(
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "u",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+    ),
+    "photo": message(photo=[{"file_id": "p", "file_unique_id": "u", "width": 90, "height": 90}]),
+    "button": button("rate:4"),
+    "button under an old message": button("rate:4", date=0),
+}
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_the_json_reading_matches_python_telegram_bots(name: str) -> None:
+    data = SHAPES[name]
+    incoming = Incoming.parse(data)
+    assert incoming is not None
+    assert incoming == Incoming.from_update(Update.de_json(data, Bot("1:x")))
+
+
+def test_what_the_customer_chat_reads_of_each_shape() -> None:
+    text = Incoming.parse(SHAPES["text"])
+    assert text == Incoming(7, 42, "fr", message_id=3, text="Le serveur Julien était très aimable")
+    assert Incoming.parse(SHAPES["location"]) == Incoming(
+        7, 42, "fr", message_id=3, kind="location", location=(48.73, 2.27)
+    )
+    venue = Incoming.parse(SHAPES["venue"])
+    assert venue is not None and (venue.kind, venue.location) == ("venue", (48.7, 2.2))
+    sticker = Incoming.parse(SHAPES["sticker"])
+    assert sticker is not None and (sticker.text, sticker.kind) == (None, "sticker")
+    clicked = Incoming.parse(SHAPES["button"])
+    assert clicked == Incoming(8, 42, "fr", callback_id="cb1", callback_data="rate:4", clicked_message_id=9)
+    old = Incoming.parse(SHAPES["button under an old message"])
+    assert old is not None and old.clicked_message_id is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"update_id": 1},
+        {"update_id": "1", "message": SHAPES["text"]["message"]},
+        {"update_id": True, "message": SHAPES["text"]["message"]},
+        {"update_id": 1, "edited_message": SHAPES["text"]["message"]},
+        message(text="hello", chat=GROUP),
+        message(text="hello", chat={"id": "42", "type": "private"}),
+        message(text="hello", chat={"id": 42.0, "type": "private"}),
+        message(text="hello", **{"from": {**PERSON, "is_bot": True}}),
+        message(text="hello", **{"from": {**PERSON, "id": {}}}),
+        message(text="hello", **{"from": {**PERSON, "language_code": 5}}),
+        message(text=["not", "a", "string"]),
+        message(text="hello", message_id="3"),
+        message(location={"latitude": "north", "longitude": 2.2}),
+        {"update_id": 1, "message": "not an object"},
+        {"update_id": 1, "message": {"message_id": 3, "date": 0, "text": "no chat", "from": PERSON}},
+        button("rate:4", chat=GROUP),
+        {"update_id": 1, "callback_query": {"id": "cb", "from": PERSON, "data": "rate:4"}},  # no message
+        {"update_id": 1, "callback_query": {**button("x")["callback_query"], "id": 5}},
+        {"update_id": 1, "callback_query": {**button("x")["callback_query"], "data": {"a": 1}}},
+    ],
+)
+def test_anything_else_is_left_to_python_telegram_bot(data: dict[str, Any]) -> None:
+    assert Incoming.parse(data) is None
+    assert customer_update(data) is None
+
+
+@pytest.mark.parametrize(
+    "data", [message(text="/templates quick"), message(text="/Flow@parole_bot show"), button("preview")]
+)
+def test_an_operators_command_or_button_goes_to_the_admin_chat_first(data: dict[str, Any]) -> None:
+    assert Incoming.parse(data) is not None  # read the same way if the admin chat passes it on
+    assert customer_update(data) is None

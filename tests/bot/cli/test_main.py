@@ -1,0 +1,143 @@
+"""The `parole` command line, run as a real process: output contract, errors, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.storage.venues import START_PARAMETER_RE
+from dialogs.answers import SHORT_CODE_ALPHABET
+
+
+def parole(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env={**os.environ, **env}, cwd=cwd,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def env(redis_url: str, tmp_path: Path) -> dict[str, str]:
+    return {"PAROLE_REDIS_URL": redis_url, "PAROLE_BOT_USERNAME": "parole_bot", "PAROLE_DATA_DIR": str(tmp_path)}
+
+
+def test_brand_and_venue_add_print_the_contract(env: dict[str, str], tmp_path: Path) -> None:
+    done = parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["code"] == "quick"
+    done = parole(
+        "venue", "add", "--brand", "quick", "--name", "Quick Massy", "--city", "Massy",
+        "--lat", "48.72", "--lon", "2.26", "--qr-dir", str(tmp_path / "qr"), env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    venue = json.loads(done.stdout)
+    assert venue["code"] == "quick-massy"
+    assert START_PARAMETER_RE.match(venue["token"])
+    assert len(venue["short_code"]) == 6 and set(venue["short_code"]) <= set(SHORT_CODE_ALPHABET)
+    assert venue["deep_link"] == f"https://t.me/parole_bot?start={venue['token']}"
+    assert Path(venue["qr_png"]).read_bytes().startswith(b"\x89PNG")
+    assert "<svg" in Path(venue["qr_svg"]).read_text()
+    listed = parole("venue", "list", "--brand", "quick", env=env, cwd=tmp_path)
+    assert [json.loads(line)["token"] for line in listed.stdout.splitlines()] == [venue["token"]]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("brand", "add", "Bad Code", "--name", "X"), "brand code"),
+        (("venue", "add", "--brand", "nobody", "--name", "X"), "no brand 'nobody'"),
+        (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat and --lon"),
+        (("venue", "list", "--brand", "nobody"), "no brand 'nobody'"),
+        (("export", "--brand", "nobody"), "no brand 'nobody'"),
+    ],
+)
+def test_bad_input_gets_a_clear_message_and_changes_nothing(
+    env: dict[str, str], tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    done = parole(*args, env=env, cwd=tmp_path)
+    assert done.returncode == 1
+    assert message in done.stderr and "Traceback" not in done.stderr
+    listed = parole("venue", "list", env=env, cwd=tmp_path)
+    assert listed.stdout == ""
+
+
+def test_bad_configuration_names_the_variable(env: dict[str, str], tmp_path: Path) -> None:
+    done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "localhost"}, cwd=tmp_path)
+    assert done.returncode == 1 and "PAROLE_REDIS_URL" in done.stderr
+    done = parole("serve", env={**env, "PAROLE_TELEGRAM_TOKEN": ""}, cwd=tmp_path)
+    assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN is required" in done.stderr
+    done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=tmp_path)
+    assert done.returncode == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_venue_add_without_a_username_or_token_says_what_to_set(env: dict[str, str], tmp_path: Path) -> None:
+    env = {k: v for k, v in env.items() if k != "PAROLE_BOT_USERNAME"}
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    done = parole("venue", "add", "--brand", "quick", "--name", "X", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "PAROLE_BOT_USERNAME" in done.stderr
+
+
+def test_embedded_redis_keeps_data_between_commands(tmp_path: Path) -> None:
+    env = {"PAROLE_DATA_DIR": str(tmp_path / "data"), "PAROLE_BOT_USERNAME": "parole_bot", "PAROLE_REDIS_URL": ""}
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    done = parole("brand", "list", env=env, cwd=tmp_path)
+    assert [json.loads(line)["code"] for line in done.stdout.splitlines()] == ["quick"]
+    assert (tmp_path / "data" / "redis" / "appendonlydir").is_dir()
+
+
+def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
+    done = parole("demo", env={"PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "d")}, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "👤 Camille: /start" in out and "bienvenue chez <b>" not in out
+    assert "Merci pour votre avis" in out
+    assert "/link" in out and "Ticket n° 1001" in out and "Quick Massy Gare vous répond" in out
+    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    assert stored["rating"] == 2 and stored["status"] == "complete"
+    assert "Julien" in stored["reason"] and stored["suggestion"]
+    # The analysis ran in a worker process, with the brand's vocabulary.
+    assert stored["kind"] in ("critique", "complaint")
+    assert {"text": "Julien", "label": "PER", "id": "julien"}.items() <= stored["entities"][0].items()
+    assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+
+
+async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None:
+    from redis.asyncio import Redis
+
+    from bot.storage.store import Store
+    from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
+
+    redis: Redis = Redis.from_url(env["PAROLE_REDIS_URL"], decode_responses=True)
+    store = Store(redis)
+    await store.add_brand("quick", "Quick")
+    venue = await store.add_venue("quick", "Quick Massy")
+    ref = VenueRef("quick", venue.code, venue.name, "Quick")
+    for number, (reason, status) in enumerate([('Froid, "vraiment"; trop\nlong', "complete"), ("Bien", "abandoned")]):
+        record = FeedbackRecord(
+            id=f"f{number}", venue=ref, language="fr", rating=2 + number, reason=reason, suggestion=None,
+            status=FeedbackStatus(status), created_at=1_700_000_000 + number, updated_at=1_700_000_000, flow="default",
+        )  # fmt: skip
+        await store.save_turn(7, Conversation(), [record], duplicate_window=60, conversation_timeout=60)
+    await redis.aclose()
+    done = parole("export", "--format", "jsonl", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [r["id"] for r in records] == ["f0", "f1"]
+    assert set(records[0]) >= {"id", "brand", "venue", "language", "rating", "reason", "suggestion", "created_at",
+                               "status", "kind", "aspects", "entities", "replies"}  # fmt: skip
+    assert "chat_id" not in records[0]
+    assert records[0]["created_at"] == "2023-11-14T22:13:20Z"
+    done = parole(
+        "export", "--format", "csv", "-o", str(tmp_path / "out.csv"), "--venue", venue.code, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0 and "exported 2" in done.stderr
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig"))))
+    assert rows[0]["reason"] == 'Froid, "vraiment"; trop\nlong' and rows[1]["status"] == "abandoned"

@@ -1,0 +1,149 @@
+"""Editing templates and flows: validation before every save, scopes, rights, previews, rollback."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.editing.editor import Admin, Editor, Refused
+from bot.editing.overrides import FLOW_DOCUMENT, Document, OverrideStore, Scope, template_document
+from bot.errors import InvalidInput, NotFound
+from bot.storage.store import Store
+from dialogs.catalog import TemplateCatalog
+from dialogs.flow import default_flow_path
+from tests.support import RATING_ONLY_FLOW
+
+OLGA = Admin("olga")  # an operator
+BRUNO = Admin("bruno", brand="quick")  # a brand admin of quick
+GREETING_FR = template_document("greeting", "fr")
+
+
+@pytest.fixture
+async def editor(redis_client: Redis) -> Editor:
+    store = Store(redis_client)
+    await store.add_brand("quick", "Quick")
+    await store.add_brand("sncf", "SNCF")
+    venue = await store.add_venue("quick", "Quick Massy")
+    assert venue.code == "quick-massy"
+    return Editor(OverrideStore(redis_client), store, TemplateCatalog())
+
+
+async def nothing_saved(editor: Editor) -> bool:
+    return await editor.overrides.revision() == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "problem", "line"),
+    [
+        ("Bonjour\n{{ venue_name }\n", "syntax error: unexpected '}'", 2),
+        ("Bonjour {{ phone }}", "uses the variable 'phone' that the catalog does not declare", 1),
+        ("{{ ''.__class__.__mro__ }}", "refused by the sandbox: access to attribute '__class__'", 1),
+        ("{{ cycler.__init__.__globals__ }}", "uses the variable 'cycler' that the catalog does not declare", 1),
+        ("{{ self._TemplateReference__context }}", "'self' (the template's own internals) is not available", 1),
+        ("{{ venue_name|attr('__class__') }}", "the filter 'attr' is not allowed", 1),
+        ("{% for i in range(10**9) %}x{% endfor %}", "range() is limited to 100 numbers", 1),
+        ("{% for i in range(99) %}{% for j in range(99) %}{{ 'x' * 9999 }}{% endfor %}{% endfor %}",
+         "produces more than 100000 characters", None),
+        ("{{ venue_name }}" + "x" * 4100, "more than Telegram's 4096", None),
+        ('<a href="https://x">{{ venue_name }}</a>', "the tag <a> is not allowed", None),
+        ("<b>{{ venue_name }}", "<b> is never closed", None),
+        ("{% if false %}x{% endif %}", "the text is empty", None),
+    ],
+)  # fmt: skip
+async def test_invalid_templates_are_refused_with_the_reason_and_nothing_is_saved(
+    editor: Editor, source: str, problem: str, line: int | None
+) -> None:
+    with pytest.raises(Refused) as refused:
+        await editor.set_template(OLGA, Scope("quick"), "greeting", "fr", source, expected=0)
+    assert problem in refused.value.problem
+    assert refused.value.line == line
+    assert await nothing_saved(editor)
+    assert "Bonjour et bienvenue" in await editor.template_source(Scope("quick"), "greeting", "fr")
+
+
+async def test_button_labels_are_kept_within_telegram_limits(editor: Editor) -> None:
+    with pytest.raises(Refused, match="button label of 70 characters"):
+        await editor.set_template(OLGA, Scope(), "button_skip", "fr", "P" * 70, expected=0)
+    with pytest.raises(Refused, match="plain text shows markup"):
+        await editor.set_template(OLGA, Scope(), "button_skip", "fr", "<b>Passer</b>", expected=0)
+    assert await nothing_saved(editor)
+
+
+async def test_venue_wins_over_brand_over_global_over_the_files(editor: Editor) -> None:
+    massy, quick = Scope("quick", "quick-massy"), Scope("quick")
+    await editor.set_template(OLGA, Scope(), "greeting", "fr", "Global {{ venue_name }}", expected=0)
+    assert await editor.template_source(massy, "greeting", "fr") == "Global {{ venue_name }}\n"
+    await editor.set_template(BRUNO, quick, "greeting", "fr", "Marque {{ venue_name }}", expected=0)
+    assert await editor.template_source(massy, "greeting", "fr") == "Marque {{ venue_name }}\n"
+    await editor.set_template(BRUNO, massy, "greeting", "fr", "Massy {{ venue_name }}", expected=0)
+    assert await editor.template_source(massy, "greeting", "fr") == "Massy {{ venue_name }}\n"
+    assert await editor.template_source(Scope("sncf"), "greeting", "fr") == "Global {{ venue_name }}\n"
+    entries = {(e.name, e.language): e for e in await editor.entries(massy)}
+    assert (entries["greeting", "fr"].origin, entries["greeting", "fr"].version) == ("quick/quick-massy", 1)
+    assert entries["greeting", "en"].origin == "default"
+    # Rolling the venue back to version 0 removes its override: the brand's text shows through again.
+    await editor.rollback(BRUNO, Document(massy, GREETING_FR), 0, expected=1)
+    assert await editor.template_source(massy, "greeting", "fr") == "Marque {{ venue_name }}\n"
+    assert "-Massy {{ venue_name }}\n+Marque {{ venue_name }}" in await editor.diff(Document(massy, GREETING_FR), 1, 2)
+
+
+async def test_brand_admins_edit_only_their_brand_and_names_are_checked(editor: Editor) -> None:
+    with pytest.raises(InvalidInput, match="may edit only the brand 'quick'"):
+        await editor.set_template(BRUNO, Scope("sncf"), "greeting", "fr", "Salut {{ venue_name }}", expected=0)
+    with pytest.raises(InvalidInput, match="may edit only the brand 'quick'"):
+        await editor.set_template(BRUNO, Scope(), "greeting", "fr", "Salut {{ venue_name }}", expected=0)
+    with pytest.raises(NotFound):
+        await editor.set_template(OLGA, Scope("nobody"), "greeting", "fr", "Salut", expected=0)
+    with pytest.raises(NotFound):
+        await editor.set_template(OLGA, Scope("quick", "nowhere"), "greeting", "fr", "Salut", expected=0)
+    with pytest.raises(NotFound):
+        await editor.set_template(OLGA, Scope("quick"), "farewell", "fr", "Salut", expected=0)
+    with pytest.raises(InvalidInput, match="language 'de'"):
+        await editor.set_template(OLGA, Scope("quick"), "greeting", "de", "Hallo", expected=0)
+    assert await nothing_saved(editor)
+
+
+async def test_preview_is_the_customer_message_with_its_buttons(editor: Editor) -> None:
+    preview = await editor.preview(Scope("quick"), "ask_rating", "fr", "Une <b>note</b> ?")
+    assert preview.text == "Une <b>note</b> ?"
+    assert [data for data in (b[1] for b in preview.buttons[0])] == [f"rate:{n}" for n in range(1, 6)]
+    skip = await editor.preview(Scope("quick"), "ask_suggestion", "en")
+    assert [[label for label, _ in row] for row in skip.buttons] == [["Skip"]]
+    with pytest.raises(Refused, match="syntax error"):
+        await editor.preview(Scope("quick"), "ask_rating", "fr", "{% if %}")
+    assert await nothing_saved(editor)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "line"),
+    [
+        (
+            RATING_ONLY_FLOW + "  lost:\n    say: thanks\n    end: true\n",
+            "step 'lost' is unreachable from the start step 'rating'",
+            12,
+        ),
+        (RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"), "unknown step 'nowhere'", 8),
+        (RATING_ONLY_FLOW.replace("[fr, en]", "[fr, de]"), "template 'ask_rating' is missing in language 'de'", 6),
+        (RATING_ONLY_FLOW.replace("input: rating", "input: rating\n    next: thanks"), "duplicate key", 9),
+        ("name: [", "YAML", 1),
+        (RATING_ONLY_FLOW.replace("ask: ask_rating", "ask: ask_nothing"), "ask_nothing", 6),
+    ],
+)
+async def test_invalid_flows_are_refused_at_the_line(editor: Editor, text: str, problem: str, line: int) -> None:
+    with pytest.raises(Refused) as refused:
+        await editor.set_flow(OLGA, Scope("quick"), text, expected=0)
+    assert problem in refused.value.problem
+    assert refused.value.line == line
+    assert await nothing_saved(editor)
+
+
+async def test_a_valid_flow_is_saved_and_rolled_back(editor: Editor) -> None:
+    quick = Scope("quick")
+    saved = await editor.set_flow(BRUNO, quick, RATING_ONLY_FLOW, expected=0)
+    texts = await editor.texts(Scope("quick", "quick-massy"))
+    assert (texts.flow.name, texts.flow_ref) == ("short", "quick@1")
+    assert saved.number == 1
+    await editor.rollback(BRUNO, Document(quick, FLOW_DOCUMENT), 0, expected=1)
+    texts = await editor.texts(quick)
+    assert (texts.flow.name, texts.flow_ref) == ("default", "")
+    assert texts.flow_text == default_flow_path().read_text(encoding="utf-8")

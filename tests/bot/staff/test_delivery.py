@@ -1,0 +1,108 @@
+"""Telegram's errors during a relay: 403 (blocked), 429 (waited out), 5xx, and updates delivered twice."""
+
+from __future__ import annotations
+
+from bot.channels.telegram.sending import ATTEMPTS
+from bot.staff.tickets import TicketStatus
+from bot.storage import keys
+from tests.bot.staff_scene import Scene
+from tests.support import Customer
+
+
+async def test_a_customer_who_blocked_the_bot_makes_the_ticket_undeliverable(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    scene.emulator.block_bot(customer.user)
+    said = await scene.staff_says(scene.julien, "/reply 1001 Bonjour, pouvez-vous nous en dire plus ?")
+    assert [c.status for c in said.to(customer.user.id, "sendMessage")] == [403]
+    assert "le client a bloqué le bot" in said.text(scene.room.id)
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None and ticket.undeliverable and ticket.first_response_at is None
+    assert "Le client a bloqué le bot" in scene.card(1001).text  # the card says it too
+    assert await scene.bot.store.redis.zscore(keys.DEADLINES, "quick/1001") is None  # no reminder to come
+    # The next answer is not even tried.
+    said = await scene.staff_says(scene.julien, "Toujours là ?", reply_to=scene.card(1001))
+    assert said.to(customer.user.id, "sendMessage") == []
+    assert "le client a bloqué le bot" in said.text(scene.room.id)
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["replies"] == []  # nothing reached the customer, nothing is in the thread
+    # They unblock the bot and write: they are reachable again.
+    scene.emulator.unblock_bot(customer.user)
+    mark = scene.mark()
+    await customer.say("Désolé, j'avais bloqué le bot par erreur.")
+    assert "j'avais bloqué le bot par erreur" in scene.since(mark).text(scene.room.id)
+    assert "Le client a bloqué le bot" not in scene.card(1001).text
+    said = await scene.staff_says(scene.julien, "/reply 1001 Pas de souci !")
+    assert "Pas de souci !" in said.text(customer.user.id)
+
+
+async def test_429_is_waited_out_and_the_answer_relayed_once(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    scene.emulator.fail_next("sendMessage", status=429, retry_after=1)
+    said = await scene.staff_says(scene.julien, "/reply 1001 Nous revenons vers vous.")
+    [limited, sent] = said.to(customer.user.id, "sendMessage")
+    assert (limited.status, sent.status) == (429, 200) and sent.at - limited.at >= 0.9
+    assert [m.text for m in scene.emulator.bot_messages(customer.user.id)].count(
+        "Quick Massy vous répond :\n\nNous revenons vers vous."
+    ) == 1
+    assert "Envoyé au client" in said.text(scene.room.id)
+
+
+async def test_a_staff_update_delivered_twice_is_relayed_once(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    delivery = await scene.emulator.send_text(scene.julien, "/reply 1001 Une seule fois.", chat=scene.room)
+    mark = scene.mark()
+    again = await scene.emulator.deliver_raw(delivery.update)  # Telegram delivers the same update again
+    assert again.status == 200 and scene.since(mark).calls == []
+    texts = [m.text for m in scene.emulator.bot_messages(customer.user.id)]
+    assert sum("Une seule fois." in t for t in texts) == 1
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert [r["text"] for r in feedback["replies"]] == ["Une seule fois."]
+
+
+async def test_a_customer_update_delivered_twice_is_relayed_once(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Bonjour !")
+    delivery = await scene.emulator.send_text(customer.user, "Bonjour à vous")
+    mark = scene.mark()
+    await scene.emulator.deliver_raw(delivery.update)
+    assert scene.since(mark).calls == []
+    room_texts = [m.text for m in scene.emulator.bot_messages(scene.room.id)]
+    assert sum("Bonjour à vous" in t for t in room_texts) == 1
+
+
+async def test_a_5xx_is_reported_and_the_same_message_can_go_later(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    scene.emulator.fail_next("sendMessage", status=500, times=ATTEMPTS)  # every attempt
+    delivery = await scene.emulator.send_text(scene.julien, "/reply 1001 Bonjour", chat=scene.room)
+    assert any("Telegram n'a pas pu transmettre" in str(c.params.get("text")) for c in delivery.calls)
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN and not ticket.undeliverable
+    mark = scene.mark()
+    await scene.emulator.deliver_raw(delivery.update)  # the same staff message, tried again
+    assert "Quick Massy vous répond" in scene.since(mark).text(customer.user.id)
+
+
+async def test_a_card_telegram_refused_is_posted_again_later(scene: Scene) -> None:
+    await scene.feedback(Customer.new(scene.emulator), notify=False)
+    scene.emulator.fail_next("sendMessage", status=500, times=ATTEMPTS)  # every attempt
+    said = await scene.notify()
+    assert [c.status for c in said.to(scene.room.id, "sendMessage")] == [500] * ATTEMPTS
+    assert (await scene.notify()).calls == []  # not before 30 seconds
+    scene.clock.advance(31)
+    said = await scene.notify()
+    assert "Ticket n° 1001" in said.text(scene.room.id)
+    scene.clock.advance(31)
+    assert (await scene.notify()).calls == []  # once
+
+
+async def test_a_room_the_bot_was_removed_from_is_unlinked(scene: Scene) -> None:
+    await scene.emulator.remove_bot(scene.room, by=scene.maria)
+    assert await scene.bot.staff.rooms.get(scene.room.id) is None
+    said = await scene.feedback(Customer.new(scene.emulator))
+    assert said.calls == []  # no room: no card, but the ticket exists for a room linked later
+    assert await scene.bot.staff.tickets.get("quick", 1001) is not None

@@ -1,0 +1,252 @@
+"""The relay through the real bot: cards in the staff room, staff answers to the customer's chat, the
+customer's answers under the card, the thread kept and exported."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.analysis.worker import AnalysisStore
+from bot.cli.serve import Listen, RunningBot, running_bot
+from bot.config import Settings
+from bot.insights.export import export_record
+from bot.staff.tickets import TicketStatus
+from bot.storage import keys
+from emulator import BotApiEmulator
+from nlp.types import Analysis, Entity, Kind, Label
+from tests.bot.staff_scene import FIRST_TICKET, Said, Scene, play_relay
+from tests.support import Clock, Customer, load_transcript
+
+
+async def test_the_whole_relay_both_ways(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator, "Camille")
+    await play_relay(scene, customer, load_transcript("staff_relay"))
+    ticket = await scene.bot.staff.tickets.get("quick", FIRST_TICKET)
+    assert ticket is not None and ticket.status is TicketStatus.CLOSED and ticket.first_response_at is not None
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    record = export_record(feedback)
+    assert [(r["author"], r["text"]) for r in record["replies"]] == [
+        ("staff", "Bonjour, toutes nos excuses : nous ouvrons une deuxième caisse le midi."),
+        ("customer", "Merci, c'est gentil de répondre !"),
+        ("staff", "Avec plaisir, à bientôt !"),
+        ("staff", "Et un café offert à votre prochaine visite."),
+    ]
+    assert all(r["at"].endswith("Z") and r["at"] >= record["created_at"] for r in record["replies"])
+
+
+async def test_the_card_never_shows_the_customers_telegram_identity(scene: Scene) -> None:
+    customer = Customer(scene.emulator, scene.emulator.add_user("Zoé", last_name="Martin", username="zoe_m"))
+    said = await scene.feedback(customer, reason="Zoé Martin attend toujours.")
+    card = said.text(scene.room.id)
+    pseudonym = card.split("Client #")[1][:6]
+    assert len(pseudonym) == 6 and all(c in "0123456789ABCDEF" for c in pseudonym)
+    for identity in ("zoe_m", str(customer.user.id), "Martin\n"):
+        assert identity not in card
+    # Stable for the same customer and brand; another venue of the brand, another ticket, same pseudonym.
+    said = await scene.feedback(customer, scene.orly)
+    assert f"Ticket n° {FIRST_TICKET + 1} · Client #{pseudonym}" in said.text(scene.room.id)
+    # Another customer, another pseudonym.
+    said = await scene.feedback(Customer.new(scene.emulator, "Léo"))
+    assert f"Client #{pseudonym}" not in said.text(scene.room.id)
+
+
+async def test_pseudonyms_differ_between_brands(scene: Scene) -> None:
+    await scene.bot.store.add_brand("sncf", "SNCF")
+    gare = await scene.bot.store.add_venue("sncf", "Gare de Massy")
+    rail_room = scene.emulator.add_group("SNCF — agents", admins=[scene.maria])
+    await scene.link(rail_room, scene.maria, "sncf")
+    customer = Customer.new(scene.emulator)
+    quick_card = (await scene.feedback(customer)).text(scene.room.id)
+    rail_card = (await scene.feedback(customer, gare)).text(rail_room.id)
+    assert "Ticket n° 1001" in quick_card and "Ticket n° 1001" in rail_card  # numbered per brand
+    assert quick_card.split("Client #")[1][:6] != rail_card.split("Client #")[1][:6]
+
+
+async def test_a_late_analysis_edits_the_card_and_an_early_one_is_on_it(
+    staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock, scene: Scene
+) -> None:
+    staff_bot.staff.notifier.analysis_wait = 5.0
+    customer = Customer.new(emulator)
+    said = await scene.feedback(customer, reason="Julien nous a servi des frites froides.")
+    assert said.texts(scene.room.id) == []  # the card waits for the analysis…
+    clock.advance(6)
+    card = (await scene.notify()).text(scene.room.id)  # …then goes out without it
+    assert "Ticket n° 1001" in card and "Type :" not in card
+    analysis = Analysis(
+        language="fr",
+        kind=Kind.COMPLAINT,
+        aspects=("product_quality",),
+        entities=(Entity("Julien", Label.PER, 0, 6, "reason", "julien"),),
+    )
+    await AnalysisStore(staff_bot.store.redis).save("quick", await _feedback_id(scene, 1001), analysis, marker="1-0")
+    said = await scene.notify()
+    assert [c.method for c in said.calls] == ["editMessageText"]
+    edited = scene.card(1001)
+    assert "Type : Réclamation" in edited.text and "Sujets : qualité des produits" in edited.text
+    assert "Mentions : Julien (personne)" in edited.text and "<b>Julien</b> nous a servi" in str(edited.html)
+    assert edited.buttons()  # still open: Close and Spam stay
+    assert (await scene.notify()).calls == []  # edited once
+    # Analysed before the card's wait is over: the card goes out with it, at once.
+    await scene.feedback(Customer.new(emulator, "Léo"), scene.orly, notify=False)
+    await scene.notify()
+    await AnalysisStore(staff_bot.store.redis).save("quick", await _feedback_id(scene, 1002), analysis, marker="2-0")
+    said = await scene.notify()
+    assert [c.method for c in said.calls] == ["sendMessage"] and "Type : Réclamation" in said.text(scene.room.id)
+    clock.advance(6)
+    assert (await scene.notify()).calls == []  # and not a second time when its wait is over
+
+
+async def _feedback_id(scene: Scene, number: int) -> str:
+    ticket = await scene.bot.staff.tickets.get("quick", number)
+    assert ticket is not None
+    return ticket.feedback
+
+
+async def test_an_abandoned_feedback_gets_a_card_too(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await customer.say(f"/start {scene.massy.token}")
+    await customer.say("1")
+    scene.clock.advance(1801)
+    assert await scene.bot.store.abandon_expired(scene.clock())
+    card = (await scene.notify()).text(scene.room.id)
+    assert "Ticket n° 1001" in card and "Avis interrompu avant la fin" in card and "⭐ (1/5)" in card
+
+
+async def test_venue_rooms_get_their_venue_and_the_brand_room_the_rest(scene: Scene) -> None:
+    orly_room = scene.emulator.add_group("Quick Orly", admins=[scene.julien])
+    said = await scene.link(orly_room, scene.julien, venue=scene.orly.code)
+    assert "salon de l'équipe de Quick pour Quick Orly" in said.text(orly_room.id)
+    massy = await scene.feedback(Customer.new(scene.emulator, "Ann"))
+    orly = await scene.feedback(Customer.new(scene.emulator, "Bea"), scene.orly)
+    assert "Quick Massy" in massy.text(scene.room.id) and massy.texts(orly_room.id) == []
+    assert "Quick Orly" in orly.text(orly_room.id) and orly.texts(scene.room.id) == []
+    # The venue room lists and acts on its venue's tickets only.
+    listed = (await scene.staff_says(scene.julien, "/tickets", chat=orly_room)).text(orly_room.id)
+    assert "n° 1002 · Quick Orly" in listed and "1001" not in listed
+    said = await scene.staff_says(scene.julien, "/reply 1001 Bonjour", chat=orly_room)
+    assert "Aucun ticket n° 1001 dans ce salon" in said.text(orly_room.id)
+
+
+async def test_with_several_open_tickets_the_customer_answers_the_latest_active(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)  # ticket 1001, Quick Massy
+    scene.clock.advance(60)
+    await scene.feedback(customer, scene.orly)  # ticket 1002, Quick Orly: the latest created
+    scene.clock.advance(60)
+    await scene.staff_says(scene.julien, "/reply 1001 Pouvez-vous préciser l'heure ?")  # 1001: the latest active
+    said = await _customer_says(scene, customer, "Vers midi.")
+    assert "ticket n° 1001 (Quick Massy)" in said.text(scene.room.id)
+    assert "Transmis à l'équipe de Quick Massy" in said.text(customer.user.id)
+
+
+async def _customer_says(scene: Scene, customer: Customer, text: str) -> Said:
+    mark = scene.mark()
+    await customer.say(text)
+    return scene.since(mark)
+
+
+async def test_the_customer_relay_window(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Merci !")
+    scene.clock.advance(71 * 3600)
+    mark = scene.mark()
+    await customer.say("Je vous en prie")
+    assert "Transmis" in scene.since(mark).text(customer.user.id)
+    scene.clock.advance(72 * 3600 + 1)  # 72 hours after the last message of the thread
+    mark = scene.mark()
+    await customer.say("Vous êtes là ?")
+    said = scene.since(mark)
+    assert "scannez le QR code" in said.text(customer.user.id) and said.texts(scene.room.id) == []
+
+
+async def test_a_feedback_under_way_is_not_relayed(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await customer.say(f"/start {scene.orly.token}")
+    await customer.say("4")
+    mark = scene.mark()
+    await customer.say("Très bon accueil")
+    said = scene.since(mark)
+    assert "Une idée ou une suggestion" in said.text(customer.user.id) and said.texts(scene.room.id) == []
+
+
+async def test_staff_commands_bad_input(scene: Scene) -> None:
+    await scene.feedback(Customer.new(scene.emulator))
+    for command, answer in [
+        ("/reply", "Pour répondre : /reply NUMÉRO votre texte"),
+        ("/reply 1001", "Pour répondre : /reply NUMÉRO votre texte"),
+        ("/reply abc def", "Pour répondre : /reply NUMÉRO votre texte"),
+        ("/reply 99999 Bonjour", "Aucun ticket n° 99999 dans ce salon"),
+        ("/reply 1001 \u200b\u200b", "Pour répondre : /reply NUMÉRO votre texte"),
+        ("/close", "Pour fermer un ticket : /close NUMÉRO"),
+        ("/close abc", "Pour fermer un ticket : /close NUMÉRO"),
+        ("/close 1001 maintenant", "Pour fermer un ticket : /close NUMÉRO"),
+        ("/close 4242", "Aucun ticket n° 4242 dans ce salon"),
+        ("/link", "Envoyez /link suivi du code"),
+        (f"/reply@{scene.emulator.bot_username} 1001", "Pour répondre"),
+    ]:
+        said = await scene.staff_says(scene.julien, command)
+        assert answer in said.text(scene.room.id), (command, said.text(scene.room.id))
+    # Commands for another bot, and messages that are not commands, are left alone.
+    for text in ("/reply@other_bot 1001 Bonjour", "/start", "Bonjour l'équipe"):
+        assert (await scene.staff_says(scene.julien, text)).calls == []
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.first_response_at is None
+
+
+async def test_close_list_and_spam(scene: Scene) -> None:
+    for name in ("Ann", "Bea", "Cid"):
+        await scene.feedback(Customer.new(scene.emulator, name))
+    listed = (await scene.staff_says(scene.julien, "/tickets")).text(scene.room.id)
+    assert "3 ticket(s) ouvert(s)" in listed and all(f"n° {n} · Quick Massy" in listed for n in (1001, 1002, 1003))
+    said = await scene.staff_says(scene.julien, "/close 1001")
+    assert "Ticket n° 1001 fermé" in said.text(scene.room.id)
+    assert "✅ fermé" in scene.card(1001).text and scene.card(1001).buttons() == []
+    said = await scene.staff_says(scene.julien, "/close 1001")
+    assert "Le ticket n° 1001 est fermé" in said.text(scene.room.id)
+    said = await scene.staff_says(scene.julien, "/close", reply_to=scene.card(1002))  # /close as a reply to a card
+    assert "Ticket n° 1002 fermé" in said.text(scene.room.id)
+    delivery = await scene.emulator.click(scene.julien, scene.card(1003), "ticket:spam:1003")
+    assert delivery.calls[-1].method == "answerCallbackQuery"
+    assert "classé comme spam" in str(delivery.calls[-1].params.get("text"))
+    assert "🚫 spam" in scene.card(1003).text
+    assert "Aucun ticket ouvert" in (await scene.staff_says(scene.julien, "/tickets")).text(scene.room.id)
+    assert await scene.bot.store.redis.zcard(keys.open_tickets("quick")) == 0
+
+
+async def test_a_non_text_reply_to_a_card_is_not_relayed(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    mark = scene.mark()
+    await scene.emulator.send_media(scene.julien, "sticker", chat=scene.room)  # not a reply: ignored
+    assert scene.since(mark).calls == []
+    update = {
+        "message": {
+            "message_id": 500, "from": scene.julien.to_json(), "chat": {"id": scene.room.id, "type": "supergroup",
+            "title": scene.room.title}, "date": int(scene.clock()), "photo": [{"file_id": "p", "file_unique_id": "p",
+            "width": 1, "height": 1}], "reply_to_message": {"message_id": scene.card(1001).message_id,
+            "chat": {"id": scene.room.id, "type": "supergroup"}, "date": int(scene.clock())},
+        }
+    }  # fmt: skip
+    mark = scene.mark()
+    await scene.emulator.deliver_raw(update)
+    said = scene.since(mark)
+    assert "Seul du texte peut être transmis" in said.text(scene.room.id) and said.texts(customer.user.id) == []
+
+
+async def test_the_notifier_loop_posts_cards_by_itself(settings: Settings, emulator: BotApiEmulator) -> None:
+    assert settings.webhook_url is not None
+    port = int(settings.webhook_url.split(":")[2].split("/")[0])
+    clock = Clock()
+    async with running_bot(settings, listen=Listen("127.0.0.1", port), clock=clock, notify_every=0.05,
+                           analysis_wait=0.1) as bot:  # fmt: skip
+        scene = await Scene.build(bot, emulator, clock)
+        await scene.feedback(Customer.new(emulator), notify=False)
+        for _ in range(100):
+            if any("Ticket n° 1001" in m.text for m in emulator.bot_messages(scene.room.id)):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            pytest.fail("no card within 5 s")

@@ -1,0 +1,249 @@
+"""The web admin over HTTP: login links, the session cookie, CSRF, brand boundaries, saves and refusals; the
+dashboard's figures against `parole stats --json`."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import os
+import re
+import sys
+from asyncio.subprocess import PIPE
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.editing.overrides import Document, Scope, template_document
+from tests.bot.web.conftest import WebAdmin
+
+GREETING = {"scope": "quick", "doc": "template:greeting:fr"}
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
+
+
+async def login(client: aiohttp.ClientSession, web_admin: WebAdmin, brand: str | None = "quick") -> str:
+    """Log in with a one-time link (its page, then its button); the CSRF token of the first page."""
+    link = await web_admin.login_link(brand)
+    async with client.get(link) as page:
+        assert page.status == 200 and f'action="{link.removeprefix(web_admin.url)}"' in await page.text()
+    async with client.post(link) as response:
+        assert response.status == 200 and str(response.url).endswith("/")
+        return csrf_of(await response.text())
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_a_login_link_works_once_and_sets_a_safe_cookie(web_admin: WebAdmin) -> None:
+    link = await web_admin.login_link("quick")
+    async with aiohttp.ClientSession() as client:
+        for _ in range(2):  # a GET (a link preview, a prefetch) does not use the link up
+            async with client.get(link, allow_redirects=False) as page:
+                assert page.status == 200 and "Set-Cookie" not in page.headers
+        async with client.post(link, allow_redirects=False) as response:
+            assert response.status == 303
+            cookie = response.headers["Set-Cookie"]
+            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+        for method in (client.get, client.post):
+            async with method(link, allow_redirects=False) as again:
+                assert again.status == 403 and "déjà utilisé" in await again.text()
+    async with aiohttp.ClientSession() as stranger:
+        async with stranger.get(f"{web_admin.url}/") as response:
+            assert response.status == 401 and "/weblogin" in await response.text()
+        for method in (stranger.get, stranger.post):
+            async with method(f"{web_admin.url}/login/not-a-token") as response:
+                assert response.status == 403
+
+
+async def test_forms_without_the_csrf_token_change_nothing(web_admin: WebAdmin, client: aiohttp.ClientSession) -> None:
+    await login(client, web_admin)
+    form = {**GREETING, "text": "Salut {{ venue_name }}", "expected": "0"}
+    for csrf in (None, "forged"):
+        data = form if csrf is None else {**form, "csrf": csrf}
+        async with client.post(f"{web_admin.url}/edit", data=data) as response:
+            assert response.status == 403 and "CSRF" in await response.text()
+    assert await web_admin.editor.overrides.revision() == 0
+
+
+async def test_a_brand_admin_sees_only_their_brand(web_admin: WebAdmin, client: aiohttp.ClientSession) -> None:
+    csrf = await login(client, web_admin, "quick")
+    async with client.get(f"{web_admin.url}/") as response:
+        page = await response.text()
+        assert "quick/quick-massy" in page and "sncf" not in page and ">global<" not in page
+    for path in ("/?scope=sncf", "/?scope=global", "/edit?scope=sncf&doc=flow", "/history?scope=global&doc=flow"):
+        async with client.get(f"{web_admin.url}{path}") as response:
+            assert response.status == 403 and "may edit only the brand &#39;quick&#39;" in await response.text(), path
+    data = {"scope": "sncf", "doc": "template:greeting:fr", "text": "Hi {{ venue_name }}", "expected": "0"}
+    async with client.post(f"{web_admin.url}/edit", data={**data, "csrf": csrf}) as response:
+        assert response.status == 403
+    assert await web_admin.editor.overrides.revision() == 0
+
+
+async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, client: aiohttp.ClientSession) -> None:
+    csrf = await login(client, web_admin)
+    url = web_admin.url
+    form = {**GREETING, "csrf": csrf, "expected": "0"}
+    async with client.post(f"{url}/edit", data={**form, "text": "Salut\n{{ venue_name }"}) as response:
+        page = await response.text()
+        assert response.status == 422 and "Refusé (ligne 2) : syntax error" in page
+        assert 'class="bad" id="bad-line">  2  {{ venue_name }' in page  # the line is marked
+    async with client.post(f"{url}/edit", data={**form, "text": "Salut <b>{{ venue_name }}</b>\r\n"}) as response:
+        assert response.status == 200 and "Enregistré (version 1)" in await response.text()
+    async with client.post(f"{url}/edit", data={**form, "text": "Bonjour {{ venue_name }}"}) as response:
+        page = await response.text()
+        assert response.status == 409 and "Modifié entre-temps par olga (version 1" in page
+        assert "Salut &lt;b&gt;{{ venue_name }}&lt;/b&gt;" in page  # the newer text, escaped
+        assert 'name="expected" value="1"' in page  # saving again goes on top of it
+    async with client.get(f"{url}/history", params=GREETING) as response:
+        page = await response.text()
+        assert "-Bonjour et bienvenue" in page and "+Salut &lt;b&gt;{{ venue_name }}&lt;/b&gt;" in page
+    async with client.post(f"{url}/rollback", data={**GREETING, "csrf": csrf, "to": "0", "expected": "1"}) as done:
+        assert done.status == 200 and "texte par défaut" in await done.text()
+    document = Document(Scope("quick"), template_document("greeting", "fr"))
+    assert [v.content for v in await web_admin.editor.overrides.history(document)] == [
+        "Salut <b>{{ venue_name }}</b>\n",
+        None,
+    ]
+    for bad in ({"to": "x", "expected": "2"}, {"to": "9", "expected": "2"}, {"to": "1", "expected": "0"}):
+        async with client.post(f"{url}/rollback", data={**GREETING, "csrf": csrf, **bad}) as response:
+            assert response.status in (403, 409), bad
+    async with client.get(f"{url}/history", params={**GREETING, "to": "7"}) as response:
+        assert response.status == 403 and "versions go from 0 to 2" in await response.text()
+    assert len(await web_admin.editor.overrides.history(document)) == 2
+
+
+async def test_preview_answers_the_message_and_its_buttons_or_the_reason(
+    web_admin: WebAdmin, client: aiohttp.ClientSession
+) -> None:
+    csrf = await login(client, web_admin)
+    data = {"scope": "quick", "doc": "template:ask_rating:en", "csrf": csrf, "text": "Your <i>rating</i>?"}
+    async with client.post(f"{web_admin.url}/preview", data=data) as response:
+        result = await response.json()
+    assert result == {
+        "ok": True,
+        "html": "Your <i>rating</i>?",
+        "buttons": [["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]],
+    }
+    async with client.post(f"{web_admin.url}/preview", data={**data, "text": "{{ cycler.__init__ }}"}) as response:
+        result = await response.json()
+    assert result["ok"] is False and "'cycler' that the catalog does not declare" in result["problem"]
+    for bad in ({"doc": "template:nothing:fr"}, {"doc": "bogus"}, {"doc": "template:greeting:xx"}, {"scope": "Bad!"}):
+        async with client.post(f"{web_admin.url}/preview", data={**data, **bad}) as response:
+            assert response.status == 403, bad
+    assert await web_admin.editor.overrides.revision() == 0
+
+
+# --- the dashboard ------------------------------------------------------------------------------------
+
+
+async def stats_json(redis_url: str, *args: str) -> dict[str, Any]:
+    """The last line (the one asked for: a venue, or the brand's total) of `parole stats --json`, run as a
+    real process."""
+    done = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "stats", "--json", *args,
+        env={**os.environ, "PAROLE_REDIS_URL": redis_url}, stdout=PIPE, stderr=PIPE,
+    )  # fmt: skip
+    out, err = await done.communicate()
+    assert done.returncode == 0, err.decode()
+    row: dict[str, Any] = json.loads(out.decode().splitlines()[-1])
+    return row
+
+
+def figures_of(page: str) -> dict[str, Any]:
+    """The figures of a dashboard page, read from its HTML as `stats --json` names them."""
+    figures: dict[str, Any] = {
+        name: float(value) if value else None
+        for name, value in re.findall(r'data-figure="(\w+)" data-value="([^"]*)"', page)
+    }
+    ratings = svg_of(page, "ratings")
+    figures["distribution"] = {str(len(stars)): int(n) for stars, n in re.findall(r"<title>(★+): (\d+) \(", ratings)}
+    figures["kinds"] = {k: int(n) for k, n in re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>(\d+)</td>', page)}
+    for table in ("staff_thanked", "products_criticised", "top_aspects", "top_entities"):
+        body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+        figures[table] = [
+            {"text": html.unescape(t), "count": int(n)}
+            for t, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", body)
+        ]
+    figures["weekly"] = [
+        (w, int(n)) for w, n in re.findall(r"<title>(\d\d-\d\d): (\d+)</title>", svg_of(page, "trend"))
+    ]
+    return figures
+
+
+def svg_of(page: str, chart_id: str) -> str:
+    start = page.index(f'id="{chart_id}">')
+    return page[start : page.index("</svg>", start)]
+
+
+def expected_of(row: dict[str, Any]) -> dict[str, Any]:
+    """The same figures from a line of `stats --json`."""
+    numbers = ("feedbacks", "average_rating", "response_rate", "median_first_response_seconds", "unanswered", "tickets")
+    expected: dict[str, Any] = {name: float(row[name]) if row[name] is not None else None for name in numbers}
+    expected["weekly"] = [(w["week"][5:], w["feedbacks"]) for w in row["weekly"]]
+    tops = ("distribution", "kinds", "staff_thanked", "products_criticised", "top_aspects", "top_entities")
+    return {**expected, **{name: row[name] for name in tops}}
+
+
+async def test_the_dashboard_shows_the_figures_of_stats_json(
+    web_admin: WebAdmin, seeded: list[str], redis_url: str, client: aiohttp.ClientSession
+) -> None:
+    await login(client, web_admin, "quick")
+    for query, args in [
+        ({}, ("--brand", "quick")),
+        (
+            {"since": "2026-09-14", "until": "2026-09-21"},
+            ("--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-21"),
+        ),
+        (
+            {"venue": seeded[1], "since": "2026-09-10"},
+            ("--brand", "quick", "--venue", seeded[1], "--since", "2026-09-10"),
+        ),
+    ]:
+        async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
+            assert response.status == 200, query
+            page = await response.text()
+        row = await stats_json(redis_url, *args)
+        assert row["feedbacks"] > 0 and row["answered"] > 0 and row["staff_thanked"], args  # figures worth comparing
+        assert figures_of(page) == expected_of(row), query
+        assert f"{row['average_rating']:.2f} ★" in page and f"{row['response_rate'] * 100:.1f} %" in page
+        for kind, reference in (("complaint", "8 %"), ("critique", "36 %"), ("suggestion", "12 %"), ("praise", "44 %")):
+            assert re.search(rf'<tr data-kind="{kind}">.*?<td>{reference}</td></tr>', page), kind
+    whole = figures_of(page)
+    assert sum(whole["distribution"].values()) == whole["feedbacks"]
+
+
+async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
+    web_admin: WebAdmin, client: aiohttp.ClientSession
+) -> None:
+    await login(client, web_admin, "quick")
+    for query, status, message in [
+        ({"brand": "sncf"}, 403, "olga may see only the brand &#39;quick&#39;, not &#39;sncf&#39;"),
+        ({"brand": "nope"}, 403, "may see only the brand"),
+        ({"venue": "nowhere"}, 404, "no venue &#39;quick/nowhere&#39;"),
+        ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
+        ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
+        ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
+    ]:
+        async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
+            page = await response.text()
+            assert response.status == status and message in page, (query, page)
+            assert 'id="figures"' not in page and 'action="/dashboard"' in page  # the form, to choose again
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as operator:
+        await login(operator, web_admin, None)
+        async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "nope"}) as response:
+            assert response.status == 404 and "no brand &#39;nope&#39;" in await response.text()
+        async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "sncf"}) as response:
+            page = await response.text()
+            assert response.status == 200 and 'data-figure="feedbacks" data-value="0"' in page
+    async with aiohttp.ClientSession() as stranger, stranger.get(f"{web_admin.url}/dashboard") as response:
+        assert response.status == 401
