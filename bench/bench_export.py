@@ -99,7 +99,13 @@ async def seed(redis: Redis, count: int, already: int) -> float:
     venues = await store.list_venues("bench")
     started = time.perf_counter()
     await seed_feedback(
-        redis, venues, count - already, start=START + already * 30, spacing=30, rng=random.Random(count), batch=1000,
+        redis,
+        venues,
+        count - already,
+        start=START + already * 30,
+        spacing=30,
+        rng=random.Random(count),
+        batch=1000,
         tickets_by_batch=True,
     )
     return time.perf_counter() - started

@@ -21,7 +21,11 @@ ALL = ("tok2vec", "morphologizer", "parser", "attribute_ruler", "lemmatizer", "n
 VARIANTS: dict[str, tuple[str, ...]] = {
     "all six components": ALL,
     "tok2vec+morphologizer+attribute_ruler+lemmatizer+ner (lemmas)": (
-        "tok2vec", "morphologizer", "attribute_ruler", "lemmatizer", "ner",
+        "tok2vec",
+        "morphologizer",
+        "attribute_ruler",
+        "lemmatizer",
+        "ner",
     ),
     "tok2vec+morphologizer+ner (POS, no lemmas)": ("tok2vec", "morphologizer", "ner"),
     "ner only": ("ner",),
@@ -85,9 +89,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     results: dict[str, dict[str, Any]] = {}
     for name, keep in VARIANTS.items():
         out = subprocess.run(
-            [sys.executable, __file__, "--child", json.dumps(keep), "--repeat", str(args.repeat),
-             "--batch", str(args.batch)],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                json.dumps(keep),
+                "--repeat",
+                str(args.repeat),
+                "--batch",
+                str(args.batch),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         results[name] = json.loads(out)
     count = len(texts(args.repeat))
@@ -95,8 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{'variant':<64}{'load s':>8}{'RSS MB':>8}{'texts/s':>9}{'x full':>8}")
     full = results["all six components"]
     for name, result in results.items():
-        print(f"{name:<64}{result['load_s']:8.1f}{result['rss_loaded_mb']:8.0f}{result['texts_per_s']:9.0f}"
-              f"{result['texts_per_s'] / full['texts_per_s']:8.2f}")
+        print(
+            f"{name:<64}{result['load_s']:8.1f}{result['rss_loaded_mb']:8.0f}{result['texts_per_s']:9.0f}"
+            f"{result['texts_per_s'] / full['texts_per_s']:8.2f}"
+        )
     print(f"(RSS after `import spacy` alone: {full['rss_import_mb']:.0f} MB)")
     ner_only = results["ner only"]
     differ = sum(a != b for a, b in zip(full["entities"], ner_only["entities"], strict=True))

@@ -82,8 +82,9 @@ def print_errors(items: Sequence[LabelledFeedback], analyses: Sequence[Analysis]
                 print(f"    extra:  {extra}")
 
 
-def report(analyzer: Analyzer, name: str, items: Sequence[LabelledFeedback], vocabularies: dict[str, Vocabulary],
-           errors: bool) -> None:
+def report(
+    analyzer: Analyzer, name: str, items: Sequence[LabelledFeedback], vocabularies: dict[str, Vocabulary], errors: bool
+) -> None:
     gold = [item.entities for item in items]
     kinds = [item.kind for item in items]
     bare = score_entities(gold, bare_model_entities(analyzer, items))
@@ -92,10 +93,22 @@ def report(analyzer: Analyzer, name: str, items: Sequence[LabelledFeedback], voc
     print(f"{name}: {len(items)} feedbacks, {sum(len(g) for g in gold)} entities")
     print(f"  {'':<28}{'P':>7}{'R':>7}{'F1':>7}{'kind acc':>9}")
     print("  " + row("bare model (ner alone)", bare, None))
-    print("  " + row("analysis, no vocabulary", score_entities(gold, [a.entities for a in without]),
-                     kind_accuracy(kinds, [a.kind for a in without])))
-    print("  " + row("analysis with vocabulary", score_entities(gold, [a.entities for a in with_vocabulary]),
-                     kind_accuracy(kinds, [a.kind for a in with_vocabulary])))
+    print(
+        "  "
+        + row(
+            "analysis, no vocabulary",
+            score_entities(gold, [a.entities for a in without]),
+            kind_accuracy(kinds, [a.kind for a in without]),
+        )
+    )
+    print(
+        "  "
+        + row(
+            "analysis with vocabulary",
+            score_entities(gold, [a.entities for a in with_vocabulary]),
+            kind_accuracy(kinds, [a.kind for a in with_vocabulary]),
+        )
+    )
     if errors:
         print_errors(items, with_vocabulary)
     print()
@@ -112,8 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     loaded = time.perf_counter() - started
     print(f"model loaded in {loaded:.1f} s; pipeline {analyzer.pipeline_names}; {len(vocabularies)} vocabularies\n")
     report(analyzer, "feedback_fr.jsonl", load_labelled(DATA / "feedback_fr.jsonl"), vocabularies, args.errors)
-    report(analyzer, "feedback_fr_holdout.jsonl (held out)", load_labelled(DATA / "feedback_fr_holdout.jsonl"),
-           vocabularies, args.errors)
+    report(
+        analyzer,
+        "feedback_fr_holdout.jsonl (held out)",
+        load_labelled(DATA / "feedback_fr_holdout.jsonl"),
+        vocabularies,
+        args.errors,
+    )
     return 0
 
 

@@ -89,11 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             run()
             cpu[name] = min(cpu[name], time.process_time() - started_cpu)
             wall[name] = min(wall[name], time.perf_counter() - started)
-    print(f"{len(texts)} texts (the labelled set x{args.repeat}), {len(work)} batches of <= {args.batch} feedbacks, "
-          f"best of {args.rounds} alternating rounds")
+    print(
+        f"{len(texts)} texts (the labelled set x{args.repeat}), {len(work)} batches of <= {args.batch} feedbacks, "
+        f"best of {args.rounds} alternating rounds"
+    )
     print(f"components: {nlp.pipe_names}; analysis stages: {analyzer.pipeline_names}")
-    print(f"model load: {load:.1f} s; RSS {before:.0f} MB before load, {loaded:.0f} MB after load, "
-          f"{rss_mb():.0f} MB after the runs")
+    print(
+        f"model load: {load:.1f} s; RSS {before:.0f} MB before load, {loaded:.0f} MB after load, "
+        f"{rss_mb():.0f} MB after the runs"
+    )
     print(f"{'':<20}{'CPU texts/s':>12}{'wall texts/s':>14}")
     for label, name in (("raw nlp.pipe", "raw"), ("Analyzer.analyze", "analysis")):
         print(f"{label:<20}{len(texts) / cpu[name]:12.0f}{len(texts) / wall[name]:14.0f}")

@@ -64,6 +64,7 @@ class Settings:
     def redis_cluster(self) -> bool:
         """True when `PAROLE_REDIS_URL` names a node of a Redis Cluster (`redis+cluster://host:port`)."""
         return self.redis_url is not None and self.redis_url.startswith(tuple(s + "://" for s in CLUSTER_SCHEMES))
+
     outbound_per_second: float = 30.0
 
     def require_token(self) -> Secret:

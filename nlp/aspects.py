@@ -31,6 +31,8 @@ ASPECTS = (
     "order_accuracy",
 )
 
+# The word lists read best packed, a dozen to a line: the formatter leaves them as they are.
+# fmt: off
 ASPECT_TERMS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "fr": {
         "welcome_staff": (
@@ -127,6 +129,7 @@ ASPECT_TERMS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "order_accuracy": ("forgot*", "missing", "wrong order", "mistake*", "incomplete"),
     },
 }
+# fmt: on
 
 _LEXICONS = {language: Lexicon(terms) for language, terms in ASPECT_TERMS.items()}
 

@@ -28,4 +28,3 @@ class ModelUnsuitable(AnalysisError):
         self.model = model
         self.component = component
         super().__init__(f"the spaCy model {model!r} has no {component!r} component, which the analysis needs")
-

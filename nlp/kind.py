@@ -26,6 +26,8 @@ from nlp.types import Kind
 
 __all__ = ["KIND_TERMS", "Cues", "classify_kind", "cues_from", "read_cues"]
 
+# The word lists read best packed, a dozen to a line: the formatter leaves them as they are.
+# fmt: off
 KIND_TERMS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "fr": {
         "remedy": (
@@ -103,6 +105,7 @@ KIND_TERMS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
         "nothing": ("nothing", "none", "no", "nope", "n/a"),
     },
 }
+# fmt: on
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,5 +212,3 @@ def _from_rating(cues: Cues, rating: int | None) -> Kind:
     if rating == 3:
         return Kind.PRAISE if cues.positive > 0 and cues.negative == 0 else Kind.CRITIQUE
     return Kind.CRITIQUE
-
-

@@ -130,4 +130,3 @@ class Analysis:
             aspects=tuple(data.get("aspects", ())),
             entities=tuple(Entity.from_json(e) for e in data.get("entities", ())),
         )
-

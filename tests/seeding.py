@@ -31,14 +31,26 @@ class Sample:
 
 SAMPLES = (
     Sample(5, "Julien a été adorable, merci !", Kind.PRAISE, ("welcome",), (("Julien", Label.PER),)),
-    Sample(4, "Merci à Sarah pour le sourire, le Big Tasty était bon", Kind.PRAISE, ("welcome", "product"),
-           (("Sarah", Label.PER), ("Big Tasty", Label.PRODUCT))),
+    Sample(
+        4,
+        "Merci à Sarah pour le sourire, le Big Tasty était bon",
+        Kind.PRAISE,
+        ("welcome", "product"),
+        (("Sarah", Label.PER), ("Big Tasty", Label.PRODUCT)),
+    ),
     Sample(1, "Le Big Tasty était froid, inadmissible", Kind.COMPLAINT, ("product",), (("Big Tasty", Label.PRODUCT),)),
-    Sample(2, "Frites molles et 40 minutes d'attente", Kind.CRITIQUE, ("waiting", "product"),
-           (("frites", Label.PRODUCT),)),
+    Sample(
+        2, "Frites molles et 40 minutes d'attente", Kind.CRITIQUE, ("waiting", "product"), (("frites", Label.PRODUCT),)
+    ),
     Sample(3, "Correct, mais un peu cher", Kind.CRITIQUE, ("price",)),
-    Sample(4, "Bien; \"ouvrez plus tôt\", svp", Kind.SUGGESTION, ("opening_hours",), (),
-           "Ouvrir à 7h, avec des croissants; et le Wi-Fi\nsvp"),
+    Sample(
+        4,
+        'Bien; "ouvrez plus tôt", svp',
+        Kind.SUGGESTION,
+        ("opening_hours",),
+        (),
+        "Ouvrir à 7h, avec des croissants; et le Wi-Fi\nsvp",
+    ),
     Sample(5, "Très propre, bravo Julien", Kind.PRAISE, ("cleanliness",), (("Julien", Label.PER),)),
 )
 

@@ -1,4 +1,4 @@
-""""You said, we did": the customers who opted in to a venue's news, and the brand's messages to them.
+""" "You said, we did": the customers who opted in to a venue's news, and the brand's messages to them.
 
 A customer opts in with the button under the thanks (`news:in:<feedback id>`), and out with the button
 under any news (`news:out:<venue short code>`) or `/stopnews` (every venue); `/forget` drops it all. A

@@ -201,9 +201,7 @@ class _Tally:
         for week, ratings in other.weeks.items():
             self.weeks[week] += ratings
 
-    def figures(
-        self, brand: str, venue: str | None, since: float | None, until: float | None, top: int
-    ) -> VenueStats:
+    def figures(self, brand: str, venue: str | None, since: float | None, until: float | None, top: int) -> VenueStats:
         ratings, delays = self.ratings, self.delays
         counted = self.tickets - self.spam
         return VenueStats(
@@ -244,9 +242,7 @@ def week_of(timestamp: float) -> str:
     return (day - dt.timedelta(days=day.weekday())).isoformat()
 
 
-def weekly_trend(
-    weeks: Mapping[str, list[int]], since: float | None, until: float | None
-) -> tuple[WeekFigures, ...]:
+def weekly_trend(weeks: Mapping[str, list[int]], since: float | None, until: float | None) -> tuple[WeekFigures, ...]:
     """Every week from the period's first to its last (or the data's), empty weeks included."""
     if not weeks and (since is None or until is None):
         return ()

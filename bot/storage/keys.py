@@ -238,6 +238,8 @@ def web_login(token: str) -> str:
 
 def web_session(session_id: str) -> str:
     return f"{PREFIX}:websession:{session_id}"
+
+
 def outbound_chat(chat_id: str) -> str:
     return f"{PREFIX}:{{outbound}}:chat:{chat_id}"
 

@@ -32,8 +32,9 @@ def analyse_labelled(
     for brand in sorted({item.brand for item in items}):
         of_brand = [item for item in items if item.brand == brand]
         vocabulary = None if vocabularies is None else vocabularies[brand]
-        for item, analysis in zip(of_brand, analyzer.analyze([as_feedback(i) for i in of_brand], vocabulary),
-                                  strict=True):
+        for item, analysis in zip(
+            of_brand, analyzer.analyze([as_feedback(i) for i in of_brand], vocabulary), strict=True
+        ):
             results[item.id] = analysis
     return [results[item.id] for item in items]
 

@@ -50,8 +50,11 @@ def test_bad_arguments_are_refused(analyzer: Analyzer) -> None:
 def test_english_without_a_model_still_matches_the_vocabulary(analyzer: Analyzer) -> None:
     analysis = analyzer.analyze_text("Zorglub at the Ibis desk was great, the Sweet Bed too. Thanks!", BRAND, rating=5)
     assert analysis.language == "en"
-    assert [(e.text, e.id) for e in analysis.entities] == [("Zorglub", "zorglub"), ("Ibis", "ibis"),
-                                                           ("Sweet Bed", "sweet-bed")]
+    assert [(e.text, e.id) for e in analysis.entities] == [
+        ("Zorglub", "zorglub"),
+        ("Ibis", "ibis"),
+        ("Sweet Bed", "sweet-bed"),
+    ]
     assert analysis.kind is Kind.PRAISE
     assert "welcome_staff" in analysis.aspects or "comfort" in analysis.aspects
 
@@ -73,8 +76,19 @@ def test_a_language_without_a_model_never_crashes(analyzer: Analyzer, hint: str)
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "\n\t", "😡", "👍👍👍🎉", "…!!!???", "\x00\x07\x1b[31m", "ok", "a" * 10_000, "Julien " * 1_500,
-     "Très bon accueil. " * 600],
+    [
+        "",
+        "   ",
+        "\n\t",
+        "😡",
+        "👍👍👍🎉",
+        "…!!!???",
+        "\x00\x07\x1b[31m",
+        "ok",
+        "a" * 10_000,
+        "Julien " * 1_500,
+        "Très bon accueil. " * 600,
+    ],
 )
 def test_any_text_gives_an_analysis(analyzer: Analyzer, text: str) -> None:
     analysis = analyzer.analyze_text(text, BRAND, rating=3)

@@ -68,8 +68,11 @@ def test_a_product_is_found_in_the_plural_and_whatever_its_case(analyzer: Analyz
         ("deux long bacons svp", "long bacons"),
     ]:
         [entity] = analyzer.analyze_text(text, QUICK).entities
-        assert (entity.text, entity.label, entity.id) == (found, Label.PRODUCT, "cheeseburger" if "ch" in found.lower()
-                                                          else "long-bacon")
+        assert (entity.text, entity.label, entity.id) == (
+            found,
+            Label.PRODUCT,
+            "cheeseburger" if "ch" in found.lower() else "long-bacon",
+        )
 
 
 def test_typographic_apostrophes_match_the_vocabulary(analyzer: Analyzer) -> None:

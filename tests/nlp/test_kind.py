@@ -13,8 +13,10 @@ from nlp.types import Kind
 
 
 def kind(reason: str | None, suggestion: str | None = None, rating: int | None = None, language: str = "fr") -> Kind:
-    cues = [None if text is None else read_cues(words(fold(text)), language, field=field)
-            for text, field in ((reason, "reason"), (suggestion, "suggestion"))]
+    cues = [
+        None if text is None else read_cues(words(fold(text)), language, field=field)
+        for text, field in ((reason, "reason"), (suggestion, "suggestion"))
+    ]
     return classify_kind(cues[0], cues[1], rating)
 
 
@@ -88,8 +90,11 @@ def test_negation_turns_a_cue_around_within_its_clause() -> None:
 @pytest.mark.parametrize(
     ("text", "language", "expected"),
     [
-        ("Accueil très froid, 20 minutes d'attente pour un menu à 12 €", "fr",
-         {"welcome_staff", "waiting_time", "price", "product_quality"}),
+        (
+            "Accueil très froid, 20 minutes d'attente pour un menu à 12 €",
+            "fr",
+            {"welcome_staff", "waiting_time", "price", "product_quality"},
+        ),
         ("Toilettes sales, pas accessible en fauteuil", "fr", {"cleanliness", "accessibility"}),
         ("RER encore en retard, annonces inaudibles", "fr", {"punctuality", "information"}),
         ("Fermé le dimanche, bruit de la musique", "fr", {"opening_hours", "noise"}),

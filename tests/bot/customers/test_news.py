@@ -1,4 +1,4 @@
-""""You said, we did": customers opt in at the end of the journey and out at any time; a brand admin sends one
+""" "You said, we did": customers opt in at the end of the journey and out at any time; a brand admin sends one
 message to the opted-in customers of a venue and period, from the staff room or the command line, within
 Telegram's limits, honouring opt-outs and customers who blocked the bot."""
 
@@ -85,8 +85,10 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     assert "envoi en cours, 0 envoyée(s) sur 2" in said.text(scene.room.id)
     await staff_bot.staff.news.idle()
     [sent] = _news_to(scene, mark, people["Ann"])
-    assert sent == "📣 Quick Massy — vous nous l'avez dit, voici ce que nous avons fait :\n\n" \
-                   "Vous l'aviez demandé : une 2e caisse <b>ouvre</b> !"  # the admin's text, as text
+    assert (
+        sent == "📣 Quick Massy — vous nous l'avez dit, voici ce que nous avons fait :\n\n"
+        "Vous l'aviez demandé : une 2e caisse <b>ouvre</b> !"
+    )  # the admin's text, as text
     for name in ("Bea", "Cid", "Dan"):
         assert not _news_to(scene, mark, people[name]), name
     assert not _news_to(scene, mark, eve)

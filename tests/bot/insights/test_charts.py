@@ -75,9 +75,7 @@ def test_a_line_breaks_where_a_week_has_no_value() -> None:
 
 
 def test_the_dashboard_charts_of_a_row_of_figures() -> None:
-    weekly = (
-        WeekFigures("2026-09-07", 3, 4.0), WeekFigures("2026-09-14", 0, None), WeekFigures("2026-09-21", 1, 2.0)
-    )
+    weekly = (WeekFigures("2026-09-07", 3, 4.0), WeekFigures("2026-09-14", 0, None), WeekFigures("2026-09-21", 1, 2.0))
     row = VenueStats(
         brand="quick", venue=None, venue_name="", feedbacks=4, average_rating=3.5, tickets=4, answered=1, open=3,
         closed=0, spam=0, undeliverable=0, response_rate=0.25, median_first_response_seconds=60.0,

@@ -180,9 +180,7 @@ async def test_a_bot_api_that_cannot_be_reached_is_tried_again_then_given_up(
     assert emulator.bot_messages(user.id) == []
 
 
-async def test_a_429_seen_by_one_process_holds_back_the_others(
-    emulator: BotApiEmulator, redis_client: Redis
-) -> None:
+async def test_a_429_seen_by_one_process_holds_back_the_others(emulator: BotApiEmulator, redis_client: Redis) -> None:
     user = await _customer_chat(emulator)
     other = emulator.add_user("Dominique", language_code="fr")
     await emulator.send_text(other, "/start")
