@@ -1,4 +1,4 @@
-"""The outbound limiter (`bot.channels.telegram.outbound`): its cost per message, and the bot's budget kept across
+"""The outbound limiter (`bot.botapi.outbound`): its cost per message, and the bot's budget kept across
 processes.
 
 Run it from the project's root (about 20 seconds; it needs `redis-server` on PATH):
@@ -33,7 +33,7 @@ from redis.asyncio import Redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.channels.telegram.outbound import PRIORITY, Limits, Outbound, Priority  # noqa: E402
+from bot.botapi.outbound import PRIORITY, Limits, Outbound, Priority  # noqa: E402
 from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
 
 

@@ -18,8 +18,10 @@ from redis.exceptions import RedisClusterException, RedisError
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.channels.telegram.http import AiohttpRequest
-from bot.channels.telegram.outbound import Limits, Outbound
+from bot.botapi.http import AiohttpRequest
+from bot.botapi.outbound import Limits, Outbound
+from bot.channels.telegram.admin_chat import AdminChat
+from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.config import Settings
 from bot.conversations.chat import CustomerChat
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -29,12 +31,10 @@ from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit
 from bot.editing.logins import WebLogins
 from bot.editing.overrides import OverrideStore
 from bot.errors import ConfigError, RedisUnavailable
-from bot.staff.admin_chat import AdminChat
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
 from bot.staff.notifier import ANALYSIS_WAIT, StaffNotifier
 from bot.staff.relay import RELAY_WINDOW, Relay
-from bot.staff.room_chat import StaffRoomChat
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import TicketStore
 from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client

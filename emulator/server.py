@@ -14,8 +14,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from dialogs.telegram_html import utf16_len
 from emulator.calls import ApiEndpoint
-from emulator.entities import command_entity, utf16_len
+from emulator.entities import command_entity
 from emulator.errors import EmulatorError
 from emulator.faults import FaultPlan
 from emulator.media import CAPTIONED, media_payload

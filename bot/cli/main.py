@@ -473,7 +473,7 @@ async def _brand_codes(store: Store, brand: str | None) -> list[str]:
 async def _news(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Bot
 
-    from bot.channels.telegram.http import AiohttpRequest
+    from bot.botapi.http import AiohttpRequest
     from bot.cli.progress import Progress
     from bot.customers.news import BroadcastReport, NewsSender, NewsStore, SendBudget
     from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir

@@ -18,14 +18,14 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.sending import call_telegram
+from bot.channels.telegram.staff_room import STAFF_COMMANDS
 from bot.channels.telegram.updates import Incoming
 from bot.customers.news import NEWS_IN, NEWS_OUT, NewsStore
 from bot.customers.privacy import FORGET_YES, CustomerData
 from bot.editing.in_force import LiveDialogs, ScopeKit
 from bot.errors import ChatBusy
 from bot.staff.relay import Relay
-from bot.staff.room_chat import STAFF_COMMANDS
 from bot.storage.store import CHAT_LOCK_MS, ChatSnapshot, Outbox, Store
 from dialogs.answers import normalise_venue_code
 from dialogs.engine import DialogEngine

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.channels.telegram.sending import Delivered, call_telegram
+from bot.botapi.sending import Delivered, call_telegram
 from bot.errors import InvalidInput
 from bot.storage import keys
 from bot.storage.store import Store, redis_text

@@ -19,7 +19,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.sending import call_telegram
 from bot.customers.news import NewsStore
 from bot.errors import NotFound
 from bot.staff.tickets import TicketStore, split_member

@@ -28,8 +28,8 @@ from dialogs.engine import DialogEngine
 from dialogs.errors import FlowError, TemplateError
 from dialogs.flow import Flow, default_flow_path, parse_flow
 from dialogs.render import MessageRenderer, RenderedMessage
+from dialogs.telegram_html import HtmlParseError, parse_html
 from dialogs.types import MessagePart, Reply
-from emulator.html import HtmlParseError, parse_html
 
 __all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts", "template_parts"]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from telegram import Bot, ChatMemberRestricted
 from telegram.constants import ChatMemberStatus
 
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.sending import call_telegram
 
 MEMBER_CACHE_SECONDS = 60.0
 _PRESENT = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.MEMBER})

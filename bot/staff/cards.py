@@ -10,8 +10,8 @@ from typing import Any, Protocol
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from telegram.constants import ParseMode
 
-from bot.channels.telegram.outbound import Priority
-from bot.channels.telegram.sending import Delivered, call_telegram
+from bot.botapi.outbound import Priority
+from bot.botapi.sending import Delivered, call_telegram
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.store import Store

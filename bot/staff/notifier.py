@@ -25,8 +25,8 @@ from telegram import Bot
 from telegram.constants import ParseMode
 
 from bot.analysis.worker import worker_name
-from bot.channels.telegram.outbound import Priority
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.outbound import Priority
+from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
 from bot.staff.cards import Cards
 from bot.staff.pseudonyms import Pseudonyms

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
 
-from bot.channels.telegram.outbound import Priority
-from bot.channels.telegram.sending import Delivered, call_telegram
+from bot.botapi.outbound import Priority
+from bot.botapi.sending import Delivered, call_telegram
 from bot.ops import about_ticket
 from bot.staff.cards import Cards
 from bot.staff.rooms import RoomStore, StaffRoom

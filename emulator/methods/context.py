@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.entities import FormattedText, clip_entities, trim
+from dialogs.telegram_html import FormattedText, HtmlParseError, parse_html, trim
+from emulator.entities import clip_entities
 from emulator.errors import bad_request, forbidden
-from emulator.html import HtmlParseError, parse_html
 from emulator.records import ChatType, EmulatedChat, MemberStatus
 from emulator.updates import UpdateQueue
 from emulator.world import World

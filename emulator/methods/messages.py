@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.entities import FormattedText
+from dialogs.telegram_html import FormattedText
 from emulator.errors import bad_request
 from emulator.keyboards import check_reply_markup
 from emulator.media import file_ids, photo_sizes

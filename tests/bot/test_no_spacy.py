@@ -8,7 +8,7 @@ from tests.boundaries import modules_loaded_by, package_modules, top_level
 
 def test_no_module_of_bot_imports_spacy() -> None:
     modules = package_modules("bot")
-    answering = {"bot.cli.serve", "bot.conversations.chat", "bot.staff.room_chat", "bot.staff.notifier"}
+    answering = {"bot.cli.serve", "bot.conversations.chat", "bot.channels.telegram.staff_room", "bot.staff.notifier"}
     assert answering | {"bot.analysis.worker"} <= set(modules)
     loaded = modules_loaded_by(modules)
     assert "bot.cli.serve" in loaded and "emulator.server" in loaded

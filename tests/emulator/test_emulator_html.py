@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.entities import utf16_len
-from emulator.html import HtmlParseError, parse_html
+from dialogs.telegram_html import HtmlParseError, parse_html, utf16_len
 
 
 def test_tags_become_entities_at_utf16_offsets() -> None:

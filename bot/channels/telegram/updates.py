@@ -17,7 +17,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.staff.admin_chat import ADMIN_COMMANDS, PREVIEW_BUTTON
+from bot.channels.telegram.admin_chat import ADMIN_COMMANDS, PREVIEW_BUTTON
 
 # Message attributes that carry something other than text, in the order Telegram documents them.
 MEDIA_KINDS = (
@@ -67,7 +67,8 @@ class Incoming:
 
     @property
     def for_operators(self) -> bool:
-        """An operator's command or button in their private chat, which `bot.staff.admin_chat` answers first."""
+        """An operator's command or button in their private chat, which `bot.channels.telegram.admin_chat` answers
+        first."""
         if self.callback_data == PREVIEW_BUTTON:
             return True
         if self.text is None or not self.text.startswith("/"):

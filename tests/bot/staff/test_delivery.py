@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.telegram.sending import ATTEMPTS
+from bot.botapi.sending import ATTEMPTS
 from bot.staff.tickets import TicketStatus
 from bot.storage import keys
 from tests.bot.staff_scene import Scene

@@ -18,14 +18,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
 
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.sending import call_telegram
+from bot.channels.telegram.staff_room import parse_command
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import LINK_SECONDS, WebLogins
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import ParoleError
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
-from bot.staff.room_chat import parse_command
 from bot.staff.rooms import RoomStore
 
 ADMIN_COMMANDS: Final = frozenset({"templates", "template", "flow", "weblogin"})

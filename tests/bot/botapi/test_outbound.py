@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from bot.channels.telegram.outbound import PRIORITY, Limits, Outbound, Priority
+from bot.botapi.outbound import PRIORITY, Limits, Outbound, Priority
 from bot.storage import keys
 from bot.storage.embedded import free_port
 
@@ -147,7 +147,7 @@ async def test_without_redis_messages_still_go(caplog: pytest.LogCaptureFixture)
     redis: Redis = Redis(host="127.0.0.1", port=free_port(), retry=Retry(NoBackoff(), 0))
     clock = MovingClock()
     answers, staff = process(redis, clock), staff_process(redis)
-    with caplog.at_level(logging.WARNING, logger="bot.channels.telegram.outbound"):
+    with caplog.at_level(logging.WARNING, logger="bot.botapi.outbound"):
         assert await answers.acquire("sendMessage", "5") == 0.0
         assert await staff_wait(staff, Priority.CARD, "-100") == 0.0
         await staff.block(1.0)

@@ -20,7 +20,7 @@ from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import Application, ContextTypes, TypeHandler
 
-from bot.channels.telegram.sending import call_telegram
+from bot.botapi.sending import call_telegram
 from bot.customers.news import BroadcastReport, NewsSender
 from bot.errors import InvalidInput, NotFound
 from bot.insights.stats import parse_day

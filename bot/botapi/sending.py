@@ -1,6 +1,6 @@
 """One Bot API call (customer chats and staff side alike), with Telegram's refusals turned into an outcome to act on.
 
-Retried, whatever the call: a 429 (waited out; every process waits too, see `bot.channels.telegram.outbound`), and a
+Retried, whatever the call: a 429 (waited out; every process waits too, see `bot.botapi.outbound`), and a
 failure Telegram certainly did not execute (`NotExecuted`: no connection, or 500, 502, 503). A failure that may
 hide an executed call (a read timeout, 504, a connection cut while waiting for the answer) is retried only
 for idempotent calls (edits, reads): a send is not made twice, the customer would see the message twice;
@@ -20,8 +20,8 @@ from typing import Generic, TypeVar
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.channels.telegram.http import NotExecuted
-from bot.channels.telegram.outbound import PRIORITY, Priority
+from bot.botapi.http import NotExecuted
+from bot.botapi.outbound import PRIORITY, Priority
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def call_telegram(
 ) -> Sent[T]:
     """Make one Bot API call; never raise Telegram's errors (they become the outcome).
 
-    `priority` says who goes first when Telegram's limits are near (see `bot.channels.telegram.outbound`).
+    `priority` says who goes first when Telegram's limits are near (see `bot.botapi.outbound`).
     """
     token = PRIORITY.set(priority)
     try:

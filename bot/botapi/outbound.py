@@ -67,7 +67,7 @@ class Priority(IntEnum):
     BROADCAST = 2  # reminders and escalations nobody is waiting for
 
 
-# The priority of the Bot API call under way: set around each call by `bot.channels.telegram.sending.call_telegram`,
+# The priority of the Bot API call under way: set around each call by `bot.botapi.sending.call_telegram`,
 # read by the HTTP layer, which sees every call but not who made it.
 PRIORITY: ContextVar[Priority] = ContextVar("outbound_priority", default=Priority.ANSWER)
 

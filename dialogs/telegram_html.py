@@ -11,9 +11,49 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.entities import FormattedText, sort_entities, trim, utf16_len
-
 JsonDict = dict[str, Any]
+
+# What Telegram strips from both ends of a message after parsing its entities.
+_TRIMMED = " \t\n\r\x0b\x0c"
+
+
+@dataclass(frozen=True, slots=True)
+class FormattedText:
+    """Plain text and its `MessageEntity` dicts, sorted by offset."""
+
+    text: str
+    entities: list[JsonDict] = field(default_factory=list)
+
+    @property
+    def length(self) -> int:
+        return utf16_len(self.text)
+
+
+def utf16_len(text: str) -> int:
+    """The length of `text` in UTF-16 code units (characters outside the BMP count twice)."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def sort_entities(entities: list[JsonDict]) -> list[JsonDict]:
+    """Telegram's order: by offset, the enclosing entity first."""
+    return sorted(entities, key=lambda entity: (entity["offset"], -entity["length"]))
+
+
+def trim(formatted: FormattedText) -> FormattedText:
+    """Strip whitespace from both ends, as Telegram does, moving and clipping the entities to match."""
+    text = formatted.text.lstrip(_TRIMMED)
+    shift = utf16_len(formatted.text) - utf16_len(text)
+    text = text.rstrip(_TRIMMED)
+    end = utf16_len(text)
+    entities: list[JsonDict] = []
+    for entity in formatted.entities:
+        start = max(entity["offset"] - shift, 0)
+        stop = min(entity["offset"] + entity["length"] - shift, end)
+        if stop > start:
+            entities.append({**entity, "offset": start, "length": stop - start})
+    return FormattedText(text, sort_entities(entities))
+
+
 UserLookup = Callable[[int], JsonDict | None]
 
 _SPACES = " \t\r\n\x0b\x0c"

@@ -12,9 +12,9 @@ import pytest
 from redis.asyncio import Redis
 from telegram import Bot
 
-from bot.channels.telegram.http import AiohttpRequest
-from bot.channels.telegram.outbound import Outbound
-from bot.channels.telegram.sending import Delivered, call_telegram
+from bot.botapi.http import AiohttpRequest
+from bot.botapi.outbound import Outbound
+from bot.botapi.sending import Delivered, call_telegram
 from bot.cli.serve import RunningBot
 from bot.storage.embedded import free_port
 from bot.storage.venues import Venue

@@ -1,7 +1,7 @@
 """python-telegram-bot's HTTP layer on aiohttp: cheaper per request than the default httpx client.
 
 Every Bot API call of a process goes through it, so it is also where Telegram's outbound limits are kept
-(`bot.channels.telegram.outbound`) and where a failure that Telegram certainly did not execute is told apart
+(`bot.botapi.outbound`) and where a failure that Telegram certainly did not execute is told apart
 (`NotExecuted`).
 """
 
@@ -15,7 +15,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.channels.telegram.outbound import Outbound
+from bot.botapi.outbound import Outbound
 
 # 500, 502 and 503 come from Telegram's front servers when the call did not reach, or was refused by, the
 # server that executes it; 504 (the front gave up waiting) and a read timeout may hide a call that ran.
