@@ -34,6 +34,7 @@ from redis.asyncio.connection import AbstractConnection
 from bot.storage import keys
 from bot.storage.cluster import cluster_client
 from bot.storage.embedded import EmbeddedRedis, LocalCluster, free_port
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 
@@ -90,6 +91,7 @@ async def timed(latencies: list[float], call: Callable[[], Awaitable[None]]) -> 
 async def journey(store: Store, venue: VenueRef, token: str, chat_id: int, latencies: list[float]) -> None:
     """Four updates of one customer, each a `load_chat` and a `save_turn`."""
     feedback_id = f"f{chat_id}"
+    customer = CustomerId.telegram(chat_id)
     created = time.time()
     steps: list[tuple[str | None, Conversation, FeedbackRecord | None]] = []
     conversation = Conversation(step="rating", venue=venue, created_at=created, updated_at=created)
@@ -114,9 +116,9 @@ async def journey(store: Store, venue: VenueRef, token: str, chat_id: int, laten
 
         async def update(given_token: str | None = given_token, state: Conversation = state,
                          record: FeedbackRecord | None = record) -> None:  # fmt: skip
-            await store.load_chat(chat_id, given_token)
+            await store.load_chat(customer, given_token)
             await store.save_turn(
-                chat_id, state, [record] if record else [], duplicate_window=86400, conversation_timeout=1800
+                customer, state, [record] if record else [], duplicate_window=86400, conversation_timeout=1800
             )
 
         await timed(latencies, update)

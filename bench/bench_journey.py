@@ -658,7 +658,7 @@ class Parole(Target):
         assert self.redis is not None
         return [
             Stored(
-                chat_id=int(row["chat_id"]),
+                chat_id=row["customer"].chat_id,
                 rating=int(row["rating"]),
                 reason=row["reason"],
                 suggestion=row["suggestion"],

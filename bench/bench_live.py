@@ -36,6 +36,7 @@ from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit  # noqa: 
 from bot.editing.overrides import OverrideStore, Scope  # noqa: E402
 from bot.storage import keys  # noqa: E402
 from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.identity import CustomerId  # noqa: E402
 from bot.storage.store import Store  # noqa: E402
 from dialogs.catalog import TemplateCatalog  # noqa: E402
 from dialogs.flow import default_flow_path, load_flow  # noqa: E402
@@ -72,7 +73,7 @@ class CountingRedis(Redis):
 async def baseline_read(redis: Redis, chat_id: int) -> Conversation | None:
     """The conversation read as the bot did it before live edits: no revision in the pipeline."""
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.get(keys.chat(chat_id))
+        pipe.get(keys.chat(CustomerId.telegram(chat_id)))
         (raw,) = await pipe.execute()
     return Conversation.from_json(json.loads(raw)) if raw else None
 
@@ -100,7 +101,9 @@ async def measure(redis: Redis, updates: int, venue_count: int) -> None:
     live = LiveDialogs(editor, default, settings)
     refs = [VenueRef("quick", v.code, v.name, "Quick") for v in venues]
     for n, ref in enumerate(refs):
-        await store.save_turn(n, Conversation(venue=ref), (), duplicate_window=60, conversation_timeout=60)
+        await store.save_turn(
+            CustomerId.telegram(n), Conversation(venue=ref), (), duplicate_window=60, conversation_timeout=60
+        )
 
     saves = []
     for n, text in enumerate(("Salut {{ venue_name }} !", "Bonjour {{ venue_name }} !")):
@@ -126,7 +129,7 @@ async def measure(redis: Redis, updates: int, venue_count: int) -> None:
         for n in range(updates):
             chat = n % len(refs)
             if live_edits:
-                snapshot = await store.load_chat(chat)
+                snapshot = await store.load_chat(CustomerId.telegram(chat))
                 assert snapshot.conversation is not None
                 kit = await live.kit(snapshot.conversation.venue, snapshot.revision)
             else:

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 from bot.analysis.worker import BATCH_SIZE, AnalysisWorker  # noqa: E402
 from bot.storage import keys  # noqa: E402
 from bot.storage.embedded import EmbeddedRedis, free_port  # noqa: E402
+from bot.storage.identity import CustomerId  # noqa: E402
 from bot.storage.lane import lane_for  # noqa: E402
 from bot.storage.store import Store  # noqa: E402
 from bot.storage.vocabulary import VocabularyStore  # noqa: E402
@@ -92,7 +93,9 @@ async def complete(store: Store, sample: dict[str, Any], number: int) -> None:
         suggestion=sample["text"] if field == "suggestion" else None,
         status=FeedbackStatus.COMPLETE, created_at=now, updated_at=now, flow="default",
     )  # fmt: skip
-    await store.save_turn(10_000 + number, Conversation(), [record], duplicate_window=1, conversation_timeout=60)
+    await store.save_turn(
+        CustomerId.telegram(10_000 + number), Conversation(), [record], duplicate_window=1, conversation_timeout=60
+    )
 
 
 async def throughput(

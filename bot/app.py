@@ -21,6 +21,8 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.botapi.http import AiohttpRequest
 from bot.botapi.outbound import Limits, Outbound
 from bot.channels.telegram.admin_chat import AdminChat
+from bot.channels.telegram.customer import PrivateChats, TelegramCustomers
+from bot.channels.telegram.routing import add_handlers
 from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.config import Settings
 from bot.conversations.chat import CustomerChat
@@ -31,6 +33,7 @@ from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit
 from bot.editing.logins import WebLogins
 from bot.editing.overrides import OverrideStore
 from bot.errors import ConfigError, RedisUnavailable
+from bot.seam.outgoing import Channels
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
 from bot.staff.notifier import ANALYSIS_WAIT, StaffNotifier
@@ -173,6 +176,12 @@ class Staff:
     news: NewsSender
     admin_chat: AdminChat
     live: LiveDialogs
+    channels: Channels  # the customers' channels, through which the relay, news and privacy reach them
+
+
+def customer_channels(bot: Bot, username: str | None) -> Channels:
+    """The channels customers reach this bot on: Telegram's private chats."""
+    return Channels({TelegramCustomers.name: TelegramCustomers(bot, username)})
 
 
 def staff(
@@ -186,50 +195,56 @@ def staff(
     analysis_wait: float = ANALYSIS_WAIT,
     relay_window: float = RELAY_WINDOW,
 ) -> Staff:
+    channels = customer_channels(bot, username)
     rooms = RoomStore(store.redis)
     tickets = TicketStore(store.redis)
     live = live_dialogs(store, kit)
     cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live)
-    relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, window=relay_window, clock=clock)
+    relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, channels, window=relay_window, clock=clock)
     notifier = StaffNotifier(
         store, rooms, tickets, cards, kit.renderer, bot,
         admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
     )  # fmt: skip
-    news = NewsSender(store, NewsStore(store.redis), kit.renderer, bot, SendBudget(store.redis))
+    news = NewsSender(store, NewsStore(store.redis), kit.renderer, channels, SendBudget(store.redis))
     auth = StaffAuth(bot, settings.admin_ids)
     room_chat = StaffRoomChat(
         rooms, tickets, cards, relay, auth, kit.renderer,
         bot_username=username, language_for=kit.engine.language_for, clock=clock, news=news,
     )  # fmt: skip
-    privacy = CustomerData(store, tickets, kit.renderer, bot, clock=clock)
+    privacy = CustomerData(store, tickets, kit.renderer, channels, clock=clock)
     admin_chat = AdminChat(
         live.editor, WebLogins(store.redis, settings.web_url), rooms, auth, cards,
         bot_username=username, language_for=kit.engine.language_for,
     )  # fmt: skip
-    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, news, admin_chat, live)
+    return Staff(rooms, tickets, cards, relay, notifier, room_chat, privacy, news, admin_chat, live, channels)
 
 
 def customer_chat(
     settings: Settings,
     store: Store,
     kit: DialogKit,
-    username: str,
+    staff: Staff,
     clock: Callable[[], float] = time.time,
-    staff: Staff | None = None,
 ) -> CustomerChat:
+    """The conversation core, answering on the staff side's customer channels."""
     return CustomerChat(
         store,
         kit.engine,
         kit.renderer,
-        bot_username=username,
+        channels=staff.channels,
         duplicate_window=settings.duplicate_window_hours * 3600,
         conversation_timeout=settings.conversation_timeout,
         clock=clock,
-        relay=staff.relay if staff is not None else None,
-        privacy=staff.privacy if staff is not None else None,
-        news=staff.news.news if staff is not None else None,
-        live=staff.live if staff is not None else live_dialogs(store, kit),
+        relay=staff.relay,
+        privacy=staff.privacy,
+        news=staff.news.news,
+        live=staff.live,
     )
+
+
+def route(application: Application, chat: CustomerChat, staff: Staff) -> None:  # type: ignore[type-arg]
+    """Every Telegram handler of the bot, in one call (`bot.channels.telegram.routing`)."""
+    add_handlers(application, customers=PrivateChats(chat), staff_rooms=staff.room_chat, operators=staff.admin_chat)
 
 
 async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], float] = time.time) -> None:

@@ -41,6 +41,6 @@ class ChatBusy(ParoleError):
     """Another process held a chat's lock for longer than a turn can take; the update is refused (503),
     and Telegram delivers it again."""
 
-    def __init__(self, chat_id: int) -> None:
-        super().__init__(f"chat {chat_id} is busy in another process")
-        self.chat_id = chat_id
+    def __init__(self, customer: str) -> None:
+        super().__init__(f"chat {customer} is busy in another process")
+        self.customer = customer

@@ -66,3 +66,24 @@ def forbidden_imports(package: str, forbidden: frozenset[str]) -> list[str]:
                 continue
             found += [f"{path.name}:{node.lineno}: {name}" for name in top_level(names, forbidden)]
     return found
+
+
+def imports_by_module(package: str) -> dict[str, set[str]]:
+    """Each module of a top-level package (by dotted name) and the modules its absolute imports name, the
+    ones inside functions too (`from a.b import c` names `a.b`, and `a.b.c` when that is a module)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((REPOSITORY / package).rglob("*.py")):
+        parts = path.relative_to(REPOSITORY).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+                for alias in node.names:
+                    candidate = REPOSITORY.joinpath(*node.module.split("."), alias.name)
+                    if candidate.with_suffix(".py").is_file() or (candidate / "__init__.py").is_file():
+                        names.add(f"{node.module}.{alias.name}")
+        found[name] = names
+    return found

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from bot.analysis.worker import AnalysisStore
 from bot.staff.tickets import NewTicket, Ticket, TicketStore
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from bot.storage.venues import Venue
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
@@ -99,9 +100,9 @@ async def seed_feedback(
                 created_at=created, updated_at=created, flow="default",
             )  # fmt: skip
             records.append((record, sample))
-        chat_id = 10_000 + first // batch
+        customer = CustomerId.telegram(10_000 + first // batch)
         await store.save_turn(
-            chat_id, Conversation(), [r for r, _ in records], duplicate_window=1, conversation_timeout=1800
+            customer, Conversation(), [r for r, _ in records], duplicate_window=1, conversation_timeout=1800
         )
         for brand in {r.venue.brand for r, _ in records}:
             mine = [(r, s) for r, s in records if r.venue.brand == brand]
@@ -116,7 +117,7 @@ async def seed_feedback(
                 opened = await tickets.open_many([_new_ticket(r) for r, _, _ in plans], now=plans[0][0].created_at + 1)
             for at in range(0, len(plans), 50):  # 50 at a time: as many connections
                 chunk = zip(opened[at : at + 50], plans[at : at + 50], strict=True)
-                await asyncio.gather(*(_ticket(tickets, ticket, *plan, chat_id) for ticket, plan in chunk))
+                await asyncio.gather(*(_ticket(tickets, ticket, *plan, customer) for ticket, plan in chunk))
         if on_batch is not None:
             on_batch(len(records))
 
@@ -127,7 +128,12 @@ def _new_ticket(record: FeedbackRecord) -> NewTicket:
 
 
 async def _ticket(
-    tickets: TicketStore, ticket: Ticket | None, record: FeedbackRecord, answer_after: int, answers: int, chat_id: int
+    tickets: TicketStore,
+    ticket: Ticket | None,
+    record: FeedbackRecord,
+    answer_after: int,
+    answers: int,
+    customer: CustomerId,
 ) -> None:
     if ticket is None:
         [ticket] = await tickets.open_many([_new_ticket(record)], now=record.created_at + 1)
@@ -135,6 +141,6 @@ async def _ticket(
         return
     for extra in range(answers):
         await tickets.staff_replied(
-            ticket, f"Merci ; réponse n°{extra + 1}", customer_chat=chat_id, room=-100, message_ids=(),
+            ticket, f"Merci ; réponse n°{extra + 1}", customer=customer, room=-100, message_ids=(),
             now=ticket.created_at + answer_after + extra * 60,
         )  # fmt: skip

@@ -17,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE, is_cluster
 from bot.storage.lane import RedisLane
+from bot.storage.store import consumer_name
 from bot.storage.vocabulary import VocabularyStore
 from nlp.types import Analysis, FeedbackText, Vocabulary
 
@@ -116,10 +115,6 @@ class _BrandBatch:
     brand: str
     present: list[tuple[StreamEntry, FeedbackText]]
     vocabulary: Vocabulary
-
-
-def worker_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
 
 
 class AnalysisStore:
@@ -293,7 +288,7 @@ class AnalysisWorker:
         self.redis = redis
         self.lane = lane
         self.analyzer = analyzer
-        self.name = name or worker_name()
+        self.name = name or consumer_name()
         self.batch_size = batch_size
         self.block_ms = max(1, int(block * 1000))
         self.claim_idle_ms = int(claim_idle * 1000)

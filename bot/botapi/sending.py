@@ -15,25 +15,19 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Generic, TypeVar
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.botapi.http import NotExecuted
 from bot.botapi.outbound import PRIORITY, Priority
+from bot.seam.outgoing import Delivered
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 MAX_RETRY_AFTER = 30.0
 ATTEMPTS = 4
-
-
-class Delivered(StrEnum):
-    SENT = "sent"
-    BLOCKED = "blocked"  # 403: the customer blocked the bot, or the bot is not in the group any more
-    FAILED = "failed"  # refused (400), or given up after retries
 
 
 @dataclass(frozen=True, slots=True)

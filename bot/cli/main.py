@@ -473,6 +473,7 @@ async def _brand_codes(store: Store, brand: str | None) -> list[str]:
 async def _news(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Bot
 
+    from bot.app import customer_channels
     from bot.botapi.http import AiohttpRequest
     from bot.cli.progress import Progress
     from bot.customers.news import BroadcastReport, NewsSender, NewsStore, SendBudget
@@ -493,7 +494,8 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
         bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
-        sender = NewsSender(store, NewsStore(redis), renderer, bot, SendBudget(redis))
+        channels = customer_channels(bot, settings.bot_username)
+        sender = NewsSender(store, NewsStore(redis), renderer, channels, SendBudget(redis))
         venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
         progress = Progress(len(chats), "customer")
 

@@ -16,7 +16,17 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.app import Staff, build_application, customer_chat, load_dialogs, open_redis, outbound, staff, sweep_abandoned
+from bot.app import (
+    Staff,
+    build_application,
+    customer_chat,
+    load_dialogs,
+    open_redis,
+    outbound,
+    route,
+    staff,
+    sweep_abandoned,
+)
 from bot.channels.telegram.webhook import webhook_app
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -78,9 +88,7 @@ async def running_bot(
             username = settings.bot_username or application.bot.username
             waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
-            customer_chat(settings, store, kit, username, clock, staff_side).register(application)
-            staff_side.room_chat.register(application)
-            staff_side.admin_chat.register(application)
+            route(application, customer_chat(settings, store, kit, staff_side, clock), staff_side)
             await application.start()
             if listen is not None and webhook_url is not None:
                 secret = settings.webhook_secret.reveal() if settings.webhook_secret else None

@@ -1,36 +1,47 @@
-"""The customer's private chat: Telegram updates in, dialog engine, Redis, Bot API calls out."""
+"""The customer's conversation, whatever the channel: an `Inbound` in, one engine step, stored, then answered.
+
+Each turn takes the chat's lock and loads it (one round trip), runs the dialog engine on the venue's
+templates and flow in force (a feedback under way finishes on the versions it started with), stores the
+new state, the feedback and the answer together (one round trip), and only then has the customer's
+channel say the answer. An update delivered again finds its id among the handled ones: nothing changes,
+and its stored answer is said again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import logging
 import secrets
 import time
-import warnings
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
-from telegram import Bot, Update
-from telegram.constants import ChatType
-from telegram.ext import Application, ContextTypes, TypeHandler
-from telegram.warnings import PTBUserWarning
-
-from bot.botapi.sending import call_telegram
-from bot.channels.telegram.staff_room import STAFF_COMMANDS
-from bot.channels.telegram.updates import Incoming
-from bot.customers.news import NEWS_IN, NEWS_OUT, NewsStore
-from bot.customers.privacy import FORGET_YES, CustomerData
+from bot.customers.news import NewsStore
+from bot.customers.privacy import CustomerData
 from bot.editing.in_force import LiveDialogs, ScopeKit
 from bot.errors import ChatBusy
+from bot.seam.commands import (
+    FORGET_BUTTON,
+    FORGET_YES,
+    NEWS_IN,
+    NEWS_OUT,
+    PRIVACY_COMMANDS,
+    START,
+    STOP_NEWS,
+    VENUE_BUTTON,
+    parse_command,
+)
+from bot.seam.inbound import Inbound
+from bot.seam.outgoing import Buttons, Channels, CustomerChannel, OutgoingMessage
+from bot.staff.commands import STAFF_COMMANDS
 from bot.staff.relay import Relay
+from bot.storage.identity import CustomerId
 from bot.storage.store import CHAT_LOCK_MS, ChatSnapshot, Outbox, Store
 from dialogs.answers import normalise_venue_code
 from dialogs.engine import DialogEngine
 from dialogs.messages import MessageName
-from dialogs.render import MessageRenderer, RenderedMessage
+from dialogs.render import MessageRenderer
 from dialogs.types import (
     Button,
     ButtonSpec,
@@ -49,16 +60,9 @@ from dialogs.types import (
 )
 
 log = logging.getLogger(__name__)
-# The raw `do_api_request` for sendMessage/editMessageText is deliberate (see `_answer`): no warning for it.
-warnings.filterwarnings(
-    "ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", category=PTBUserWarning
-)
 
-_PRIVACY_COMMANDS = frozenset({"forget", "mydata"})
 # How long an update waits for its chat's lock before the webhook answers 503: longer than a lock lives.
 LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
-_FORGET_BUTTON = "forget:"
-VENUE_BUTTON = "venue:"  # + a short code: a venue picked among those near the customer
 NEARBY_RADIUS_M = 3000.0
 NEARBY_COUNT = 5
 
@@ -69,7 +73,7 @@ def new_feedback_id(now: float) -> str:
 
 
 class CustomerChat:
-    """Turns each update of a private chat into one engine step, stored, then answered."""
+    """Turns each thing a customer does into one engine step, stored, then answered on their channel."""
 
     def __init__(
         self,
@@ -77,7 +81,7 @@ class CustomerChat:
         engine: DialogEngine,
         renderer: MessageRenderer,
         *,
-        bot_username: str,
+        channels: Channels,
         duplicate_window: float,
         conversation_timeout: float,
         clock: Callable[[], float] = time.time,
@@ -97,7 +101,7 @@ class CustomerChat:
         self.store = store
         self.engine = engine
         self.renderer = renderer
-        self.bot_username = bot_username.lower()
+        self.channels = channels
         self.duplicate_window = duplicate_window
         self.conversation_timeout = conversation_timeout
         self.clock = clock
@@ -108,61 +112,37 @@ class CustomerChat:
         self.news = news
         self.live = live
         self._fixed = ScopeKit(renderer, engine, "")
-        self._bot: Bot | None = None
 
-    def register(self, application: Application) -> None:  # type: ignore[type-arg]
-        """The webhook hands customers' updates over as `Incoming` (`bot.channels.telegram.updates`); long polling, and
-        the webhook for what it does not read itself, as python-telegram-bot's `Update`."""
-        self._bot = application.bot
-        application.add_handler(TypeHandler(Incoming, self.handle_incoming))
-        application.add_handler(TypeHandler(Update, self.handle_update))
-
-    async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        chat = update.effective_chat
-        if chat is None or chat.type != ChatType.PRIVATE:
-            return
-        incoming = Incoming.from_update(update)
-        if incoming is not None:
-            await self.handle(incoming)
-
-    async def handle_incoming(self, update: Incoming, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await self.handle(update)
-
-    @property
-    def bot(self) -> Bot:
-        if self._bot is None:
-            raise RuntimeError("CustomerChat.register was not called")
-        return self._bot
-
-    async def handle(self, update: Incoming) -> None:
-        """One update of a customer's private chat."""
-        if update.callback_id is not None:
-            data = update.callback_data or ""
-            if self.privacy is not None and data.startswith(_FORGET_BUTTON):
-                await self._forget_button(update)
+    async def handle(self, inbound: Inbound) -> None:
+        """One thing a customer did."""
+        channel = self.channels.of(inbound.customer)
+        if inbound.button_data is not None:
+            data = inbound.button_data
+            if self.privacy is not None and data.startswith(FORGET_BUTTON):
+                await self._forget_button(channel, inbound)
                 return
             if self.news is not None and data.startswith((NEWS_IN, NEWS_OUT)):
-                await self._news_button(update)
+                await self._news_button(channel, inbound)
                 return
-            await self._step(update, Button(data), payload=None)
+            await self._step(channel, inbound, Button(data), payload=None)
             return
-        command = self._command(update.text)
-        if command is not None and await self._side_command(update, command[0]):
+        command = parse_command(inbound.text, channel.username) if inbound.text else None
+        if command is not None and await self._side_command(channel, inbound, command[0]):
             return
-        if command is not None and command[0] == "start":
-            await self._step(update, None, payload=command[1] or None, bare_start=not command[1])
+        if command is not None and command[0] == START:
+            await self._step(channel, inbound, None, payload=command[1] or None)
         elif command is not None:
-            await self._step(update, Command(command[0], command[1]), payload=None)
-        elif update.text is not None:
-            await self._step(update, Text(update.text), payload=None)
-        elif update.location is not None and await self._nearby(update, *update.location):
+            await self._step(channel, inbound, Command(command[0], command[1]), payload=None)
+        elif inbound.text is not None:
+            await self._step(channel, inbound, Text(inbound.text), payload=None)
+        elif inbound.location is not None and await self._nearby(channel, inbound, *inbound.location):
             return
         else:
-            await self._step(update, NonText(update.kind or "other"), payload=None)
+            await self._step(channel, inbound, NonText(inbound.kind or "other"), payload=None)
 
-    async def _nearby(self, update: Incoming, latitude: float, longitude: float) -> bool:
+    async def _nearby(self, channel: CustomerChannel, inbound: Inbound, latitude: float, longitude: float) -> bool:
         """Offer the venues near a location shared where a venue code is expected; False elsewhere."""
-        state = (await self.store.load_chat(update.chat_id)).conversation
+        state = (await self.store.load_chat(inbound.customer)).conversation
         if state is None or not self.engine.expects_venue_code(state, now=self.clock()):
             return False
         nearby = await self.store.nearby_venues(
@@ -178,137 +158,106 @@ class CustomerChat:
             radius = {"radius_m": round(self.nearby_radius_m)}
             reply = Reply((MessagePart("no_venue_nearby", radius), MessagePart(MessageName.ASK_VENUE_CODE)))
         outcome = Outcome(state, (reply,))  # nothing to store: a redelivered location gets the list again
-        calls = self._calls(update, outcome, self.renderer)
-        await self._answer(update, outcome, Outbox(update.update_id, calls), self.renderer)
+        answer = channel.answer(inbound, self._messages(outcome, self.renderer))
+        await self._answer(channel, inbound, outcome, Outbox(inbound.update_id, answer), self.renderer)
         return True
 
-    async def _language(self, update: Incoming) -> str:
-        """The language to answer in outside the dialog: the one chosen with /language, else Telegram's."""
-        conversation = (await self.store.load_chat(update.chat_id)).conversation
+    async def _language(self, inbound: Inbound) -> str:
+        """The language to answer in outside the dialog: the one chosen with /language, else the customer's
+        app's or browser's."""
+        conversation = (await self.store.load_chat(inbound.customer)).conversation
         if conversation is not None and conversation.language_chosen:
             return conversation.language
-        return self.engine.language_for(update.language_code)
+        return self.engine.language_for(inbound.language_code)
 
-    async def _side_command(self, update: Incoming, name: str) -> bool:
+    async def _side_command(self, channel: CustomerChannel, inbound: Inbound, name: str) -> bool:
         """Answer the commands that are not part of the dialog; False for the others."""
-        chat_id = update.chat_id
+        customer = inbound.customer
         if name in STAFF_COMMANDS:
-            await self._say(update, "staff_command_private", await self._language(update))
-        elif name == "stopnews" and self.news is not None:
-            count = await self.news.unsubscribe_all(chat_id)
-            await self._say(update, "news_stopped", await self._language(update), {"count": count})
-        elif name in _PRIVACY_COMMANDS and self.privacy is not None:
+            await self._say(channel, customer, "staff_command_private", await self._language(inbound))
+        elif name == STOP_NEWS and self.news is not None:
+            count = await self.news.unsubscribe_all(customer)
+            await self._say(channel, customer, "news_stopped", await self._language(inbound), {"count": count})
+        elif name in PRIVACY_COMMANDS and self.privacy is not None:
             if name == "forget":
-                await self.privacy.ask_forget(chat_id, await self._language(update))
+                await self.privacy.ask_forget(customer, await self._language(inbound))
             else:
-                await self.privacy.send_my_data(chat_id, await self._language(update))
+                await self.privacy.send_my_data(customer, await self._language(inbound))
         else:
             return False
         return True
 
-    async def _forget_button(self, update: Incoming) -> None:
+    async def _forget_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
         assert self.privacy is not None
-        language = await self._language(update)
-        await self._answer_button(update, None)
-        if update.callback_data == FORGET_YES:
-            await self.privacy.forget(update.chat_id)
+        language = await self._language(inbound)
+        await channel.acknowledge(inbound, None)
+        if inbound.button_data == FORGET_YES:
+            await self.privacy.forget(inbound.customer)
             template = "forgotten"
         else:
             template = "forget_cancelled"
         text = self.renderer.render(MessagePart(template), language)
-        if update.clicked_message_id is not None:
-            edit = {
-                "chat_id": update.chat_id,
-                "message_id": update.clicked_message_id,
-                "text": text,
-                "parse_mode": "HTML",
-            }
-            await call_telegram(self._raw("editMessageText", edit), idempotent=True, what="edit in a customer chat")
+        await channel.edit_clicked(inbound, text=text, buttons=())
 
-    async def _news_button(self, update: Incoming) -> None:
+    async def _news_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
         """Opt in to a venue's news (the button under the thanks) or out of it (under a news message)."""
         assert self.news is not None
-        language = await self._language(update)
-        data = update.callback_data or ""
-        markup: dict[str, object] | None = None
+        language = await self._language(inbound)
+        data = inbound.button_data or ""
+        buttons: Buttons = ()  # without any, the buttons go
         if data.startswith(NEWS_IN):
-            subscribed = await self.news.subscribe_after(update.chat_id, data.removeprefix(NEWS_IN), self.clock())
+            subscribed = await self.news.subscribe_after(inbound.customer, data.removeprefix(NEWS_IN), self.clock())
             if subscribed is None:
                 notice = MessagePart(MessageName.EXPIRED_BUTTON)
             else:
                 notice = MessagePart("news_subscribed_notice", {"venue_name": subscribed.venue_name})
                 stop = MessagePart("button_news_stop", {"venue_name": subscribed.venue_name})
-                label = self.renderer.render_label(stop, language)
-                markup = {"inline_keyboard": [[{"text": label, "callback_data": f"{NEWS_OUT}{subscribed.short_code}"}]]}
+                buttons = (((self.renderer.render_label(stop, language), f"{NEWS_OUT}{subscribed.short_code}"),),)
         else:
             code = normalise_venue_code(data.removeprefix(NEWS_OUT))
             venue = await self.store.venue_by_short_code(code) if code else None
             if venue is None:
                 notice = MessagePart(MessageName.EXPIRED_BUTTON)
             else:
-                await self.news.unsubscribe(update.chat_id, venue.brand, venue.code)
+                await self.news.unsubscribe(inbound.customer, venue.brand, venue.code)
                 notice = MessagePart("news_unsubscribed_notice", {"venue_name": venue.name})
-        await self._answer_button(update, self.renderer.render(notice, language))
-        if update.clicked_message_id is not None:
-            edit: dict[str, object] = {"chat_id": update.chat_id, "message_id": update.clicked_message_id}
-            if markup is not None:  # without one, the keyboard goes
-                edit["reply_markup"] = markup
-            await call_telegram(self._raw("editMessageReplyMarkup", edit), idempotent=True, what="news button")
+        await channel.acknowledge(inbound, self.renderer.render(notice, language))
+        await channel.edit_clicked(inbound, text=None, buttons=buttons)
 
     async def _say(
-        self, update: Incoming, template: str, language: str, variables: dict[str, object] | None = None
+        self,
+        channel: CustomerChannel,
+        customer: CustomerId,
+        template: str,
+        language: str,
+        variables: dict[str, object] | None = None,
     ) -> None:
         text = self.renderer.render(MessagePart(template, variables or {}), language)
-        send = {"chat_id": update.chat_id, "text": text, "parse_mode": "HTML"}
-        await call_telegram(self._raw("sendMessage", send), idempotent=False, what=template)
-
-    def _raw(self, method: str, params: dict[str, Any]) -> Callable[[], Awaitable[object]]:
-        """A Bot API call as the JSON Telegram documents: the customer chat never reads what Telegram
-        sends back beyond success, so no python-telegram-bot object is built either way."""
-        return functools.partial(self.bot.do_api_request, method, api_kwargs=params)
-
-    async def _answer_button(self, update: Incoming, notice: str | None) -> None:
-        """Answer the callback query (stops the button's spinner), with a short notice if any."""
-        params: dict[str, Any] = {"callback_query_id": update.callback_id}
-        if notice:
-            params["text"] = notice[:200]
-        await call_telegram(self._raw("answerCallbackQuery", params), idempotent=True, what="callback answer")
-
-    def _command(self, text: str | None) -> tuple[str, str] | None:
-        text = text or ""
-        if not text.startswith("/"):
-            return None
-        head, _, args = text[1:].partition(" ")
-        name, _, target = head.partition("@")
-        if target and target.lower() != self.bot_username:
-            return None
-        if not name:
-            return None
-        return name.lower(), args.strip()
+        await channel.send(customer, OutgoingMessage(text), what=template)
 
     async def _step(
-        self, update: Incoming, event: Event | None, *, payload: str | None, bare_start: bool = False
+        self, channel: CustomerChannel, inbound: Inbound, event: Event | None, *, payload: str | None
     ) -> None:
-        chat_id = update.chat_id
+        customer = inbound.customer
         now = self.clock()
         token = payload if payload and _looks_like_token(payload) else None
         lock = secrets.token_hex(8)
-        snapshot = await self._load_locked(chat_id, token, lock)
-        if update.update_id in snapshot.handled:  # Telegram delivered it again: its effects are stored
-            await self.store.release(chat_id, lock)
-            await self._answer_again(update, snapshot.outbox)
+        snapshot = await self._load_locked(customer, token, lock)
+        if inbound.update_id in snapshot.handled:  # delivered again: its effects are stored
+            await self.store.release(customer, lock)
+            await self._answer_again(channel, inbound, snapshot.outbox)
             return
         try:
             state = snapshot.conversation or Conversation()
             kit = await self._kit(state.venue, snapshot.revision)
             if not state.language_chosen:
-                state = dataclasses.replace(state, language=kit.engine.language_for(update.language_code))
+                state = dataclasses.replace(state, language=kit.engine.language_for(inbound.language_code))
             engine = kit.engine
             if event is None:  # /start, with or without a payload
                 venue = snapshot.venue
-                event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, chat_id))
+                event = Start(payload=payload, venue=venue, already_rated=await self._rated(venue, customer))
             elif isinstance(event, Text) and kit.engine.expects_venue_code(state, now=now):
-                event = await self._venue_code(event.text, chat_id)
+                event = await self._venue_code(event.text, customer)
             elif (
                 isinstance(event, Button)
                 and event.data.startswith(VENUE_BUTTON)
@@ -316,7 +265,7 @@ class CustomerChat:
             ):
                 # A venue picked among the nearest: the same as typing its code. (Once a venue is chosen, an
                 # old list's buttons are expired buttons, as any other.)
-                event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), chat_id)
+                event = await self._venue_code(event.data.removeprefix(VENUE_BUTTON), customer)
             if isinstance(event, Start | VenueCodeAnswer):
                 kit = await self._kit(event.venue, snapshot.revision)  # a new feedback starts on the newest flow
                 engine = kit.engine
@@ -333,39 +282,39 @@ class CustomerChat:
                 self.relay is not None
                 and isinstance(event, Text)
                 and _is_idle_answer(outcome)
-                and update.message_id is not None
-                and await self.relay.from_customer(update.message_id, chat_id, state.language, event.text)
+                and inbound.message_id is not None
+                and await self.relay.from_customer(inbound.message_id, customer, state.language, event.text)
             ):
-                await self.store.release(chat_id, lock)
+                await self.store.release(customer, lock)
                 return
-            outbox = Outbox(update.update_id, self._calls(update, outcome, kit.renderer))
+            outbox = Outbox(inbound.update_id, channel.answer(inbound, self._messages(outcome, kit.renderer)))
             await self.store.save_turn(
-                chat_id,
+                customer,
                 outcome.state,
                 outcome.feedback,
                 duplicate_window=self.duplicate_window,
                 conversation_timeout=self.conversation_timeout,
-                handled=(*snapshot.handled, update.update_id),
+                handled=(*snapshot.handled, inbound.update_id),
                 outbox=outbox,
                 lock=lock,
             )
         except BaseException:
             with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
-                await self.store.release(chat_id, lock)
+                await self.store.release(customer, lock)
             raise
-        await self._answer(update, outcome, outbox, kit.renderer)
+        await self._answer(channel, inbound, outcome, outbox, kit.renderer)
 
-    async def _load_locked(self, chat_id: int, token: str | None, lock: str) -> ChatSnapshot:
+    async def _load_locked(self, customer: CustomerId, token: str | None, lock: str) -> ChatSnapshot:
         """The chat, with its lock: while another process handles one of the chat's updates, wait for it
         (an update's turn takes milliseconds; a lock left by a killed process expires)."""
         deadline = time.monotonic() + LOCK_WAIT
         pause = 0.002
         while True:
-            snapshot = await self.store.load_chat(chat_id, token, lock=lock)
+            snapshot = await self.store.load_chat(customer, token, lock=lock)
             if snapshot.locked:
                 return snapshot
             if time.monotonic() > deadline:
-                raise ChatBusy(chat_id)
+                raise ChatBusy(customer.key)
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
@@ -379,56 +328,43 @@ class CustomerChat:
         offered = dataclasses.replace(last, buttons=(*last.buttons, (ButtonSpec(label, f"{NEWS_IN}{record.id}"),)))
         return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], offered))
 
-    async def _venue_code(self, typed: str, customer_id: int) -> VenueCodeAnswer:
+    async def _venue_code(self, typed: str, customer: CustomerId) -> VenueCodeAnswer:
         """A short venue code typed (or picked), resolved."""
         code = normalise_venue_code(typed)
         venue = await self.store.venue_by_short_code(code) if code else None
-        return VenueCodeAnswer(typed, venue, already_rated=await self._rated(venue, customer_id))
+        return VenueCodeAnswer(typed, venue, already_rated=await self._rated(venue, customer))
 
     async def _kit(self, venue: VenueRef | None, revision: int) -> ScopeKit:
         return self._fixed if self.live is None else await self.live.kit(venue, revision)
 
-    async def _rated(self, venue: VenueRef | None, customer_id: int) -> bool:
-        return venue is not None and await self.store.recently_rated(venue, customer_id)
+    async def _rated(self, venue: VenueRef | None, customer: CustomerId) -> bool:
+        return venue is not None and await self.store.recently_rated(venue, customer)
 
-    def _calls(
-        self, update: Incoming, outcome: Outcome, renderer: MessageRenderer
-    ) -> tuple[tuple[str, dict[str, Any]], ...]:
-        """The Bot API calls (method, parameters) that say the outcome's replies in the chat."""
+    @staticmethod
+    def _messages(outcome: Outcome, renderer: MessageRenderer) -> list[OutgoingMessage]:
+        """The outcome's replies, rendered in the conversation's language."""
         language = outcome.state.language
-        calls: list[tuple[str, dict[str, Any]]] = []
+        messages = []
         for reply in outcome.replies:
             rendered = renderer.render_reply(reply, language)
-            params: dict[str, Any] = {"chat_id": update.chat_id, "text": rendered.text, "parse_mode": "HTML"}
-            markup = _keyboard(rendered)
-            if markup is not None:
-                params["reply_markup"] = markup
-            if reply.replace_clicked and update.clicked_message_id is not None:
-                calls.append(("editMessageText", {**params, "message_id": update.clicked_message_id}))
-            else:
-                calls.append(("sendMessage", params))
-        return tuple(calls)
+            messages.append(OutgoingMessage(rendered.text, rendered.buttons, reply.replace_clicked))
+        return messages
 
-    async def _answer(self, update: Incoming, outcome: Outcome, outbox: Outbox, renderer: MessageRenderer) -> None:
-        if update.callback_id is not None:
+    async def _answer(
+        self, channel: CustomerChannel, inbound: Inbound, outcome: Outcome, outbox: Outbox, renderer: MessageRenderer
+    ) -> None:
+        if inbound.is_button:
             notice = renderer.render(outcome.notice, outcome.state.language) if outcome.notice else None
-            await self._answer_button(update, notice)
-        await self._make(outbox)
+            await channel.acknowledge(inbound, notice)
+        await channel.deliver(outbox.calls)
 
-    async def _answer_again(self, update: Incoming, outbox: Outbox | None) -> None:
+    async def _answer_again(self, channel: CustomerChannel, inbound: Inbound, outbox: Outbox | None) -> None:
         """A redelivered update: if it was the chat's last, its answer may not have gone out before the
-        process that handled it stopped, so it is sent again (the customer may see it twice, never not)."""
-        if outbox is None or outbox.update_id != update.update_id:
+        process that handled it stopped, so it is said again (the customer may see it twice, never not)."""
+        if outbox is None or outbox.update_id != inbound.update_id:
             return
-        log.info("update %s delivered again: its answer is sent again", update.update_id)
-        await self._make(outbox)
-
-    async def _make(self, outbox: Outbox) -> None:
-        for method, params in outbox.calls:
-            if method == "editMessageText":
-                await call_telegram(self._raw(method, params), idempotent=True, what="edit in a customer chat")
-            else:
-                await call_telegram(self._raw(method, params), idempotent=False, what="message to a customer")
+        log.info("update %s delivered again: its answer is sent again", inbound.update_id)
+        await channel.deliver(outbox.calls)
 
 
 def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
@@ -446,11 +382,3 @@ def _is_idle_answer(outcome: Outcome) -> bool:
 
 def _looks_like_token(payload: str) -> bool:
     return 1 <= len(payload) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-") for c in payload)
-
-
-def _keyboard(rendered: RenderedMessage) -> dict[str, object] | None:
-    """The inline keyboard as the Bot API's JSON (the raw call needs no `InlineKeyboardMarkup` object)."""
-    if not rendered.buttons:
-        return None
-    rows = [[{"text": label, "callback_data": data} for label, data in row] for row in rendered.buttons]
-    return {"inline_keyboard": rows}

@@ -11,26 +11,23 @@ a customer who blocked the bot (403) is unsubscribed.
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from redis.asyncio import Redis
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
 
-from bot.botapi.sending import Delivered, call_telegram
 from bot.errors import InvalidInput
+from bot.seam.commands import NEWS_OUT
+from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store, redis_text
 from bot.storage.venues import Venue
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
-NEWS_IN = "news:in:"  # + the feedback id after which the customer opted in
-NEWS_OUT = "news:out:"  # + the venue's short code
 BROADCAST_PER_SECOND = 25  # under Telegram's ~30 a second for a bot: room left for answers to customers
 MAX_NEWS_LENGTH = 3000  # Telegram takes 4096 characters; the template adds the venue's name around it
 
@@ -51,9 +48,9 @@ class NewsStore:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def subscribe_after(self, chat_id: int, feedback_id: str, now: float) -> Subscription | None:
+    async def subscribe_after(self, customer: CustomerId, feedback_id: str, now: float) -> Subscription | None:
         """Opt the customer in to the news of the venue of one of their feedbacks; None if it is not theirs."""
-        for member in map(redis_text, await self.redis.smembers(keys.customer_feedbacks(chat_id))):
+        for member in map(redis_text, await self.redis.smembers(keys.customer_feedbacks(customer))):
             brand, _, mine = member.partition("/")
             if mine == feedback_id:
                 break
@@ -67,45 +64,45 @@ class NewsStore:
             return None
         subscription = Subscription(brand, redis_text(venue_code), redis_text(name), redis_text(short))
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.news_subscribers(brand, subscription.venue), {str(chat_id): now})
-            pipe.sadd(keys.customer_news(chat_id), keys.venue_member(brand, subscription.venue))
+            pipe.zadd(keys.news_subscribers(brand, subscription.venue), {str(customer): now})
+            pipe.sadd(keys.customer_news(customer), keys.venue_member(brand, subscription.venue))
             await pipe.execute()
         return subscription
 
-    async def unsubscribe(self, chat_id: int, brand: str, venue: str) -> bool:
+    async def unsubscribe(self, customer: CustomerId, brand: str, venue: str) -> bool:
         """Opt the customer out of one venue's news; False if they were not in."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(keys.news_subscribers(brand, venue), str(chat_id))
-            pipe.srem(keys.customer_news(chat_id), keys.venue_member(brand, venue))
+            pipe.zrem(keys.news_subscribers(brand, venue), str(customer))
+            pipe.srem(keys.customer_news(customer), keys.venue_member(brand, venue))
             removed, _ = await pipe.execute()
         return bool(removed)
 
-    async def unsubscribe_all(self, chat_id: int) -> int:
+    async def unsubscribe_all(self, customer: CustomerId) -> int:
         """Opt the customer out of every venue's news; how many they were in."""
-        members = [redis_text(m) for m in await self.redis.smembers(keys.customer_news(chat_id))]
+        members = [redis_text(m) for m in await self.redis.smembers(keys.customer_news(customer))]
         async with self.redis.pipeline(transaction=True) as pipe:
             for member in members:
                 brand, _, venue = member.partition("/")
-                pipe.zrem(keys.news_subscribers(brand, venue), str(chat_id))
-            pipe.delete(keys.customer_news(chat_id))
+                pipe.zrem(keys.news_subscribers(brand, venue), str(customer))
+            pipe.delete(keys.customer_news(customer))
             await pipe.execute()
         return len(members)
 
-    async def subscribed(self, chat_id: int) -> list[str]:
+    async def subscribed(self, customer: CustomerId) -> list[str]:
         """`B/V` of every venue whose news the customer receives."""
-        return sorted(redis_text(m) for m in await self.redis.smembers(keys.customer_news(chat_id)))
+        return sorted(redis_text(m) for m in await self.redis.smembers(keys.customer_news(customer)))
 
-    async def is_subscribed(self, chat_id: int, brand: str, venue: str) -> bool:
-        return await self.redis.zscore(keys.news_subscribers(brand, venue), str(chat_id)) is not None
+    async def is_subscribed(self, customer: CustomerId, brand: str, venue: str) -> bool:
+        return await self.redis.zscore(keys.news_subscribers(brand, venue), str(customer)) is not None
 
     async def subscribers(
         self, brand: str, venue: str, *, since: float | None = None, until: float | None = None
-    ) -> list[int]:
-        """The chats that opted in to the venue's news in [since, until), earliest first."""
+    ) -> list[CustomerId]:
+        """The customers who opted in to the venue's news in [since, until), earliest first."""
         low = "-inf" if since is None else repr(since)
         high = "+inf" if until is None else f"({until!r}"
         found = await self.redis.zrangebyscore(keys.news_subscribers(brand, venue), low, high)
-        return [int(redis_text(member)) for member in found]
+        return [CustomerId.from_key(redis_text(member)) for member in found]
 
 
 # KEYS[1] the next free slot; ARGV[1] now, ARGV[2] seconds between two sends. Returns the caller's slot.
@@ -180,13 +177,13 @@ class NewsSender:
     store: Store
     news: NewsStore
     renderer: MessageRenderer
-    bot: Bot
+    channels: Channels
     budget: SendBudget
     running: set[asyncio.Task[BroadcastReport]] = field(default_factory=set)
 
     async def prepare(
         self, brand: str, venue_code: str, text: str, *, since: float | None = None, until: float | None = None
-    ) -> tuple[Venue, list[int]]:
+    ) -> tuple[Venue, list[CustomerId]]:
         """Check a message and find its recipients; raises InvalidInput or NotFound, changing nothing."""
         venue = await self.store.get_venue(brand, venue_code)
         if not text.strip():
@@ -198,22 +195,22 @@ class NewsSender:
         return venue, await self.news.subscribers(brand, venue.code, since=since, until=until)
 
     async def send(
-        self, venue: Venue, chats: list[int], text: str, *, progress: Progress | None = None, every: int = 10
+        self, venue: Venue, chats: list[CustomerId], text: str, *, progress: Progress | None = None, every: int = 10
     ) -> BroadcastReport:
         """Send to each chat in turn; `progress` is told every `every` chats and at the end."""
         brand_name = (await self.store.get_brand(venue.brand)).name
         report = BroadcastReport(venue.brand, venue.code, venue.name, len(chats))
-        for chat_id in chats:
-            if not await self.news.is_subscribed(chat_id, venue.brand, venue.code):
+        for customer in chats:
+            if not await self.news.is_subscribed(customer, venue.brand, venue.code):
                 report.skipped += 1
             else:
                 await self.budget.take()
-                outcome = await self._send_one(chat_id, venue, brand_name, text)
+                outcome = await self._send_one(customer, venue, brand_name, text)
                 if outcome is Delivered.SENT:
                     report.sent += 1
                 elif outcome is Delivered.BLOCKED:
                     report.blocked += 1
-                    await self.news.unsubscribe(chat_id, venue.brand, venue.code)
+                    await self.news.unsubscribe(customer, venue.brand, venue.code)
                 else:
                     report.failed += 1
             if progress is not None and report.handled % every == 0 and report.handled < report.total:
@@ -223,7 +220,7 @@ class NewsSender:
             await progress(report)
         return report
 
-    def start(self, venue: Venue, chats: list[int], text: str, *, progress: Progress | None = None) -> None:
+    def start(self, venue: Venue, chats: list[CustomerId], text: str, *, progress: Progress | None = None) -> None:
         """Send in the background (an update's handler must answer Telegram quickly)."""
         task = asyncio.create_task(self.send(venue, chats, text, progress=progress))
         self.running.add(task)
@@ -234,12 +231,11 @@ class NewsSender:
         while self.running:
             await asyncio.gather(*self.running, return_exceptions=True)
 
-    async def _send_one(self, chat_id: int, venue: Venue, brand_name: str, text: str) -> Delivered:
-        conversation = (await self.store.load_chat(chat_id)).conversation
+    async def _send_one(self, customer: CustomerId, venue: Venue, brand_name: str, text: str) -> Delivered:
+        conversation = (await self.store.load_chat(customer)).conversation
         language = conversation.language if conversation is not None else venue.language
         variables = {"venue_name": venue.name, "brand_name": brand_name, "text": text}
         body = self.renderer.render(MessagePart("news_message", variables), language)
         label = self.renderer.render_label(MessagePart("button_news_stop", {"venue_name": venue.name}), language)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"{NEWS_OUT}{venue.short_code}")]])
-        send = functools.partial(self.bot.send_message, chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
-        return (await call_telegram(send, idempotent=False, what="news to a customer")).outcome
+        message = OutgoingMessage(body, (((label, f"{NEWS_OUT}{venue.short_code}"),),))
+        return await self.channels.send(customer, message, what="news to a customer")

@@ -1,7 +1,7 @@
 """What parole keeps about a customer: `/mydata` sends it to them, `/forget` unlinks it from them.
 
 `/forget` (after a confirmation button) erases every link between the person and their feedback: the
-chat id on each feedback, the pseudonym salt (so the pseudonyms staff saw lead nowhere, and a next
+customer on each feedback (their channel stays, for the statistics), the pseudonym salt (so the pseudonyms staff saw lead nowhere, and a next
 feedback gets an unrelated one), the pseudonym on their tickets, the indexes of their feedback and
 tickets, the "already rated" marks and the conversation. The feedback itself, its analysis and its
 thread stay, anonymous, for the brand's statistics and exports.
@@ -10,27 +10,23 @@ thread stay, anonymous, for the brand's statistics and exports.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.constants import ParseMode
-
-from bot.botapi.sending import call_telegram
 from bot.customers.news import NewsStore
 from bot.errors import NotFound
+from bot.seam.commands import FORGET_NO, FORGET_YES
+from bot.seam.outgoing import Channels, Document, OutgoingMessage
 from bot.staff.tickets import TicketStore, split_member
 from bot.storage import keys
 from bot.storage.cluster import multi_slot_writes
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
-FORGET_YES = "forget:yes"
-FORGET_NO = "forget:no"
 MY_DATA_LISTED = 5  # feedbacks shown in the message; the attached JSON file has them all
 
 
@@ -46,7 +42,7 @@ class CustomerData:
         store: Store,
         tickets: TicketStore,
         renderer: MessageRenderer,
-        bot: Bot,
+        channels: Channels,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -54,13 +50,13 @@ class CustomerData:
         self.redis = store.redis
         self.tickets = tickets
         self.renderer = renderer
-        self.bot = bot
+        self.channels = channels
         self.clock = clock
 
-    async def collect(self, chat_id: int) -> dict[str, Any]:
+    async def collect(self, customer: CustomerId) -> dict[str, Any]:
         """Everything stored about the customer, as JSON: conversation, feedbacks, tickets and threads."""
-        conversation = (await self.store.load_chat(chat_id)).conversation
-        members = sorted(str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id)))
+        conversation = (await self.store.load_chat(customer)).conversation
+        members = sorted(str(m) for m in await self.redis.smembers(keys.customer_feedbacks(customer)))
         feedbacks: list[dict[str, Any]] = []
         for member in members:
             brand, _, feedback_id = member.partition("/")
@@ -92,18 +88,18 @@ class CustomerData:
             )
         feedbacks.sort(key=lambda f: str(f["created_at"]))
         return {
-            "telegram_chat_id": chat_id,
+            "customer": {"channel": customer.channel, "id": customer.id},
             "conversation": conversation.to_json() if conversation else None,
             "feedbacks": feedbacks,
-            "news_from": await NewsStore(self.redis).subscribed(chat_id),
+            "news_from": await NewsStore(self.redis).subscribed(customer),
         }
 
-    async def send_my_data(self, chat_id: int, language: str) -> None:
+    async def send_my_data(self, customer: CustomerId, language: str) -> None:
         """Send the customer a summary of their data, and all of it as a JSON file."""
-        data = await self.collect(chat_id)
+        data = await self.collect(customer)
         feedbacks = data["feedbacks"]
         if not feedbacks and data["conversation"] is None:
-            await self._send(chat_id, "my_data_empty", {}, language)
+            await self._send(customer, "my_data_empty", {}, language)
             return
         listed = [
             {
@@ -114,24 +110,21 @@ class CustomerData:
             for f in feedbacks[-MY_DATA_LISTED:]
         ]  # fmt: skip
         variables = {"count": len(feedbacks), "feedbacks": listed, "more": max(0, len(feedbacks) - MY_DATA_LISTED)}
-        await self._send(chat_id, "my_data", variables, language)
-        document = json.dumps(data, ensure_ascii=False, indent=2).encode()
-        send = functools.partial(self.bot.send_document, chat_id, document, filename="parole-my-data.json")
-        await call_telegram(send, idempotent=False, what="my data file")
+        await self._send(customer, "my_data", variables, language)
+        document = Document("parole-my-data.json", json.dumps(data, ensure_ascii=False, indent=2).encode())
+        await self.channels.send(customer, OutgoingMessage("", document=document), what="my data file")
 
-    async def ask_forget(self, chat_id: int, language: str) -> None:
+    async def ask_forget(self, customer: CustomerId, language: str) -> None:
         yes = self.renderer.render_label(MessagePart("button_forget_confirm"), language)
         no = self.renderer.render_label(MessagePart("button_forget_cancel"), language)
-        markup = InlineKeyboardMarkup(
-            [[InlineKeyboardButton(yes, callback_data=FORGET_YES), InlineKeyboardButton(no, callback_data=FORGET_NO)]]
-        )
-        await self._send(chat_id, "forget_confirm", {}, language, markup=markup)
+        buttons = (((yes, FORGET_YES), (no, FORGET_NO)),)
+        await self._send(customer, "forget_confirm", {}, language, buttons=buttons)
 
-    async def forget(self, chat_id: int) -> int:
+    async def forget(self, customer: CustomerId) -> int:
         """Unlink everything stored from the customer; return how many feedbacks were unlinked."""
-        members = [str(m) for m in await self.redis.smembers(keys.customer_feedbacks(chat_id))]
-        tickets = [str(m) for m in await self.redis.zrange(keys.customer_tickets(chat_id), 0, -1)]
-        await NewsStore(self.redis).unsubscribe_all(chat_id)
+        members = [str(m) for m in await self.redis.smembers(keys.customer_feedbacks(customer))]
+        tickets = [str(m) for m in await self.redis.zrange(keys.customer_tickets(customer), 0, -1)]
+        await NewsStore(self.redis).unsubscribe_all(customer)
         async with self.redis.pipeline(transaction=False) as pipe:
             for member in members:
                 brand, _, feedback_id = member.partition("/")
@@ -145,25 +138,24 @@ class CustomerData:
                 brand, _, feedback_id = member.partition("/")
                 pipe.hdel(keys.feedback(brand, feedback_id), "chat_id")
                 if venue:
-                    pipe.delete(keys.rated(brand, str(venue), chat_id))
+                    pipe.delete(keys.rated(brand, str(venue), customer))
             for member in tickets:
                 where = split_member(member)
                 if where is not None:
                     pipe.hdel(keys.ticket(*where), "customer")
-            pipe.delete(keys.customer_salt(chat_id))
-            pipe.delete(keys.chat(chat_id))
+            pipe.delete(keys.customer_salt(customer))
+            pipe.delete(keys.chat(customer))
             await pipe.execute()
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.delete(keys.customer_feedbacks(chat_id))  # one key a command: they lie in different slots
-            pipe.delete(keys.customer_tickets(chat_id))
-            pipe.delete(keys.outbound_chat(str(chat_id)))  # the pace of staff replies to them, keyed by them
+            pipe.delete(keys.customer_feedbacks(customer))  # one key a command: they lie in different slots
+            pipe.delete(keys.customer_tickets(customer))
+            pipe.delete(keys.outbound_chat(str(customer)))  # the pace of staff replies to them (Telegram's)
             await pipe.execute()
         return len(members)
 
     async def _send(
-        self, chat_id: int, template: str, variables: dict[str, Any], language: str,
-        *, markup: InlineKeyboardMarkup | None = None,
+        self, customer: CustomerId, template: str, variables: dict[str, Any], language: str,
+        *, buttons: tuple[tuple[tuple[str, str], ...], ...] = (),
     ) -> None:  # fmt: skip
         text = self.renderer.render(MessagePart(template, variables), language)
-        send = functools.partial(self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
-        await call_telegram(send, idempotent=False, what=template)
+        await self.channels.send(customer, OutgoingMessage(text, buttons), what=template)

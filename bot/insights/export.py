@@ -38,7 +38,7 @@ def _iso_field(data: Mapping[str, str], name: str) -> str | None:
 
 
 def export_record(feedback: dict[str, Any]) -> dict[str, Any]:
-    """The contract's export record; the customer's chat id is never exported.
+    """The contract's export record; who the customer is is never exported (only their channel).
 
     `replies` is the ticket's thread, oldest first: each `author` (`staff` or `customer`), `text`, `at`.
     The ticket's fields are there when the feedback was read `with_tickets`.
@@ -49,6 +49,7 @@ def export_record(feedback: dict[str, Any]) -> dict[str, Any]:
         "brand": feedback["brand"],
         "venue": feedback["venue"],
         "venue_name": feedback["venue_name"],
+        "channel": feedback["channel"],
         "language": feedback["language"],
         "rating": feedback["rating"],
         "reason": feedback["reason"],

@@ -11,7 +11,9 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, R
 from telegram.constants import ParseMode
 
 from bot.botapi.outbound import Priority
-from bot.botapi.sending import Delivered, call_telegram
+from bot.botapi.sending import call_telegram
+from bot.seam.outgoing import Delivered
+from bot.staff.commands import CLOSE_PREFIX, SPAM_PREFIX
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.store import Store
@@ -20,8 +22,6 @@ from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
-CLOSE_PREFIX = "ticket:close:"
-SPAM_PREFIX = "ticket:spam:"
 RETRY_CARD_AFTER = 30.0  # seconds before a card Telegram refused is tried again
 
 

@@ -24,7 +24,6 @@ from redis.exceptions import ResponseError
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from bot.analysis.worker import worker_name
 from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
@@ -34,7 +33,8 @@ from bot.staff.rooms import RoomStore
 from bot.staff.tickets import NewTicket, Ticket, TicketStore
 from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE
-from bot.storage.store import Store, redis_strings
+from bot.storage.identity import CustomerId
+from bot.storage.store import Store, consumer_name, redis_strings
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
@@ -81,7 +81,7 @@ class StaffNotifier:
         self.admin_ids = frozenset(admin_ids)
         self.analysis_wait = analysis_wait
         self.batch = batch
-        self.name = name or f"notify-{worker_name()}"
+        self.name = name or f"notify-{consumer_name()}"
         self.clock = clock
         self.pseudonyms = Pseudonyms(self.redis)
         self._groups: set[str] = set()
@@ -176,16 +176,16 @@ class StaffNotifier:
                 pipe.hgetall(keys.feedback(entry.brand, entry.feedback))
             rows = [redis_strings(row) for row in await pipe.execute()]
         present = [(entry, row) for entry, row in zip(unique, rows, strict=True) if row]
-        chat_ids = [int(row["chat_id"]) if row.get("chat_id") else None for _, row in present]
+        customers = [CustomerId.from_key(row["chat_id"]) if row.get("chat_id") else None for _, row in present]
         brands = sorted({entry.brand for entry, _ in present})
         async with self.redis.pipeline(transaction=False) as pipe:
-            for chat_id in chat_ids:
-                if chat_id is not None:
-                    pipe.get(keys.customer_salt(chat_id))
+            for customer in customers:
+                if customer is not None:
+                    pipe.get(keys.customer_salt(customer))
             for brand in brands:
                 pipe.hlen(keys.rooms(brand))
             replies = iter(await pipe.execute())
-        salts = [next(replies) if chat_id is not None else None for chat_id in chat_ids]
+        salts = [next(replies) if customer is not None else None for customer in customers]
         with_rooms = {brand for brand in brands if next(replies)}
         items = [
             NewTicket(
@@ -196,9 +196,9 @@ class StaffNotifier:
                 language=row.get("language") or "fr",
                 created_at=float(row.get("created_at") or now),
                 customer=await self.pseudonyms.of(entry.brand, salt),
-                chat_id=chat_id,
+                who=customer,
             )
-            for (entry, row), salt, chat_id in zip(present, salts, chat_ids, strict=True)
+            for (entry, row), salt, customer in zip(present, salts, customers, strict=True)
         ]
         tickets = await self.tickets.open_many(items, now)
         for (entry, row), ticket in zip(present, tickets, strict=True):
@@ -318,7 +318,7 @@ class StaffNotifier:
         ordered = sorted(candidates)
         async with self.redis.pipeline(transaction=False) as pipe:
             for user_id in ordered:
-                pipe.exists(keys.chat(user_id))
+                pipe.exists(keys.chat(CustomerId.telegram(user_id)))  # they started the bot: a private chat
             started = await pipe.execute()
         return [user_id for user_id, yes in zip(ordered, started, strict=True) if yes]
 

@@ -1,8 +1,8 @@
-"""Customer pseudonyms: what staff see instead of a Telegram identity.
+"""Customer pseudonyms: what staff see instead of who the customer is on their channel.
 
 A pseudonym is HMAC-SHA256(deployment secret, brand + the customer's salt), shown as six hexadecimal
 characters ("Client #A7F3C2"). It is stable per customer and brand, differs between brands, and says
-nothing of the Telegram name, username or id. The salt is random, stored per customer when their first
+nothing of their name or id on any channel. The salt is random, stored per customer when their first
 feedback is stored; `/forget` deletes it, so the next feedback gets an unrelated pseudonym and the old
 ones lead nowhere. The secret is created once per deployment and kept in Redis.
 """

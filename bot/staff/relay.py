@@ -17,11 +17,13 @@ from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.botapi.outbound import Priority
-from bot.botapi.sending import Delivered, call_telegram
+from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
+from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text
 from dialogs.render import MessageRenderer
@@ -42,6 +44,7 @@ class Relay:
         cards: Cards,
         renderer: MessageRenderer,
         bot: Bot,
+        channels: Channels,
         *,
         window: float = RELAY_WINDOW,
         clock: Callable[[], float] = time.time,
@@ -51,7 +54,8 @@ class Relay:
         self.tickets = tickets
         self.cards = cards
         self.renderer = renderer
-        self.bot = bot
+        self.bot = bot  # the staff rooms'
+        self.channels = channels  # the customers'
         self.window = window
         self.clock = clock
 
@@ -70,8 +74,8 @@ class Relay:
             await say("staff_undeliverable", variables)
             return
         feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
-        customer_chat = feedback.get("chat_id")
-        if customer_chat is None:
+        customer: CustomerId | None = feedback.get("customer")
+        if customer is None:
             await say("staff_customer_gone", variables)
             return
         cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
@@ -84,19 +88,18 @@ class Relay:
         rendered = renderer.render(
             MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
         )
-        send = functools.partial(self.bot.send_message, customer_chat, rendered, parse_mode=ParseMode.HTML)
         what = f"staff reply on {ticket.member}"
-        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
+        sent = await self.channels.send(customer, OutgoingMessage(rendered), what=what, from_staff=True)
         now = self.clock()
-        if sent.ok:
+        if sent is Delivered.SENT:
             confirmation = await say("staff_relayed", variables)
             ids = [message.message_id] + ([confirmation.message_id] if confirmation is not None else [])
             await self.tickets.staff_replied(
-                ticket, cleaned, customer_chat=int(customer_chat), room=room.chat_id, message_ids=ids, now=now
+                ticket, cleaned, customer=customer, room=room.chat_id, message_ids=ids, now=now
             )
             if ticket.status is TicketStatus.OPEN:
                 await self.cards.refresh(await self._reloaded(ticket))
-        elif sent.outcome is Delivered.BLOCKED:
+        elif sent is Delivered.BLOCKED:
             await self.tickets.undeliverable(ticket, now)
             await say("staff_undeliverable", variables)
             await self.cards.refresh(await self._reloaded(ticket))
@@ -107,13 +110,13 @@ class Relay:
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
 
-    async def from_customer(self, message_id: int, chat_id: int, language: str, text: str) -> bool:
+    async def from_customer(self, message_id: int, customer: CustomerId, language: str, text: str) -> bool:
         """Relay a customer's text under the card of their latest ticket, if it is open and recent.
 
         Returns False when there is no such ticket (the customer gets the usual answer instead).
         """
         now = self.clock()
-        latest = await self.tickets.latest_for_customer(chat_id)
+        latest = await self.tickets.latest_for_customer(customer)
         if latest is None:
             return False
         ticket, last_activity = latest
@@ -146,11 +149,7 @@ class Relay:
             await self.rooms.unlink(room)
         room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
-        await self.tickets.customer_wrote(ticket, cleaned, customer_chat=chat_id, room_message=room_message, now=now)
+        await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
         ack = renderer.render(MessagePart("customer_relayed", {"venue_name": ticket.venue_name}), language)
-        await call_telegram(
-            functools.partial(self.bot.send_message, chat_id, ack, parse_mode=ParseMode.HTML),
-            idempotent=False,
-            what="customer relay acknowledgement",
-        )
+        await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True

@@ -2,7 +2,7 @@
 staff and customer messages, the deadline of the first answer, and the idempotency of the relay.
 
 A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`). `undeliverable`
-marks a customer who blocked the bot. The customer's chat id is not copied onto the ticket: it stays on
+marks a customer who blocked the bot. Who the customer is (`CustomerId`) is not copied onto the ticket: it stays on
 the feedback only, so `/forget` has one place to erase it from.
 """
 
@@ -19,6 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.storage import keys
 from bot.storage.cluster import queue_script
+from bot.storage.identity import CustomerId
 from bot.storage.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
@@ -153,7 +154,7 @@ class NewTicket:
     language: str
     created_at: float
     customer: str
-    chat_id: int | None
+    who: CustomerId | None  # None once the customer is forgotten
 
 
 class TicketStore:
@@ -196,9 +197,9 @@ class TicketStore:
                 pipe.zadd(keys.tickets(item.brand), {str(number): now}, nx=True)
                 if int(created):
                     pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
-                    if item.chat_id is not None:
+                    if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
-                        pipe.zadd(keys.customer_tickets(item.chat_id), {member: now}, nx=True)
+                        pipe.zadd(keys.customer_tickets(item.who), {member: now}, nx=True)
                 pipe.hgetall(ticket_key)
             results = await pipe.execute()
         # Each ticket's HGETALL is the last reply of its group: read them back in order.
@@ -245,9 +246,9 @@ class TicketStore:
         rows = await self.redis.lrange(keys.replies(brand, feedback_id), 0, -1)
         return [ThreadMessage.from_json(json.loads(row)) for row in rows]
 
-    async def latest_for_customer(self, chat_id: int) -> tuple[Ticket, float] | None:
+    async def latest_for_customer(self, customer: CustomerId) -> tuple[Ticket, float] | None:
         """The customer's ticket with the latest activity, and that time."""
-        latest = await self.redis.zrevrange(keys.customer_tickets(chat_id), 0, 0, withscores=True)
+        latest = await self.redis.zrevrange(keys.customer_tickets(customer), 0, 0, withscores=True)
         if not latest:
             return None
         member, score = latest[0]  # type: ignore[str-unpack]  # with scores: (member, score) pairs
@@ -321,7 +322,7 @@ class TicketStore:
         await self.redis.delete(keys.relayed(brand, chat_id, message_id))
 
     async def staff_replied(
-        self, ticket: Ticket, text: str, *, customer_chat: int, room: int, message_ids: Sequence[int], now: float
+        self, ticket: Ticket, text: str, *, customer: CustomerId, room: int, message_ids: Sequence[int], now: float
     ) -> None:
         """Keep a staff answer the customer received: thread, first answer, status, deadline, activity."""
         key = keys.ticket(ticket.brand, ticket.number)
@@ -334,19 +335,19 @@ class TicketStore:
                 fields["status"] = TicketStatus.ANSWERED.value
             pipe.hset(key, mapping=fields)
             pipe.zrem(keys.DEADLINES, ticket.member)
-            pipe.zadd(keys.customer_tickets(customer_chat), {ticket.member: now}, xx=True)
+            pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             for message_id in message_ids:
                 pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
             await pipe.execute()
 
     async def customer_wrote(
-        self, ticket: Ticket, text: str, *, customer_chat: int, room_message: int | None, now: float
+        self, ticket: Ticket, text: str, *, customer: CustomerId, room_message: int | None, now: float
     ) -> None:
         """Keep a customer's answer: thread, activity, and the room message that shows it."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
-            pipe.zadd(keys.customer_tickets(customer_chat), {ticket.member: now}, xx=True)
+            pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room_message is not None and ticket.room is not None:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
             await pipe.execute()

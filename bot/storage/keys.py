@@ -5,6 +5,9 @@ them in one slot; keys looked up before the brand is known (a deep-link token, a
 are global. A Lua script or a MULTI may only touch one brand's keys; anything wider is a plain pipeline
 (see `bot.storage.cluster`), and multi-key commands (DEL, EXISTS, …) take keys of one slot only.
 
+`C` is a customer as `bot.storage.identity.CustomerId.key` writes them: a Telegram chat id (so the keys
+of a store filled before there were other channels are the ones read now), or `channel:id`.
+
 | key | type | holds |
 | --- | --- | --- |
 | `parole:brands` | set | brand codes |
@@ -14,11 +17,11 @@ are global. A Lua script or a MULTI may only touch one brand's keys; anything wi
 | `parole:token:T` | string | JSON of the venue reference a deep-link token opens |
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
 | `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
-| `parole:chat:ID` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`store`) |
-| `parole:chat:ID:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
+| `parole:chat:C` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`store`) |
+| `parole:chat:C:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.storage.store.FEEDBACK_FIELDS`) |
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
-| `parole:{B}:rated:V:ID` | string, expires | a customer rated venue V within the duplicate window |
+| `parole:{B}:rated:V:C` | string, expires | a customer rated venue V within the duplicate window |
 | `parole:pending` | sorted set | `B/F` of feedbacks in progress, by the time they count as abandoned |
 | `parole:stream:feedback` | stream | feedbacks complete or abandoned, for the analysis (group `analysis`) |
 | `parole:{B}:vocab` | hash | the brand's vocabulary: `LABEL:term` → JSON entry (label, text, id) |
@@ -27,9 +30,9 @@ are global. A Lua script or a MULTI may only touch one brand's keys; anything wi
 | `parole:workers` | hash | worker name → last heartbeat (Unix time) |
 | `parole:{B}:brand` field `deadline_hours` | | hours the brand gives itself for a first answer (default 24) |
 | `parole:secret` | string | the deployment's secret for customer pseudonyms (random, set once) |
-| `parole:customer:ID:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
-| `parole:customer:ID:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
-| `parole:customer:ID:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
+| `parole:customer:C:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
+| `parole:customer:C:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
+| `parole:customer:C:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
 | `parole:invite:CODE` | string, expires | JSON `{brand, venue}` of a one-time staff-room code (`parole staff invite`) |
 | `parole:room:CHAT` | hash | a staff room: brand, venue (`""`: the brand room), language, title, linked_at/by |
 | `parole:{B}:rooms` | hash | the brand's staff rooms: chat id → venue code (`""` for the brand room) |
@@ -43,8 +46,8 @@ are global. A Lua script or a MULTI may only touch one brand's keys; anything wi
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
-| `parole:{B}:news:V` | sorted set | chat ids of the customers who opted in to venue V's news, by opt-in time |
-| `parole:customer:ID:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
+| `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
+| `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
 | `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
@@ -65,6 +68,8 @@ The outbound keys share the hash tag `{outbound}`: one script reads the bot's bu
 """
 
 from __future__ import annotations
+
+from bot.storage.identity import CustomerId
 
 PREFIX = "parole"
 BRANDS = f"{PREFIX}:brands"
@@ -107,12 +112,12 @@ def short_code(code: str) -> str:
     return f"{PREFIX}:short:{code}"
 
 
-def chat(chat_id: int) -> str:
-    return f"{PREFIX}:chat:{chat_id}"
+def chat(customer: CustomerId) -> str:
+    return f"{PREFIX}:chat:{customer.key}"
 
 
-def chat_lock(chat_id: int) -> str:
-    return f"{PREFIX}:chat:{chat_id}:lock"
+def chat_lock(customer: CustomerId) -> str:
+    return f"{PREFIX}:chat:{customer.key}:lock"
 
 
 def feedback(brand_code: str, feedback_id: str) -> str:
@@ -123,8 +128,8 @@ def feedbacks(brand_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:feedbacks"
 
 
-def rated(brand_code: str, venue_code: str, customer_id: int) -> str:
-    return f"{PREFIX}:{{{brand_code}}}:rated:{venue_code}:{customer_id}"
+def rated(brand_code: str, venue_code: str, customer: CustomerId) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:rated:{venue_code}:{customer.key}"
 
 
 def venue_member(brand_code: str, venue_code: str) -> str:
@@ -136,8 +141,8 @@ def news_subscribers(brand_code: str, venue_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
 
 
-def customer_news(chat_id: int) -> str:
-    return f"{PREFIX}:customer:{chat_id}:news"
+def customer_news(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:news"
 
 
 def pending_member(brand_code: str, feedback_id: str) -> str:
@@ -156,16 +161,16 @@ def events(brand_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:events"
 
 
-def customer_salt(chat_id: int) -> str:
-    return f"{PREFIX}:customer:{chat_id}:salt"
+def customer_salt(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:salt"
 
 
-def customer_feedbacks(chat_id: int) -> str:
-    return f"{PREFIX}:customer:{chat_id}:feedbacks"
+def customer_feedbacks(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:feedbacks"
 
 
-def customer_tickets(chat_id: int) -> str:
-    return f"{PREFIX}:customer:{chat_id}:tickets"
+def customer_tickets(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:tickets"
 
 
 def invite(code: str) -> str:

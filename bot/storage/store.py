@@ -6,7 +6,9 @@ Every method is one Redis round trip unless it says otherwise, so the per-update
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -17,6 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.errors import InvalidInput, NotFound
 from bot.storage import keys
+from bot.storage.identity import TELEGRAM, CustomerId
 from bot.storage.lane import Command, RedisLane
 from bot.storage.venues import (
     Brand,
@@ -33,7 +36,7 @@ from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 
 FEEDBACK_FIELDS = (
     "id", "brand", "venue", "venue_name", "language", "rating", "reason", "suggestion",
-    "status", "created_at", "updated_at", "flow", "chat_id", "ticket",
+    "status", "created_at", "updated_at", "flow", "chat_id", "channel", "ticket",
 )  # fmt: skip
 DEFAULT_DEADLINE_HOURS = 24.0
 MAX_DEADLINE_HOURS = 24.0 * 30
@@ -54,14 +57,14 @@ class Outbox:
     before making them, the update's redelivery makes them."""
 
     update_id: int
-    calls: tuple[tuple[str, dict[str, Any]], ...]
+    calls: tuple[Any, ...]  # the channel's calls (`bot.seam.outgoing.CustomerChannel.answer`), as JSON
 
     def to_json(self) -> dict[str, Any]:
-        return {"update": self.update_id, "calls": [[method, params] for method, params in self.calls]}
+        return {"update": self.update_id, "calls": list(self.calls)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Outbox:
-        return cls(int(data["update"]), tuple((str(method), dict(params)) for method, params in data["calls"]))
+        return cls(int(data["update"]), tuple(data["calls"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +251,9 @@ class Store:
 
     # --- the hot path: one read and one write per update -----------------------------------------
 
-    async def load_chat(self, chat_id: int, token: str | None = None, *, lock: str | None = None) -> ChatSnapshot:
+    async def load_chat(
+        self, customer: CustomerId, token: str | None = None, *, lock: str | None = None
+    ) -> ChatSnapshot:
         """Read the chat, the overrides revision, and the venue of a deep-link token if one is given (one
         round trip).
 
@@ -256,11 +261,11 @@ class Store:
         two updates of one chat are never handled at once, whichever process gets them: `locked` tells
         whether it was taken; `save_turn` or `release` gives it back.
         """
-        commands: list[Command] = [("GET", keys.chat(chat_id)), ("GET", keys.OVERRIDES_REVISION)]
+        commands: list[Command] = [("GET", keys.chat(customer)), ("GET", keys.OVERRIDES_REVISION)]
         if token is not None:
             commands.append(("GET", keys.token(token)))
         if lock is not None:
-            commands.append(("SET", keys.chat_lock(chat_id), lock, "NX", "PX", CHAT_LOCK_MS))
+            commands.append(("SET", keys.chat_lock(customer), lock, "NX", "PX", CHAT_LOCK_MS))
         results = await self._round_trip(commands)
         data = json.loads(results[0]) if results[0] else None
         revision = int(results[1] or 0)
@@ -280,16 +285,16 @@ class Store:
             locked=locked,
         )
 
-    async def release(self, chat_id: int, lock: str) -> None:
+    async def release(self, customer: CustomerId, lock: str) -> None:
         """Give back the chat's lock taken by `load_chat` without saving a turn."""
-        await self._round_trip([("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock)])
+        await self._round_trip([("EVAL", _RELEASE, 1, keys.chat_lock(customer), lock)])
 
-    async def recently_rated(self, venue: VenueRef, customer_id: int) -> bool:
-        return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer_id)))
+    async def recently_rated(self, venue: VenueRef, customer: CustomerId) -> bool:
+        return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer)))
 
     async def save_turn(
         self,
-        chat_id: int,
+        customer: CustomerId,
         conversation: Conversation,
         feedback: Iterable[FeedbackRecord],
         *,
@@ -311,18 +316,18 @@ class Store:
         chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
         if outbox is not None:
             chat["outbox"] = outbox.to_json()
-        commands: list[Command] = [("SET", keys.chat(chat_id), json.dumps(chat, ensure_ascii=False))]
+        commands: list[Command] = [("SET", keys.chat(customer), json.dumps(chat, ensure_ascii=False))]
         for record in feedback:
             key = keys.feedback(record.venue.brand, record.id)
-            commands.append(("HSET", key, *_flat(_feedback_hash(record, chat_id))))
+            commands.append(("HSET", key, *_flat(_feedback_hash(record, customer))))
             member = keys.pending_member(record.venue.brand, record.id)
             # The indexes are written with the first snapshot (and again with the last, cheaply
             # idempotent), not with every answer in between: fewer commands on the hot path.
             if record.created_at == record.updated_at or record.status is not FeedbackStatus.IN_PROGRESS:
-                rated = keys.rated(record.venue.brand, record.venue.code, chat_id)
+                rated = keys.rated(record.venue.brand, record.venue.code, customer)
                 commands += [
-                    ("SADD", keys.customer_feedbacks(chat_id), member),
-                    ("SET", keys.customer_salt(chat_id), secrets.token_hex(8), "NX"),
+                    ("SADD", keys.customer_feedbacks(customer), member),
+                    ("SET", keys.customer_salt(customer), secrets.token_hex(8), "NX"),
                     ("ZADD", keys.feedbacks(record.venue.brand), "NX", record.created_at, record.id),
                     ("SET", rated, record.id, "EX", max(1, int(duplicate_window))),
                 ]
@@ -332,7 +337,7 @@ class Store:
                 stream = ("brand", record.venue.brand, "feedback", record.id, "status", record.status.value)
                 commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
         if lock is not None:
-            commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(chat_id), lock))
+            commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(customer), lock))
         await self._round_trip(commands)
 
     async def abandon_expired(self, now: float, *, limit: int = 100) -> list[str]:
@@ -454,6 +459,11 @@ def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
         pipe.zrem(keys.GEO_VENUES, member)
 
 
+def consumer_name() -> str:
+    """This process's name in a stream's consumer group: its host and process id."""
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
 def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
     """ZCOUNT bounds of [since, until)."""
     return ("-inf" if since is None else repr(since), "+inf" if until is None else f"({until!r}")
@@ -464,7 +474,7 @@ def _flat(mapping: Mapping[str, str | int | float]) -> list[str | int | float]:
     return [item for pair in mapping.items() for item in pair]
 
 
-def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[str, str | int | float]:
+def _feedback_hash(record: FeedbackRecord, customer: CustomerId) -> dict[str, str | int | float]:
     return {
         "id": record.id,
         "brand": record.venue.brand,
@@ -478,7 +488,8 @@ def _feedback_hash(record: FeedbackRecord, chat_id: int) -> dict[str, str | int 
         "created_at": record.created_at,
         "updated_at": record.updated_at,
         "flow": record.flow,
-        "chat_id": chat_id,
+        "chat_id": customer.key,  # the customer (the field's name is from when it was a Telegram chat id)
+        "channel": customer.channel,  # kept after /forget, for the export
     }
 
 
@@ -496,7 +507,8 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "updated_at": float(data.get("updated_at", data["created_at"])),
         "status": data["status"],
         "flow": data.get("flow", "default"),
-        "chat_id": int(data["chat_id"]) if data.get("chat_id") else None,
+        "customer": CustomerId.from_key(data["chat_id"]) if data.get("chat_id") else None,
+        "channel": data.get("channel") or TELEGRAM,
         "kind": data.get("kind") or None,
         "aspects": json.loads(data.get("aspects") or "[]"),
         "entities": json.loads(data.get("entities") or "[]"),

@@ -16,21 +16,19 @@ from typing import Any, Final
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType, ParseMode
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.botapi.sending import call_telegram
-from bot.channels.telegram.staff_room import parse_command
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import LINK_SECONDS, WebLogins
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import ParoleError
+from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
+from bot.staff.commands import ADMIN_COMMANDS, PREVIEW_BUTTON
 from bot.staff.rooms import RoomStore
 
-ADMIN_COMMANDS: Final = frozenset({"templates", "template", "flow", "weblogin"})
-#: The callback data of a preview's buttons: they look like the customer's and do nothing.
-PREVIEW_BUTTON: Final = "preview"
 _LANGUAGE: Final = re.compile(r"[a-z]{2,3}")
 _MAX_LISTED: Final = 40
 
@@ -66,10 +64,6 @@ class AdminChat:
         self.cards = cards
         self.bot_username = bot_username
         self.language_for = language_for
-
-    def register(self, application: Application) -> None:  # type: ignore[type-arg]
-        # Group -1: before the customer chat's catch-all (group 0); a handled update stops there.
-        application.add_handler(TypeHandler(Update, self.handle_update), group=-1)
 
     async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

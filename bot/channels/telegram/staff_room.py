@@ -18,14 +18,16 @@ from collections.abc import Callable
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import ContextTypes
 
 from bot.botapi.sending import call_telegram
 from bot.customers.news import BroadcastReport, NewsSender
 from bot.errors import InvalidInput, NotFound
 from bot.insights.stats import parse_day
+from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards, closed_status
+from bot.staff.commands import STAFF_COMMANDS
 from bot.staff.relay import Relay
 from bot.staff.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
@@ -35,8 +37,6 @@ from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
-STAFF_COMMANDS = frozenset({"link", "unlink", "reply", "close", "tickets", "vocab", "news"})
-_COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{1,64}))?(?:\s+(.*))?$", re.DOTALL)
 _TICKET_FIRST = re.compile(r"^#?(\d{1,9})(?:\s+(.*))?$", re.DOTALL)
 _LINK_PROBLEMS = {
     LinkProblem.BAD_CODE: "staff_link_bad_code",
@@ -60,17 +60,6 @@ def _period(found: re.Match[str] | None) -> tuple[float | None, float | None]:
 
 def _report(report: BroadcastReport) -> dict[str, object]:
     return {**report.to_json(), "done": report.done}
-
-
-def parse_command(text: str | None, bot_username: str) -> tuple[str, str] | None:
-    """A command addressed to this bot (or to no bot in particular): its lower-case name and its arguments."""
-    found = _COMMAND.match(text or "")
-    if found is None:
-        return None
-    name, target, args = found.groups()
-    if target and target.lower() != bot_username.lower():
-        return None
-    return name.lower(), (args or "").strip()
 
 
 class StaffRoomChat:
@@ -101,10 +90,6 @@ class StaffRoomChat:
         self.clock = clock
         self.vocabulary = VocabularyStore(rooms.redis)
         self.news = news
-
-    def register(self, application: Application) -> None:  # type: ignore[type-arg]
-        # Group 1: the customer chat's catch-all handler is in group 0 and ignores groups.
-        application.add_handler(TypeHandler(Update, self.handle_update), group=1)
 
     async def handle_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat

@@ -1,23 +1,25 @@
-"""A customer's update in a private chat, read straight from the Bot API's JSON.
+"""A customer's update in a private chat, read straight from the Bot API's JSON into the core's `Inbound`.
 
 python-telegram-bot's `Update.de_json` builds a frozen object for every part of an update (the update,
 its message, chat, user, keyboard...): 140 µs for a text and 290 µs for a button here, the largest single
-cost of a customer's turn once Redis and the Bot API calls were lean. The customer chat reads seven
-fields. So the webhook reads those into an `Incoming` and hands it to the `Application` like any update
+cost of a customer's turn once Redis and the Bot API calls were lean. The conversation core reads seven
+fields. So the webhook reads those into an `Inbound` and hands it to the `Application` like any update
 (python-telegram-bot dispatches any object to a `TypeHandler` of its type, as its custom-webhook example
 does); everything else (groups, the operators' commands, edited messages, malformed shapes) still becomes
-an `Update`. Long polling hands over `Update`s, which `Incoming.from_update` reads the same way.
+an `Update`. Long polling hands over `Update`s, which `read_update` reads the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
 
-from bot.channels.telegram.admin_chat import ADMIN_COMMANDS, PREVIEW_BUTTON
+from bot.seam.commands import command_name
+from bot.seam.inbound import Inbound
+from bot.staff.commands import ADMIN_COMMANDS, PREVIEW_BUTTON
+from bot.storage.identity import CustomerId
 
 # Message attributes that carry something other than text, in the order Telegram documents them.
 MEDIA_KINDS = (
@@ -26,61 +28,38 @@ MEDIA_KINDS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """What the customer chat reads of an update: a message (text, a location, or another kind) or a
-    button clicked, in a private chat with a person."""
-
-    update_id: int
-    chat_id: int
-    language_code: str | None
-    message_id: int | None = None  # the customer's message
-    text: str | None = None
-    kind: str | None = None  # a message without text: its first attribute of `MEDIA_KINDS`, else "other"
-    location: tuple[float, float] | None = None  # (latitude, longitude)
-    callback_id: str | None = None  # a button: the callback query's id, its data, and the message it is under
-    callback_data: str | None = None
-    clicked_message_id: int | None = None
-
-    @property
-    def is_button(self) -> bool:
-        return self.callback_id is not None
-
-    @classmethod
-    def parse(cls, data: Mapping[str, Any]) -> Incoming | None:
-        """The update as an `Incoming`, or None when it is anything else: not a new message or a button in
-        a private chat with a person, or a shape Telegram never sends (a missing or non-integer id, a text
-        that is not a string...)."""
-        update_id = data.get("update_id")
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
-            return None
-        if "message" in data:
-            return _message(update_id, data["message"])
-        if "callback_query" in data:
-            return _button(update_id, data["callback_query"])
+def read_json(data: Mapping[str, Any]) -> Inbound | None:
+    """The update as an `Inbound`, or None when it is anything else: not a new message or a button in
+    a private chat with a person, or a shape Telegram never sends (a missing or non-integer id, a text
+    that is not a string...)."""
+    update_id = data.get("update_id")
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
         return None
-
-    @classmethod
-    def from_update(cls, update: Update) -> Incoming | None:
-        """The same reading of an update python-telegram-bot already built (long polling)."""
-        return cls.parse(update.to_dict())
-
-    @property
-    def for_operators(self) -> bool:
-        """An operator's command or button in their private chat, which `bot.channels.telegram.admin_chat` answers
-        first."""
-        if self.callback_data == PREVIEW_BUTTON:
-            return True
-        if self.text is None or not self.text.startswith("/"):
-            return False
-        return self.text[1:].partition(" ")[0].partition("@")[0].lower() in ADMIN_COMMANDS
+    if "message" in data:
+        return _message(update_id, data["message"])
+    if "callback_query" in data:
+        return _button(update_id, data["callback_query"])
+    return None
 
 
-def customer_update(data: Mapping[str, Any]) -> Incoming | None:
-    """The webhook's reading of an update: an `Incoming` for the customer chat, or None for one that goes
+def read_update(update: Update) -> Inbound | None:
+    """The same reading of an update python-telegram-bot already built (long polling)."""
+    return read_json(update.to_dict())
+
+
+def for_operators(inbound: Inbound) -> bool:
+    """An operator's command or button in their private chat, which `bot.channels.telegram.admin_chat`
+    answers first (a command for any bot: the admin chat tells whether it is for this one)."""
+    if inbound.button_data == PREVIEW_BUTTON:
+        return True
+    return command_name(inbound.text) in ADMIN_COMMANDS
+
+
+def customer_update(data: Mapping[str, Any]) -> Inbound | None:
+    """The webhook's reading of an update: an `Inbound` for the conversation core, or None for one that goes
     through python-telegram-bot's `Update` (groups, operators' commands, other kinds, odd shapes)."""
-    incoming = Incoming.parse(data)
-    return None if incoming is None or incoming.for_operators else incoming
+    inbound = read_json(data)
+    return None if inbound is None or for_operators(inbound) else inbound
 
 
 def _is_int(value: object) -> bool:
@@ -105,7 +84,7 @@ def _private_chat(message: object) -> int | None:
     return int(chat["id"])
 
 
-def _message(update_id: int, message: object) -> Incoming | None:
+def _message(update_id: int, message: object) -> Inbound | None:
     chat_id = _private_chat(message)
     if chat_id is None or not isinstance(message, Mapping) or not _is_int(message.get("message_id")):
         return None
@@ -125,9 +104,9 @@ def _message(update_id: int, message: object) -> Incoming | None:
             if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)):
                 return None
             location = (float(latitude), float(longitude))  # type: ignore[arg-type]  # checked just above
-    return Incoming(
+    return Inbound(
         update_id,
-        chat_id,
+        CustomerId.telegram(chat_id),
         user.get("language_code"),
         message_id=int(message["message_id"]),
         text=text,
@@ -136,7 +115,7 @@ def _message(update_id: int, message: object) -> Incoming | None:
     )
 
 
-def _button(update_id: int, query: object) -> Incoming | None:
+def _button(update_id: int, query: object) -> Inbound | None:
     if not isinstance(query, Mapping):
         return None
     user = _person(query.get("from"))
@@ -149,11 +128,11 @@ def _button(update_id: int, query: object) -> Incoming | None:
         return None
     # A message too old for the bot to see is sent with date 0 (Telegram's InaccessibleMessage): it cannot be edited.
     clicked = int(message["message_id"]) if message.get("date") != 0 else None
-    return Incoming(
+    return Inbound(
         update_id,
-        chat_id,
+        CustomerId.telegram(chat_id),
         user.get("language_code"),
-        callback_id=callback_id,
-        callback_data=data,
+        button_data=data,
+        button_id=callback_id,
         clicked_message_id=clicked,
     )

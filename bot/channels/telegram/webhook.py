@@ -12,9 +12,10 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.channels.telegram.updates import Incoming, customer_update
+from bot.channels.telegram.updates import customer_update
 from bot.errors import ChatBusy
 from bot.ops import UPDATE_ID, Metrics, stream_state
+from bot.seam.inbound import Inbound
 from bot.storage.cluster import REDIS_UNAVAILABLE
 from bot.storage.store import Store
 
@@ -37,7 +38,7 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     failures: dict[int, BaseException] = {}
 
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
-        if isinstance(update, Update | Incoming) and context.error is not None:
+        if isinstance(update, Update | Inbound) and context.error is not None:
             failures[update.update_id] = context.error
             if not isinstance(context.error, UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
@@ -69,8 +70,8 @@ async def receive_update(request: web.Request) -> web.Response:
     application = request.app[APPLICATION]
     context = UPDATE_ID.set(data["update_id"])
     try:
-        # A customer's message or button is read straight into an `Incoming`; the rest as an `Update`.
-        update: Update | Incoming | None = customer_update(data)
+        # A customer's message or button is read straight into an `Inbound`; the rest as an `Update`.
+        update: Update | Inbound | None = customer_update(data)
         if update is None:
             try:
                 update = Update.de_json(data, application.bot)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from bot.analysis.worker import AnalysisWorker, reanalyze
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.lane import RedisLane, lane_for
 from bot.storage.store import Store
 from bot.storage.vocabulary import VocabularyStore
@@ -40,7 +41,9 @@ async def _complete(store: Store, venue: VenueRef, number: int, reason: str, rat
         id=f"f{number:03d}", venue=venue, language="fr", rating=rating, reason=reason, suggestion=None,
         status=FeedbackStatus.COMPLETE, created_at=time.time(), updated_at=time.time(), flow="default",
     )  # fmt: skip
-    await store.save_turn(100 + number, Conversation(), [record], duplicate_window=60, conversation_timeout=60)
+    await store.save_turn(
+        CustomerId.telegram(100 + number), Conversation(), [record], duplicate_window=60, conversation_timeout=60
+    )
     return record.id
 
 

@@ -14,8 +14,9 @@ from telegram import Bot
 
 from bot.botapi.http import AiohttpRequest
 from bot.botapi.outbound import Outbound
-from bot.botapi.sending import Delivered, call_telegram
+from bot.botapi.sending import call_telegram
 from bot.cli.serve import RunningBot
+from bot.seam.outgoing import Delivered
 from bot.storage.embedded import free_port
 from bot.storage.venues import Venue
 from emulator import BotApiEmulator, EmulatedUser

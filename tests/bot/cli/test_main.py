@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.identity import CustomerId
 from bot.storage.venues import START_PARAMETER_RE
 from dialogs.answers import SHORT_CODE_ALPHABET
 
@@ -125,7 +126,9 @@ async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None
             id=f"f{number}", venue=ref, language="fr", rating=2 + number, reason=reason, suggestion=None,
             status=FeedbackStatus(status), created_at=1_700_000_000 + number, updated_at=1_700_000_000, flow="default",
         )  # fmt: skip
-        await store.save_turn(7, Conversation(), [record], duplicate_window=60, conversation_timeout=60)
+        await store.save_turn(
+            CustomerId.telegram(7), Conversation(), [record], duplicate_window=60, conversation_timeout=60
+        )
     await redis.aclose()
     done = parole("export", "--format", "jsonl", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr

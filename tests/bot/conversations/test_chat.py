@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from bot.cli.serve import RunningBot
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from bot.storage.venues import Venue
 from emulator import BotApiEmulator
@@ -149,12 +150,12 @@ async def test_the_conversation_is_plain_json_in_redis(
     customer = Customer.new(emulator)
     await customer.say(f"/start {venue.token}")
     await customer.tap("rate:3")
-    stored = json.loads(await redis_client.get(keys.chat(customer.user.id)) or "{}")
+    stored = json.loads(await redis_client.get(keys.chat(CustomerId.telegram(customer.user.id))) or "{}")
     conversation = stored["conversation"]
     assert conversation["step"] == "reason_mid" and conversation["rating"] == 3
     assert conversation["venue"]["code"] == venue.code
     assert len(stored["handled"]) == 2 and stored["outbox"]["update"] == stored["handled"][-1]
-    assert await redis_client.exists(keys.chat_lock(customer.user.id)) == 0
+    assert await redis_client.exists(keys.chat_lock(CustomerId.telegram(customer.user.id))) == 0
 
 
 async def test_group_messages_are_not_taken_as_feedback(

@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from bot.cli.serve import RunningBot
 from bot.conversations import chat as customer_chat
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.venues import Venue
 from emulator import BotApiEmulator
 from tests.support import Customer
@@ -60,22 +61,22 @@ async def test_an_update_waits_while_another_process_holds_its_chat(
 ) -> None:
     customer = Customer.new(emulator)
     await customer.say(f"/start {venue.token}")
-    await redis_client.set(keys.chat_lock(customer.user.id), "another-process", px=30_000)
+    await redis_client.set(keys.chat_lock(CustomerId.telegram(customer.user.id)), "another-process", px=30_000)
     mark = len(emulator.calls)
     tap = asyncio.create_task(customer.tap("rate:4"))
     await asyncio.sleep(0.5)
     assert not tap.done() and emulator.calls[mark:] == [], "the update went ahead while its chat was held"
-    await redis_client.delete(keys.chat_lock(customer.user.id))
+    await redis_client.delete(keys.chat_lock(CustomerId.telegram(customer.user.id)))
     turn = await asyncio.wait_for(tap, 10)
     assert "⭐⭐⭐⭐" in turn.text
-    assert await redis_client.exists(keys.chat_lock(customer.user.id)) == 0
+    assert await redis_client.exists(keys.chat_lock(CustomerId.telegram(customer.user.id))) == 0
 
 
 async def test_a_lock_left_by_a_killed_process_expires(
     bot: RunningBot, emulator: BotApiEmulator, venue: Venue, redis_client: Redis
 ) -> None:
     customer = Customer.new(emulator)
-    await redis_client.set(keys.chat_lock(customer.user.id), "killed-process", px=400)
+    await redis_client.set(keys.chat_lock(CustomerId.telegram(customer.user.id)), "killed-process", px=400)
     turn = await asyncio.wait_for(customer.say(f"/start {venue.token}"), 10)
     assert venue.name in turn.text
 
@@ -86,11 +87,11 @@ async def test_a_chat_held_too_long_gets_503_and_the_update_comes_back(
     monkeypatch.setattr(customer_chat, "LOCK_WAIT", 0.3)
     customer = Customer.new(emulator)
     await customer.say(f"/start {venue.token}")
-    await redis_client.set(keys.chat_lock(customer.user.id), "stuck-process", px=60_000)
+    await redis_client.set(keys.chat_lock(CustomerId.telegram(customer.user.id)), "stuck-process", px=60_000)
     refused = await emulator.send_text(customer.user, "3")
     assert refused.status == 503 and refused.calls == []
     assert emulator.pending_update_count == 1
-    await redis_client.delete(keys.chat_lock(customer.user.id))
+    await redis_client.delete(keys.chat_lock(CustomerId.telegram(customer.user.id)))
     [delivered] = await emulator.redeliver_pending()
     assert delivered.status == 200 and emulator.pending_update_count == 0
     [feedback] = await _feedback(bot)

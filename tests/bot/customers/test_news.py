@@ -15,8 +15,10 @@ from redis.asyncio import Redis
 
 from bot.cli.serve import RunningBot
 from bot.config import Settings
-from bot.customers.news import NEWS_IN, NEWS_OUT, NewsSender, NewsStore, SendBudget
+from bot.customers.news import NewsSender, NewsStore, SendBudget
+from bot.seam.commands import NEWS_IN, NEWS_OUT
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from emulator import RecordedMessage
 from tests.bot.staff_scene import Scene
 from tests.support import BotTurn, Customer
@@ -66,8 +68,15 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     await _opt_in(scene, eve)  # Quick Orly's news, not Massy's
     news = NewsStore(staff_bot.store.redis)
     # Someone else's feedback (a forged button) opts in to nothing.
-    assert await news.subscribe_after(people["Dan"].user.id, await _feedback_id(scene, people["Ann"]), 0.0) is None
-    assert await news.subscribers("quick", scene.massy.code) == [people[n].user.id for n in ("Ann", "Bea", "Cid")]
+    assert (
+        await news.subscribe_after(
+            CustomerId.telegram(people["Dan"].user.id), await _feedback_id(scene, people["Ann"]), 0.0
+        )
+        is None
+    )
+    assert await news.subscribers("quick", scene.massy.code) == [
+        CustomerId.telegram(people[n].user.id) for n in ("Ann", "Bea", "Cid")
+    ]
     # Bea opts out of everything; Cid blocks the bot.
     stopped = await people["Bea"].say("/stopnews")
     assert "vous ne recevrez plus de nouvelles de l'établissement que vous suiviez" in stopped.text
@@ -94,7 +103,9 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     assert not _news_to(scene, mark, eve)
     report = scene.last_in_room()
     assert "terminé, 1 envoyée(s) sur 2, 1 client(s) ont bloqué le bot (désinscrits)" in report.text
-    assert await news.subscribers("quick", scene.massy.code) == [people["Ann"].user.id]  # Cid is out
+    assert await news.subscribers("quick", scene.massy.code) == [
+        CustomerId.telegram(people["Ann"].user.id)
+    ]  # Cid is out
     # Ann opts out with the button under the news: the next message reaches nobody.
     message = scene.emulator.bot_messages(people["Ann"].user.id)[-1]
     out = await people["Ann"].tap(f"{NEWS_OUT}{scene.massy.short_code}", message)
@@ -102,11 +113,11 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     assert not scene.emulator.bot_messages(people["Ann"].user.id)[-1].buttons()
     nobody = await scene.staff_says(scene.maria, f"/news {scene.massy.code} Encore du nouveau")
     assert "Aucun client de Quick Massy n'a demandé les nouvelles" in nobody.text(scene.room.id)
-    assert await news.subscribers("quick", scene.orly.code) == [eve.user.id]
+    assert await news.subscribers("quick", scene.orly.code) == [CustomerId.telegram(eve.user.id)]
 
 
 async def _feedback_id(scene: Scene, customer: Customer) -> str:
-    [member] = await scene.bot.store.redis.smembers(keys.customer_feedbacks(customer.user.id))
+    [member] = await scene.bot.store.redis.smembers(keys.customer_feedbacks(CustomerId.telegram(customer.user.id)))
     return str(member).partition("/")[2]
 
 
@@ -177,7 +188,7 @@ async def test_skipped_when_opting_out_during_the_broadcast(scene: Scene, staff_
         await _opt_in(scene, customer)
     sender: NewsSender = staff_bot.staff.news
     venue, chats = await sender.prepare("quick", scene.massy.code, "Nouveau")
-    await sender.news.unsubscribe(people["Bea"].user.id, "quick", scene.massy.code)
+    await sender.news.unsubscribe(CustomerId.telegram(people["Bea"].user.id), "quick", scene.massy.code)
     report = await sender.send(venue, chats, "Nouveau")
     assert (report.total, report.sent, report.skipped, report.blocked) == (2, 1, 1, 0)
 
@@ -231,7 +242,9 @@ async def test_mydata_shows_and_forget_drops_the_subscriptions(scene: Scene, sta
     people = await _customers(scene, "Ann")
     await _opt_in(scene, people["Ann"])
     chat = people["Ann"].user.id
-    assert (await staff_bot.staff.privacy.collect(chat))["news_from"] == [f"quick/{scene.massy.code}"]
-    await staff_bot.staff.privacy.forget(chat)
+    assert (await staff_bot.staff.privacy.collect(CustomerId.telegram(chat)))["news_from"] == [
+        f"quick/{scene.massy.code}"
+    ]
+    await staff_bot.staff.privacy.forget(CustomerId.telegram(chat))
     assert await staff_bot.staff.news.news.subscribers("quick", scene.massy.code) == []
-    assert (await staff_bot.staff.privacy.collect(chat))["news_from"] == []
+    assert (await staff_bot.staff.privacy.collect(CustomerId.telegram(chat)))["news_from"] == []

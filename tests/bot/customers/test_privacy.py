@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from tests.bot.staff_scene import Scene
 from tests.support import Customer
 
@@ -23,7 +24,7 @@ async def test_mydata_sends_the_summary_and_the_whole_file(scene: Scene) -> None
     [document] = said.to(customer.user.id, "sendDocument")
     assert document.result["document"]["file_name"] == "parole-my-data.json"
     # The file's content is what `collect` gathers: check it directly.
-    data = await scene.bot.staff.privacy.collect(customer.user.id)
+    data = await scene.bot.staff.privacy.collect(CustomerId.telegram(customer.user.id))
     [feedback] = data["feedbacks"]
     assert (feedback["reason"], feedback["suggestion"], feedback["ticket"]["number"]) == (
         "Frites froides.", "Plus de sel.", 1001,
@@ -54,10 +55,11 @@ async def test_forget_unlinks_the_person_and_keeps_the_feedback(scene: Scene) ->
     assert "plus rien ne relie vos avis à vous" in turn.text and turn.buttons == []
     redis = scene.bot.store.redis
     [feedback] = [f async for f in scene.bot.store.iter_feedback()]
-    assert feedback["chat_id"] is None and feedback["reason"] == "On a attendu 40 minutes."  # kept, anonymous
+    assert feedback["customer"] is None and feedback["reason"] == "On a attendu 40 minutes."  # kept, anonymous
     user_id = customer.user.id
-    for key in (keys.chat(user_id), keys.customer_salt(user_id), keys.customer_feedbacks(user_id),
-                keys.customer_tickets(user_id), keys.rated("quick", scene.massy.code, user_id)):  # fmt: skip
+    who = CustomerId.telegram(user_id)
+    for key in (keys.chat(who), keys.customer_salt(who), keys.customer_feedbacks(who),
+                keys.customer_tickets(who), keys.rated("quick", scene.massy.code, who)):  # fmt: skip
         assert not await redis.exists(key), key
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
     assert ticket is not None and ticket.customer == ""
@@ -82,8 +84,8 @@ async def test_forget_cancelled_erases_nothing(scene: Scene) -> None:
     turn = await customer.tap("forget:no")
     assert "rien n'a été effacé" in turn.text
     [feedback] = [f async for f in scene.bot.store.iter_feedback()]
-    assert feedback["chat_id"] == customer.user.id
-    assert await scene.bot.store.redis.exists(keys.customer_salt(customer.user.id))
+    assert feedback["customer"] == CustomerId.telegram(customer.user.id)
+    assert await scene.bot.store.redis.exists(keys.customer_salt(CustomerId.telegram(customer.user.id)))
 
 
 async def test_help_names_the_privacy_commands(scene: Scene) -> None:

@@ -10,6 +10,7 @@ from bot.cli.serve import RunningBot
 from bot.editing.editor import Admin, Editor
 from bot.editing.overrides import Document, OverrideStore, Scope, template_document
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.venues import Venue
 from dialogs.catalog import TemplateCatalog
 from emulator import ApiCall, BotApiEmulator
@@ -79,7 +80,7 @@ async def test_a_flow_change_applies_to_new_conversations_while_one_in_progress_
     assert feedbacks[None]["flow"] == "no-suggestion"
     assert feedbacks["Rien à ajouter, merci."]["flow"] == "default"
     # Anne's next feedback runs on the new flow (once the duplicate window lets her rate again).
-    await bot.store.redis.delete(keys.rated("quick", venue.code, before.user.id))
+    await bot.store.redis.delete(keys.rated("quick", venue.code, CustomerId.telegram(before.user.id)))
     await before.say(f"/start {venue.token}")
     await before.tap("rate:5")
     assert "Merci" in (await before.say("Parfait.")).text
@@ -123,7 +124,7 @@ async def test_a_template_edit_applies_to_new_conversations_while_one_in_progres
     assert "Une idée ou une suggestion" in anne_next.text and new_question not in anne_next.text
     assert "Merci" in (await anne.say("Rien à ajouter.")).text
     # Her next feedback starts on the newest texts.
-    await bot.store.redis.delete(keys.rated("quick", venue.code, anne.user.id))
+    await bot.store.redis.delete(keys.rated("quick", venue.code, CustomerId.telegram(anne.user.id)))
     await anne.say(f"/start {venue.token}")
     await anne.tap("rate:5")
     assert new_question in (await anne.say("Parfait.")).text
@@ -137,10 +138,10 @@ async def test_a_chat_pinned_on_versions_that_cannot_be_read_goes_on_with_the_cu
     anne = Customer.new(emulator, "Anne")
     await anne.say(f"/start {venue.token}")
     await anne.tap("rate:4")
-    raw = await bot.store.redis.get(keys.chat(anne.user.id))
+    raw = await bot.store.redis.get(keys.chat(CustomerId.telegram(anne.user.id)))
     assert raw is not None and "texts_ref" in raw
     chat = json.loads(raw)
     chat["conversation"]["texts_ref"] = "not a reference"
-    await bot.store.redis.set(keys.chat(anne.user.id), json.dumps(chat))
+    await bot.store.redis.set(keys.chat(CustomerId.telegram(anne.user.id)), json.dumps(chat))
     await editor.set_template(OLGA, brand, "ask_suggestion", "fr", "Une dernière chose ?", expected=0)
     assert "Une dernière chose ?" in (await anne.say("Très bon accueil.")).text

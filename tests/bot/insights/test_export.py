@@ -21,6 +21,7 @@ from bot.cli.main import main
 from bot.cli.progress import Progress
 from bot.insights.export import BOM, CSV_COLUMNS, write_export
 from bot.insights.stats import week_of
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 from tests.seeding import seed_feedback
@@ -49,7 +50,9 @@ async def _seed(redis_url: str, count: int) -> list[str]:
             suggestion="-1", status=FeedbackStatus.ABANDONED, created_at=START - 10, updated_at=START - 10,
             flow="default",
         )  # fmt: skip
-        await store.save_turn(1, Conversation(), [record], duplicate_window=1, conversation_timeout=60)
+        await store.save_turn(
+            CustomerId.telegram(1), Conversation(), [record], duplicate_window=1, conversation_timeout=60
+        )
     return [v.code for v in venues]
 
 

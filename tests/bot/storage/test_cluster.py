@@ -25,6 +25,7 @@ from bot.storage import keys
 from bot.storage.cluster import cluster_client, is_cluster
 from bot.storage.durability import warn_about_durability
 from bot.storage.embedded import LocalCluster
+from bot.storage.identity import CustomerId
 from bot.storage.vocabulary import VocabularyStore
 from emulator import BotApiEmulator, EmulatedUser
 from nlp import Analyzer
@@ -102,8 +103,8 @@ def test_every_key_of_a_brand_shares_one_hash_slot() -> None:
     for name, function in inspect.getmembers(keys, inspect.isfunction):
         parameters = list(inspect.signature(function).parameters)
         if parameters and parameters[0] == "brand_code" and not name.endswith("member"):
-            values = {"brand_code": "quick", "venue_code": "massy", "customer_id": 7, "feedback_id": "f1",
-                      "chat_id": -100, "message_id": 3, "number": 1001}  # fmt: skip
+            values = {"brand_code": "quick", "venue_code": "massy", "customer": CustomerId.telegram(7),
+                      "feedback_id": "f1", "chat_id": -100, "message_id": 3, "number": 1001}  # fmt: skip
             made.append(function(*(values[p] for p in parameters)))
     assert len(made) >= 15, made
     assert {key_slot(key.encode()) for key in made} == {key_slot(b"{quick}")}
@@ -120,7 +121,8 @@ async def test_a_journey_and_a_relay_work_on_a_cluster(cluster_scene: Scene, clu
     assert feedback["status"] == "complete" and feedback["ticket"] == FIRST_TICKET
     assert [r["author"] for r in feedback["replies"]] == ["staff", "customer", "staff", "staff"]
     # The data is spread over the masters: the customer's chat, the brand, the feedback stream.
-    holders = {_node_of(cluster_nodes, key) for key in (keys.chat(customer.user.id), keys.brand("quick"),
+    chat = keys.chat(CustomerId.telegram(customer.user.id))
+    holders = {_node_of(cluster_nodes, key) for key in (chat, keys.brand("quick"),
                                                         keys.FEEDBACK_STREAM, keys.room(scene.room.id))}  # fmt: skip
     assert len(holders) >= 2, holders
 
@@ -135,11 +137,12 @@ async def test_forget_erases_across_the_cluster(cluster_scene: Scene) -> None:
     assert "plus rien ne relie vos avis à vous" in turn.text
     redis_client = scene.bot.store.redis
     user_id = customer.user.id
-    for key in (keys.chat(user_id), keys.customer_salt(user_id), keys.customer_feedbacks(user_id),
-                keys.customer_tickets(user_id), keys.rated("quick", scene.massy.code, user_id)):  # fmt: skip
+    who = CustomerId.telegram(user_id)
+    for key in (keys.chat(who), keys.customer_salt(who), keys.customer_feedbacks(who),
+                keys.customer_tickets(who), keys.rated("quick", scene.massy.code, who)):  # fmt: skip
         assert not await redis_client.exists(key), key
     [feedback] = [f async for f in scene.bot.store.iter_feedback()]
-    assert feedback["chat_id"] is None and feedback["reason"] == "On a attendu 40 minutes."
+    assert feedback["customer"] is None and feedback["reason"] == "On a attendu 40 minutes."
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
     assert ticket is not None and ticket.customer == ""
 

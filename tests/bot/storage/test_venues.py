@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.errors import InvalidInput, NotFound
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from bot.storage.venues import START_PARAMETER_RE, deep_link, new_short_code, new_token, slugify, write_qr
 from dialogs.answers import SHORT_CODE_ALPHABET, normalise_venue_code
@@ -49,7 +50,7 @@ async def test_brand_and_venue_are_stored_and_found_by_token_and_short_code(redi
     again = await store.add_venue("quick", "Quick Massy", city="Massy")
     assert venue.code == "quick-massy" and again.code == "quick-massy-2"
     assert venue.token != again.token and venue.short_code != again.short_code
-    snapshot = await store.load_chat(42, venue.token)
+    snapshot = await store.load_chat(CustomerId.telegram(42), venue.token)
     assert snapshot.conversation is None
     assert snapshot.venue is not None and snapshot.venue.name == "Quick Massy"
     assert snapshot.venue.brand_name == "Quick"

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bot.cli.serve import RunningBot
 from bot.storage import keys
+from bot.storage.identity import CustomerId
 from bot.storage.venues import Venue
 from emulator import BotApiEmulator, EmulatedUser
 from tests.support import Customer
@@ -145,8 +146,8 @@ async def _venue(bot: RunningBot) -> Venue:
 
 async def _conversations_load(bot: RunningBot) -> int:
     loaded = 0
-    async for key in bot.store.redis.scan_iter(match=keys.chat(0).removesuffix("0") + "*"):
-        await bot.store.load_chat(int(str(key).rsplit(":", 1)[1]))
+    async for key in bot.store.redis.scan_iter(match=keys.chat(CustomerId.telegram(0)).removesuffix("0") + "*"):
+        await bot.store.load_chat(CustomerId.from_key(str(key).removeprefix(keys.chat(CustomerId.telegram(0))[:-1])))
         loaded += 1
     return loaded
 
@@ -182,7 +183,7 @@ async def test_malformed_updates_and_any_text_crash_nothing_and_corrupt_nothing(
         said = await emulator.send_text(customer.user, text)
         assert said.status == 200, (text, said.status)
         assert errors.unexpected() == [], (update, text)
-        await bot.store.load_chat(customer.user.id)
+        await bot.store.load_chat(CustomerId.telegram(customer.user.id))
 
     # Hypothesis drives the examples from a thread; each runs on the bot's event loop, which stays free.
     @FUZZ

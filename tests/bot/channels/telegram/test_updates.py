@@ -1,6 +1,6 @@
-"""Reading a customer's update from the Bot API's JSON (`bot.channels.telegram.updates`): what the customer chat needs,
-the
-same as from python-telegram-bot's `Update`, and None for everything the webhook leaves to `Update`."""
+"""Reading a customer's update from the Bot API's JSON (`bot.channels.telegram.updates`): the `Inbound` the
+conversation core needs, the same as from python-telegram-bot's `Update`, and None for everything the
+webhook leaves to `Update`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from typing import Any
 import pytest
 from telegram import Bot, Update
 
-from bot.channels.telegram.updates import Incoming, customer_update
+from bot.channels.telegram.updates import customer_update, read_json, read_update
+from bot.seam.inbound import Inbound
+from bot.storage.identity import CustomerId
 
 PERSON = {"id": 42, "is_bot": False, "first_name": "Awa", "language_code": "fr"}
 PRIVATE = {"id": 42, "type": "private", "first_name": "Awa"}
 GROUP = {"id": -100, "type": "supergroup", "title": "Quick staff"}
+AWA = CustomerId.telegram(42)
 
 
 def message(**fields: Any) -> dict[str, Any]:
@@ -57,24 +60,22 @@ SHAPES = {
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_the_json_reading_matches_python_telegram_bots(name: str) -> None:
     data = SHAPES[name]
-    incoming = Incoming.parse(data)
-    assert incoming is not None
-    assert incoming == Incoming.from_update(Update.de_json(data, Bot("1:x")))
+    inbound = read_json(data)
+    assert inbound is not None
+    assert inbound == read_update(Update.de_json(data, Bot("1:x")))
 
 
 def test_what_the_customer_chat_reads_of_each_shape() -> None:
-    text = Incoming.parse(SHAPES["text"])
-    assert text == Incoming(7, 42, "fr", message_id=3, text="Le serveur Julien était très aimable")
-    assert Incoming.parse(SHAPES["location"]) == Incoming(
-        7, 42, "fr", message_id=3, kind="location", location=(48.73, 2.27)
-    )
-    venue = Incoming.parse(SHAPES["venue"])
+    text = read_json(SHAPES["text"])
+    assert text == Inbound(7, AWA, "fr", message_id=3, text="Le serveur Julien était très aimable")
+    assert read_json(SHAPES["location"]) == Inbound(7, AWA, "fr", message_id=3, kind="location", location=(48.73, 2.27))
+    venue = read_json(SHAPES["venue"])
     assert venue is not None and (venue.kind, venue.location) == ("venue", (48.7, 2.2))
-    sticker = Incoming.parse(SHAPES["sticker"])
+    sticker = read_json(SHAPES["sticker"])
     assert sticker is not None and (sticker.text, sticker.kind) == (None, "sticker")
-    clicked = Incoming.parse(SHAPES["button"])
-    assert clicked == Incoming(8, 42, "fr", callback_id="cb1", callback_data="rate:4", clicked_message_id=9)
-    old = Incoming.parse(SHAPES["button under an old message"])
+    clicked = read_json(SHAPES["button"])
+    assert clicked == Inbound(8, AWA, "fr", button_data="rate:4", button_id="cb1", clicked_message_id=9)
+    old = read_json(SHAPES["button under an old message"])
     assert old is not None and old.clicked_message_id is None
 
 
@@ -103,7 +104,7 @@ def test_what_the_customer_chat_reads_of_each_shape() -> None:
     ],
 )
 def test_anything_else_is_left_to_python_telegram_bot(data: dict[str, Any]) -> None:
-    assert Incoming.parse(data) is None
+    assert read_json(data) is None
     assert customer_update(data) is None
 
 
@@ -111,5 +112,5 @@ def test_anything_else_is_left_to_python_telegram_bot(data: dict[str, Any]) -> N
     "data", [message(text="/templates quick"), message(text="/Flow@parole_bot show"), button("preview")]
 )
 def test_an_operators_command_or_button_goes_to_the_admin_chat_first(data: dict[str, Any]) -> None:
-    assert Incoming.parse(data) is not None  # read the same way if the admin chat passes it on
+    assert read_json(data) is not None  # read the same way if the admin chat passes it on
     assert customer_update(data) is None
