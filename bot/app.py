@@ -179,6 +179,26 @@ class Staff:
     channels: Channels  # the customers' channels, through which the relay, news and privacy reach them
 
 
+def staff_notifier(
+    settings: Settings,
+    store: Store,
+    kit: DialogKit,
+    bot: Bot,
+    *,
+    clock: Callable[[], float] = time.time,
+    analysis_wait: float = ANALYSIS_WAIT,
+    live: LiveDialogs | None = None,
+) -> StaffNotifier:
+    """The staff notifier and what it needs (rooms, tickets, cards): all `parole worker` builds of the staff side."""
+    rooms = RoomStore(store.redis)
+    tickets = TicketStore(store.redis)
+    cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live or live_dialogs(store, kit))
+    return StaffNotifier(
+        store, rooms, tickets, cards, kit.renderer, bot,
+        admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
+    )  # fmt: skip
+
+
 def customer_channels(bot: Bot, username: str | None) -> Channels:
     """The channels customers reach this bot on: Telegram's private chats."""
     return Channels({TelegramCustomers.name: TelegramCustomers(bot, username)})
@@ -196,15 +216,10 @@ def staff(
     relay_window: float = RELAY_WINDOW,
 ) -> Staff:
     channels = customer_channels(bot, username)
-    rooms = RoomStore(store.redis)
-    tickets = TicketStore(store.redis)
     live = live_dialogs(store, kit)
-    cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live)
+    notifier = staff_notifier(settings, store, kit, bot, clock=clock, analysis_wait=analysis_wait, live=live)
+    rooms, tickets, cards = notifier.rooms, notifier.tickets, notifier.cards
     relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, channels, window=relay_window, clock=clock)
-    notifier = StaffNotifier(
-        store, rooms, tickets, cards, kit.renderer, bot,
-        admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
-    )  # fmt: skip
     news = NewsSender(store, NewsStore(store.redis), kit.renderer, channels, SendBudget(store.redis))
     auth = StaffAuth(bot, settings.admin_ids)
     room_chat = StaffRoomChat(

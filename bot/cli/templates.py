@@ -30,13 +30,7 @@ FLOW_ACTIONS = ("list", "show", "set", "history", "diff", "rollback", "export", 
 
 
 def add_parsers(sub: Any) -> None:
-    """Add `templates`, `flows` and `web` to the `parole` command line."""
-    web = sub.add_parser("web", help="the web admin (templates, flows); 'web login-link' prints a login URL")
-    web.add_argument("action", nargs="?", choices=("serve", "login-link"), default="serve")
-    web.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    web.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
-    web.add_argument("--brand", help="login-link: for a brand admin of B (default: an operator, every brand)")
-    web.add_argument("--user", default="terminal", help="login-link: the name saved with the admin's edits")
+    """Add `templates` and `flows` to the `parole` command line."""
     templates = sub.add_parser("templates", help="message templates: list, show, set, history, diff, rollback…")
     templates.add_argument("action", choices=TEMPLATE_ACTIONS)
     templates.add_argument("name", nargs="?", help="template name (list, export and import take none)")
@@ -53,24 +47,6 @@ def add_parsers(sub: Any) -> None:
         parser.add_argument("--to", type=int, help="diff: the newer version (default: the newest); rollback: target")
         parser.add_argument("--expected", type=int, help="set/rollback: refuse if the newest version is not N")
         parser.add_argument("--author", help="the name saved with the version (default: the login name)")
-
-
-async def run_web(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.editing.logins import WebLogins
-    from bot.web.admin import serve_web
-
-    async with open_redis(settings) as redis:
-        store = Store(redis)
-        logins = WebLogins(redis, settings.web_url)
-        if args.action == "login-link":
-            if args.brand:
-                await store.get_brand(args.brand)
-            print(await logins.link(Admin(" ".join(args.user.split())[:80] or "terminal", args.brand)))
-            return 0
-        if not 0 < args.port < 65536:
-            raise InvalidInput(f"--port must be 1-65535, not {args.port}")
-        await serve_web(editor(store, load_dialogs(settings)), logins, host=args.host, port=args.port)
-    return 0
 
 
 @contextlib.asynccontextmanager

@@ -1,10 +1,10 @@
 """What parole keeps about a customer: `/mydata` sends it to them, `/forget` unlinks it from them.
 
 `/forget` (after a confirmation button) erases every link between the person and their feedback: the
-customer on each feedback (their channel stays, for the statistics), the pseudonym salt (so the pseudonyms staff saw lead nowhere, and a next
-feedback gets an unrelated one), the pseudonym on their tickets, the indexes of their feedback and
-tickets, the "already rated" marks and the conversation. The feedback itself, its analysis and its
-thread stay, anonymous, for the brand's statistics and exports.
+customer on each feedback (their channel stays, for the statistics), the pseudonym salt (so the pseudonyms
+staff saw lead nowhere, and a next feedback gets an unrelated one), the pseudonym on their tickets, the
+indexes of their feedback and tickets, the "already rated" marks and the conversation. The feedback
+itself, its analysis and its thread stay, anonymous, for the brand's statistics and exports.
 """
 
 from __future__ import annotations

@@ -1,0 +1,40 @@
+"""`parole web`: the web admin's process (templates, flows, history, dashboard), and `parole web login-link`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.app import editor, load_dialogs, open_redis
+from bot.config import Settings
+from bot.editing.editor import Admin
+from bot.errors import InvalidInput
+from bot.storage.store import Store
+
+
+def add_parser(sub: Any) -> None:
+    """Add `web` to the `parole` command line."""
+    web = sub.add_parser("web", help="the web admin (templates, flows); 'web login-link' prints a login URL")
+    web.add_argument("action", nargs="?", choices=("serve", "login-link"), default="serve")
+    web.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
+    web.add_argument("--brand", help="login-link: for a brand admin of B (default: an operator, every brand)")
+    web.add_argument("--user", default="terminal", help="login-link: the name saved with the admin's edits")
+
+
+async def run_web(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.editing.logins import WebLogins
+    from bot.web.admin import serve_web
+
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        logins = WebLogins(redis, settings.web_url)
+        if args.action == "login-link":
+            if args.brand:
+                await store.get_brand(args.brand)
+            print(await logins.link(Admin(" ".join(args.user.split())[:80] or "terminal", args.brand)))
+            return 0
+        if not 0 < args.port < 65536:
+            raise InvalidInput(f"--port must be 1-65535, not {args.port}")
+        await serve_web(editor(store, load_dialogs(settings)), logins, host=args.host, port=args.port)
+    return 0
