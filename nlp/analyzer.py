@@ -178,7 +178,7 @@ class Analyzer:
 
         docs = with_preset_entities(self._tokenizer.pipe(texts, batch_size=self._batch_size))
         for doc in self._ner.pipe(docs, batch_size=self._batch_size):
-            yield fix_entities(doc, preset.popleft())
+            yield fix_entities(doc, preset.popleft(), names.is_place)
 
     def _blank_entities(self, text: str, language: str, vocabulary: Vocabulary | None) -> list[Span]:
         nlp = blank_pipeline(language)
@@ -189,7 +189,7 @@ class Analyzer:
         if names is None:
             names = self._name_rulers[pipeline] = NameRuler(nlp)
         spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
-        return fix_entities(doc, spans)
+        return fix_entities(doc, spans, names.is_place)
 
 
 def load_analyzer(model: str = FRENCH_MODEL, *, batch_size: int = 64) -> Analyzer:
