@@ -31,12 +31,19 @@ _PLACE_LINKS = frozenset({"de", "d'", "du", "des", "a", "à", "au", "aux"})
 _MODEL_LABELS = frozenset({"PER", "ORG", "LOC", "MISC"})
 
 
-def fix_entities(doc: Doc, kept: Iterable[Span] = (), is_place: Callable[[str], bool] | None = None) -> list[Span]:
+def fix_entities(
+    doc: Doc,
+    kept: Iterable[Span] = (),
+    is_place: Callable[[str], bool] | None = None,
+    *,
+    shouted: bool | None = None,
+) -> list[Span]:
     """The doc's final entities, in order: the spans in `kept` as they are, the model's spans corrected.
-    `is_place` tells a known town, which the context never turns into a person."""
+    `is_place` tells a known town, which the context never turns into a person; `shouted`, whether the text
+    is written all in capitals, when the caller knows."""
     kept = list(kept)
     ents = doc.ents
-    if not ents or is_shouted(doc):
+    if not ents or (is_shouted(doc) if shouted is None else shouted):
         return kept  # nothing from the model, and kept spans never overlap: the usual case, at no cost
     kept_bounds = {(span.start, span.end) for span in kept}
     fixed: list[Span] = list(kept)
@@ -75,9 +82,7 @@ def _fix_model_span(doc: Doc, ent: Span, is_place: Callable[[str], bool] | None)
         return None
     if end - start == 1 and at_sentence_start(first) and _common_at_sentence_start(first):
         return None
-    if is_first_name(first.text) and label in {"LOC", "MISC", "ORG"} and all(capitalised(t) for t in words):
-        label = "PER"
-    elif label in {"LOC", "MISC"} and person_context(doc, start, end) and not (is_place and is_place(first.text)):
+    if _a_person(doc, start, end, label, words, is_place):
         label = "PER"
     elif start > 0 and fold_word(doc[start - 1].text) in STREET_WORDS:
         start -= 1  # "rue Garibaldi": the model often leaves the street word out, or takes the name for a person
@@ -85,6 +90,17 @@ def _fix_model_span(doc: Doc, ent: Span, is_place: Callable[[str], bool] | None)
     elif fold_word(first.text) in STREET_WORDS:
         label = "LOC"
     return Span(doc, start, end, label=label)
+
+
+def _a_person(
+    doc: Doc, start: int, end: int, label: str, words: list[Token], is_place: Callable[[str], bool] | None
+) -> bool:
+    """A known first name the model labelled otherwise, or a word the context says is a person ("merci à X",
+    "X était") that is not a known town."""
+    first = doc[start]
+    if is_first_name(first.text) and label in {"LOC", "MISC", "ORG"} and all(capitalised(t) for t in words):
+        return True
+    return label in {"LOC", "MISC"} and person_context(doc, start, end) and not (is_place and is_place(first.text))
 
 
 def _not_a_name(token: Token) -> bool:

@@ -49,6 +49,18 @@ _PERSON_BEFORE = frozenset(PERSON_BEFORE)
 _PERSON_AFTER = frozenset(PERSON_AFTER)
 _BEFORE_LENGTHS = sorted({len(phrase) for phrase in PERSON_BEFORE}, reverse=True)
 _AFTER_LENGTHS = sorted({len(phrase) for phrase in PERSON_AFTER}, reverse=True)
+# The words a cue is found by, in one matcher pass with the rest, and where the name stands from them: the
+# last word of a cue before the name ("merci à" → the word after "à"), "par" (after a participle), the
+# words of a cue after it ("était": the word before; "a été": two before).
+_CUE_ANCHORS = {
+    **{phrase[-1]: (1,) for phrase in PERSON_BEFORE if phrase[-1] not in {"a", "to", "you", "de"}},
+    **{"a": (1,), "to": (1,), "you": (1,), "de": (1,), "par": (1,)},
+}
+for _phrase in PERSON_AFTER:
+    _position = 1 if _phrase[0] == "a" else 0  # "a été": "été", two words after the name
+    _word = _phrase[_position]
+    _CUE_ANCHORS[_word] = tuple(sorted({*_CUE_ANCHORS.get(_word, ()), -1 - _position}))
+_CUE = "CUE"
 # What may stand right before a name that a following verb marks ("Anouk était", "et Kylian nous a aidés"),
 # unlike a determiner ("le Big Mac était froid").
 _BEFORE_NAME_SUBJECT = frozenset({"et", "and", ",", "&", "avec", "merci", "bravo", "mais"})
@@ -95,6 +107,9 @@ class NameRuler:
         places = french_places()
         self._matcher.add("PLACE", [nlp.make_doc(form) for place in places for form in _written_forms(place)])
         self._matcher.add("NAME", [nlp.make_doc(word) for word in sorted(name_triggers())])
+        cue_words = {form for word in _CUE_ANCHORS for form in (word, *_ACCENTED.get(word, ()))}
+        self._matcher.add(_CUE, [nlp.make_doc(word) for word in sorted(cue_words)])
+        self._cue_key = nlp.vocab.strings[_CUE]
         self._place_key = nlp.vocab.strings["PLACE"]
         self._places = frozenset(places)
         # Towns that may be written in lower case or without accents: not the ones that are also words.
@@ -103,11 +118,14 @@ class NameRuler:
         self._first_names = first_names()
         self._word_names = word_names()
 
-    def spans(self, doc: Doc, taken: Iterable[Span] = ()) -> list[Span]:
-        """ORG, PER and LOC spans for `doc`; tokens inside `taken` (the vocabulary's spans) are left alone."""
+    def spans(self, doc: Doc, taken: Iterable[Span] = (), *, shouted: bool | None = None) -> list[Span]:
+        """ORG, PER and LOC spans for `doc`; tokens inside `taken` (the vocabulary's spans) are left alone.
+        `shouted`: whether the text is written all in capitals, when the caller knows (`doc.text` costs)."""
         matches = self._matcher(doc)
+        if not matches:
+            return []
         busy = {i for span in taken for i in range(span.start, span.end)}
-        shouted = is_shouted(doc)
+        shouted = is_shouted(doc) if shouted is None else shouted
         spans = self._organisations(doc, busy, matches)
         busy |= {i for span in spans for i in range(span.start, span.end)}
         places = self._towns(doc, busy, matches)
@@ -153,9 +171,13 @@ class NameRuler:
         spans: list[Span] = []
         n = len(doc)
         resume = 0
-        starts = sorted({start for key, start, _ in matches if key not in self._org_keys and key != self._place_key})
+        other = (self._place_key, self._cue_key)
+        starts = sorted({start for key, start, _ in matches if key not in self._org_keys and key not in other})
+        cues = [start for key, start, _ in matches if key == self._cue_key]
         # The words that may start a name (from the matcher), then the unknown words a cue points at.
-        candidates = [(i, True) for i in starts] + [(i, False) for i in self._cued_words(doc, busy, places, shouted)]
+        candidates = [(i, True) for i in starts] + [
+            (i, False) for i in self._cued_words(doc, cues, busy, places, shouted)
+        ]
         for i, listed in sorted(candidates):
             if i < resume or i in busy or (listed and i in places):
                 continue
@@ -194,20 +216,41 @@ class NameRuler:
             return capitalised(token) and not shouted
         return True
 
-    def _cued_words(self, doc: Doc, busy: set[int], places: set[int], shouted: bool) -> list[int]:
-        """Unknown capitalised words that the words around them mark as a person ("merci à Soazig")."""
-        if shouted:
+    def _cued_words(self, doc: Doc, cues: list[int], busy: set[int], places: set[int], shouted: bool) -> list[int]:
+        """Unknown capitalised words that the words around them mark as a person ("merci à Soazig"); only the
+        words next to a cue word are looked at."""
+        if shouted or not cues:
             return []
         found = []
-        for token in doc:
-            i = token.i
-            if i in busy or i in places or not capitalised(token) or not _could_be_unknown_name(token):
+        n = len(doc)
+        near = {k + offset for k in cues for offset in _CUE_ANCHORS.get(fold_word(doc[k].text), ())}
+        for i in sorted(near):
+            if i < 0 or i >= n or i in busy or i in places:
+                continue
+            token = doc[i]
+            if not capitalised(token) or not _could_be_unknown_name(token):
                 continue
             if fold_word(token.text) in self._first_names or self.is_place(token.text):
                 continue
             if person_context(doc, i, i + 1):
                 found.append(i)
         return found
+
+
+# The written forms of folded cue words ("etait" → "était"): the matcher compares lower-case text.
+_ACCENTED = {
+    "a": ("à",),
+    "etait": ("était",),
+    "ete": ("été",),
+    "trouve": ("trouvé",),
+    "regle": ("réglé",),
+    "grace": ("grâce",),
+    "felicitations": ("félicitations",),
+    "speciale": ("spéciale",),
+    "genial": ("génial",),
+    "geniale": ("géniale",),
+    "tres": ("très",),
+}
 
 
 def _written_forms(text: str) -> set[str]:
