@@ -168,17 +168,18 @@ class Analyzer:
                 compiled[id(vocabulary)] = self._rulers.get(vocabulary, self._french, "fr")
         rulers = [compiled.get(id(vocabulary)) for vocabulary in vocabularies]
         names = self._name_rulers["fr"]
-        preset: deque[list[Span]] = deque()  # the spans set on each doc, in the order `ner` yields them
+        preset: deque[tuple[list[Span], bool]] = deque()  # each doc's preset spans and whether it is shouted
 
         def with_preset_entities(docs: Iterable[Doc]) -> Iterator[Doc]:
-            for doc, ruler in zip(docs, rulers, strict=True):
-                spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
-                preset.append(spans)
+            for doc, text, ruler in zip(docs, texts, rulers, strict=True):
+                shouted = text.isupper()
+                preset.append((_preset(doc, ruler.spans(doc) if ruler else [], names, shouted), shouted))
                 yield doc
 
         docs = with_preset_entities(self._tokenizer.pipe(texts, batch_size=self._batch_size))
         for doc in self._ner.pipe(docs, batch_size=self._batch_size):
-            yield fix_entities(doc, preset.popleft())
+            spans, shouted = preset.popleft()
+            yield fix_entities(doc, spans, names.is_place, shouted=shouted)
 
     def _blank_entities(self, text: str, language: str, vocabulary: Vocabulary | None) -> list[Span]:
         nlp = blank_pipeline(language)
@@ -188,8 +189,9 @@ class Analyzer:
         names = self._name_rulers.get(pipeline)
         if names is None:
             names = self._name_rulers[pipeline] = NameRuler(nlp)
-        spans = _preset(doc, ruler.spans(doc) if ruler else [], names)
-        return fix_entities(doc, spans)
+        shouted = text.isupper()
+        spans = _preset(doc, ruler.spans(doc) if ruler else [], names, shouted)
+        return fix_entities(doc, spans, names.is_place, shouted=shouted)
 
 
 def load_analyzer(model: str = FRENCH_MODEL, *, batch_size: int = 64) -> Analyzer:
@@ -197,9 +199,9 @@ def load_analyzer(model: str = FRENCH_MODEL, *, batch_size: int = 64) -> Analyze
     return Analyzer(model=model, batch_size=batch_size)
 
 
-def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler) -> list[Span]:
+def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler, shouted: bool) -> list[Span]:
     """Mark the vocabulary's and the name ruler's spans as the doc's entities, leaving the rest to `ner`."""
-    spans = vocabulary_spans + names.spans(doc, vocabulary_spans)
+    spans = vocabulary_spans + names.spans(doc, vocabulary_spans, shouted=shouted)
     if spans:
         doc.set_ents(spans, default="unmodified")  # a fresh doc: the other tokens stay unset, for `ner`
     return spans

@@ -16,9 +16,11 @@ __all__ = [
     "EntityScore",
     "LabelledFeedback",
     "kind_accuracy",
+    "kind_confusion",
     "load_labelled",
     "load_vocabularies",
     "score_entities",
+    "score_entities_by_label",
 ]
 
 
@@ -89,6 +91,28 @@ def score_entities(expected: Sequence[Iterable[Entity]], predicted: Sequence[Ite
         fp += sum(guess_keys.values()) - matched
         fn += sum(gold_keys.values()) - matched
     return EntityScore(tp, fp, fn)
+
+
+def score_entities_by_label(
+    expected: Sequence[Iterable[Entity]], predicted: Sequence[Iterable[Entity]]
+) -> dict[Label, EntityScore]:
+    """`score_entities` for each label alone: a predicted entity counts against the label it was given, an
+    expected one against the label it should have had."""
+    return {
+        label: score_entities(
+            [[e for e in gold if e.label is label] for gold in expected],
+            [[e for e in guess if e.label is label] for guess in predicted],
+        )
+        for label in Label
+    }
+
+
+def kind_confusion(expected: Sequence[Kind], predicted: Sequence[Kind]) -> dict[tuple[Kind, Kind], int]:
+    """How many texts of each expected kind got each predicted kind: {(expected, predicted): count}."""
+    if len(expected) != len(predicted):
+        raise ValueError(f"{len(expected)} expected kinds but {len(predicted)} predicted ones")
+    counts = Counter(zip(expected, predicted, strict=True))
+    return {(e, p): counts[(e, p)] for e in Kind for p in Kind}
 
 
 def kind_accuracy(expected: Sequence[Kind], predicted: Sequence[Kind]) -> float:

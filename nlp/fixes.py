@@ -3,7 +3,9 @@
 - a span that runs past the name ("Léa à la réception très pro", "serveur Julien") is trimmed;
 - a capitalised common word taken for a name ("Bravo" LOC, "Accueil" PER, "Super" MISC), or a verb or a
   feedback word at the start of a sentence ("Bloqué" LOC, "Nettoyer" PER, "Poulet" LOC), is dropped;
-- a known first name labelled LOC, MISC or ORG becomes PER;
+- a known first name labelled LOC, MISC or ORG becomes PER, and so does a word the context marks as a
+  person ("merci à X", "servie par X", "X était") unless it is a known town;
+- a text written all in capitals keeps only the rulers' spans: the model labels such text almost at random;
 - the town after a brand ("Quick de Massy", "Ibis Lyon Part-Dieu") is a LOC of its own;
 - a street word before a place joins it ("rue Garibaldi").
 Spans the vocabulary or the name ruler set are kept as they are.
@@ -11,11 +13,12 @@ Spans the vocabulary or the name ruler set are kept as they are.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
+from nlp.name_ruler import is_shouted, person_context
 from nlp.names import STREET_WORDS, is_common_word, is_first_name, is_title
 from nlp.normalize import fold_word
 from nlp.reading import is_feedback_word
@@ -28,18 +31,26 @@ _PLACE_LINKS = frozenset({"de", "d'", "du", "des", "a", "à", "au", "aux"})
 _MODEL_LABELS = frozenset({"PER", "ORG", "LOC", "MISC"})
 
 
-def fix_entities(doc: Doc, kept: Iterable[Span] = ()) -> list[Span]:
-    """The doc's final entities, in order: the spans in `kept` as they are, the model's spans corrected."""
+def fix_entities(
+    doc: Doc,
+    kept: Iterable[Span] = (),
+    is_place: Callable[[str], bool] | None = None,
+    *,
+    shouted: bool | None = None,
+) -> list[Span]:
+    """The doc's final entities, in order: the spans in `kept` as they are, the model's spans corrected.
+    `is_place` tells a known town, which the context never turns into a person; `shouted`, whether the text
+    is written all in capitals, when the caller knows."""
     kept = list(kept)
     ents = doc.ents
-    if not ents:
+    if not ents or (is_shouted(doc) if shouted is None else shouted):
         return kept  # nothing from the model, and kept spans never overlap: the usual case, at no cost
     kept_bounds = {(span.start, span.end) for span in kept}
     fixed: list[Span] = list(kept)
     for ent in ents:
         if (ent.start, ent.end) in kept_bounds or ent.label_ not in _MODEL_LABELS:
             continue
-        span = _fix_model_span(doc, ent)
+        span = _fix_model_span(doc, ent, is_place)
         if span is not None:
             fixed.append(span)
     fixed = _places_after_brands(doc, fixed, kept_bounds)
@@ -48,7 +59,7 @@ def fix_entities(doc: Doc, kept: Iterable[Span] = ()) -> list[Span]:
     return sorted(filter_spans(fixed), key=lambda span: span.start)
 
 
-def _fix_model_span(doc: Doc, ent: Span) -> Span | None:
+def _fix_model_span(doc: Doc, ent: Span, is_place: Callable[[str], bool] | None) -> Span | None:
     start, end = ent.start, ent.end
     label = ent.label_
     # Leading job titles, civilities, common words, punctuation: "serveur Julien", "Super séjour".
@@ -71,7 +82,7 @@ def _fix_model_span(doc: Doc, ent: Span) -> Span | None:
         return None
     if end - start == 1 and at_sentence_start(first) and _common_at_sentence_start(first):
         return None
-    if is_first_name(first.text) and label in {"LOC", "MISC", "ORG"} and all(capitalised(t) for t in words):
+    if _a_person(doc, start, end, label, words, is_place):
         label = "PER"
     elif start > 0 and fold_word(doc[start - 1].text) in STREET_WORDS:
         start -= 1  # "rue Garibaldi": the model often leaves the street word out, or takes the name for a person
@@ -79,6 +90,17 @@ def _fix_model_span(doc: Doc, ent: Span) -> Span | None:
     elif fold_word(first.text) in STREET_WORDS:
         label = "LOC"
     return Span(doc, start, end, label=label)
+
+
+def _a_person(
+    doc: Doc, start: int, end: int, label: str, words: list[Token], is_place: Callable[[str], bool] | None
+) -> bool:
+    """A known first name the model labelled otherwise, or a word the context says is a person ("merci à X",
+    "X était") that is not a known town."""
+    first = doc[start]
+    if is_first_name(first.text) and label in {"LOC", "MISC", "ORG"} and all(capitalised(t) for t in words):
+        return True
+    return label in {"LOC", "MISC"} and person_context(doc, start, end) and not (is_place and is_place(first.text))
 
 
 def _not_a_name(token: Token) -> bool:

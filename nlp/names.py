@@ -1,8 +1,10 @@
-"""Word lists the entity rules rely on: French first names, job titles and civilities, and common feedback
+"""Word lists the entity rules rely on: first names, job titles and civilities, the words around a person's
+name ("merci à", "était"), companies and public bodies with their canonical ids, towns, and common feedback
 words that the bare model takes for names when they start a sentence ("Bravo", "Accueil", "Super")."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
@@ -12,14 +14,20 @@ __all__ = [
     "AMBIGUOUS_PLACES",
     "COMMON_WORDS",
     "NAME_PARTICLES",
+    "PERSON_AFTER",
+    "PERSON_BEFORE",
+    "PERSON_PARTICIPLE_BEFORE",
     "STREET_WORDS",
     "TITLES",
+    "Organisation",
     "first_names",
     "french_places",
     "is_common_word",
     "is_first_name",
     "is_title",
     "name_triggers",
+    "organisations",
+    "word_names",
 ]
 
 
@@ -32,6 +40,10 @@ _TITLES_WRITTEN = word_set(
     équipier équipière barman barmaid boucher bouchère boulanger boulangère pharmacien pharmacienne docteur
     monsieur madame mademoiselle m m. mr mr. mme mme. mlle mlle. dr dr. waiter waitress cashier clerk
     receptionist driver conductor mrs mrs. ms ms. miss mister
+    facteur factrice chef animateur animatrice coiffeur coiffeuse infirmier infirmière technicien technicienne
+    commercial commerciale gardien gardienne guide steward barista magasinier magasinière préparateur
+    préparatrice opticien opticienne accompagnateur accompagnatrice médiateur médiatrice stagiaire
+    dame collègue mlle. m.me professeur prof maître maîtresse
     """
 )
 TITLES = frozenset(fold(title) for title in _TITLES_WRITTEN)  # folded, for lookups
@@ -62,8 +74,77 @@ COMMON_WORDS = word_set(
 )
 
 
-# Towns whose name is also a word ("nice", "tours", "gap"): not taken for a town at the start of a sentence.
-AMBIGUOUS_PLACES = word_set("Nice Tours Cannes Vannes Grasse Gap Laval Valence Bron Pau Clichy")
+# Towns whose name is also a word ("nice", "tours", "gap"): not taken for a town at the start of a sentence,
+# nor written in lower case.
+AMBIGUOUS_PLACES = word_set(
+    "Nice Tours Cannes Vannes Grasse Gap Laval Valence Bron Pau Clichy Colombes Menton Tulle Cognac Vichy Dole "
+    "Saintes Lens Bastille Dax Auch Foix Antony Moulins Sedan Agde Royan Saint-Louis"
+)
+
+# The words right before a person's name, folded, as phrases of tokens ("merci à Maëlys", "thanks to Emily").
+# A capitalised word after them is a person unless a list says otherwise; a known first name in any case too.
+PERSON_BEFORE: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "merci a",
+        "merci",
+        "mercii",
+        "remercier",
+        "remercie",
+        "remercions",
+        "bravo a",
+        "bravo",
+        "felicitations a",
+        "grace a",
+        "de la part de",
+        "big up a",
+        "mention speciale a",
+        "un grand merci a",
+        "thanks to",
+        "thank you",
+        "thanks",
+        "kudos to",
+        "shout out to",
+    )
+)
+# A past participle right before "par" makes the word after it a person: "servie par Inaya", "accueilli par".
+PERSON_PARTICIPLE_BEFORE = word_set(
+    """
+    servi servie servis servies accueilli accueillie accueillis accueillies conseille conseillee conseilles
+    conseillees recu recue recus recues aide aidee aides aidees renseigne renseignee renseignes renseignees
+    pris prise oriente orientee rappele rappelee appele appelee traite traitee soigne soignee coiffe coiffee
+    """
+)
+# The words right after a person's name, folded, as phrases ("Anouk était", "Kylian nous a aidés").
+PERSON_AFTER: tuple[tuple[str, ...], ...] = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "etait",
+        "a ete",
+        "est super",
+        "est top",
+        "est adorable",
+        "est tres",
+        "est vraiment",
+        "est un amour",
+        "est genial",
+        "est geniale",
+        "m' a",
+        "nous a",
+        "m' ont",
+        "nous ont",
+        "a su",
+        "a pris",
+        "a trouve",
+        "a regle",
+        "a tout",
+        "was",
+        "helped",
+        "is so",
+        "is very",
+        "is the",
+    )
+)
 
 
 def _lines(name: str) -> list[str]:
@@ -75,6 +156,35 @@ def _lines(name: str) -> list[str]:
 def first_names() -> frozenset[str]:
     """The French first names shipped in `nlp/data/prenoms.txt`, folded ("Élodie" → "elodie")."""
     return frozenset(fold(line) for line in _lines("prenoms.txt"))
+
+
+@cache
+def word_names() -> frozenset[str]:
+    """The first names that are also common words in lower case ("pierre", "marine", "jade"), folded: names
+    in lower case only right after a job title or a civility."""
+    return frozenset(fold(line) for line in _lines("prenoms_mots.txt"))
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """One written form of a company or public body of `nlp/data/organisations.txt`."""
+
+    id: str
+    text: str
+    as_written: bool  # also a common word: only with its capital, not as a sentence's first word
+
+
+@cache
+def organisations() -> tuple[Organisation, ...]:
+    """The companies and public bodies shipped in `nlp/data/organisations.txt`, every written form of each."""
+    found: list[Organisation] = []
+    for line in _lines("organisations.txt"):
+        org_id, _, forms = line.partition("\t")
+        for form in forms.split(" | "):
+            form = form.strip()
+            if form:
+                found.append(Organisation(org_id.strip(), form.lstrip("="), form.startswith("=")))
+    return tuple(found)
 
 
 @cache

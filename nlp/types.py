@@ -79,7 +79,7 @@ class Entity:
     start: int
     end: int
     field: str = "reason"  # "reason" or "suggestion"
-    id: str | None = None  # the vocabulary id, when it matched the brand's vocabulary
+    id: str | None = None  # the canonical id, when it matched the brand's vocabulary or the packaged companies
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

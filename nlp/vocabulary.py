@@ -11,7 +11,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from nlp.normalize import fold
@@ -23,16 +23,31 @@ _APOSTROPHES = ("'", "\u2019")  # the plain one and the typographic one phones t
 
 
 def term_variants(entry: VocabularyEntry) -> list[str]:
-    """The written forms a term is matched under: as given, without accents, with either apostrophe, and,
-    for products, in the plural ("cheeseburger" → "cheeseburgers", "Long Bacon" → "Long Bacons")."""
-    bases = {entry.text.strip(), fold(entry.text.strip())}
+    """The written forms a term is matched under: as given, without accents, with either apostrophe or none
+    ("McDonalds", "Secur Pass"), hyphens as spaces ("chatelet les halles"), and, for products, in the plural
+    ("cheeseburger" → "cheeseburgers", "Long Bacon" → "Long Bacons", "passe Navigo" → "passes Navigo")."""
+    text = entry.text.strip().replace("\u2019", "'")
+    bases = {text, fold(text)}
+    bases |= {base.replace("'", "") for base in bases if "'" in base}
+    bases |= {base.replace("'", " ") for base in bases if "'" in base}
+    bases |= {base.replace("-", " ") for base in bases if "-" in base}
     if entry.label is Label.PRODUCT:
-        bases |= {_plural(base) for base in list(bases)}
+        bases |= {plural for base in list(bases) for plural in _plurals(base)}
     variants: set[str] = set()
     for base in bases:
         for apostrophe in _APOSTROPHES:
-            variants.add(base.replace("'", apostrophe).replace("\u2019", apostrophe))
+            variants.add(" ".join(base.replace("'", apostrophe).split()))
     return sorted(v for v in variants if v)
+
+
+def _plurals(text: str) -> set[str]:
+    """The term with its last word in the plural, and, for a phrase, its first word too ("passes Navigo")."""
+    words = text.split(" ")
+    found = {_plural(text)}
+    if len(words) > 1 and len(words[0]) > 2:
+        first = " ".join([_plural(words[0]), *words[1:]])
+        found |= {first, " ".join([_plural(words[0]), *_plural(" ".join(words[1:])).split(" ")])}
+    return found
 
 
 def _plural(text: str) -> str:
@@ -55,7 +70,14 @@ class VocabularyRuler:
         by_key: dict[str, list[Doc]] = {}
         for entry in vocabulary.entries:
             key = f"{entry.label.value}\t{entry.id}"
-            by_key.setdefault(key, []).extend(nlp.make_doc(text) for text in term_variants(entry))
+            for text in term_variants(entry):
+                doc = nlp.make_doc(text)
+                by_key.setdefault(key, []).append(doc)
+                # A full stop the tokenizer leaves on the last word ("livret A.", "RER B."): matched, then
+                # split off before the model runs.
+                glued = nlp.make_doc(text + ".")
+                if len(glued) == len(doc) and len(doc):
+                    by_key.setdefault(key, []).append(glued)
         for key, docs in by_key.items():
             label, term_id = key.split("\t", 1)
             self._matcher.add(key, [doc for doc in docs if len(doc)])
@@ -72,11 +94,26 @@ class VocabularyRuler:
         matches = self._matcher(doc)
         if not matches:
             return []  # most texts: nothing else to build
+        glued = [doc[end - 1] for _, _, end in matches if _glued_stop(doc[end - 1])]
+        if glued:
+            _split_stops(doc, glued)
+            matches = self._matcher(doc)
         found = []
         for key, start, end in matches:
             label, term_id = self._terms[key]
             found.append(Span(doc, start, end, label=label, span_id=term_id))
         return found if len(found) == 1 else list(filter_spans(found))
+
+
+def _glued_stop(token: Token) -> bool:
+    return len(token.text) > 1 and token.text.endswith(".") and token.text[-2].isalnum()
+
+
+def _split_stops(doc: Doc, tokens: list[Token]) -> None:
+    """Split the full stop off each token ("A." → "A", "."), on a doc the model has not seen yet."""
+    with doc.retokenize() as retokenizer:
+        for token in {t.i: t for t in tokens}.values():
+            retokenizer.split(token, [token.text[:-1], "."], heads=[(token, 0), (token, 0)])
 
 
 class VocabularyRulers:

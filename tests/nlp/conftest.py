@@ -32,3 +32,19 @@ def labelled() -> list[LabelledFeedback]:
 @pytest.fixture(scope="session")
 def held_out() -> list[LabelledFeedback]:
     return load_labelled(DATA / "feedback_fr_holdout.jsonl")
+
+
+@pytest.fixture(scope="session")
+def open_vocabularies() -> dict[str, Vocabulary]:
+    """The open sets' vocabularies: each brand's own name and a few products, nothing else."""
+    return load_vocabularies(DATA / "vocabularies_open.json")
+
+
+@pytest.fixture(scope="session")
+def open_dev() -> list[LabelledFeedback]:
+    return load_labelled(DATA / "feedback_fr_open_dev.jsonl")
+
+
+@pytest.fixture(scope="session")
+def open_test() -> list[LabelledFeedback]:
+    return load_labelled(DATA / "feedback_fr_open.jsonl")
