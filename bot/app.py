@@ -24,6 +24,9 @@ from bot.channels.telegram.admin_chat import AdminChat
 from bot.channels.telegram.customer import PrivateChats, TelegramCustomers
 from bot.channels.telegram.routing import add_handlers
 from bot.channels.telegram.staff_room import StaffRoomChat
+from bot.channels.web.channel import WebCustomers
+from bot.channels.web.pages import LiveHub, WebChat
+from bot.channels.web.transcript import Transcript
 from bot.config import Settings
 from bot.conversations.chat import CustomerChat
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -33,15 +36,18 @@ from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit
 from bot.editing.logins import WebLogins
 from bot.editing.overrides import OverrideStore
 from bot.errors import ConfigError, RedisUnavailable
+from bot.ops import Metrics
 from bot.seam.outgoing import Channels
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
 from bot.staff.notifier import ANALYSIS_WAIT, StaffNotifier
+from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.relay import RELAY_WINDOW, Relay
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import TicketStore
 from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client
 from bot.storage.embedded import EmbeddedRedis
+from bot.storage.identity import KIOSK, WEB
 from bot.storage.store import Store
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
@@ -199,9 +205,26 @@ def staff_notifier(
     )  # fmt: skip
 
 
-def customer_channels(bot: Bot, username: str | None) -> Channels:
-    """The channels customers reach this bot on: Telegram's private chats."""
-    return Channels({TelegramCustomers.name: TelegramCustomers(bot, username)})
+def customer_channels(bot: Bot, username: str | None, *, web: Redis | None = None) -> Channels:
+    """The channels customers reach this bot on: Telegram's private chats, and with `web` (the Redis of
+    their transcripts, when `PAROLE_PUBLIC_URL` is set) the web chat and the kiosks."""
+    channels = Channels({TelegramCustomers.name: TelegramCustomers(bot, username)})
+    if web is not None:
+        transcript = Transcript(web)
+        channels.add(WebCustomers(web, transcript, name=WEB))
+        channels.add(WebCustomers(web, transcript, name=KIOSK))
+    return channels
+
+
+async def web_chat(
+    settings: Settings, store: Store, chat: CustomerChat, metrics: Metrics, username: str | None
+) -> WebChat:
+    """The web chat's pages (`PAROLE_PUBLIC_URL` set), answering through the conversation core."""
+    assert settings.public_url is not None
+    return WebChat(
+        store, chat, Transcript(store.redis), settings.public_url, username, settings.kiosk_gap, settings.kiosk_idle,
+        metrics, LiveHub(store.redis), secret=await Pseudonyms(store.redis).secret(),
+    )  # fmt: skip
 
 
 def staff(
@@ -215,7 +238,7 @@ def staff(
     analysis_wait: float = ANALYSIS_WAIT,
     relay_window: float = RELAY_WINDOW,
 ) -> Staff:
-    channels = customer_channels(bot, username)
+    channels = customer_channels(bot, username, web=store.redis if settings.web_chat else None)
     live = live_dialogs(store, kit)
     notifier = staff_notifier(settings, store, kit, bot, clock=clock, analysis_wait=analysis_wait, live=live)
     rooms, tickets, cards = notifier.rooms, notifier.tickets, notifier.cards

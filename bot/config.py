@@ -66,6 +66,14 @@ class Settings:
         return self.redis_url is not None and self.redis_url.startswith(tuple(s + "://" for s in CLUSTER_SCHEMES))
 
     outbound_per_second: float = 30.0
+    public_url: str | None = None  # `parole serve`'s public base URL: turns the web channel on
+    kiosk_gap: float = 60.0  # seconds between two feedbacks on one kiosk
+    kiosk_idle: float = 90.0  # seconds after which a kiosk left alone starts again for the next person
+
+    @property
+    def web_chat(self) -> bool:
+        """The web channel (landing pages, web chat, kiosks) is on."""
+        return self.public_url is not None
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -174,6 +182,13 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
     web_url = _url("PAROLE_WEB_URL", get("PAROLE_WEB_URL") or "http://127.0.0.1:8081", ("http", "https"))
     outbound = get("PAROLE_OUTBOUND_PER_SECOND")
+    public_url = get("PAROLE_PUBLIC_URL")
+    if public_url is not None:
+        _url("PAROLE_PUBLIC_URL", public_url, ("http", "https"))
+        if urlparse(public_url).query or urlparse(public_url).fragment:
+            raise ConfigError("PAROLE_PUBLIC_URL", "must be a base URL, without ?query or #fragment")
+    kiosk_gap = get("PAROLE_KIOSK_GAP")
+    kiosk_idle = get("PAROLE_KIOSK_IDLE")
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -190,4 +205,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_format=log_format,
         web_url=web_url.rstrip("/"),
         outbound_per_second=_positive("PAROLE_OUTBOUND_PER_SECOND", outbound, float) if outbound else 30.0,
+        public_url=public_url.rstrip("/") if public_url else None,
+        kiosk_gap=_positive("PAROLE_KIOSK_GAP", kiosk_gap, float) if kiosk_gap else 60.0,
+        kiosk_idle=_positive("PAROLE_KIOSK_IDLE", kiosk_idle, float) if kiosk_idle else 90.0,
     )

@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
@@ -134,6 +134,17 @@ class Metrics:
         )  # fmt: skip
         self.errors = Counter(
             "parole_update_errors", "Updates whose handling failed, by cause", ["cause"], registry=self.registry
+        )
+        self.web_requests = Counter(
+            "parole_web_requests", "Web chat requests, by page and outcome", ["page", "outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.web_latency = Histogram(
+            "parole_web_request_seconds", "Time to answer a web chat request (live connections aside)", ["page"],
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
+        )  # fmt: skip
+        self.web_live = Gauge(
+            "parole_web_live_connections", "Open live connections of web pages", registry=self.registry
         )
         self._redis_figures: list[GaugeMetricFamily] = []
         self.registry.register(_Snapshot(self))

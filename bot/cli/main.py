@@ -40,8 +40,12 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
     serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
-    serve.add_argument("--host", default="127.0.0.1", help="webhook listen address (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8080, help="webhook listen port (default 8080)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="listen address of the webhook and the web chat (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8080, help="listen port of the webhook and the web chat (default 8080)"
+    )
 
     brand = sub.add_parser("brand", help="brands").add_subparsers(dest="action", required=True, metavar="ACTION")
     brand_add = brand.add_parser("add", help="create a brand")
@@ -157,7 +161,8 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.serve import Listen, serve
 
     settings.require_token()
-    await serve(settings, listen=Listen(args.host, args.port) if args.webhook else None)
+    here = Listen(args.host, args.port)
+    await serve(settings, listen=here if args.webhook else None, web_listen=None if args.webhook else here)
     return 0
 
 
@@ -417,7 +422,7 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
         bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
-        channels = customer_channels(bot, settings.bot_username)
+        channels = customer_channels(bot, settings.bot_username, web=redis if settings.web_chat else None)
         sender = NewsSender(store, NewsStore(redis), renderer, channels, SendBudget(redis))
         venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
         progress = Progress(len(chats), "customer")

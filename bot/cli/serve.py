@@ -26,8 +26,10 @@ from bot.app import (
     route,
     staff,
     sweep_abandoned,
+    web_chat,
 )
-from bot.channels.telegram.webhook import webhook_app
+from bot.channels.telegram.webhook import METRICS, webhook_app
+from bot.channels.web.pages import add_web_chat
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.storage.durability import warn_about_durability
@@ -60,6 +62,7 @@ async def running_bot(
     settings: Settings,
     *,
     listen: Listen | None,
+    web_listen: Listen | None = None,
     sweep_every: float = 30.0,
     notify_every: float | None = None,
     analysis_wait: float | None = None,
@@ -88,12 +91,16 @@ async def running_bot(
             username = settings.bot_username or application.bot.username
             waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
-            route(application, customer_chat(settings, store, kit, staff_side, clock), staff_side)
+            chat = customer_chat(settings, store, kit, staff_side, clock)
+            route(application, chat, staff_side)
             await application.start()
             if listen is not None and webhook_url is not None:
                 secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
                 path = urlparse(webhook_url).path or "/"
-                runner = web.AppRunner(webhook_app(application, store, path=path, secret=secret))
+                server = webhook_app(application, store, path=path, secret=secret)
+                if settings.web_chat:
+                    add_web_chat(server, await web_chat(settings, store, chat, server[METRICS], username))
+                runner = web.AppRunner(server)
                 await runner.setup()
                 await web.TCPSite(runner, listen.host, listen.port).start()
                 await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -104,6 +111,13 @@ async def running_bot(
                 assert application.updater is not None
                 await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES, timeout=30)
                 log.info("long polling as @%s", username)
+                if settings.web_chat and web_listen is not None:  # the web chat needs a server of its own
+                    server = webhook_app(application, store, path=None, secret=None)
+                    add_web_chat(server, await web_chat(settings, store, chat, server[METRICS], username))
+                    runner = web.AppRunner(server)
+                    await runner.setup()
+                    await web.TCPSite(runner, web_listen.host, web_listen.port).start()
+                    log.info("web chat on %s:%s", web_listen.host, web_listen.port)
             tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
             if notify_every is not None:
                 tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
@@ -129,13 +143,13 @@ async def _log_error(update: object, context: CallbackContext) -> None:  # type:
     log.error("update %s failed", update_id, exc_info=context.error)
 
 
-async def serve(settings: Settings, *, listen: Listen | None) -> None:
+async def serve(settings: Settings, *, listen: Listen | None, web_listen: Listen | None = None) -> None:
     """Run until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, listen=listen):
+    async with running_bot(settings, listen=listen, web_listen=web_listen):
         # What start-up built (templates, flow, python-telegram-bot's classes) lives as long as the
         # process: out of the collector's sight, the collections that updates trigger stay short.
         gc.freeze()

@@ -73,6 +73,7 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "entities": mentioned,
         "status": ticket.status.value,
         "undeliverable": ticket.undeliverable,
+        "channel": feedback.get("channel") or "telegram",
     }
 
 

@@ -23,7 +23,7 @@ from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
-from bot.storage.identity import CustomerId
+from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text
 from dialogs.render import MessageRenderer
@@ -77,6 +77,9 @@ class Relay:
         customer: CustomerId | None = feedback.get("customer")
         if customer is None:
             await say("staff_customer_gone", variables)
+            return
+        if customer.channel == KIOSK:  # a shared tablet: whoever reads it next is someone else
+            await say("staff_kiosk_no_reply", variables)
             return
         cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
         if not cleaned:

@@ -14,8 +14,10 @@ from typing import Final
 from bot.errors import InvalidInput
 
 TELEGRAM: Final = "telegram"
+WEB: Final = "web"
+KIOSK: Final = "kiosk"  # a shared tablet at the counter: one customer id per person, nobody to answer
 #: The channels a customer can be on (the export's `channel` field says which one a feedback came from).
-CHANNELS: Final = frozenset({TELEGRAM, "web", "kiosk", "whatsapp"})
+CHANNELS: Final = frozenset({TELEGRAM, WEB, KIOSK, "whatsapp"})
 _OTHER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 

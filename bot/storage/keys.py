@@ -62,6 +62,13 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
 | `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
+| `parole:web:{C}:log` | list | a web or kiosk customer's transcript: JSON events, oldest first |
+| `parole:web:{C}:seq` | string | the last event number of that transcript |
+| `parole:web:{C}:marks` | set | the posts and answers already in that transcript (a form posted twice counts once) |
+| `parole:web:live:C` | pub/sub channel | the transcript's new events, for the pages open on any `parole serve` |
+| `parole:web:doc:T` | string, expires | a file for a web customer to download (`/mydata`), as JSON |
+| `parole:web:rate:WHO:WINDOW` | string, expires | requests of one client address or customer in one rate-limit window |
+| `parole:kiosk:D:last` | string, expires | kiosk D took a feedback less than the kiosk gap ago |
 | `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
 
 The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
@@ -251,3 +258,35 @@ def outbound_chat(chat_id: str) -> str:
 
 def outbound_group(chat_id: str) -> str:
     return f"{PREFIX}:{{outbound}}:group:{chat_id}"
+
+
+def web_log(customer: CustomerId) -> str:
+    return f"{PREFIX}:web:{{{customer.key}}}:log"
+
+
+def web_sequence(customer: CustomerId) -> str:
+    return f"{PREFIX}:web:{{{customer.key}}}:seq"
+
+
+def web_live(customer: CustomerId) -> str:
+    return f"{PREFIX}:web:live:{customer.key}"
+
+
+def web_document(token: str) -> str:
+    return f"{PREFIX}:web:doc:{token}"
+
+
+def web_rate(who: str, window: int) -> str:
+    return f"{PREFIX}:web:rate:{who}:{window}"
+
+
+def kiosk_last(device: str) -> str:
+    return f"{PREFIX}:kiosk:{device}:last"
+
+
+def web_marks(customer: CustomerId) -> str:
+    """What a web customer's transcript already holds (`echo:U`, `answer:U`): a form posted twice adds it once."""
+    return f"{PREFIX}:web:{{{customer.key}}}:marks"
+
+
+WEB_LIVE_PATTERN = f"{PREFIX}:web:live:*"

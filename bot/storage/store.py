@@ -245,6 +245,10 @@ class Store:
                 result.append(await self.get_venue(code, _text(venue_code)))
         return result
 
+    async def venue_by_token(self, token: str) -> VenueRef | None:
+        raw = await self.redis.get(keys.token(token))
+        return VenueRef.from_json(json.loads(raw)) if raw else None
+
     async def venue_by_short_code(self, code: str) -> VenueRef | None:
         raw = await self.redis.get(keys.short_code(code))
         return VenueRef.from_json(json.loads(raw)) if raw else None

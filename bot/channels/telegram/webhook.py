@@ -126,13 +126,15 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=figures.exposition(), content_type="text/plain", charset="utf-8")
 
 
-def webhook_app(application: Application, store: Store, *, path: str, secret: str | None) -> web.Application:  # type: ignore[type-arg]
+def webhook_app(application: Application, store: Store, *, path: str | None, secret: str | None) -> web.Application:  # type: ignore[type-arg]
+    """The server of a bot process: the webhook at `path` (none in long polling), `/healthz` and `/metrics`."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[APPLICATION] = application
     app[SECRET] = secret
     app[STORE] = store
     app[FAILURES] = record_failures(application)
-    app.router.add_post(path, receive_update)
+    if path is not None:
+        app.router.add_post(path, receive_update)
     app[METRICS] = Metrics()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
