@@ -318,6 +318,10 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
         ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
         ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
         ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
+        ({"since": "0001-01-01", "until": "9999-12-31"}, 400, "since &#39;0001-01-01&#39; is out of range"),
+        ({"until": "9999-12-31"}, 400, "a date between 2000-01-01 and 2100-01-01"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, 400, "is out of range"),
+        ({"since": "2000-01-01", "until": "2100-01-01"}, 400, "may last at most 10 years: choose a shorter one"),
     ]:
         async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
             page = await response.text()
