@@ -12,6 +12,7 @@ On disk (`templates/bot/` by default)::
       description: First message after a scan; names the venue.
       variables: {venue_name: "Quick Massy", brand_name: "Quick"}   # name -> sample value
       kind: message      # message (Telegram HTML, the default) | button (plain label) | notice (plain toast)
+                         # | printed (a plain line on a poster)
 
 `limits.yaml` beside it says the most each variable can hold, by name (`dialogs.bounds.Limit`).
 
@@ -70,6 +71,7 @@ class TemplateKind(StrEnum):
     MESSAGE = "message"  # a message in Telegram's HTML parse mode: variables escaped, <b> and <i>
     BUTTON = "button"  # an inline button's label: plain text
     NOTICE = "notice"  # the short toast answering a button click: plain text, at most 200 characters
+    PRINTED = "printed"  # a line printed on paper (the venue's poster): plain text, no Telegram limit
 
 
 #: What Telegram refuses past, by kind (UTF-16 units); a button label has no hard limit (checked on samples).
@@ -117,7 +119,7 @@ def parse_catalog(text: str, *, source: str) -> tuple[CatalogEntry, ...]:
         if "kind" in found:
             kind_text = reader.string(found["kind"], f"kind of {what}")
             if kind_text not in set(TemplateKind):
-                reader.fail(found["kind"], f"kind '{kind_text}' of {what} must be message, button or notice")
+                reader.fail(found["kind"], f"kind '{kind_text}' of {what} must be message, button, notice or printed")
             kind = TemplateKind(kind_text)
         description = reader.string(found["description"], f"description of {what}")
         entries.append(CatalogEntry(name, description, MappingProxyType(variables), kind))

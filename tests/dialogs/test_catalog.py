@@ -274,7 +274,7 @@ def test_catalog_bad_kind(tmp_path: Path) -> None:
     error = catalog_error(tmp_path, "greeting:\n  description: a\n  kind: toast\n")
     assert (error.line, error.problem) == (
         3,
-        "kind 'toast' of template 'greeting' must be message, button or notice",
+        "kind 'toast' of template 'greeting' must be message, button, notice or printed",
     )
 
 
