@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     web_url: str = "http://127.0.0.1:8081"  # where admins reach `parole web` (login links point there)
+    web_secure_cookies: bool = False  # the web admin's cookies are Secure (default: when web_url is https)
 
     @property
     def redis_cluster(self) -> bool:
@@ -174,6 +175,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
     web_url = _url("PAROLE_WEB_URL", get("PAROLE_WEB_URL") or "http://127.0.0.1:8081", ("http", "https"))
     outbound = get("PAROLE_OUTBOUND_PER_SECOND")
+    secure = (get("PAROLE_WEB_SECURE_COOKIES") or "").lower()
+    if secure not in {"", "true", "false"}:
+        raise ConfigError(
+            "PAROLE_WEB_SECURE_COOKIES", "must be true or false (unset: true when PAROLE_WEB_URL is https)"
+        )
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -189,5 +195,6 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_level=log_level,
         log_format=log_format,
         web_url=web_url.rstrip("/"),
+        web_secure_cookies=secure == "true" if secure else web_url.startswith("https://"),
         outbound_per_second=_positive("PAROLE_OUTBOUND_PER_SECOND", outbound, float) if outbound else 30.0,
     )

@@ -28,6 +28,7 @@ from bot.app import (
     sweep_abandoned,
 )
 from bot.channels.telegram.webhook import webhook_app
+from bot.channels.webhooks import require_secret
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.storage.durability import warn_about_durability
@@ -73,8 +74,11 @@ async def running_bot(
     out without it.
     """
     webhook_url = settings.webhook_url
-    if listen is not None and webhook_url is None:
-        raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+    secret = None
+    if listen is not None:
+        if webhook_url is None:
+            raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+        secret = require_secret(settings.webhook_secret, "PAROLE_WEBHOOK_SECRET", mode="--webhook")
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
@@ -90,8 +94,7 @@ async def running_bot(
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
             route(application, customer_chat(settings, store, kit, staff_side, clock), staff_side)
             await application.start()
-            if listen is not None and webhook_url is not None:
-                secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
+            if listen is not None and webhook_url is not None and secret is not None:
                 path = urlparse(webhook_url).path or "/"
                 runner = web.AppRunner(webhook_app(application, store, path=path, secret=secret))
                 await runner.setup()
