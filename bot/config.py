@@ -59,6 +59,7 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "text"
     web_url: str = "http://127.0.0.1:8081"  # where admins reach `parole web` (login links point there)
+    web_secure_cookies: bool = False  # the web admin's cookies are Secure (default: when web_url is https)
 
     @property
     def redis_cluster(self) -> bool:
@@ -189,6 +190,11 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
             raise ConfigError("PAROLE_PUBLIC_URL", "must be a base URL, without ?query or #fragment")
     kiosk_gap = get("PAROLE_KIOSK_GAP")
     kiosk_idle = get("PAROLE_KIOSK_IDLE")
+    secure = (get("PAROLE_WEB_SECURE_COOKIES") or "").lower()
+    if secure not in {"", "true", "false"}:
+        raise ConfigError(
+            "PAROLE_WEB_SECURE_COOKIES", "must be true or false (unset: true when PAROLE_WEB_URL is https)"
+        )
     return Settings(
         telegram_token=Secret(token) if token else None,
         telegram_api_url=api_url,
@@ -204,6 +210,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         log_level=log_level,
         log_format=log_format,
         web_url=web_url.rstrip("/"),
+        web_secure_cookies=secure == "true" if secure else web_url.startswith("https://"),
         outbound_per_second=_positive("PAROLE_OUTBOUND_PER_SECOND", outbound, float) if outbound else 30.0,
         public_url=public_url.rstrip("/") if public_url else None,
         kiosk_gap=_positive("PAROLE_KIOSK_GAP", kiosk_gap, float) if kiosk_gap else 60.0,

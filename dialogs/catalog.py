@@ -12,9 +12,13 @@ On disk (`templates/bot/` by default)::
       description: First message after a scan; names the venue.
       variables: {venue_name: "Quick Massy", brand_name: "Quick"}   # name -> sample value
       kind: message      # message (Telegram HTML, the default) | button (plain label) | notice (plain toast)
+                         # | printed (a plain line on a poster)
 
-Building a catalog validates every template: it must compile in the sandbox, read only the variables
-its entry declares, render with the sample values, and produce what Telegram accepts for its kind.
+`limits.yaml` beside it says the most each variable can hold, by name (`dialogs.bounds.Limit`).
+
+Building a catalog validates every template: it must read only the variables its entry declares, use only
+what `dialogs.bounds` allows, stay within Telegram's limit and its HTML rules for every value of those
+variables, compile in the sandbox, and render with the sample values.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from typing import Any, Final
 
 import jinja2
 
+from dialogs.bounds import Limit, check_bounds, shape_of
 from dialogs.errors import CatalogError, TemplateError
-from dialogs.markup import html_problem, plain_problem
-from dialogs.sandbox import compile_template, make_environment, render_template, template_variables
+from dialogs.markup import html_problem, plain_problem, visible_length
+from dialogs.sandbox import compile_template, make_environment, parse_template, render_template, template_variables
 from dialogs.yamlnodes import NodeReader
 
 __all__ = [
@@ -42,10 +47,12 @@ __all__ = [
     "TemplateKind",
     "default_templates_dir",
     "parse_catalog",
+    "parse_limits",
 ]
 
 FALLBACK_LANGUAGE: Final = "fr"
 CATALOG_FILE: Final = "catalog.yaml"
+LIMITS_FILE: Final = "limits.yaml"
 TEMPLATE_SUFFIX: Final = ".j2"
 #: Where the bot's message templates live inside a templates directory (beside web pages).
 BOT_SUBDIRECTORY: Final = "bot"
@@ -64,6 +71,11 @@ class TemplateKind(StrEnum):
     MESSAGE = "message"  # a message in Telegram's HTML parse mode: variables escaped, <b> and <i>
     BUTTON = "button"  # an inline button's label: plain text
     NOTICE = "notice"  # the short toast answering a button click: plain text, at most 200 characters
+    PRINTED = "printed"  # a line printed on paper (the venue's poster): plain text, no Telegram limit
+
+
+#: What Telegram refuses past, by kind (UTF-16 units); a button label has no hard limit (checked on samples).
+_TELEGRAM_LIMITS: Final = {TemplateKind.MESSAGE: MAX_MESSAGE_LENGTH, TemplateKind.NOTICE: MAX_NOTICE_LENGTH}
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +119,35 @@ def parse_catalog(text: str, *, source: str) -> tuple[CatalogEntry, ...]:
         if "kind" in found:
             kind_text = reader.string(found["kind"], f"kind of {what}")
             if kind_text not in set(TemplateKind):
-                reader.fail(found["kind"], f"kind '{kind_text}' of {what} must be message, button or notice")
+                reader.fail(found["kind"], f"kind '{kind_text}' of {what} must be message, button, notice or printed")
             kind = TemplateKind(kind_text)
         description = reader.string(found["description"], f"description of {what}")
         entries.append(CatalogEntry(name, description, MappingProxyType(variables), kind))
     if not entries:
         reader.fail(root, "the catalog declares no template")
     return tuple(entries)
+
+
+def parse_limits(text: str, *, source: str) -> dict[str, Limit]:
+    """Read `limits.yaml`: the most each variable (or field of a list's items) holds, by name."""
+    reader = NodeReader(source, CatalogError)
+    root = reader.compose(text)
+    return {
+        name: _limit(reader, node, f"the limit of '{name}'") for name, _, node in reader.mapping(root, "the limits")
+    }
+
+
+def _limit(reader: NodeReader, node: Any, what: str) -> Limit:
+    found = reader.check_keys(
+        node, reader.mapping(node, what), what, allowed=("max", "min", "cut", "item"), required=("max",)
+    )
+    most = reader.integer(found["max"], f"max of {what}")
+    least = reader.integer(found["min"], f"min of {what}") if "min" in found else None
+    cut = reader.boolean(found["cut"], f"cut of {what}") if "cut" in found else False
+    item = _limit(reader, found["item"], f"item of {what}") if "item" in found else None
+    if least is not None and most < least:
+        reader.fail(found["max"], f"max of {what} is below its min")
+    return Limit(most, least, cut, item)
 
 
 class TemplateCatalog:
@@ -129,27 +163,34 @@ class TemplateCatalog:
             CatalogError: `catalog.yaml` is missing or invalid.
             TemplateError: a template file is unreadable, undeclared, missing in French, or invalid.
         """
-        entries, sources = _read_directory(directory if directory is not None else default_templates_dir())
-        self._build(entries, sources)
+        entries, sources, limits = _read_directory(directory if directory is not None else default_templates_dir())
+        self._build(entries, sources, limits)
 
     @classmethod
-    def from_sources(cls, entries: Iterable[CatalogEntry], sources: Mapping[tuple[str, str], str]) -> TemplateCatalog:
-        """Build and validate a catalog from its entries and the sources keyed by (name, language).
+    def from_sources(
+        cls,
+        entries: Iterable[CatalogEntry],
+        sources: Mapping[tuple[str, str], str],
+        limits: Mapping[str, Limit] | None = None,
+    ) -> TemplateCatalog:
+        """Build and validate a catalog from its entries, the sources keyed by (name, language), the limits.
 
         Raises:
             TemplateError: a template is not in the catalog, French lacks one, or a template is invalid.
         """
         catalog = cls.__new__(cls)
-        catalog._build(entries, sources)
+        catalog._build(entries, sources, limits or {})
         return catalog
 
     def _build(
         self,
         entries: Iterable[CatalogEntry],
         sources: Mapping[tuple[str, str], str],
+        limits: Mapping[str, Limit],
         only: Collection[tuple[str, str]] | None = None,
     ) -> None:
         self._entries = {entry.name: entry for entry in entries}
+        self._limits = MappingProxyType(dict(limits))
         self._sources = dict(sources)
         self._html = make_environment(html=True)
         self._plain = make_environment(html=False)
@@ -234,14 +275,24 @@ class TemplateCatalog:
             return self
         catalog = TemplateCatalog.__new__(TemplateCatalog)
         # The other templates were validated when this catalog was built: only the new ones need it.
-        catalog._build(self._entries.values(), {**self._sources, **changes}, only=changes.keys())
+        catalog._build(self._entries.values(), {**self._sources, **changes}, self._limits, only=changes.keys())
         return catalog
+
+    @property
+    def limits(self) -> Mapping[str, Limit]:
+        """The most each variable can hold, by name (`limits.yaml`)."""
+        return self._limits
 
     def _validate(self, entry: CatalogEntry, language: str, text: str) -> None:
         html = entry.kind is TemplateKind.MESSAGE
         env = self._html if html else self._plain
-        template = compile_template(env, text, name=entry.name, language=language)
+        # Bounds first: compiling folds constant expressions, and a folded bomb would run at compile time.
+        tree = parse_template(env, text, name=entry.name, language=language)
         self._check_variables(env, entry, language, text)
+        shapes = {variable: shape_of(sample, variable, self._limits) for variable, sample in entry.variables.items()}
+        limit = _TELEGRAM_LIMITS.get(entry.kind)
+        check_bounds(tree, shapes, name=entry.name, language=language, html=html, limit=limit)
+        template = compile_template(env, text, name=entry.name, language=language)
         rendered = render_template(template, entry.variables, name=entry.name, language=language)
         problem = _output_problem(entry.kind, rendered)
         if problem is not None:
@@ -258,7 +309,7 @@ class TemplateCatalog:
 
 def _read_directory(
     directory: Path,
-) -> tuple[tuple[CatalogEntry, ...], dict[tuple[str, str], str]]:
+) -> tuple[tuple[CatalogEntry, ...], dict[tuple[str, str], str], dict[str, Limit]]:
     if not (directory / CATALOG_FILE).exists() and (directory / BOT_SUBDIRECTORY).is_dir():
         directory = directory / BOT_SUBDIRECTORY
     catalog_path = directory / CATALOG_FILE
@@ -267,6 +318,13 @@ def _read_directory(
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(str(catalog_path), None, f"cannot be read: {exc}") from exc
     entries = parse_catalog(catalog_text, source=str(catalog_path))
+    limits_path = directory / LIMITS_FILE
+    limits: dict[str, Limit] = {}
+    if limits_path.exists():
+        try:
+            limits = parse_limits(limits_path.read_text(encoding="utf-8"), source=str(limits_path))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CatalogError(str(limits_path), None, f"cannot be read: {exc}") from exc
     sources: dict[tuple[str, str], str] = {}
     for language_dir in sorted(path for path in directory.iterdir() if path.is_dir()):
         if not _LANGUAGE.fullmatch(language_dir.name):
@@ -277,16 +335,18 @@ def _read_directory(
                 sources[name, language_dir.name] = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:
                 raise TemplateError(name, language_dir.name, None, f"cannot be read: {exc}") from exc
-    return entries, sources
+    return entries, sources, limits
 
 
 def _output_problem(kind: TemplateKind, rendered: str) -> str | None:
     if not rendered:
         return "the text is empty (Telegram refuses empty messages and labels)"
     if kind is TemplateKind.MESSAGE:
-        if len(rendered) > MAX_MESSAGE_LENGTH:
-            return f"{len(rendered)} characters, more than Telegram's {MAX_MESSAGE_LENGTH}"
-        return html_problem(rendered)
-    if kind is TemplateKind.NOTICE and len(rendered) > MAX_NOTICE_LENGTH:
-        return f"{len(rendered)} characters, more than Telegram's {MAX_NOTICE_LENGTH} for a notice"
+        problem = html_problem(rendered)
+        if problem is None and visible_length(rendered) > MAX_MESSAGE_LENGTH:
+            problem = f"{visible_length(rendered)} characters (UTF-16 units), more than Telegram's {MAX_MESSAGE_LENGTH}"
+        return problem
+    if kind is TemplateKind.NOTICE and visible_length(rendered) > MAX_NOTICE_LENGTH:
+        problem = f"{visible_length(rendered)} characters (UTF-16 units), more than Telegram's {MAX_NOTICE_LENGTH}"
+        return f"{problem} for a notice"
     return plain_problem(rendered)

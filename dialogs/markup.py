@@ -7,10 +7,12 @@ Button labels and notices are plain text: Telegram shows them literally, so mark
 
 from __future__ import annotations
 
+import html
 import re
+from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ALLOWED_TAGS", "html_problem", "plain_problem"]
+__all__ = ["ALLOWED_TAGS", "HtmlScan", "html_problem", "plain_problem", "scan_html", "utf16_len", "visible_length"]
 
 ALLOWED_TAGS: Final = frozenset({"b", "i"})
 _KNOWN_ENTITIES: Final = frozenset({"lt", "gt", "amp", "quot"})
@@ -22,31 +24,68 @@ _TOKEN: Final = re.compile(
 _MARKUP: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*[^<>]*>|&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z]+);")
 
 
-def html_problem(text: str) -> str | None:
-    """Say what Telegram would refuse in this HTML message, or None when it is fine."""
-    open_tags: list[str] = []
+@dataclass(frozen=True, slots=True)
+class HtmlScan:
+    """A piece of a message's HTML: what is wrong with it, its tags in order, its visible length."""
+
+    problem: str | None
+    tags: tuple[tuple[bool, str], ...]  # (closing, tag name)
+    visible: int  # UTF-16 units Telegram counts: tags left out, each entity one character
+
+
+def utf16_len(text: str) -> int:
+    """The length of `text` in UTF-16 code units, as Telegram measures messages."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def scan_html(text: str) -> HtmlScan:
+    """Read a piece of HTML; tags are not matched here (a piece may open what another closes)."""
+    tags: list[tuple[bool, str]] = []
+    visible = 0
+    position = 0
     for token in _TOKEN.finditer(text):
+        visible += utf16_len(text[position : token.start()])
+        position = token.end()
         if token.group("bare"):
             char = token.group("bare")
             escaped = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}[char]
-            return f"a bare '{char}' must be written {escaped}"
+            return HtmlScan(f"a bare '{char}' must be written {escaped}", (), 0)
         entity = token.group("entity")
         if entity is not None:
             if not entity.startswith("#") and entity not in _KNOWN_ENTITIES:
-                return f"the entity &{entity}; is not one Telegram knows (use &lt; &gt; &amp; &quot;)"
+                problem = f"the entity &{entity}; is not one Telegram knows (use &lt; &gt; &amp; &quot;)"
+                return HtmlScan(problem, (), 0)
+            visible += utf16_len(html.unescape(token.group(0)))
             continue
         tag = token.group("tag").lower()
         if tag not in ALLOWED_TAGS:
-            return f"the tag <{tag}> is not allowed (only <b> and <i>)"
+            return HtmlScan(f"the tag <{tag}> is not allowed (only <b> and <i>)", (), 0)
         if token.group("rest").strip():
-            return f"the tag <{tag}> takes no attributes"
-        if not token.group("close"):
+            return HtmlScan(f"the tag <{tag}> takes no attributes", (), 0)
+        tags.append((bool(token.group("close")), tag))
+    visible += utf16_len(text[position:])
+    return HtmlScan(None, tuple(tags), visible)
+
+
+def html_problem(text: str) -> str | None:
+    """Say what Telegram would refuse in this HTML message, or None when it is fine."""
+    scan = scan_html(text)
+    if scan.problem is not None:
+        return scan.problem
+    open_tags: list[str] = []
+    for closing, tag in scan.tags:
+        if not closing:
             open_tags.append(tag)
         elif not open_tags or open_tags.pop() != tag:
             return f"</{tag}> closes a tag that is not open"
     if open_tags:
         return f"<{open_tags[-1]}> is never closed"
     return None
+
+
+def visible_length(text: str) -> int:
+    """The length Telegram gives a valid HTML message: UTF-16 units of its text without the tags."""
+    return scan_html(text).visible
 
 
 def plain_problem(text: str) -> str | None:

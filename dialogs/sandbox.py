@@ -1,9 +1,11 @@
 """The Jinja2 sandbox that message templates are compiled and rendered in.
 
 Templates are edited by brand admins, so they run in Jinja2's immutable sandbox with `StrictUndefined`,
-a short list of filters, no macros, includes or imports, and limits on the operators and loops that
-could make a tiny template produce a huge message. Every failure becomes a `TemplateError` that names
-the template, the language and, when Jinja2 knows it, the line.
+a short list of filters, no macros, includes, imports or autoescape blocks, and limits on the operators
+and loops that could make a tiny template produce a huge message. What a template may do is decided
+before it is compiled (`dialogs.bounds`); the checks here are the second line, while rendering, with an
+output budget counted as it goes. Every failure becomes a `TemplateError` that names the template, the
+language and, when Jinja2 knows it, the line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dialogs.errors import TemplateError
 
-__all__ = ["compile_template", "make_environment", "render_template", "template_variables"]
+__all__ = ["compile_template", "make_environment", "parse_template", "render_template", "template_variables"]
 
 #: The longest string or list a template may build with `*`.
 MAX_PRODUCT_LENGTH: Final = 10_000
@@ -31,6 +33,10 @@ MAX_EXPONENT: Final = 64
 MAX_RANGE: Final = 100
 #: How deep `{% for %}` loops may nest.
 MAX_LOOP_DEPTH: Final = 2
+#: The longest template source an admin may save: a message is at most 4,096 characters.
+MAX_SOURCE_LENGTH: Final = 20_000
+#: How deep the template's tree may be (expressions in expressions, blocks in blocks).
+MAX_TREE_DEPTH: Final = 60
 #: Rendering stops past this many characters: far above any Telegram limit, far below harming the process.
 MAX_OUTPUT: Final = 100_000
 
@@ -48,6 +54,11 @@ _FORBIDDEN_NODES: Final[tuple[tuple[type[nodes.Node], str], ...]] = (
     (nodes.Extends, "template inheritance"),
     (nodes.Import, "imports"),
     (nodes.FromImport, "imports"),
+    (nodes.EvalContextModifier, "autoescape blocks"),
+    (nodes.Block, "blocks"),
+    (nodes.AssignBlock, "{% set %}…{% endset %} blocks"),
+    (nodes.FilterBlock, "filter blocks"),
+    (nodes.With, "with blocks"),
 )
 _TEMPLATE_FRAME: Final = "<template>"
 
@@ -62,9 +73,13 @@ def _short_range(*args: int) -> range:
 class _MessageSandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, with `*` and `**` checked so they cannot exhaust memory or time."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "%":
+            if isinstance(left, str):
+                raise SecurityError("'%' formatting is not allowed in message templates")
+            return operator.mod(left, right)
         if operator_ == "**":
             if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponents are limited to {MAX_EXPONENT} in message templates")
@@ -94,12 +109,23 @@ def make_environment(*, html: bool) -> jinja2.Environment:
 
 def compile_template(env: jinja2.Environment, source: str, *, name: str, language: str) -> jinja2.Template:
     """Compile a template's source, refusing syntax errors and the constructs the sandbox forbids."""
-    tree = _parse(env, source, name=name, language=language)
-    _check_constructs(tree, name=name, language=language)
+    tree = parse_template(env, source, name=name, language=language)
     try:
         return env.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+    except (RecursionError, MemoryError, SyntaxError) as exc:
+        raise TemplateError(name, language, None, "is nested too deeply to compile") from exc
+
+
+def parse_template(env: jinja2.Environment, source: str, *, name: str, language: str) -> nodes.Template:
+    """Parse a template's source, refusing syntax errors, a huge source and the forbidden constructs."""
+    if len(source) > MAX_SOURCE_LENGTH:
+        problem = f"the source is {len(source)} characters long: at most {MAX_SOURCE_LENGTH}"
+        raise TemplateError(name, language, None, problem)
+    tree = _parse(env, source, name=name, language=language)
+    _check_constructs(tree, name=name, language=language)
+    return tree
 
 
 def template_variables(env: jinja2.Environment, source: str, *, name: str, language: str) -> dict[str, int]:
@@ -140,9 +166,15 @@ def _parse(env: jinja2.Environment, source: str, *, name: str, language: str) ->
         return env.parse(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+    except RecursionError as exc:
+        raise TemplateError(name, language, None, f"is nested more than {MAX_TREE_DEPTH} deep") from exc
 
 
 def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None:
+    deepest = _deepest(tree)
+    if deepest is not None:
+        problem = f"is nested more than {MAX_TREE_DEPTH} deep (expressions in expressions, blocks in blocks)"
+        raise TemplateError(name, language, deepest.lineno, problem)
     for node_type, what in _FORBIDDEN_NODES:
         found = tree.find(node_type)
         if found is not None:
@@ -158,6 +190,17 @@ def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None
     for call in tree.find_all(nodes.Filter):
         if call.name not in _ALLOWED_FILTERS:
             raise TemplateError(name, language, call.lineno, f"the filter '{call.name}' is not allowed")
+
+
+def _deepest(tree: nodes.Node) -> nodes.Node | None:
+    """A node deeper than `MAX_TREE_DEPTH`, found without recursion (the tree may be very deep)."""
+    pending: list[tuple[nodes.Node, int]] = [(tree, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_TREE_DEPTH:
+            return node
+        pending.extend((child, depth + 1) for child in node.iter_child_nodes())
+    return None
 
 
 def _loops(node: nodes.Node, depth: int) -> Iterator[tuple[nodes.For, int]]:

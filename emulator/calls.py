@@ -120,12 +120,15 @@ class ApiEndpoint:
         if delay:
             await asyncio.sleep(delay)
         failure = self.faults.take_failure(method)
-        if failure is not None:
-            raise failure
+        if failure is not None and not failure[1]:
+            raise failure[0]
         handler = HANDLERS.get(method)
         if handler is None:
             raise bad_request(f"method not supported by the emulator ({method})")
-        return await handler(self.context, params)
+        result = await handler(self.context, params)
+        if failure is not None:  # executed, then the answer lost on its way back (a gateway's 502)
+            raise failure[0]
+        return result
 
     def _record(self, method: str, params: JsonDict, status: int, response: JsonDict, at: float) -> ApiCall:
         call = ApiCall(method, params, status, response, at)

@@ -337,8 +337,10 @@ class BotApiEmulator:
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        executed: bool = False,
     ) -> None:
-        """The next `times` valid calls of `method` answer this error without being executed."""
+        """The next `times` valid calls of `method` answer this error without being executed, or with
+        `executed` after being executed (a gateway that lost Telegram's answer: 502, 504)."""
         if not 400 <= status <= 599:
             raise EmulatorError(f"an error status is 4xx or 5xx, not {status}")
         self._faults.fail_next(
@@ -347,6 +349,7 @@ class BotApiEmulator:
             description=description,
             retry_after=retry_after,
             times=times,
+            executed=executed,
         )
 
     def delay_next(self, method: str, seconds: float, times: int = 1) -> None:

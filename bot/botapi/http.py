@@ -17,13 +17,14 @@ from telegram.request import BaseRequest, RequestData
 
 from bot.botapi.outbound import Outbound
 
-# 500, 502 and 503 come from Telegram's front servers when the call did not reach, or was refused by, the
-# server that executes it; 504 (the front gave up waiting) and a read timeout may hide a call that ran.
-NOT_EXECUTED_STATUSES = frozenset({500, 502, 503})
+# 500 and 503 come from Telegram's front servers when the call did not reach, or was refused by, the
+# server that executes it. A 502 (a gateway got no valid answer from upstream: it may have lost the answer
+# of a call that ran), 504 (the front gave up waiting) and a read timeout may hide a call that ran.
+NOT_EXECUTED_STATUSES = frozenset({500, 503})
 
 
 class NotExecuted(NetworkError):
-    """The call failed before Telegram executed it (no connection, or 500/502/503): safe to make again."""
+    """The call failed before Telegram executed it (no connection, or 500/503): safe to make again."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)

@@ -1,8 +1,8 @@
 """One Bot API call (customer chats and staff side alike), with Telegram's refusals turned into an outcome to act on.
 
 Retried, whatever the call: a 429 (waited out; every process waits too, see `bot.botapi.outbound`), and a
-failure Telegram certainly did not execute (`NotExecuted`: no connection, or 500, 502, 503). A failure that may
-hide an executed call (a read timeout, 504, a connection cut while waiting for the answer) is retried only
+failure Telegram certainly did not execute (`NotExecuted`: no connection, or 500, 503). A failure that may
+hide an executed call (a read timeout, 502, 504, a connection cut while waiting for the answer) is retried only
 for idempotent calls (edits, reads): a send is not made twice, the customer would see the message twice;
 a send that timed out most often went through, late. A 403 means the other side is gone (the customer
 blocked the bot, the bot left the group).

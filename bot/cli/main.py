@@ -368,11 +368,11 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.insights.stats import format_details, format_table, venue_stats
+    from bot.insights.stats import MAX_PERIOD_DAYS, format_details, format_table, venue_stats
 
     if args.venue and not args.brand:
         raise InvalidInput("--venue needs --brand")
-    since, until = _period(args)
+    since, until = _period(args, longest_days=MAX_PERIOD_DAYS)
     async with open_redis(settings) as redis:
         rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
     if args.json:
@@ -386,11 +386,11 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _period(args: argparse.Namespace) -> tuple[float | None, float | None]:
+def _period(args: argparse.Namespace, *, longest_days: int | None = None) -> tuple[float | None, float | None]:
     """`--since`/`--until` as Unix times, checked."""
     from bot.insights.stats import parse_period
 
-    return parse_period(args.since, args.until, ("--since", "--until"))
+    return parse_period(args.since, args.until, ("--since", "--until"), longest_days=longest_days)
 
 
 async def _brand_codes(store: Store, brand: str | None) -> list[str]:

@@ -30,6 +30,7 @@ from bot.app import (
 )
 from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
+from bot.channels.webhooks import require_secret
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.storage.durability import warn_about_durability
@@ -76,8 +77,11 @@ async def running_bot(
     out without it.
     """
     webhook_url = settings.webhook_url
-    if listen is not None and webhook_url is None:
-        raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+    secret = None
+    if listen is not None:
+        if webhook_url is None:
+            raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+        secret = require_secret(settings.webhook_secret, "PAROLE_WEBHOOK_SECRET", mode="--webhook")
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
@@ -94,8 +98,7 @@ async def running_bot(
             chat = customer_chat(settings, store, kit, staff_side, clock)
             route(application, chat, staff_side)
             await application.start()
-            if listen is not None and webhook_url is not None:
-                secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
+            if listen is not None and webhook_url is not None and secret is not None:
                 path = urlparse(webhook_url).path or "/"
                 server = webhook_app(application, store, path=path, secret=secret)
                 if settings.web_chat:

@@ -36,5 +36,8 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not 0 < args.port < 65536:
             raise InvalidInput(f"--port must be 1-65535, not {args.port}")
-        await serve_web(editor(store, load_dialogs(settings)), logins, host=args.host, port=args.port)
+        secure = settings.web_secure_cookies
+        await serve_web(
+            editor(store, load_dialogs(settings)), logins, host=args.host, port=args.port, secure_cookies=secure
+        )
     return 0

@@ -30,6 +30,11 @@ FIELD_REFERENCE: Mapping[str, float] = {"complaint": 0.08, "critique": 0.36, "su
 CRITICAL_KINDS = frozenset({"complaint", "critique"})
 TOP = 5
 WEEK = 7 * 24 * 3600
+#: The dates a period may name: parole keeps no feedback from before, and a year 1 or 9999 is a slip.
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+#: The longest period figures are computed over (their weekly trend lists every week): ten years.
+MAX_PERIOD_DAYS = 3653
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,23 +325,35 @@ def _iso_date(timestamp: float | None) -> str | None:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def parse_period(since: str | None, until: str | None, names: tuple[str, str]) -> tuple[float | None, float | None]:
-    """A period [since, until) from two optional `parse_day` texts (named `names` in messages), checked."""
+def parse_period(
+    since: str | None, until: str | None, names: tuple[str, str], *, longest_days: int | None = None
+) -> tuple[float | None, float | None]:
+    """A period [since, until) from two optional `parse_day` texts (named `names` in messages), checked;
+    with `longest_days`, a period with both ends may last no longer (figures and their weekly trend)."""
     start = parse_day(since, names[0]) if since else None
     end = parse_day(until, names[1]) if until else None
     if start is not None and end is not None and end <= start:
         raise InvalidInput(f"{names[1]} must come after {names[0]}")
+    if longest_days is not None and start is not None and end is not None and end - start > longest_days * 86400:
+        years = longest_days // 365
+        raise InvalidInput(
+            f"the period from {names[0]} to {names[1]} may last at most {years} years: choose a shorter one"
+        )
     return start, end
 
 
 def parse_day(text: str, what: str) -> float:
-    """A `--since`/`--until` date (YYYY-MM-DD, UTC midnight) or time (ISO 8601) as a Unix time."""
+    """A `--since`/`--until` date (YYYY-MM-DD, UTC midnight) or time (ISO 8601), from 2000 to 2100, as a Unix time."""
     try:
         moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        within = EARLIEST <= moment <= LATEST
+    except (ValueError, OverflowError):
         raise InvalidInput(f"{what} {text!r} is not a date: write YYYY-MM-DD") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
+    if not within:
+        span = f"{EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}"
+        raise InvalidInput(f"{what} {text!r} is out of range: a date between {span}")
     return moment.timestamp()
 
 

@@ -58,7 +58,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
 | `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
 | `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
-| `parole:{outbound}:bucket` | string, expires | when the outbound bucket is empty (µs; `channels.telegram.outbound`) |
+| `parole:{outbound}:bucket` | string, expires | when the outbound bucket is empty (µs; `botapi.outbound`) |
 | `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
 | `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |

@@ -118,7 +118,11 @@ class RedisLane:
     async def execute(self, commands: Sequence[Command], *, raise_on_error: bool = True) -> list[Any]:
         """Run the commands in one round trip; their replies, in order. An error reply raises (after the
         whole batch ran), or with `raise_on_error=False` takes its place in the list as an exception
-        (`NoScriptError` for a script the server does not have, else `ResponseError`)."""
+        (`NoScriptError` for a script the server does not have, else `ResponseError`). An error inside a
+        transaction's EXEC (or a script's table) is one too: it raises, or takes its place in that list.
+        An empty batch is answered at once, without writing (Redis would never answer it)."""
+        if not commands:
+            return []
         protocol = self._protocol
         if protocol is None or protocol.transport is None or protocol.transport.is_closing():
             protocol = await self._connect()
@@ -134,12 +138,7 @@ class RedisLane:
         self.round_trips += 1
         self.commands += len(commands)
         replies = await future
-        for i, reply in enumerate(replies):
-            if isinstance(reply, hiredis.ReplyError):
-                error = (NoScriptError if str(reply).startswith("NOSCRIPT") else ResponseError)(str(reply))
-                if raise_on_error:
-                    raise error
-                replies[i] = error
+        _raise_errors(replies, raise_on_error=raise_on_error)
         return replies
 
     def _timed_out(self, protocol: _Protocol, batch: _Batch) -> None:
@@ -193,6 +192,21 @@ class RedisLane:
         if protocol is not None and protocol.transport is not None:
             protocol.transport.close()
             await protocol.closed
+
+
+def _raise_errors(replies: list[Any], *, raise_on_error: bool) -> None:
+    """Turn error replies, at any depth (EXEC's array, a script's table), into redis-py's exceptions."""
+    pending = [replies]
+    while pending:
+        replies = pending.pop()
+        for i, reply in enumerate(replies):
+            if isinstance(reply, hiredis.ReplyError):
+                error = (NoScriptError if str(reply).startswith("NOSCRIPT") else ResponseError)(str(reply))
+                if raise_on_error:
+                    raise error
+                replies[i] = error
+            elif isinstance(reply, list):
+                pending.append(reply)
 
 
 def lane_for(redis: Redis, *, timeout: float = DEFAULT_TIMEOUT) -> RedisLane | None:

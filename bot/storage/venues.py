@@ -13,6 +13,7 @@ import segno
 
 from bot.errors import InvalidInput
 from dialogs.answers import SHORT_CODE_ALPHABET, SHORT_CODE_LENGTH
+from dialogs.markup import utf16_len
 
 BRAND_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 VENUE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
@@ -77,8 +78,8 @@ def check_name(name: str, what: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise InvalidInput(f"{what} name must not be empty")
-    if len(cleaned) > 100:
-        raise InvalidInput(f"{what} name must be at most 100 characters")
+    if utf16_len(cleaned) > 100:  # as Telegram counts, so templates/bot/limits.yaml holds for every name
+        raise InvalidInput(f"{what} name must be at most 100 characters (an emoji may count as two)")
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
         raise InvalidInput(f"{what} name must not contain control characters")
     return cleaned

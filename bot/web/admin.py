@@ -2,8 +2,11 @@
 
 Pages: the templates of a scope, the editor with a live preview, the history with diffs and rollbacks,
 the flow editor, the dashboard (`bot.web.dashboard`). Login by a one-time link only (`/weblogin` in the
-bot, `parole web login-link`); the session cookie is HttpOnly and SameSite; every form and the preview
-carry the session's CSRF token; a brand admin sees and edits only their brand.
+bot, `parole web login-link`); the login button's POST carries a nonce bound to a cookie the link's page
+set (and a cross-site POST is refused), so nobody can log a victim into their own session; the session
+cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form and the preview
+carry the session's CSRF token; a brand admin sees and edits only their brand. The Content-Security-Policy
+runs no inline script or style: the page's script and styles are files under `templates/web/static/`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hmac
 import logging
+import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 import jinja2
 from aiohttp import web
@@ -31,28 +36,40 @@ from dialogs.catalog import default_templates_dir
 log = logging.getLogger(__name__)
 
 COOKIE: Final = "parole_session"
+#: The login page's nonce, sent back by its button: only that page can use the link up.
+LOGIN_COOKIE: Final = "parole_login"
+LOGIN_SECONDS: Final = 600
 EDITOR_KEY: Final = web.AppKey("editor", Editor)
 LOGINS_KEY: Final = web.AppKey("logins", WebLogins)
 PAGES_KEY: Final = web.AppKey("pages", jinja2.Environment)
+SECURE_KEY: Final = web.AppKey("secure_cookies", bool)
 SESSION_KEY: Final = web.RequestKey("session", WebSession)
 MAX_FORM_BYTES: Final = 256 * 1024
+STATIC_DIR: Final = default_templates_dir() / "web" / "static"
+_STATIC_TYPES: Final = {".js": "text/javascript", ".css": "text/css"}
 
 _POLICY: Final = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def web_app(editor: Editor, logins: WebLogins) -> web.Application:
-    """The web admin's aiohttp application."""
+def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) -> web.Application:
+    """The web admin's aiohttp application; `secure_cookies` marks its cookies Secure (https behind a proxy).
+
+    Cookies are Secure anyway on a request that came over TLS to this server.
+    """
     app = web.Application(middlewares=[_session_middleware], client_max_size=MAX_FORM_BYTES)
     app[EDITOR_KEY] = editor
     app[LOGINS_KEY] = logins
+    app[SECURE_KEY] = secure_cookies
     app[PAGES_KEY] = jinja2.Environment(
         loader=jinja2.FileSystemLoader(default_templates_dir() / "web"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    app.router.add_get("/static/{name}", static_file)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
     app.router.add_post("/logout", logout)
@@ -71,7 +88,7 @@ def web_app(editor: Editor, logins: WebLogins) -> web.Application:
 
 @web.middleware
 async def _session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith("/login/"):
+    if request.path.startswith(("/login/", "/static/")):
         return await handler(request)
     session = await request.app[LOGINS_KEY].session(request.cookies.get(COOKIE))
     if session is None:
@@ -89,22 +106,69 @@ async def _session_middleware(request: web.Request, handler: Handler) -> web.Str
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    """A button that logs in: a GET never uses the link up, so link previews and prefetchers cannot."""
+    """A button that logs in: a GET never uses the link up, so link previews and prefetchers cannot.
+
+    The page sets a nonce in a cookie and in its form: the button's POST must bring both.
+    """
     token = request.match_info["token"]
     if not await request.app[LOGINS_KEY].is_valid(token):
         return _page(request, "message.html", {"title": "Connexion", "message": "bad_link"}, status=403)
-    return _page(request, "login.html", {"title": "Connexion", "token": token})
+    nonce = secrets.token_urlsafe(24)
+    response = _page(request, "login.html", {"title": "Connexion", "token": token, "nonce": nonce})
+    response.set_cookie(
+        LOGIN_COOKIE, nonce, max_age=LOGIN_SECONDS, httponly=True, samesite="Strict", path="/login/",
+        secure=_secure(request),
+    )  # fmt: skip
+    return response
 
 
 async def login(request: web.Request) -> web.StreamResponse:
+    """Use the link up and open a session, for the login page's own button only (no login CSRF)."""
+    if not await request.app[LOGINS_KEY].is_valid(request.match_info["token"]):
+        return _page(request, "message.html", {"title": "Connexion", "message": "bad_link"}, status=403)
+    if not await _from_login_page(request):
+        log.warning("web admin: a login POST that did not come from its page, from %s, refused", request.remote)
+        return _page(request, "message.html", {"title": "Connexion", "message": "csrf"}, status=403)
     session = await request.app[LOGINS_KEY].redeem(request.match_info["token"])
     if session is None:
         return _page(request, "message.html", {"title": "Connexion", "message": "bad_link"}, status=403)
     response = web.Response(status=303, headers={"Location": "/"})
     response.set_cookie(
         COOKIE, session.session_id, max_age=SESSION_SECONDS, httponly=True, samesite="Lax", path="/",
-        secure=request.secure,
+        secure=_secure(request),
     )  # fmt: skip
+    response.del_cookie(LOGIN_COOKIE, path="/login/")
+    return response
+
+
+async def _from_login_page(request: web.Request) -> bool:
+    """Same origin (when the browser says), and the nonce of the page's form equal to its cookie's."""
+    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is not None and urlparse(origin).netloc != request.host:
+        return False
+    form = await request.post()
+    sent, kept = form.get("nonce"), request.cookies.get(LOGIN_COOKIE)
+    if not isinstance(sent, str) or not sent or not kept:
+        return False
+    return hmac.compare_digest(sent.encode(), kept.encode())
+
+
+def _secure(request: web.Request) -> bool:
+    return request.app[SECURE_KEY] or request.secure
+
+
+async def static_file(request: web.Request) -> web.StreamResponse:
+    """The web admin's script and styles (no session needed: they hold nothing private)."""
+    name = request.match_info["name"]
+    path = STATIC_DIR / name
+    content_type = _STATIC_TYPES.get(path.suffix)
+    if "/" in name or name.startswith(".") or content_type is None or not path.is_file():
+        raise web.HTTPNotFound()
+    response = web.Response(body=path.read_bytes(), content_type=content_type, charset="utf-8")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-cache"
     return response
 
 
@@ -370,14 +434,14 @@ def _page(request: web.Request, page: str, context: dict[str, Any], status: int 
     return response
 
 
-async def serve_web(editor: Editor, logins: WebLogins, *, host: str, port: int) -> None:
+async def serve_web(editor: Editor, logins: WebLogins, *, host: str, port: int, secure_cookies: bool = False) -> None:
     """Serve the web admin until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(web_app(editor, logins))
+    runner = web.AppRunner(web_app(editor, logins, secure_cookies=secure_cookies))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

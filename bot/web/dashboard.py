@@ -11,7 +11,15 @@ from markupsafe import Markup
 from bot.editing.editor import Admin
 from bot.errors import NotAllowed
 from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
-from bot.insights.stats import FIELD_REFERENCE, KINDS, VenueStats, duration_text, parse_period, venue_stats
+from bot.insights.stats import (
+    FIELD_REFERENCE,
+    KINDS,
+    MAX_PERIOD_DAYS,
+    VenueStats,
+    duration_text,
+    parse_period,
+    venue_stats,
+)
 from bot.storage.store import Store
 
 FIELDS = ("brand", "venue", "since", "until")
@@ -36,7 +44,9 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
     brand, venue = form["brand"], form["venue"] or None
     if admin.brand is not None and brand != admin.brand:
         raise NotAllowed(f"{admin.name} may see only the brand {admin.brand!r}, not {brand!r}")
-    since, until = parse_period(form["since"] or None, form["until"] or None, ("since", "until"))
+    since, until = parse_period(
+        form["since"] or None, form["until"] or None, ("since", "until"), longest_days=MAX_PERIOD_DAYS
+    )
     await store.get_brand(brand)
     rows = await venue_stats(store, brand, venue, since=since, until=until)
     [row] = [r for r in rows if r.venue == venue]

@@ -1,9 +1,8 @@
-"""The webhook endpoint (aiohttp): checks Telegram's secret header, then processes the update in full
-before answering, so a 200 means its effects are stored."""
+"""The webhook endpoint (aiohttp): checks Telegram's secret header (`bot.channels.webhooks`), then processes
+the update in full before answering, so a 200 means its effects are stored."""
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -13,6 +12,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext
 
 from bot.channels.telegram.updates import customer_update
+from bot.channels.webhooks import authenticated, secret_header
 from bot.errors import ChatBusy
 from bot.ops import UPDATE_ID, Metrics, stream_state
 from bot.seam.inbound import Inbound
@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_UPDATE_BYTES = 1 << 20
+#: How deeply an update's JSON may nest: Telegram's are a dozen levels deep at most.
+MAX_UPDATE_DEPTH = 32
 APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  # type: ignore[type-arg]
-SECRET: web.AppKey[str | None] = web.AppKey("secret", str)
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
@@ -50,11 +51,6 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
 
 
 async def receive_update(request: web.Request) -> web.Response:
-    secret = request.app[SECRET]
-    given = request.headers.get(SECRET_HEADER, "")
-    if secret is not None and not hmac.compare_digest(given.encode(), secret.encode()):
-        log.warning("webhook call without the right secret from %s", request.remote)
-        return web.json_response({"ok": False, "description": "forbidden"}, status=403)
     if request.content_length is not None and request.content_length > MAX_UPDATE_BYTES:
         return web.json_response({"ok": False, "description": "update too large"}, status=413)
     started = time.perf_counter()
@@ -64,6 +60,11 @@ async def receive_update(request: web.Request) -> web.Response:
         data = json.loads(body)
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise ValueError("not an update object")
+        if _too_deep(data):
+            raise ValueError(f"nested more than {MAX_UPDATE_DEPTH} levels deep")
+    except RecursionError:
+        metrics.updates.labels("bad").inc()
+        return web.json_response({"ok": False, "description": "bad update: nested too deeply"}, status=400)
     except ValueError as exc:
         metrics.updates.labels("bad").inc()
         return web.json_response({"ok": False, "description": f"bad update: {exc}"}, status=400)
@@ -98,6 +99,20 @@ async def receive_update(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _too_deep(data: object) -> bool:
+    """Tell whether JSON nests deeper than `MAX_UPDATE_DEPTH` (walked without recursion)."""
+    pending = [(data, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_UPDATE_DEPTH:
+            return True
+        if isinstance(value, dict):
+            pending.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            pending.extend((child, depth + 1) for child in value)
+    return False
+
+
 def _has_valid_ids(update: Update) -> bool:
     """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
     chat, user = update.effective_chat, update.effective_user
@@ -127,14 +142,18 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 def webhook_app(application: Application, store: Store, *, path: str | None, secret: str | None) -> web.Application:  # type: ignore[type-arg]
-    """The server of a bot process: the webhook at `path` (none in long polling), `/healthz` and `/metrics`."""
+    """The server of a bot process: the webhook at `path` (none in long polling), only for requests that carry
+    `secret` (403 otherwise), with /healthz and /metrics."""
     app = web.Application(client_max_size=MAX_UPDATE_BYTES)
     app[APPLICATION] = application
-    app[SECRET] = secret
     app[STORE] = store
     app[FAILURES] = record_failures(application)
     if path is not None:
-        app.router.add_post(path, receive_update)
+        if secret is None:
+            raise ValueError("a webhook needs its secret")
+        app.router.add_post(
+            path, authenticated(receive_update, secret_header(SECRET_HEADER, secret), channel="telegram")
+        )
     app[METRICS] = Metrics()
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

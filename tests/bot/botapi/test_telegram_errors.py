@@ -48,7 +48,7 @@ async def _rated(bot: RunningBot, emulator: BotApiEmulator) -> Customer:
     return customer
 
 
-@pytest.mark.parametrize("status", [500, 502, 503])
+@pytest.mark.parametrize("status", [500, 503])
 async def test_a_send_telegram_did_not_execute_is_retried_and_sent_once(
     bot: RunningBot, emulator: BotApiEmulator, status: int
 ) -> None:
@@ -77,6 +77,21 @@ async def test_a_504_on_send_is_not_retried_since_it_may_have_gone_through(
     delivery = await emulator.send_text(customer.user, "Correct, sans plus.")
     assert delivery.status == 200
     assert [c.status for c in delivery.calls if c.method == "sendMessage"] == [504]
+    turn = await customer.say("Plus de caisses.")
+    assert "Merci pour votre avis" in turn.text
+
+
+@pytest.mark.parametrize("status", [502, 504])
+async def test_a_send_a_gateway_answered_after_it_ran_is_not_made_twice(
+    bot: RunningBot, emulator: BotApiEmulator, status: int
+) -> None:
+    customer = await _rated(bot, emulator)
+    emulator.fail_next("sendMessage", status=status, executed=True)
+    delivery = await emulator.send_text(customer.user, "Correct, sans plus.")
+    assert delivery.status == 200
+    assert [c.status for c in delivery.calls if c.method == "sendMessage"] == [status]
+    asked = [m.text for m in emulator.bot_messages(customer.user.id) if "Une idée ou une suggestion" in m.text]
+    assert len(asked) == 1  # the customer reads the question once
     turn = await customer.say("Plus de caisses.")
     assert "Merci pour votre avis" in turn.text
 

@@ -57,6 +57,9 @@ def test_brand_and_venue_add_print_the_contract(env: dict[str, str], tmp_path: P
         (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat and --lon"),
         (("venue", "list", "--brand", "nobody"), "no brand 'nobody'"),
         (("export", "--brand", "nobody"), "no brand 'nobody'"),
+        (("stats", "--since", "0001-01-01", "--until", "9999-12-31"), "is out of range: a date between 2000-01-01"),
+        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' is out of range"),
+        (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "may last at most 10 years"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_changes_nothing(

@@ -67,6 +67,31 @@ async def test_an_error_reply_raises_after_the_batch_ran_and_the_lane_stays_usab
     assert await lane.execute([("GET", "text")]) == ["not a list"]
 
 
+async def test_an_error_inside_a_transaction_raises_too(lane: RedisLane, redis_client: Redis) -> None:
+    await redis_client.set("text", "not a list")
+    transaction = [("MULTI",), ("SET", "before", "1"), ("LPUSH", "text", "x"), ("SET", "after", "2"), ("EXEC",)]
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await lane.execute(transaction)
+    assert await redis_client.mget("before", "after") == ["1", "2"]  # Redis ran the rest, as it does
+    replies = await lane.execute(transaction, raise_on_error=False)
+    assert replies[:4] == ["OK", "QUEUED", "QUEUED", "QUEUED"]
+    done, failed, again = replies[4]
+    assert (done, again) == ("OK", "OK")
+    assert isinstance(failed, ResponseError) and "WRONGTYPE" in str(failed)
+
+
+async def test_an_empty_batch_returns_at_once_and_keeps_the_connection(lane: RedisLane, redis_client: Redis) -> None:
+    await redis_client.set("kept", "yes")
+    lane.timeout = 2.0
+    assert await lane.execute([("GET", "kept")]) == ["yes"]
+    started = time.perf_counter()
+    waiting = asyncio.create_task(lane.execute([("BLPOP", "nothing", 0.5)]))  # another caller, mid-flight
+    assert await lane.execute([]) == []
+    assert time.perf_counter() - started < 0.2
+    assert await waiting == [None]  # not dropped with the connection
+    assert (await lane.execute([("GET", "kept")]), lane.round_trips) == (["yes"], 3)
+
+
 async def test_a_killed_server_fails_the_batch_and_the_lane_reconnects_once_it_is_back(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path / "redis", port=free_port())
     server.start()

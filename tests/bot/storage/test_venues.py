@@ -63,7 +63,7 @@ async def test_brand_and_venue_are_stored_and_found_by_token_and_short_code(redi
 @pytest.mark.parametrize(
     ("code", "name"),
     [("Quick", "Quick"), ("-quick", "Quick"), ("qu ick", "Quick"), ("q" * 40, "Quick"), ("quick", "  "),
-     ("quick", "x" * 101), ("quick", "bad\x00name")],
+     ("quick", "x" * 101), ("quick", "😀" * 51), ("quick", "bad\x00name")],
 )  # fmt: skip
 async def test_bad_brand_input_is_refused_and_changes_nothing(redis_client: Redis, code: str, name: str) -> None:
     store = Store(redis_client)

@@ -15,8 +15,16 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
+from redis.asyncio import Redis
 
+from bot.config import load_settings
+from bot.editing.editor import Admin
+from bot.editing.logins import WebLogins
 from bot.editing.overrides import Document, Scope, template_document
+from bot.errors import ConfigError
+from bot.storage.embedded import free_port
+from bot.web.admin import web_app
 from tests.bot.web.conftest import WebAdmin
 
 GREETING = {"scope": "quick", "doc": "template:greeting:fr"}
@@ -32,10 +40,17 @@ async def login(client: aiohttp.ClientSession, web_admin: WebAdmin, brand: str |
     """Log in with a one-time link (its page, then its button); the CSRF token of the first page."""
     link = await web_admin.login_link(brand)
     async with client.get(link) as page:
-        assert page.status == 200 and f'action="{link.removeprefix(web_admin.url)}"' in await page.text()
-    async with client.post(link) as response:
+        text = await page.text()
+        assert page.status == 200 and f'action="{link.removeprefix(web_admin.url)}"' in text
+    async with client.post(link, data={"nonce": nonce_of(text)}) as response:
         assert response.status == 200 and str(response.url).endswith("/")
         return csrf_of(await response.text())
+
+
+def nonce_of(html: str) -> str:
+    found = re.search(r'name="nonce" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
 
 
 def csrf_of(html: str) -> str:
@@ -46,14 +61,16 @@ def csrf_of(html: str) -> str:
 
 async def test_a_login_link_works_once_and_sets_a_safe_cookie(web_admin: WebAdmin) -> None:
     link = await web_admin.login_link("quick")
-    async with aiohttp.ClientSession() as client:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as client:
         for _ in range(2):  # a GET (a link preview, a prefetch) does not use the link up
             async with client.get(link, allow_redirects=False) as page:
-                assert page.status == 200 and "Set-Cookie" not in page.headers
-        async with client.post(link, allow_redirects=False) as response:
+                assert page.status == 200 and "parole_session" not in page.headers.get("Set-Cookie", "")
+                nonce = nonce_of(await page.text())
+        async with client.post(link, data={"nonce": nonce}, allow_redirects=False) as response:
             assert response.status == 303
-            cookie = response.headers["Set-Cookie"]
-            assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/" in cookie
+            cookie = response.cookies["parole_session"]
+            assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
+            assert not cookie["secure"]  # plain http, and the admin's URL is http
         for method in (client.get, client.post):
             async with method(link, allow_redirects=False) as again:
                 assert again.status == 403 and "déjà utilisé" in await again.text()
@@ -63,6 +80,74 @@ async def test_a_login_link_works_once_and_sets_a_safe_cookie(web_admin: WebAdmi
         for method in (stranger.get, stranger.post):
             async with method(f"{web_admin.url}/login/not-a-token") as response:
                 assert response.status == 403
+
+
+async def test_a_login_post_that_did_not_come_from_the_links_page_is_refused_and_uses_nothing(
+    web_admin: WebAdmin,
+) -> None:
+    """Login CSRF: an attacker's page posting their own link in a victim's browser logs nobody in."""
+    link = await web_admin.login_link("quick", user="mallory")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as victim:
+        async with victim.post(link, data={"nonce": "guessed"}, allow_redirects=False) as forged:  # no page seen
+            assert forged.status == 403 and "CSRF" in await forged.text()
+        async with victim.get(link) as page:
+            nonce = nonce_of(await page.text())
+        cross_site = [{"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}]
+        for headers in cross_site:  # even with the nonce: a browser says where the form came from
+            async with victim.post(link, data={"nonce": nonce}, headers=headers, allow_redirects=False) as forged:
+                assert forged.status == 403
+        async with victim.post(link, data={"nonce": "other"}, allow_redirects=False) as forged:
+            assert forged.status == 403
+        assert "parole_session" not in {cookie.key for cookie in victim.cookie_jar}
+        assert await web_admin.logins.is_valid(link.rsplit("/", 1)[1])  # the link was not used up
+        async with victim.post(link, data={"nonce": nonce}, allow_redirects=False) as own:  # its own page's button
+            assert own.status == 303 and "parole_session" in own.cookies
+
+
+async def test_cookies_are_secure_when_the_admin_url_is_https(web_admin: WebAdmin, redis_client: Redis) -> None:
+    port = free_port()
+    logins = WebLogins(redis_client, f"http://127.0.0.1:{port}")
+    runner = web.AppRunner(web_app(web_admin.editor, logins, secure_cookies=True))  # TLS ends at a proxy
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        link = await logins.link(Admin("olga"))
+        async with aiohttp.ClientSession() as client:
+            async with client.get(link) as page:
+                assert page.cookies["parole_login"]["secure"]
+                nonce = nonce_of(await page.text())
+            headers = {"Cookie": f"parole_login={page.cookies['parole_login'].value}"}
+            async with client.post(link, data={"nonce": nonce}, headers=headers, allow_redirects=False) as response:
+                assert response.status == 303 and response.cookies["parole_session"]["secure"]
+    finally:
+        await runner.cleanup()
+    secure = load_settings({"PAROLE_WEB_URL": "https://admin.example"}, dotenv=None)
+    assert secure.web_secure_cookies
+    assert not load_settings({"PAROLE_WEB_URL": "http://127.0.0.1:8081"}, dotenv=None).web_secure_cookies
+    settable = {"PAROLE_WEB_URL": "http://10.0.0.5:8081", "PAROLE_WEB_SECURE_COOKIES": "true"}
+    assert load_settings(settable, dotenv=None).web_secure_cookies
+    with pytest.raises(ConfigError, match="PAROLE_WEB_SECURE_COOKIES"):
+        load_settings({"PAROLE_WEB_SECURE_COOKIES": "maybe"}, dotenv=None)
+
+
+async def test_pages_run_no_inline_script_and_the_policy_says_so(
+    web_admin: WebAdmin, client: aiohttp.ClientSession
+) -> None:
+    await login(client, web_admin)
+    for path in ("/", "/edit?scope=quick&doc=template:greeting:fr", "/edit?scope=quick&doc=flow", "/dashboard"):
+        async with client.get(f"{web_admin.url}{path}") as response:
+            assert response.status == 200, path
+            policy = response.headers["Content-Security-Policy"]
+            page = await response.text()
+        assert "script-src 'self';" in policy and "unsafe-inline" not in policy
+        assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == [], path  # no inline script
+        assert "<style" not in page and " style=" not in page and " onclick=" not in page, path
+    async with client.get(f"{web_admin.url}/static/edit.js") as script:
+        assert script.status == 200 and script.content_type == "text/javascript"
+        assert 'fetch("/preview"' in await script.text()
+    for missing in ("/static/nothing.js", "/static/..%2Fbase.html", "/static/base.html"):
+        async with client.get(f"{web_admin.url}{missing}") as response:
+            assert response.status == 404, missing
 
 
 async def test_forms_without_the_csrf_token_change_nothing(web_admin: WebAdmin, client: aiohttp.ClientSession) -> None:
@@ -233,6 +318,10 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
         ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
         ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
         ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
+        ({"since": "0001-01-01", "until": "9999-12-31"}, 400, "since &#39;0001-01-01&#39; is out of range"),
+        ({"until": "9999-12-31"}, 400, "a date between 2000-01-01 and 2100-01-01"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, 400, "is out of range"),
+        ({"since": "2000-01-01", "until": "2100-01-01"}, 400, "may last at most 10 years: choose a shorter one"),
     ]:
         async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
             page = await response.text()

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from bot.cli.serve import Listen, RunningBot, running_bot
-from bot.config import Settings
+from bot.config import Secret, Settings
+from bot.editing.overrides import OverrideStore
+from bot.errors import ConfigError
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.store import Store
 from emulator import BotApiEmulator
@@ -34,14 +41,86 @@ async def test_a_call_without_the_secret_is_refused_and_changes_nothing(
     assert await bot.store.redis.dbsize() == 0
 
 
+OPERATOR = 4242
+
+
+def _operator_sets_help(update_id: int) -> str:
+    """An update as Telegram would send it: the operator, in private, replacing the global `help`."""
+    user = {"id": OPERATOR, "is_bot": False, "first_name": "Olga"}
+    message = {
+        "message_id": update_id, "date": 0, "chat": {"id": OPERATOR, "type": "private"}, "from": user,
+        "text": "/template set help fr 0\nPiraté : écrivez à @escroc", "entities": [
+            {"type": "bot_command", "offset": 0, "length": 9}],
+    }  # fmt: skip
+    return json.dumps({"update_id": update_id, "message": message})
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "test-secre"}], ids=["none", "wrong"])
+async def test_a_forged_update_from_an_operators_id_is_refused_and_stores_nothing(
+    settings: Settings, emulator: BotApiEmulator, clock: Clock, headers: dict[str, str]
+) -> None:
+    settings = dataclasses.replace(settings, admin_ids=frozenset({OPERATOR}))
+    assert settings.webhook_url is not None
+    port = int(settings.webhook_url.split(":")[2].split("/")[0])
+    async with running_bot(settings, listen=Listen("127.0.0.1", port), clock=clock) as bot:
+        status, _ = await _post(settings.webhook_url, _operator_sets_help(1), headers)
+        assert status == 403
+        assert await OverrideStore(bot.store.redis).revision() == 0
+        assert await bot.store.redis.dbsize() == 0
+        assert emulator.calls_to("sendMessage") == []
+        # The same update with the secret is the operator's own: it would have been obeyed.
+        status, _ = await _post(
+            settings.webhook_url, _operator_sets_help(2), {"X-Telegram-Bot-Api-Secret-Token": "test-secret"}
+        )
+        assert status == 200
+        assert await OverrideStore(bot.store.redis).revision() == 1
+
+
+async def test_webhook_mode_without_a_secret_does_not_start(
+    settings: Settings, emulator: BotApiEmulator, clock: Clock
+) -> None:
+    assert settings.webhook_url is not None
+    port = int(settings.webhook_url.split(":")[2].split("/")[0])
+    for secret in (None, Secret("")):
+        unsafe = dataclasses.replace(settings, webhook_secret=secret)
+        with pytest.raises(ConfigError) as refused:
+            async with running_bot(unsafe, listen=Listen("127.0.0.1", port), clock=clock):
+                pass
+        assert refused.value.variable == "PAROLE_WEBHOOK_SECRET"
+    assert emulator.calls_to("setWebhook") == []
+    status = None
+    with pytest.raises(aiohttp.ClientConnectionError):
+        status, _ = await _post(settings.webhook_url, _operator_sets_help(1))
+    assert status is None  # nothing listens
+
+
+def test_parole_serve_webhook_without_a_secret_exits_naming_the_variable(redis_url: str, tmp_path: Path) -> None:
+    env = {
+        **{key: value for key, value in os.environ.items() if not key.startswith("PAROLE_")},
+        "PAROLE_TELEGRAM_TOKEN": "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11", "PAROLE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+        "PAROLE_REDIS_URL": redis_url, "PAROLE_WEBHOOK_URL": "https://bot.example/telegram",
+        "PAROLE_DATA_DIR": str(tmp_path),
+    }  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "--webhook", "--port", "0"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "PAROLE_WEBHOOK_SECRET is required for --webhook" in done.stderr
+
+
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"[]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b"\xff\xfe"],
-)
+    [b"", b"not json", b"[]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b"\xff\xfe",
+     b"[" * 100_000 + b"]" * 100_000,
+     b'{"update_id": 8, "message": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001,
+     b'{"update_id": 9, "message": {"message_id": 1, "x": ' + b"[" * 40 + b"]" * 40 + b"}}"],
+    ids=["empty", "text", "list", "no id", "id as text", "not utf-8", "deep list", "deep object", "deep in a message"],
+)  # fmt: skip
 async def test_bad_bodies_get_400(bot: RunningBot, settings: Settings, body: bytes) -> None:
     assert settings.webhook_url is not None
     status, text = await _post(settings.webhook_url, body, {"X-Telegram-Bot-Api-Secret-Token": "test-secret"})
-    assert status == 400 and "bad update" in text
+    assert status == 400 and "bad update" in text and "Traceback" not in text
     assert await bot.store.redis.dbsize() == 0
 
 
