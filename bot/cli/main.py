@@ -27,7 +27,7 @@ from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.insights.export import write_export
 from bot.ops import configure_logging
 from bot.storage.store import Store
-from bot.storage.venues import Venue, deep_link, write_qr
+from bot.storage.venues import Venue, deep_link, web_links, write_qr
 
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
@@ -188,6 +188,8 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                 record = item.to_json()
                 if username:
                     record["deep_link"] = deep_link(username, item.token)
+                if settings.public_url:
+                    record.update(web_links(settings.public_url, item.token, item.short_code))
                 _print_json(record)
             return 0
         if args.action in ("poster", "posters"):
@@ -204,9 +206,11 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
         )
         link = deep_link(username, venue.token)
+        web = web_links(settings.public_url, venue.token, venue.short_code) if settings.public_url else {}
         qr_dir = args.qr_dir or settings.data_dir / "qr"
-        png, svg = write_qr(link, qr_dir, f"{venue.brand}-{venue.code}")
-        _print_json({**venue.to_json(), "deep_link": link, "qr_png": str(png), "qr_svg": str(svg)})
+        # With the web channel on, the QR code opens the landing page, which offers every channel.
+        png, svg = write_qr(web.get("web_link", link), qr_dir, f"{venue.brand}-{venue.code}")
+        _print_json({**venue.to_json(), "deep_link": link, **web, "qr_png": str(png), "qr_svg": str(svg)})
     return 0
 
 
@@ -228,6 +232,8 @@ async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -
         if venue.brand not in brand_names:
             brand_names[venue.brand] = (await store.get_brand(venue.brand)).name
         link = deep_link(username, venue.token)
+        if settings.public_url:  # the landing page, which offers every channel
+            link = web_links(settings.public_url, venue.token, venue.short_code)["web_link"]
         content = poster_content(
             renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
             deep_link=link, bot_username=username, language=venue.language,

@@ -124,6 +124,15 @@ def deep_link(bot_username: str, token: str) -> str:
     return f"https://t.me/{bot_username}?start={token}"
 
 
+def web_links(public_url: str, token: str, short_code: str) -> dict[str, str]:
+    """A venue's links on the web channel: its landing page (also by its short, typeable code) and its kiosk."""
+    return {
+        "web_link": f"{public_url}/v/{token}",
+        "web_short_link": f"{public_url}/v/{short_code}",
+        "kiosk_link": f"{public_url}/k/{token}",
+    }
+
+
 def write_qr(link: str, directory: Path, stem: str) -> tuple[Path, Path]:
     """Write the QR code of `link` as PNG and SVG; return both paths."""
     directory.mkdir(parents=True, exist_ok=True)

@@ -46,7 +46,7 @@ from bot.storage.identity import KIOSK, WEB, CustomerId
 from bot.storage.store import Store
 from bot.storage.venues import deep_link
 from dialogs.catalog import default_templates_dir
-from dialogs.types import VenueRef
+from dialogs.types import Conversation, VenueRef
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,6 @@ class WebChat:
     @property
     def secure(self) -> bool:
         return self.public_url.startswith("https://")
-
-    def web_link(self, token: str) -> str:
-        return f"{self.public_url}/v/{token}"
-
-    def kiosk_link(self, token: str) -> str:
-        return f"{self.public_url}/k/{token}"
 
 
 WEB_CHAT: Final = web.AppKey("web_chat", WebChat)
@@ -309,7 +303,7 @@ async def _show(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     except UNAVAILABLE:
         return _notice(chat, language, "busy_title", "busy", 503)
     messages, last = await chat.transcript.messages(customer)
-    done = kiosk and conversation is not None and conversation.step is None and conversation.rating is not None
+    done = kiosk and _finished(conversation)
     response = _page(
         chat, "chat.html", lang=language, w=_words(chat, language), venue=venue, messages=messages, last=last,
         action=f"/{'k' if kiosk else 'c'}/{token}", csrf=_csrf(chat, customer), turn=secrets.randbelow(MAX_TURN),
@@ -405,11 +399,16 @@ async def _post(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"{request.path}#last")
 
 
+def _finished(conversation: Conversation | None) -> bool:
+    """A feedback was given (or given up) and nothing is under way."""
+    return conversation is not None and conversation.step is None and conversation.feedback_id is not None
+
+
 async def _kiosk_after_turn(request: web.Request, chat: WebChat, customer: CustomerId) -> None:
     """A kiosk's feedback that just ended starts the kiosk's gap before the next person's."""
     device = _cookie(request, DEVICE_COOKIE)
     conversation = (await chat.store.load_chat(customer)).conversation
-    if device is not None and conversation is not None and conversation.step is None and conversation.rating:
+    if device is not None and _finished(conversation):
         await chat.store.redis.set(keys.kiosk_last(device), 1, px=max(1, round(chat.kiosk_gap * 1000)), nx=True)
 
 

@@ -49,6 +49,29 @@ def test_brand_and_venue_add_print_the_contract(env: dict[str, str], tmp_path: P
     assert [json.loads(line)["token"] for line in listed.stdout.splitlines()] == [venue["token"]]
 
 
+def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_the_landing_page(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from PIL import Image
+    from zxingcpp import read_barcodes  # the posters' tests decode QR codes the same way
+
+    env = {**env, "PAROLE_PUBLIC_URL": "https://avis.example.fr/"}
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    done = parole("venue", "add", "--brand", "quick", "--name", "Quick Massy", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    venue = json.loads(done.stdout)
+    assert venue["web_link"] == f"https://avis.example.fr/v/{venue['token']}"
+    assert venue["web_short_link"] == f"https://avis.example.fr/v/{venue['short_code']}"
+    assert venue["kiosk_link"] == f"https://avis.example.fr/k/{venue['token']}"
+    assert venue["deep_link"] == f"https://t.me/parole_bot?start={venue['token']}"
+    [code] = read_barcodes(Image.open(venue["qr_png"]))
+    assert code.text == venue["web_link"]
+    [listed] = [json.loads(line) for line in parole("venue", "list", env=env, cwd=tmp_path).stdout.splitlines()]
+    assert listed["web_link"] == venue["web_link"] and listed["kiosk_link"] == venue["kiosk_link"]
+    bad = parole("venue", "list", env={**env, "PAROLE_PUBLIC_URL": "avis.example.fr"}, cwd=tmp_path)
+    assert bad.returncode == 1 and "PAROLE_PUBLIC_URL" in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -2,6 +2,17 @@
 // (server-sent events from /live). Without this script every form still works, one page at a time.
 "use strict";
 (function () {
+  // A kiosk goes back to the start for the next person when left alone (no meta refresh: a person may still be reading).
+  const kiosk = document.getElementById("kiosk");
+  if (kiosk) {
+    let timer = null;
+    const idle = Number(kiosk.dataset.idle || "90") * 1000;
+    const wake = () => { clearTimeout(timer); timer = setTimeout(() => { location.assign(kiosk.dataset.next); }, idle); };
+    for (const name of ["click", "keydown", "input", "touchstart"]) document.addEventListener(name, wake, {passive: true});
+    wake();
+  }
+  const retry = document.getElementById("retry");
+  if (retry) setTimeout(() => { location.reload(); }, Number(retry.dataset.retry || "5") * 1000);
   const list = document.getElementById("messages");
   if (!list) return;
   let last = Number(list.dataset.last || "0");

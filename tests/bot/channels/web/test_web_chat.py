@@ -1,0 +1,218 @@
+"""The web chat through the real `parole serve` (webhook mode, its pages on the same port), real Redis, and
+the Telegram staff room on the emulator: the journey with JavaScript off (a form post a turn), staff
+replies and answers back, the kiosk, and bad input on every endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+from collections.abc import Callable
+
+import aiohttp
+
+from bot.storage import keys
+from bot.storage.identity import CustomerId
+from tests.bot.channels.web.visitor import Visitor
+from tests.bot.staff_scene import Scene
+
+
+async def journey(visitor: Visitor, scene: Scene, *, rating: str = "⭐⭐") -> None:
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    assert page.status == 200
+    assert "Bonjour et bienvenue chez Quick Massy" in page.bot_texts[0]
+    assert [label for label, _ in page.last.buttons] == ["⭐", "⭐⭐", "⭐⭐⭐", "⭐⭐⭐⭐", "⭐⭐⭐⭐⭐"]
+    page = await visitor.tap(rating)
+    assert page.status == 200 and "Votre note : ⭐⭐" in page.bot_texts[0]  # the question replaced in place
+    page = await visitor.say("Le <b>serveur</b> a été lent & froid <script>alert(1)</script>")
+    assert page.messages[-2].author == "customer"
+    assert page.messages[-2].text == "Le <b>serveur</b> a été lent & froid <script>alert(1)</script>"
+    assert "<script>alert(1)</script>" not in page.html  # shown as text, never run
+    assert "Passer" in [label for label, _ in page.last.buttons]
+    page = await visitor.tap("Passer")
+    assert "Merci pour votre avis" in page.bot_texts[-1]
+
+
+async def test_landing_page_offers_every_channel_in_the_browsers_language(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    page = await visitors().get(f"/v/{scene.massy.token}")
+    assert page.status == 200 and "Quick Massy" in page.html and "Donner mon avis ici" in page.html
+    assert f'href="/c/{scene.massy.token}"' in page.html
+    assert f"https://t.me/{scene.emulator.bot_username}?start={scene.massy.token}" in page.html
+    english = await visitors("en-GB,en;q=0.8").get(f"/v/{scene.massy.short_code}")  # the short, typeable link
+    assert english.status == 200 and "Give my feedback here" in english.html and 'lang="en"' in english.html
+    german = await visitors("de-DE,de;q=0.9").get(f"/v/{scene.massy.short_code.lower()}")
+    assert 'lang="fr"' in german.html
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+
+
+async def test_an_unknown_or_forged_venue_gets_a_clear_page(scene: Scene, visitors: Callable[..., Visitor]) -> None:
+    visitor = visitors()
+    for path in ("/v/AAAAAAAAAAAAAAAAAAAAAA", "/v/ZZZZ99", "/c/forged-token", "/k/forged", "/v/%3Cscript%3E"):
+        page = await visitor.get(path)
+        assert page.status == 404, path
+        assert "Ce lien ne correspond à aucun établissement" in page.html, path
+    assert await scene.bot.store.redis.keys("parole:chat:web:*") == []
+
+
+async def test_the_whole_journey_without_javascript_stores_a_web_feedback(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    await journey(visitors(), scene)
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["channel"] == "web" and feedback["rating"] == 2 and feedback["status"] == "complete"
+    assert feedback["reason"] == "Le <b>serveur</b> a été lent & froid <script>alert(1)</script>"
+    card = (await scene.notify()).text(scene.room.id)
+    assert "via le web" in card and "Ticket n° 1001" in card
+
+
+async def test_a_reload_shows_the_same_conversation_and_a_typed_rating_works(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    visitor = visitors()
+    await visitor.get(f"/c/{scene.massy.token}")
+    page = await visitor.say("4/5")
+    assert "Qu'avez-vous le plus apprécié ?" in page.bot_texts[-1]  # typed as on Telegram: the next question
+    again = await visitor.get(f"/c/{scene.massy.token}")
+    assert [m.text for m in again.messages] == [m.text for m in page.messages]  # not greeted twice
+
+
+async def test_a_staff_reply_reaches_the_web_customer_who_answers_back(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    visitor = visitors()
+    await journey(visitor, scene)
+    await scene.notify()
+    said = await scene.staff_says(scene.julien, "/reply 1001 Désolés, nous avons renforcé l'équipe.")
+    assert "Envoyé au client (ticket n° 1001)" in said.text(scene.room.id)
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    assert "Désolés, nous avons renforcé l'équipe." in page.bot_texts[-1]
+    page = await visitor.say("Merci, je reviendrai !")
+    assert "Merci, je reviendrai !" in scene.last_in_room().text  # under the card, in the staff room
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert [(r["author"], r["text"]) for r in feedback["replies"]] == [
+        ("staff", "Désolés, nous avons renforcé l'équipe."), ("customer", "Merci, je reviendrai !"),
+    ]  # fmt: skip
+
+
+async def test_the_live_connection_gets_the_staff_reply(
+    scene: Scene, visitors: Callable[..., Visitor], web_url: str
+) -> None:
+    visitor = visitors()
+    await journey(visitor, scene)
+    await scene.notify()
+    before = await visitor.get(f"/c/{scene.massy.token}")
+    last = int(before.html.split('data-last="', 1)[1].split('"', 1)[0])
+    async with visitor.session.get(f"{web_url}/live?after={last}", timeout=aiohttp.ClientTimeout(total=10)) as live:
+        assert live.headers["Content-Type"].startswith("text/event-stream")
+        reply = asyncio.create_task(scene.staff_says(scene.julien, "/reply 1001 On s'en occupe."))
+        event = None
+        while event is None:
+            line = (await live.content.readline()).decode()
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+        await reply
+    assert event["from"] == "bot" and "On s'en occupe." in html.unescape(event["html"])
+
+
+async def test_mydata_and_forget_on_the_page(scene: Scene, visitors: Callable[..., Visitor], web_url: str) -> None:
+    visitor = visitors()
+    await journey(visitor, scene)
+    page = await visitor.say("/mydata")
+    assert "Ce que je garde à votre sujet" in page.bot_texts[-2]
+    assert page.last.file is not None
+    async with visitor.session.get(web_url + page.last.file) as response:
+        data = json.loads(await response.text())
+    assert data["customer"]["channel"] == "web" and data["feedbacks"][0]["rating"] == 2
+    async with visitors().session.get(web_url + page.last.file) as stranger:  # someone else: not theirs
+        assert stranger.status == 404
+    page = await visitor.say("/forget")
+    page = await visitor.tap("Oui, oubliez-moi")
+    assert "plus rien ne relie vos avis à vous" in "\n".join(page.bot_texts)
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["customer"] is None and feedback["channel"] == "web"
+
+
+async def test_bad_forms_are_refused_and_change_nothing(scene: Scene, visitors: Callable[..., Visitor]) -> None:
+    visitor = visitors()
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    action, form = page.action, dict(page.fields)
+    refused = {
+        "no csrf": ({**form, "csrf": "", "text": "3"}, 403),
+        "wrong csrf": ({**form, "csrf": "0" * 32, "text": "3"}, 403),
+        "bad turn": ({**form, "turn": "not-a-number", "text": "3"}, 400),
+        "empty": ({**form, "text": "   "}, 400),
+    }
+    for name, (data, status) in refused.items():
+        answer = await visitor.post(action, data)
+        assert answer.status == status, name
+    stranger = visitors()  # no cookie at all
+    assert (await stranger.post(action, {**form, "text": "3"})).status == 403
+    async with visitor.session.post(visitor.base_url + action, data={**form, "text": "x" * 20_000}) as big:
+        assert big.status == 413
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    assert len(page.messages) == 1  # still only the greeting
+    assert [f async for f in scene.bot.store.iter_feedback()] == []
+
+
+async def test_a_form_posted_twice_counts_once(scene: Scene, visitors: Callable[..., Visitor]) -> None:
+    visitor = visitors()
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    form = {**page.fields, "text": "2"}
+    await visitor.post(page.action, form)
+    page = await visitor.post(page.action, form)  # the same form (same turn) again: a double click
+    assert [m.text for m in page.messages if m.author == "customer"] == ["2"]
+    assert sum("Que s'est-il passé ?" in t for t in page.bot_texts) == 1
+
+
+async def test_one_flooding_customer_is_slowed_with_a_clear_message(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    visitor = visitors()
+    page = await visitor.get(f"/c/{scene.massy.token}")
+    statuses = []
+    for n in range(30):
+        answer = await visitor.post(page.action, {**page.fields, "turn": str(n + 1), "text": f"message {n}"})
+        statuses.append(answer.status)
+    assert statuses.count(429) >= 5 and "Trop de messages" in visitor.page.html  # type: ignore[union-attr]
+    other = visitors()  # someone else is not slowed down
+    assert (await other.get(f"/c/{scene.massy.token}")).status == 200
+    assert (await other.say("5")).status == 200
+
+
+async def test_the_kiosk_starts_again_for_the_next_person_and_keeps_its_gap(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    tablet = visitors()
+    page = await tablet.get(f"/k/{scene.massy.token}")
+    assert "Bonjour et bienvenue chez Quick Massy" in page.bot_texts[0]
+    await tablet.tap("⭐⭐⭐⭐⭐")
+    await tablet.say("Très bon accueil")
+    page = await tablet.tap("Passer")
+    assert "l'équipe ne peut pas vous répondre ici" in html.unescape(page.html) and 'data-next="/k/' in page.html
+    wait = await tablet.get(f"/k/{scene.massy.token}?next=1")  # the next person, within the gap
+    assert "La borne sera prête" in wait.html
+    await asyncio.sleep(1.2)
+    fresh = await tablet.get(f"/k/{scene.massy.token}?next=1")
+    assert [m.author for m in fresh.messages] == ["bot"]  # a new conversation, nothing of the last person's
+    feedbacks = [f async for f in scene.bot.store.iter_feedback()]
+    assert [f["channel"] for f in feedbacks] == ["kiosk"]
+    card = (await scene.notify()).text(scene.room.id)
+    assert "via la borne" in card
+    refused = await scene.staff_says(scene.julien, "/reply 1001 Merci beaucoup !")
+    assert "vient d'une borne" in refused.text(scene.room.id)
+
+
+async def test_web_customers_are_stored_under_a_hash_of_their_cookie(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    visitor = visitors()
+    await visitor.get(f"/c/{scene.massy.token}")
+    [cookie] = [c for c in visitor.session.cookie_jar if c.key == "parole_customer"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    keys_found = [str(k) for k in await scene.bot.store.redis.keys("parole:chat:web:*")]
+    assert len(keys_found) == 1 and cookie.value not in keys_found[0]
+    customer = CustomerId.from_key(keys_found[0].removeprefix("parole:chat:"))
+    assert await scene.bot.store.redis.exists(keys.web_log(customer))
