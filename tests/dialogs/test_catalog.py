@@ -24,7 +24,8 @@ CONTRACT_NAMES = {
     "staff_vocab_list", "staff_vocab_added", "staff_vocab_removed", "staff_vocab_refused", "staff_admin_only",
     "staff_reply_usage",
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
-    "staff_relay_failed", "staff_relayed", "staff_customer_message", "staff_only_text", "staff_closed",
+    "staff_relay_failed", "staff_kiosk_no_reply", "staff_relayed", "staff_customer_message", "staff_only_text",
+    "staff_closed",
     "staff_tickets", "staff_no_tickets", "staff_reminder", "admin_escalation", "button_close", "button_spam",
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
     "customer_relayed", "forget_confirm", "button_forget_confirm", "button_forget_cancel", "forgotten",
@@ -86,7 +87,7 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("text_truncated") == {"limit"}
     assert catalog.declared_variables("staff_card") == {
         "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
-        "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable",
+        "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel",
     }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()
