@@ -24,6 +24,10 @@ from bot.channels.telegram.admin_chat import AdminChat
 from bot.channels.telegram.customer import PrivateChats, TelegramCustomers
 from bot.channels.telegram.routing import add_handlers
 from bot.channels.telegram.staff_room import StaffRoomChat
+from bot.channels.whatsapp.cloud_api import CloudApi
+from bot.channels.whatsapp.customer import Template, WhatsAppCustomers
+from bot.channels.whatsapp.webhook import WhatsAppWebhook
+from bot.channels.whatsapp.window import ServiceWindow
 from bot.config import Settings
 from bot.conversations.chat import CustomerChat
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -202,6 +206,36 @@ def staff_notifier(
 def customer_channels(bot: Bot, username: str | None) -> Channels:
     """The channels customers reach this bot on: Telegram's private chats."""
     return Channels({TelegramCustomers.name: TelegramCustomers(bot, username)})
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsApp:
+    """The WhatsApp channel of a process: its customers' adapter, its Graph API client and window."""
+
+    customers: WhatsAppCustomers
+    api: CloudApi
+    window: ServiceWindow
+
+
+def whatsapp(settings: Settings, store: Store, *, clock: Callable[[], float] = time.time) -> WhatsApp | None:
+    """The WhatsApp channel, when it is on (`PAROLE_WHATSAPP_TOKEN` and `..._PHONE_NUMBER_ID`)."""
+    config = settings.whatsapp
+    if config is None:
+        return None
+    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal())
+    window = ServiceWindow(store.redis, clock)
+    template = Template(config.reply_template, config.template_language) if config.reply_template else None
+    return WhatsApp(WhatsAppCustomers(api, window, template), api, window)
+
+
+def whatsapp_webhook(settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store) -> WhatsAppWebhook:
+    """The `/whatsapp` webhook, reading Meta's posts into `chat`."""
+    config = settings.whatsapp
+    assert config is not None
+    return WhatsAppWebhook(
+        chat, store, side.api, side.window, phone_number_id=config.phone_number_id,
+        app_secret=config.app_secret.reveal(), verify_token=config.verify_token.reveal(),
+    )  # fmt: skip
 
 
 def staff(

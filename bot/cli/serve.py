@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.app import (
     Staff,
+    WhatsApp,
     build_application,
     customer_chat,
     load_dialogs,
@@ -26,6 +27,8 @@ from bot.app import (
     route,
     staff,
     sweep_abandoned,
+    whatsapp,
+    whatsapp_webhook,
 )
 from bot.channels.telegram.webhook import webhook_app
 from bot.config import Settings
@@ -53,6 +56,7 @@ class RunningBot:
     application: Application  # type: ignore[type-arg]
     store: Store
     staff: Staff
+    whatsapp: WhatsApp | None = None
 
 
 @contextlib.asynccontextmanager
@@ -75,6 +79,8 @@ async def running_bot(
     webhook_url = settings.webhook_url
     if listen is not None and webhook_url is None:
         raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+    if settings.whatsapp is not None and listen is None:
+        raise ConfigError("PAROLE_WHATSAPP_TOKEN", "turns WhatsApp on, whose webhook needs `parole serve --webhook`")
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
@@ -84,16 +90,23 @@ async def running_bot(
         await application.initialize()
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []
+        wa = whatsapp(settings, store, clock=clock)
         try:
             username = settings.bot_username or application.bot.username
             waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
-            route(application, customer_chat(settings, store, kit, staff_side, clock), staff_side)
+            if wa is not None:
+                staff_side.channels.add(wa.customers)
+            chat = customer_chat(settings, store, kit, staff_side, clock)
+            route(application, chat, staff_side)
             await application.start()
             if listen is not None and webhook_url is not None:
                 secret = settings.webhook_secret.reveal() if settings.webhook_secret else None
                 path = urlparse(webhook_url).path or "/"
-                runner = web.AppRunner(webhook_app(application, store, path=path, secret=secret))
+                server = webhook_app(application, store, path=path, secret=secret)
+                if wa is not None:
+                    whatsapp_webhook(settings, wa, chat, store).mount(server)
+                runner = web.AppRunner(server)
                 await runner.setup()
                 await web.TCPSite(runner, listen.host, listen.port).start()
                 await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
@@ -107,7 +120,7 @@ async def running_bot(
             tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
             if notify_every is not None:
                 tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
-            yield RunningBot(application, store, staff_side)
+            yield RunningBot(application, store, staff_side, wa)
         finally:
             for task in tasks:
                 task.cancel()
@@ -122,6 +135,8 @@ async def running_bot(
             await application.shutdown()
             if lane is not None:
                 await lane.aclose()
+            if wa is not None:
+                await wa.api.close()
 
 
 async def _log_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
