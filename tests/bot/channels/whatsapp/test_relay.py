@@ -42,7 +42,9 @@ async def test_relay_both_ways_with_the_telegram_staff_room(
     said = await scene.staff_says(scene.julien, f"/reply {FIRST_TICKET} Toutes nos excuses, <b>Julien</b> & co.")
     assert "Envoyé au client" in said.text(scene.room.id)
     reply = cloud.messages_to(camille)[-1]
-    assert reply.type == "text" and "Toutes nos excuses, <b>Julien</b> & co." in reply.text  # the staff's words as typed
+    assert (
+        reply.type == "text" and "Toutes nos excuses, <b>Julien</b> & co." in reply.text
+    )  # the staff's words as typed
     turn = await customer.say("Merci, c'est gentil")
     assert turn.messages, "the customer is told their answer went to the team"
     assert "Merci, c'est gentil" in scene.last_in_room().text

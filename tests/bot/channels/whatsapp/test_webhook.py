@@ -78,7 +78,9 @@ async def test_a_typed_rating_and_a_shared_location(
     assert [f["rating"] async for f in wa_bot.store.iter_feedback("quick")] == [4]
 
 
-@pytest.mark.parametrize("kind", ["image", "sticker", "audio", "video", "document", "reaction", "contacts", "unsupported"])
+@pytest.mark.parametrize(
+    "kind", ["image", "sticker", "audio", "video", "document", "reaction", "contacts", "unsupported"]
+)
 async def test_each_kind_without_text_gets_a_polite_reprompt(
     wa_bot: RunningBot, cloud: CloudApiEmulator, camille: WhatsAppUser, kind: str
 ) -> None:
