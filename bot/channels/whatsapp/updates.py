@@ -150,6 +150,8 @@ def _message(item: object) -> Incoming | None:
         longitude = content.get("longitude") if isinstance(content, Mapping) else None
         if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)):
             return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # type: ignore[operator]  # numbers, checked above
+            return None  # found by the fuzz test: Redis refuses such a point when nearby venues are searched
         common.update(kind="location", location=(float(latitude), float(longitude)))  # type: ignore[arg-type]
     else:  # image, audio, video, document, sticker, reaction, contacts, order, system, unsupported...
         common["kind"] = kind if kind.isidentifier() else "other"
