@@ -20,8 +20,8 @@ test: setup ## lint, type-check and run the test suite against a redis-server th
 	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
 	@command -v chromium >/dev/null || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
 	@command -v redis-cli >/dev/null || { echo "redis-cli is missing: apt-get install redis-tools"; exit 1; }
-	$(BIN)/ruff check bot dialogs nlp emulator tests bench
-	$(BIN)/ruff format --check bot dialogs nlp emulator tests bench
+	$(BIN)/ruff check bot dialogs nlp emulator whatsapp_emulator tests bench
+	$(BIN)/ruff format --check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 

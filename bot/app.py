@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,6 +28,11 @@ from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.channels.web.channel import WebCustomers
 from bot.channels.web.pages import LiveHub, WebChat
 from bot.channels.web.transcript import Transcript
+from bot.channels.whatsapp.cloud_api import CloudApi
+from bot.channels.whatsapp.customer import Template, WhatsAppCustomers
+from bot.channels.whatsapp.links import whatsapp_link
+from bot.channels.whatsapp.webhook import WhatsAppWebhook
+from bot.channels.whatsapp.window import ServiceWindow
 from bot.config import Settings
 from bot.conversations.chat import CustomerChat
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -224,6 +230,37 @@ async def web_chat(
     return WebChat(
         store, chat, Transcript(store.redis), settings.public_url, username, settings.kiosk_gap, settings.kiosk_idle,
         metrics, LiveHub(store.redis), secret=await Pseudonyms(store.redis).secret(),
+        whatsapp_link=functools.partial(whatsapp_link, settings.whatsapp.number) if settings.whatsapp else None,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsApp:
+    """The WhatsApp channel of a process: its customers' adapter, its Graph API client and window."""
+
+    customers: WhatsAppCustomers
+    api: CloudApi
+    window: ServiceWindow
+
+
+def whatsapp(settings: Settings, store: Store, *, clock: Callable[[], float] = time.time) -> WhatsApp | None:
+    """The WhatsApp channel, when it is on (`PAROLE_WHATSAPP_TOKEN` and `..._PHONE_NUMBER_ID`)."""
+    config = settings.whatsapp
+    if config is None:
+        return None
+    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal())
+    window = ServiceWindow(store.redis, clock)
+    template = Template(config.reply_template, config.template_language) if config.reply_template else None
+    return WhatsApp(WhatsAppCustomers(api, window, template), api, window)
+
+
+def whatsapp_webhook(settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store) -> WhatsAppWebhook:
+    """The `/whatsapp` webhook, reading Meta's posts into `chat`."""
+    config = settings.whatsapp
+    assert config is not None
+    return WhatsAppWebhook(
+        chat, store, side.api, side.window, phone_number_id=config.phone_number_id,
+        app_secret=config.app_secret.reveal(), verify_token=config.verify_token.reveal(),
     )  # fmt: skip
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from bot.errors import ConfigError
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
+WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{10,100}$")
 _USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
@@ -39,6 +40,20 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsAppSettings:
+    """WhatsApp through Meta's Cloud API: on when `PAROLE_WHATSAPP_TOKEN` and `..._PHONE_NUMBER_ID` are set."""
+
+    token: Secret
+    phone_number_id: str
+    app_secret: Secret  # signs the webhook's posts (X-Hub-Signature-256)
+    verify_token: Secret  # the webhook's verification handshake
+    number: str  # the business number, digits only, for wa.me links
+    api_url: str = WHATSAPP_API_URL  # the Graph API with its version
+    reply_template: str | None = None  # approved template for messages outside the 24-hour window
+    template_language: str = "fr"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,8 @@ class Settings:
     def web_chat(self) -> bool:
         """The web channel (landing pages, web chat, kiosks) is on."""
         return self.public_url is not None
+
+    whatsapp: WhatsAppSettings | None = None
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -215,4 +232,50 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         public_url=public_url.rstrip("/") if public_url else None,
         kiosk_gap=_positive("PAROLE_KIOSK_GAP", kiosk_gap, float) if kiosk_gap else 60.0,
         kiosk_idle=_positive("PAROLE_KIOSK_IDLE", kiosk_idle, float) if kiosk_idle else 90.0,
+        whatsapp=_whatsapp(get),
+    )
+
+
+_PHONE_NUMBER_ID = re.compile(r"^\d{1,30}$")
+_GRAPH_TOKEN = re.compile(r"^[A-Za-z0-9_.|-]{16,2048}$")
+_APP_SECRET = re.compile(r"^[A-Za-z0-9_-]{8,256}$")
+_VERIFY_TOKEN = re.compile(r"^[!-~]{1,256}$")
+_TEMPLATE = re.compile(r"^([a-z0-9_]{1,512})(?::([a-z]{2,3}(?:_[A-Z]{2})?))?$")
+
+
+def _whatsapp(get: Callable[[str], str | None]) -> WhatsAppSettings | None:
+    """The WhatsApp settings, or None when the channel is off (neither the token nor the phone number id)."""
+    token, number_id = get("PAROLE_WHATSAPP_TOKEN"), get("PAROLE_WHATSAPP_PHONE_NUMBER_ID")
+    if token is None and number_id is None:
+        return None
+    if token is None or number_id is None:
+        missing = "PAROLE_WHATSAPP_TOKEN" if token is None else "PAROLE_WHATSAPP_PHONE_NUMBER_ID"
+        raise ConfigError(missing, "is required with the other WhatsApp setting (both turn WhatsApp on)")
+    if not _GRAPH_TOKEN.match(token):
+        raise ConfigError("PAROLE_WHATSAPP_TOKEN", "does not look like a Graph API access token")
+    if not _PHONE_NUMBER_ID.match(number_id):
+        raise ConfigError("PAROLE_WHATSAPP_PHONE_NUMBER_ID", f"must be the digits Meta shows, not {number_id!r}")
+    app_secret, verify = get("PAROLE_WHATSAPP_APP_SECRET"), get("PAROLE_WHATSAPP_VERIFY_TOKEN")
+    if app_secret is None or not _APP_SECRET.match(app_secret):
+        raise ConfigError(
+            "PAROLE_WHATSAPP_APP_SECRET", "is required with WhatsApp: the app secret (8-256 letters/digits)"
+        )
+    if verify is None or not _VERIFY_TOKEN.match(verify):
+        raise ConfigError("PAROLE_WHATSAPP_VERIFY_TOKEN", "is required with WhatsApp: 1-256 printable characters")
+    number = re.sub(r"[\s.()-]", "", get("PAROLE_WHATSAPP_NUMBER") or "").removeprefix("+").removeprefix("00")
+    if not re.fullmatch(r"[1-9]\d{6,14}", number):
+        raise ConfigError(
+            "PAROLE_WHATSAPP_NUMBER", "is required with WhatsApp: the business number in international form"
+        )
+    api_url = _url("PAROLE_WHATSAPP_API_URL", get("PAROLE_WHATSAPP_API_URL") or WHATSAPP_API_URL, ("http", "https"))
+    template, language = None, "fr"
+    if (named := get("PAROLE_WHATSAPP_REPLY_TEMPLATE")) is not None:
+        found = _TEMPLATE.match(named)
+        if found is None:
+            raise ConfigError(
+                "PAROLE_WHATSAPP_REPLY_TEMPLATE", "must be a template name (a-z, 0-9, _), optionally :LANGUAGE"
+            )
+        template, language = found.group(1), found.group(2) or "fr"
+    return WhatsAppSettings(
+        Secret(token), number_id, Secret(app_secret), Secret(verify), number, api_url.rstrip("/"), template, language
     )

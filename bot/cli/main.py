@@ -16,6 +16,7 @@ from typing import Any
 import uvloop
 
 from bot.app import bot_username, open_redis
+from bot.channels.whatsapp.links import whatsapp_link
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
 from bot.cli.web import add_parser as add_web_parser
@@ -190,7 +191,7 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                     record["deep_link"] = deep_link(username, item.token)
                 if settings.public_url:
                     record.update(web_links(settings.public_url, item.token, item.short_code))
-                _print_json(record)
+                _print_json({**record, **_whatsapp_link(settings, item)})
             return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
@@ -210,8 +211,16 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
         qr_dir = args.qr_dir or settings.data_dir / "qr"
         # With the web channel on, the QR code opens the landing page, which offers every channel.
         png, svg = write_qr(web.get("web_link", link), qr_dir, f"{venue.brand}-{venue.code}")
-        _print_json({**venue.to_json(), "deep_link": link, **web, "qr_png": str(png), "qr_svg": str(svg)})
+        record = {**venue.to_json(), "deep_link": link, **web, "qr_png": str(png), "qr_svg": str(svg)}
+        _print_json({**record, **_whatsapp_link(settings, venue)})
     return 0
+
+
+def _whatsapp_link(settings: Settings, venue: Venue) -> dict[str, str]:
+    """`whatsapp_link`, when WhatsApp is on."""
+    if settings.whatsapp is None:
+        return {}
+    return {"whatsapp_link": whatsapp_link(settings.whatsapp.number, venue.short_code)}
 
 
 async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:

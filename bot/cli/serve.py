@@ -18,6 +18,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.app import (
     Staff,
+    WhatsApp,
     build_application,
     customer_chat,
     load_dialogs,
@@ -27,6 +28,8 @@ from bot.app import (
     staff,
     sweep_abandoned,
     web_chat,
+    whatsapp,
+    whatsapp_webhook,
 )
 from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
@@ -56,6 +59,7 @@ class RunningBot:
     application: Application  # type: ignore[type-arg]
     store: Store
     staff: Staff
+    whatsapp: WhatsApp | None = None
 
 
 @contextlib.asynccontextmanager
@@ -82,6 +86,8 @@ async def running_bot(
         if webhook_url is None:
             raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
         secret = require_secret(settings.webhook_secret, "PAROLE_WEBHOOK_SECRET", mode="--webhook")
+    if settings.whatsapp is not None and listen is None:
+        raise ConfigError("PAROLE_WHATSAPP_TOKEN", "turns WhatsApp on, whose webhook needs `parole serve --webhook`")
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)
@@ -91,10 +97,13 @@ async def running_bot(
         await application.initialize()
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []
+        wa = whatsapp(settings, store, clock=clock)
         try:
             username = settings.bot_username or application.bot.username
             waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
             staff_side = staff(settings, store, kit, application.bot, username, clock=clock, **waits)
+            if wa is not None:
+                staff_side.channels.add(wa.customers)
             chat = customer_chat(settings, store, kit, staff_side, clock)
             route(application, chat, staff_side)
             await application.start()
@@ -103,6 +112,8 @@ async def running_bot(
                 server = webhook_app(application, store, path=path, secret=secret)
                 if settings.web_chat:
                     add_web_chat(server, await web_chat(settings, store, chat, server[METRICS], username))
+                if wa is not None:
+                    whatsapp_webhook(settings, wa, chat, store).mount(server)
                 runner = web.AppRunner(server)
                 await runner.setup()
                 await web.TCPSite(runner, listen.host, listen.port).start()
@@ -124,7 +135,7 @@ async def running_bot(
             tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
             if notify_every is not None:
                 tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
-            yield RunningBot(application, store, staff_side)
+            yield RunningBot(application, store, staff_side, wa)
         finally:
             for task in tasks:
                 task.cancel()
@@ -139,6 +150,8 @@ async def running_bot(
             await application.shutdown()
             if lane is not None:
                 await lane.aclose()
+            if wa is not None:
+                await wa.api.close()
 
 
 async def _log_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]

@@ -27,6 +27,9 @@ class Delivered(StrEnum):
     SENT = "sent"
     BLOCKED = "blocked"  # the customer blocked the bot (or left the channel): nothing reaches them any more
     FAILED = "failed"  # refused, or given up after retries
+    # Not sent for the channel's rule on when a business may write first (WhatsApp's 24-hour window, with
+    # no approved template to send instead): a FAILED whose reason the staff room is told.
+    OUTSIDE_WINDOW = "outside_window"
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,7 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "suggestion_parts": highlighted(feedback.get("suggestion"), entities, "suggestion"),
         "ticket": ticket.number,
         "customer": ticket.customer,
+        "channel": feedback.get("channel") or "telegram",
         "abandoned": feedback.get("status") == "abandoned",
         "analysed": analysed,
         "kind": feedback.get("kind") or "",
@@ -73,7 +74,6 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "entities": mentioned,
         "status": ticket.status.value,
         "undeliverable": ticket.undeliverable,
-        "channel": feedback.get("channel") or "telegram",
     }
 
 

@@ -106,6 +106,9 @@ class Relay:
             await self.tickets.undeliverable(ticket, now)
             await say("staff_undeliverable", variables)
             await self.cards.refresh(await self._reloaded(ticket))
+        elif sent is Delivered.OUTSIDE_WINDOW:
+            await self.tickets.release_relay(ticket.brand, room.chat_id, message.message_id)
+            await say("staff_outside_window", variables)
         else:
             await self.tickets.release_relay(ticket.brand, room.chat_id, message.message_id)
             await say("staff_relay_failed", variables)

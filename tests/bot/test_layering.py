@@ -79,6 +79,10 @@ def test_storage_imports_no_telegram_and_no_other_package_of_bot() -> None:
     assert others == []
 
 
+def test_only_the_edge_imports_the_whatsapp_channel() -> None:
+    assert _offences((*DOMAIN, "bot.botapi", "bot.channels.telegram"), ("bot.channels.whatsapp",)) == []
+
+
 def test_the_domain_never_imports_a_channel_the_web_the_command_line_or_the_composition_root() -> None:
     assert _offences((*DOMAIN, "bot.botapi"), EDGE) == []
 
@@ -104,15 +108,17 @@ def test_the_packages_import_each_other_without_a_cycle() -> None:
     graphlib.TopologicalSorter(graph).prepare()  # raises CycleError, naming the cycle
 
 
-def test_only_the_demo_imports_the_emulator() -> None:
-    users = sorted(m for m, names in IMPORTS.items() if top_level(names, frozenset({"emulator"})))
-    assert users == ["bot.cli.demo"]
+def test_only_the_demo_imports_the_emulators() -> None:
+    for emulator in ("emulator", "whatsapp_emulator"):
+        users = sorted(m for m, names in IMPORTS.items() if top_level(names, frozenset({emulator})))
+        assert users in ([], ["bot.cli.demo"]), emulator
 
 
 def test_parole_serve_loads_neither_the_emulator_nor_spacy() -> None:
     loaded = modules_loaded_by(["bot.cli.main", "bot.cli.serve", "bot.app"])
     assert "bot.cli.serve" in loaded and "bot.channels.telegram.webhook" in loaded
-    assert top_level(loaded, frozenset({"emulator", "spacy", "thinc"})) == []
+    assert "bot.channels.whatsapp.webhook" in loaded
+    assert top_level(loaded, frozenset({"emulator", "whatsapp_emulator", "spacy", "thinc"})) == []
 
 
 def test_the_demo_does_load_the_emulator() -> None:

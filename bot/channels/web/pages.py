@@ -88,6 +88,7 @@ class WebChat:
     secret: bytes = b""
     pages: jinja2.Environment | None = None
     words: dict[str, dict[str, str]] | None = None
+    whatsapp_link: Callable[[str], str] | None = None  # a venue's wa.me link from its short code, when WhatsApp is on
 
     @property
     def secure(self) -> bool:
@@ -239,10 +240,13 @@ async def landing(request: web.Request) -> web.StreamResponse:
         return _notice(chat, language, "unknown_venue_title", "unknown_venue", 404)
     venue, token = found
     telegram = deep_link(chat.bot_username, token) if chat.bot_username else None
+    whatsapp = None
+    if chat.whatsapp_link is not None:
+        whatsapp = chat.whatsapp_link((await chat.store.get_venue(venue.brand, venue.code)).short_code)
     chat.metrics.web_requests.labels("landing", "ok").inc()
     return _page(
         chat, "landing.html", lang=language, w=_words(chat, language), venue=venue,
-        chat_url=f"/c/{token}", telegram_url=telegram,
+        chat_url=f"/c/{token}", telegram_url=telegram, whatsapp_url=whatsapp,
     )  # fmt: skip
 
 
