@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib.metadata
 import json
 import logging
 import os
@@ -32,8 +33,17 @@ from bot.storage.venues import Venue, deep_link, write_qr
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
+def _version() -> str:
+    """The installed distribution's version (an editable install's too)."""
+    try:
+        return importlib.metadata.version("parole")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parole", description="Customer feedback at venues, over Telegram.")
+    parser.add_argument("--version", action="version", version=f"parole {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
