@@ -33,6 +33,18 @@ class RedisTooOld(RedisUnavailable):
         self.needed = needed
 
 
+class AnalysisNotInstalled(ParoleError):
+    """spaCy or its French model is missing: this install has no `worker` extra."""
+
+    def __init__(self, missing: tuple[str, ...], command: str, alternative: str = "") -> None:
+        super().__init__(
+            f"{command} needs the analysis, which is not installed here ({', '.join(missing)} missing): "
+            f"pip install 'parole[worker]'{alternative}"
+        )
+        self.missing = missing
+        self.command = command
+
+
 class NotFound(ParoleError):
     """A brand, venue or feedback named on the command line does not exist."""
 

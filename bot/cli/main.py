@@ -17,6 +17,7 @@ from typing import Any
 import uvloop
 
 from bot.app import bot_username, open_redis
+from bot.cli.analysis_extra import require_analysis
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
 from bot.cli.web import add_parser as add_web_parser
@@ -287,6 +288,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    require_analysis("parole reanalyze")
     from bot.analysis.worker import reanalyze
     from bot.cli.progress import Progress
     from nlp import Analyzer
@@ -322,6 +324,7 @@ async def _vocab(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
+    require_analysis("parole nlp analyze")
     from nlp import Analyzer
     from nlp.types import Vocabulary
 

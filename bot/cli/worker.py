@@ -12,6 +12,7 @@ import sys
 from redis.asyncio import Redis
 
 from bot.app import open_redis
+from bot.cli.analysis_extra import require_analysis
 from bot.config import Settings
 from bot.errors import InvalidInput
 from bot.health import health_server
@@ -44,6 +45,8 @@ async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput(f"--port must be 1-65535 (or 0 for no /healthz and /metrics), not {args.port}")
     if args.no_analysis and args.no_notifier:
         raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
+    if not args.no_analysis:
+        require_analysis("parole worker", alternative=", or run the staff notifier alone with --no-analysis")
     notify = not args.no_notifier
     if notify and settings.telegram_token is None:
         if args.no_analysis:
