@@ -410,7 +410,9 @@ async def start_fleet(tmp: Path, target: Parole, emulator: BotApiEmulator) -> Fl
         proxy = BotProcess("proxy", argv, env, cwd=tmp, log=tmp / "proxy.log")
         started.append(proxy)
         await wait_listening(proxy, proxy_port)
-        worker = BotProcess("worker", [sys.executable, "-m", "bot", "worker"], env, cwd=tmp, log=tmp / "worker.log")
+        worker = BotProcess(
+            "worker", [sys.executable, "-m", "bot", "worker", "--port", "0"], env, cwd=tmp, log=tmp / "worker.log"
+        )
         started.append(worker)
         deadline = time.monotonic() + READY_TIMEOUT
         while not await target.redis.hlen(keys.WORKERS):  # the worker registers once spaCy is loaded

@@ -55,6 +55,7 @@ from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client
 from bot.storage.embedded import EmbeddedRedis
 from bot.storage.identity import KIOSK, WEB
 from bot.storage.store import Store
+from bot.storage.version import require_redis_7
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
@@ -86,6 +87,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             raise RedisUnavailable(f"cannot reach Redis at {_safe_url(url)}: {exc}") from exc
         except RedisError as exc:
             raise RedisUnavailable(f"Redis at {_safe_url(url)} refused: {exc}") from exc
+        await require_redis_7(client, where=f"Redis at {_safe_url(url)}")
         yield client
     finally:
         await client.aclose()

@@ -20,6 +20,31 @@ class RedisUnavailable(ParoleError):
     """Redis cannot be reached or the embedded server cannot start."""
 
 
+class RedisTooOld(RedisUnavailable):
+    """The Redis (or Valkey) server is older than the version parole needs (streams' consumer-group `lag`...)."""
+
+    def __init__(self, where: str, found: str, needed: str) -> None:
+        super().__init__(
+            f"{where} is version {found}; parole needs Redis or Valkey {needed} or newer: upgrade the server "
+            "(or put a newer redis-server first on PATH for the embedded one)"
+        )
+        self.where = where
+        self.found = found
+        self.needed = needed
+
+
+class AnalysisNotInstalled(ParoleError):
+    """spaCy or its French model is missing: this install has no `worker` extra."""
+
+    def __init__(self, missing: tuple[str, ...], command: str, alternative: str = "") -> None:
+        super().__init__(
+            f"{command} needs the analysis, which is not installed here ({', '.join(missing)} missing): "
+            f"pip install 'parole[worker]'{alternative}"
+        )
+        self.missing = missing
+        self.command = command
+
+
 class NotFound(ParoleError):
     """A brand, venue or feedback named on the command line does not exist."""
 

@@ -119,33 +119,11 @@ async def stream_state(redis: Redis) -> list[StreamState]:
     ]
 
 
-class Metrics:
-    """The counters of one bot process, and the figures read from Redis at each scrape."""
+class RedisFigures:
+    """The figures read from Redis at each scrape: what every parole process's `/metrics` shows."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.updates = Counter(
-            "parole_updates", "Telegram updates received by the webhook, by outcome", ["outcome"],
-            registry=self.registry,
-        )  # fmt: skip
-        self.latency = Histogram(
-            "parole_update_seconds", "Time from receiving an update to answering the webhook",
-            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=self.registry,
-        )  # fmt: skip
-        self.errors = Counter(
-            "parole_update_errors", "Updates whose handling failed, by cause", ["cause"], registry=self.registry
-        )
-        self.web_requests = Counter(
-            "parole_web_requests", "Web chat requests, by page and outcome", ["page", "outcome"],
-            registry=self.registry,
-        )  # fmt: skip
-        self.web_latency = Histogram(
-            "parole_web_request_seconds", "Time to answer a web chat request (live connections aside)", ["page"],
-            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
-        )  # fmt: skip
-        self.web_live = Gauge(
-            "parole_web_live_connections", "Open live connections of web pages", registry=self.registry
-        )
         self._redis_figures: list[GaugeMetricFamily] = []
         self.registry.register(_Snapshot(self))
 
@@ -173,8 +151,37 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+class Metrics(RedisFigures):
+    """The counters of one bot process, and the figures read from Redis at each scrape."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.updates = Counter(
+            "parole_updates", "Telegram updates received by the webhook, by outcome", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "parole_update_seconds", "Time from receiving an update to answering the webhook",
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0), registry=self.registry,
+        )  # fmt: skip
+        self.errors = Counter(
+            "parole_update_errors", "Updates whose handling failed, by cause", ["cause"], registry=self.registry
+        )
+        self.web_requests = Counter(
+            "parole_web_requests", "Web chat requests, by page and outcome", ["page", "outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.web_latency = Histogram(
+            "parole_web_request_seconds", "Time to answer a web chat request (live connections aside)", ["page"],
+            buckets=(0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=self.registry,
+        )  # fmt: skip
+        self.web_live = Gauge(
+            "parole_web_live_connections", "Open live connections of web pages", registry=self.registry
+        )
+
+
 class _Snapshot(Collector):
-    def __init__(self, metrics: Metrics) -> None:
+    def __init__(self, metrics: RedisFigures) -> None:
         self.metrics = metrics
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -89,8 +89,19 @@ class CatalogEntry:
 
 
 def default_templates_dir() -> Path:
-    """The repository's `templates/` directory (the bot's messages are in its `bot/` subdirectory)."""
-    return Path(__file__).resolve().parents[1] / "templates"
+    """The templates parole ships (the bot's messages in `bot/`, the web admin's pages in `web/`).
+
+    An installed parole carries them as package data, `dialogs/templates` (setup.py maps the repository's
+    top-level `templates/` there); a checkout, or an editable install of it, reads `templates/` itself.
+    """
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    if installed.is_dir():
+        return installed
+    checkout = here.parent / "templates"
+    if (here.parent / "pyproject.toml").is_file() and checkout.is_dir():
+        return checkout
+    return installed  # missing: loading the catalog names this path
 
 
 def parse_catalog(text: str, *, source: str) -> tuple[CatalogEntry, ...]:

@@ -95,7 +95,8 @@ async def _analyse(out: TextIO, redis_url: str, client: Redis, *, timeout: float
     """Run `parole worker` until the feedback stream is analysed, as a deployment would, then stop it."""
     env = {**os.environ, "PAROLE_REDIS_URL": redis_url, "PAROLE_LOG_LEVEL": "WARNING"}
     worker = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "worker", "--name", "demo", "--no-notifier"),
+        # --port 0: no /healthz server, which could find a deployed worker's port taken on this host
+        *(sys.executable, "-m", "bot", "worker", "--name", "demo", "--no-notifier", "--port", "0"),
         env=env,
         stderr=asyncio.subprocess.DEVNULL,
     )

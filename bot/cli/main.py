@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import importlib.metadata
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import uvloop
 
 from bot.app import bot_username, open_redis
 from bot.channels.whatsapp.links import whatsapp_link
+from bot.cli.analysis_extra import require_analysis
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
 from bot.cli.web import add_parser as add_web_parser
@@ -33,8 +35,17 @@ from bot.storage.venues import Venue, deep_link, web_links, write_qr
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
+def _version() -> str:
+    """The installed distribution's version (an editable install's too)."""
+    try:
+        return importlib.metadata.version("parole")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="parole", description="Customer feedback at venues, over Telegram.")
+    parser.add_argument("--version", action="version", version=f"parole {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
@@ -297,6 +308,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
+    require_analysis("parole reanalyze")
     from bot.analysis.worker import reanalyze
     from bot.cli.progress import Progress
     from nlp import Analyzer
@@ -332,6 +344,7 @@ async def _vocab(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
+    require_analysis("parole nlp analyze")
     from nlp import Analyzer
     from nlp.types import Vocabulary
 

@@ -12,8 +12,10 @@ import sys
 from redis.asyncio import Redis
 
 from bot.app import open_redis
+from bot.cli.analysis_extra import require_analysis
 from bot.config import Settings
 from bot.errors import InvalidInput
+from bot.health import health_server
 from bot.storage.durability import warn_about_durability
 
 
@@ -27,6 +29,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     )  # fmt: skip
     worker.add_argument("--no-analysis", action="store_true", help="only notify the staff rooms (no spaCy loaded)")
     worker.add_argument("--no-notifier", action="store_true", help="only analyse (no staff cards or reminders)")
+    worker.add_argument("--host", default="127.0.0.1", help="/healthz and /metrics listen address (default 127.0.0.1)")
+    worker.add_argument(
+        "--port", type=int, default=8082,
+        help="/healthz and /metrics listen port (default 8082; 0: none). Each worker on a host needs its own",
+    )  # fmt: skip
 
 
 async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -34,8 +41,12 @@ async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
         raise InvalidInput("--batch must be at least 1")
     if not args.claim_after > 0:
         raise InvalidInput("--claim-after must be a positive number of seconds")
+    if not 0 <= args.port < 65536:
+        raise InvalidInput(f"--port must be 1-65535 (or 0 for no /healthz and /metrics), not {args.port}")
     if args.no_analysis and args.no_notifier:
         raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
+    if not args.no_analysis:
+        require_analysis("parole worker", alternative=", or run the staff notifier alone with --no-analysis")
     notify = not args.no_notifier
     if notify and settings.telegram_token is None:
         if args.no_analysis:
@@ -49,6 +60,7 @@ async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     async with contextlib.AsyncExitStack() as stack:
         redis = await stack.enter_async_context(open_redis(settings))
         await warn_about_durability(redis)
+        await stack.enter_async_context(health_server(redis, process="worker", host=args.host, port=args.port))
         jobs: list[asyncio.Task[None]] = []
         if notify:
             jobs.append(asyncio.create_task(_notify_until(stop, settings, redis, stack)))

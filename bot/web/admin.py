@@ -29,6 +29,7 @@ from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.health import HEALTH_PATHS, add_health_routes
 from bot.storage.store import Store
 from bot.web.dashboard import dashboard_figures, dashboard_form
 from dialogs.catalog import default_templates_dir
@@ -80,6 +81,7 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
     app.router.add_get("/history", history)
     app.router.add_post("/rollback", rollback)
     app.router.add_get("/dashboard", dashboard)
+    add_health_routes(app, editor.store.redis, process="web")  # no login: for the orchestrator, not for people
     return app
 
 
@@ -88,7 +90,7 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
 
 @web.middleware
 async def _session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path.startswith(("/login/", "/static/")):
+    if request.path.startswith(("/login/", "/static/")) or request.path in HEALTH_PATHS:
         return await handler(request)
     session = await request.app[LOGINS_KEY].session(request.cookies.get(COOKIE))
     if session is None:

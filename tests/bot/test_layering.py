@@ -17,6 +17,7 @@ LAYERS = (
     ("bot.errors", "bot.config"),
     ("bot.storage",),
     ("bot.ops", "bot.seam", "bot.botapi"),
+    ("bot.health",),  # /healthz and /metrics of the worker and the web admin, on bot.ops
     ("bot.editing",),
     ("bot.staff",),
     ("bot.customers",),

@@ -38,7 +38,7 @@ async def test_the_worker_process_posts_the_card_the_bot_process_does_not(
     assert not any(str(FIRST_TICKET) in m.text for m in emulator.bot_messages(scene.room.id)), "the bot posted it"
 
     worker = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "bot", "worker", "--no-analysis"),
+        *(sys.executable, "-m", "bot", "worker", "--no-analysis", "--port", "0"),
         env=worker_env(settings, emulator, tmp_path),
         stderr=asyncio.subprocess.PIPE,
     )

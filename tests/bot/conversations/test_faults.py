@@ -29,6 +29,7 @@ async def _worker(redis_url: str, name: str) -> asyncio.subprocess.Process:
     env.pop("PAROLE_TELEGRAM_TOKEN", None)
     return await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "worker", "--no-notifier", "--batch", "8", "--claim-after", "1"),
+        *("--port", "0"),  # several workers at once: no /healthz server each
         *("--name", name),
         env=env,
         stderr=asyncio.subprocess.DEVNULL,

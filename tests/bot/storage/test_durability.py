@@ -124,7 +124,9 @@ async def test_parole_worker_warns_at_start(settings: Settings, emulator: BotApi
     async with redis_with(tmp_path / "bad", appendonly=False) as url:
         env = worker_env(with_settings(settings, redis_url=url), emulator, tmp_path)
         worker = await asyncio.create_subprocess_exec(
-            *(sys.executable, "-m", "bot", "worker", "--no-analysis"), env=env, stderr=asyncio.subprocess.PIPE
+            *(sys.executable, "-m", "bot", "worker", "--no-analysis", "--port", "0"),
+            env=env,
+            stderr=asyncio.subprocess.PIPE,
         )
         assert worker.stderr is not None
         try:
