@@ -21,6 +21,7 @@ from bot.seam.inbound import Inbound
 from bot.staff.commands import ADMIN_COMMANDS, PREVIEW_BUTTON
 from bot.storage.identity import CustomerId
 
+MAX_LATITUDE = 85.05112878  # the furthest north and south Redis' geo index goes
 # Message attributes that carry something other than text, in the order Telegram documents them.
 MEDIA_KINDS = (
     "animation", "audio", "document", "photo", "sticker", "story", "video", "video_note", "voice",
@@ -104,6 +105,8 @@ def _message(update_id: int, message: object) -> Inbound | None:
             if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (latitude, longitude)):
                 return None
             location = (float(latitude), float(longitude))  # type: ignore[arg-type]  # checked just above
+            if not (abs(location[0]) <= MAX_LATITUDE and abs(location[1]) <= 180.0):
+                location = None  # no place on the map (Redis' geo search refuses it): a location like any other kind
     return Inbound(
         update_id,
         CustomerId.telegram(chat_id),

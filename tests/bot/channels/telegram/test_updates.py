@@ -114,3 +114,12 @@ def test_anything_else_is_left_to_python_telegram_bot(data: dict[str, Any]) -> N
 def test_an_operators_command_or_button_goes_to_the_admin_chat_first(data: dict[str, Any]) -> None:
     assert read_json(data) is not None  # read the same way if the admin chat passes it on
     assert customer_update(data) is None
+
+
+@pytest.mark.parametrize(
+    "where",
+    [{"latitude": 200.0, "longitude": 2.2}, {"latitude": 48.7, "longitude": -181}, {"latitude": 89.9, "longitude": 0}],
+)
+def test_a_location_off_the_map_is_read_as_a_location_without_coordinates(where: dict[str, float]) -> None:
+    inbound = read_json(message(location=where))
+    assert inbound is not None and (inbound.kind, inbound.location) == ("location", None)
