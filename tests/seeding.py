@@ -78,12 +78,14 @@ async def seed_feedback(
     tickets_by_batch: bool = False,
     batch: int = 500,
     on_batch: Callable[[int], None] | None = None,
+    channels: Sequence[str] = ("telegram",),
 ) -> None:
     """`count` complete feedbacks, one every `spacing` seconds from `start`, at venues picked at random;
     most analysed, each with a ticket, some answered by the staff (some of those answered twice).
     `in_order` takes the venues and the samples in turn instead, for figures a test can count by hand.
     Each ticket opens a second after its feedback, as the notifier would; `tickets_by_batch` opens a batch's
-    tickets together (at its first feedback's time), much faster, for large benchmarks."""
+    tickets together (at its first feedback's time), much faster, for large benchmarks.
+    `channels` are taken in turn: feedback n comes from a customer of `channels[n % len(channels)]`."""
     store, tickets, analyses = Store(redis), TicketStore(redis), AnalysisStore(redis)
     for first in range(0, count, batch):
         records: list[tuple[FeedbackRecord, Sample]] = []
@@ -101,9 +103,10 @@ async def seed_feedback(
             )  # fmt: skip
             records.append((record, sample))
         customer = CustomerId.telegram(10_000 + first // batch)
-        await store.save_turn(
-            customer, Conversation(), [r for r, _ in records], duplicate_window=1, conversation_timeout=1800
-        )
+        for turn, channel in enumerate(channels):
+            sent = [r for i, (r, _) in enumerate(records) if (first + i) % len(channels) == turn]
+            who = customer if channel == "telegram" else CustomerId.of(channel, f"seeded{first // batch}")
+            await store.save_turn(who, Conversation(), sent, duplicate_window=1, conversation_timeout=1800)
         for brand in {r.venue.brand for r, _ in records}:
             mine = [(r, s) for r, s in records if r.venue.brand == brand]
             chosen = [(r.id, analysis_of(s), "") for r, s in mine if rng.random() < analysed_share]

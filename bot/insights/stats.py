@@ -25,6 +25,8 @@ from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
 
 KINDS = ("complaint", "critique", "suggestion", "praise")
+#: The channels every figure lists, in this order (a feedback of another channel is listed after them).
+CHANNEL_ORDER = ("telegram", "whatsapp", "web", "kiosk")
 # The first 25,000 feedbacks of a French platform that did this in 2011 (PRODUCT.md).
 FIELD_REFERENCE: Mapping[str, float] = {"complaint": 0.08, "critique": 0.36, "suggestion": 0.12, "praise": 0.44}
 CRITICAL_KINDS = frozenset({"complaint", "critique"})
@@ -81,6 +83,7 @@ class VenueStats:
     since: float | None = None
     until: float | None = None
     distribution: Mapping[int, int] = field(default_factory=dict)  # rating 1-5 → feedbacks
+    channels: Mapping[str, int] = field(default_factory=dict)  # every channel of CHANNEL_ORDER → feedbacks
     analysed: int = 0
     kinds: Mapping[str, int] = field(default_factory=dict)  # every kind of KINDS → analysed feedbacks
     top_entities: tuple[Ranked, ...] = ()
@@ -104,6 +107,7 @@ class VenueStats:
             "feedbacks": self.feedbacks,
             "average_rating": self.average_rating,
             "distribution": {str(r): self.distribution.get(r, 0) for r in range(1, 6)},
+            "channels": dict(self.channels),
             "analysed": self.analysed,
             "kinds": {k: self.kinds.get(k, 0) for k in KINDS},
             "kind_shares": self.kind_shares,
@@ -163,10 +167,12 @@ class _Tally:
     criticised: _Mentions = field(default_factory=_Mentions)
     aspects: _Mentions = field(default_factory=_Mentions)
     weeks: defaultdict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    channels: Counter[str] = field(default_factory=Counter)
 
     def add_feedback(self, feedback: Mapping[str, Any]) -> None:
         rating = int(feedback["rating"])
         self.ratings.append(rating)
+        self.channels[feedback.get("channel") or "telegram"] += 1
         self.weeks[week_of(float(feedback["created_at"]))].append(rating)
         kind = feedback.get("kind")
         if not kind:
@@ -196,6 +202,7 @@ class _Tally:
         self.undeliverable += other.undeliverable
         self.unanswered += other.unanswered
         self.kinds.update(other.kinds)
+        self.channels.update(other.channels)
         for mine, theirs in (
             (self.entities, other.entities),
             (self.thanked, other.thanked),
@@ -227,6 +234,7 @@ class _Tally:
             since=since,
             until=until,
             distribution={r: ratings.count(r) for r in range(1, 6)},
+            channels=channel_counts(self.channels),
             analysed=sum(self.kinds.values()),
             kinds={k: self.kinds.get(k, 0) for k in KINDS},
             top_entities=self.entities.top(top),
@@ -235,6 +243,12 @@ class _Tally:
             top_aspects=self.aspects.top(top),
             weekly=weekly_trend(self.weeks, since, until),
         )
+
+
+def channel_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """Feedbacks per channel: every channel of CHANNEL_ORDER (0 when none), then any other seen, by name."""
+    others = sorted(set(counts) - set(CHANNEL_ORDER))
+    return {channel: counts.get(channel, 0) for channel in (*CHANNEL_ORDER, *others)}
 
 
 def _average(ratings: list[int]) -> float | None:
@@ -420,6 +434,10 @@ def format_details(row: VenueStats) -> str:
                 (f"{r} ★", str(row.distribution.get(r, 0)), _share(row.distribution.get(r, 0) / total))
                 for r in range(5, 0, -1)
             ),
+        ),
+        _table(
+            ("channel", "feedbacks", "share"),
+            ((c, str(n), _share(n / total)) for c, n in channel_counts(row.channels).items()),
         ),
         _table(
             ("kind", "feedbacks", "share", "field reference"),

@@ -54,6 +54,7 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
         "stats": row,
         "median": duration_text(row.median_first_response_seconds),
         "kinds": _kinds(row),
+        "channels": _channels(row),
         "charts": _charts(row),
     }
 
@@ -62,6 +63,18 @@ def _kinds(row: VenueStats) -> list[dict[str, Any]]:
     shares = row.kind_shares
     return [
         {"kind": k, "count": row.kinds.get(k, 0), "share": shares[k], "reference": FIELD_REFERENCE[k]} for k in KINDS
+    ]
+
+
+#: How the dashboard names each channel (a channel it does not know is shown by its code).
+CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "web": "Navigateur", "kiosk": "Borne sur place"}
+
+
+def _channels(row: VenueStats) -> list[dict[str, Any]]:
+    total = row.feedbacks
+    return [
+        {"channel": c, "name": CHANNEL_NAMES.get(c, c), "count": n, "share": n / total if total else None}
+        for c, n in row.channels.items()
     ]
 
 

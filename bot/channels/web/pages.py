@@ -459,7 +459,7 @@ class LiveHub:
                         queue.put_nowait(json.loads(message["data"]))
         finally:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
 
     async def close(self) -> None:
         if self._task is not None:

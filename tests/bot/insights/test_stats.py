@@ -71,7 +71,8 @@ async def _seed_sixty(redis_url: str) -> list[str]:
     async with Redis.from_url(redis_url, decode_responses=True) as redis:
         store = await _brand(redis)
         venues = await store.list_venues("quick")
-        await seed_feedback(redis, venues, 60, start=MONDAY, spacing=DAY / 4, rng=random.Random(7))
+        await seed_feedback(redis, venues, 60, start=MONDAY, spacing=DAY / 4, rng=random.Random(7),
+                            channels=("telegram", "telegram", "web"))  # fmt: skip
     return [v.code for v in venues]
 
 
@@ -87,11 +88,14 @@ def test_parole_stats_tables_json_and_period(
     assert [r["venue"] for r in rows] == [*venues, None]
     assert rows[2]["feedbacks"] == 60 and sum(rows[2]["distribution"].values()) == 60
     assert sum(w["feedbacks"] for w in rows[2]["weekly"]) == 60 and len(rows[2]["weekly"]) == 3
+    assert rows[2]["channels"] == {"telegram": 40, "whatsapp": 0, "web": 20, "kiosk": 0}
+    assert sum(r["channels"]["web"] for r in rows[:2]) == 20
     code, out, _ = _run(capsys, "stats", "--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-21", "--json")
     week = json.loads(out.splitlines()[-1])
     assert week["feedbacks"] == 28 and week["since"] == "2026-09-14T00:00:00Z" and len(week["weekly"]) == 1
     code, out, _ = _run(capsys, "stats", "--brand", "quick", "--venue", venues[1], "--since", "2026-09-14")
-    assert code == 0 and "field reference" in out and "44%" in out and "week of" in out and "Quick Orly" in out
+    assert code == 0 and "channel" in out and "kiosk" in out
+    assert "field reference" in out and "44%" in out and "week of" in out and "Quick Orly" in out
     assert "staff most thanked" in out and "Julien" in out and "2026-09-14" in out and "2026-09-07" not in out
     for args, message in [
         (("stats", "--brand", "quick", "--since", "yesterday"), "--since 'yesterday' is not a date"),

@@ -57,9 +57,11 @@ async def web_admin(redis_client: Redis) -> AsyncIterator[WebAdmin]:
 @pytest.fixture
 async def seeded(web_admin: WebAdmin, redis_client: Redis) -> list[str]:
     """60 feedbacks of quick's two venues (Massy, Orly), four a day over three weeks from Monday 7 September
-    2026, most analysed, with tickets, half of them answered; the venues' codes."""
+    2026, most analysed, with tickets, half of them answered, from Telegram, WhatsApp, the web and a kiosk in
+    turn (Telegram twice as often); the venues' codes."""
     store = web_admin.editor.store
     await store.add_venue("quick", "Quick Orly")
     venues = await store.list_venues("quick")
-    await seed_feedback(redis_client, venues, 60, start=MONDAY, spacing=6 * 3600, rng=random.Random(7))
+    await seed_feedback(redis_client, venues, 60, start=MONDAY, spacing=6 * 3600, rng=random.Random(7),
+                        channels=("telegram", "whatsapp", "telegram", "web", "kiosk"))  # fmt: skip
     return [v.code for v in venues]

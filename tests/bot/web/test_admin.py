@@ -253,6 +253,8 @@ def figures_of(page: str) -> dict[str, Any]:
     ratings = svg_of(page, "ratings")
     figures["distribution"] = {str(len(stars)): int(n) for stars, n in re.findall(r"<title>(★+): (\d+) \(", ratings)}
     figures["kinds"] = {k: int(n) for k, n in re.findall(r'<tr data-kind="(\w+)"><td>\w+</td><td>(\d+)</td>', page)}
+    by_channel = re.findall(r'<tr data-channel="(\w+)"><td>[^<]+</td><td>(\d+)</td>', page)
+    figures["channels"] = {c: int(n) for c, n in by_channel}
     for table in ("staff_thanked", "products_criticised", "top_aspects", "top_entities"):
         body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
         figures[table] = [
@@ -275,7 +277,7 @@ def expected_of(row: dict[str, Any]) -> dict[str, Any]:
     numbers = ("feedbacks", "average_rating", "response_rate", "median_first_response_seconds", "unanswered", "tickets")
     expected: dict[str, Any] = {name: float(row[name]) if row[name] is not None else None for name in numbers}
     expected["weekly"] = [(w["week"][5:], w["feedbacks"]) for w in row["weekly"]]
-    tops = ("distribution", "kinds", "staff_thanked", "products_criticised", "top_aspects", "top_entities")
+    tops = ("distribution", "channels", "kinds", "staff_thanked", "products_criticised", "top_aspects", "top_entities")
     return {**expected, **{name: row[name] for name in tops}}
 
 
@@ -304,7 +306,9 @@ async def test_the_dashboard_shows_the_figures_of_stats_json(
         for kind, reference in (("complaint", "8 %"), ("critique", "36 %"), ("suggestion", "12 %"), ("praise", "44 %")):
             assert re.search(rf'<tr data-kind="{kind}">.*?<td>{reference}</td></tr>', page), kind
     whole = figures_of(page)
-    assert sum(whole["distribution"].values()) == whole["feedbacks"]
+    assert sum(whole["distribution"].values()) == whole["feedbacks"] == sum(whole["channels"].values())
+    assert list(whole["channels"]) == ["telegram", "whatsapp", "web", "kiosk"] and all(whole["channels"].values())
+    assert "<td>Borne sur place</td>" in page and "<caption>Retours par canal</caption>" in page
 
 
 async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
