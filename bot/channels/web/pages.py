@@ -180,6 +180,13 @@ def _csrf(chat: WebChat, customer: CustomerId) -> str:
     return hmac.new(chat.secret, f"csrf\n{customer.key}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def log_name(chat: WebChat, customer: CustomerId | None) -> str:
+    """Who a log line is about: a pseudonym of the customer (never the cookie, nor the stored id)."""
+    if customer is None:
+        return "-"
+    return "W" + hmac.new(chat.secret, f"log\n{customer.key}".encode(), hashlib.sha256).hexdigest()[:8].upper()
+
+
 def _address(request: web.Request) -> str:
     return request.remote or "unknown"
 
@@ -302,6 +309,7 @@ async def _show(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     conversation = (await chat.store.load_chat(customer)).conversation
     try:
         if conversation is None or conversation.venue is None or conversation.venue.code != venue.code:
+            log.info("web %s: customer %s starts at %s", page, log_name(chat, customer), venue.code)
             await _turn(chat, customer, language, text=f"/start {token}")
             conversation = (await chat.store.load_chat(customer)).conversation
     except UNAVAILABLE:
@@ -352,9 +360,11 @@ async def _post(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     page = "kiosk" if kiosk else "chat"
     language = language_of(request)
     wants_json = "application/json" in request.headers.get("Accept", "")
+    customer: CustomerId | None = None
 
     def refuse(outcome: str, title: str, text: str, status: int) -> web.StreamResponse:
         chat.metrics.web_requests.labels(f"{page} post", outcome).inc()
+        log.info("web %s post refused (%s, %d): customer %s", page, outcome, status, log_name(chat, customer))
         if wants_json:
             return web.json_response({"ok": False, "error": _words(chat, language)[text]}, status=status)
         return _notice(chat, language, title, text, status)
@@ -396,7 +406,9 @@ async def _post(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     if kiosk:
         await _kiosk_after_turn(request, chat, customer)
     chat.metrics.web_requests.labels(f"{page} post", "ok").inc()
-    chat.metrics.web_latency.labels(f"{page} post").observe(time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    chat.metrics.web_latency.labels(f"{page} post").observe(elapsed)
+    log.info("web %s post: customer %s at %s, %.0f ms", page, log_name(chat, customer), found[0].code, elapsed * 1000)
     if wants_json:
         events = await chat.transcript.events(customer, after=after)
         return web.json_response({"ok": True, "events": events, "turn": secrets.randbelow(MAX_TURN)})

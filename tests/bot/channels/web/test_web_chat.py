@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import logging
+import re
 from collections.abc import Callable
 
 import aiohttp
+import pytest
 
 from bot.storage import keys
 from bot.storage.identity import CustomerId
@@ -216,3 +219,20 @@ async def test_web_customers_are_stored_under_a_hash_of_their_cookie(
     assert len(keys_found) == 1 and cookie.value not in keys_found[0]
     customer = CustomerId.from_key(keys_found[0].removeprefix("parole:chat:"))
     assert await scene.bot.store.redis.exists(keys.web_log(customer))
+
+
+async def test_the_logs_name_a_web_customer_by_a_pseudonym_only(
+    scene: Scene, visitors: Callable[..., Visitor], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.channels.web.pages")
+    visitor = visitors()
+    await visitor.get(f"/c/{scene.massy.token}")
+    page = await visitor.say("4/5")
+    assert (await visitor.post(page.action, dict(page.fields, text="5", csrf="forged"))).status == 403
+    [cookie] = [c.value for c in visitor.session.cookie_jar if c.key == "parole_customer"]
+    [stored] = [str(k).removeprefix("parole:chat:web:") for k in await scene.bot.store.redis.keys("parole:chat:web:*")]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.channels.web.pages"]
+    names = {re.search(r"customer (W[0-9A-F]{8})", line).group(1) for line in lines}  # type: ignore[union-attr]
+    assert len(lines) == 3 and len(names) == 1, lines  # the start, the answer, the forged form: one pseudonym
+    assert "refused (csrf, 403)" in lines[2] and scene.massy.code in lines[0]
+    assert all(cookie not in line and stored not in line for line in lines)
