@@ -116,7 +116,12 @@ def add_web_chat(app: web.Application, chat: WebChat) -> None:
     app.router.add_get("/live", live)
     app.router.add_get("/file/{token}", download)
     app.router.add_static("/static/", STATIC, append_version=True)
+    app.on_shutdown.append(_end_pages)
     app.cleanup_ctx.append(_hub_context)
+
+
+async def _end_pages(app: web.Application) -> None:
+    app[WEB_CHAT].hub.end_pages()
 
 
 async def _hub_context(app: web.Application) -> AsyncIterator[None]:
@@ -431,6 +436,11 @@ async def _kiosk_after_turn(request: web.Request, chat: WebChat, customer: Custo
 # --- live pages and files ---------------------------------------------------------------------------
 
 
+#: What a live page's queue gets when the process stops: its connection ends at once (the browser reconnects,
+#: to another process), instead of holding the process's shutdown until the next keep-alive.
+_BYE: Final[dict[str, Any]] = {}
+
+
 class LiveHub:
     """One pattern subscription per process; each open page gets its customer's new events."""
 
@@ -473,6 +483,14 @@ class LiveHub:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8
 
+    def end_pages(self) -> None:
+        """End every open page's connection (the process is stopping)."""
+        for pages in list(self._pages.values()):
+            for queue in list(pages):
+                while queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(_BYE)
+
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -489,8 +507,10 @@ async def live(request: web.Request) -> web.StreamResponse:
         raise web.HTTPForbidden(text="no customer")
     try:
         after = int(request.query.get("after", "0"))
+        # A browser that reconnects by itself keeps the URL and says what it got last.
+        after = max(after, int(request.headers.get("Last-Event-ID", "0")))
     except ValueError:
-        raise web.HTTPBadRequest(text="after must be a number") from None
+        raise web.HTTPBadRequest(text="after and Last-Event-ID must be numbers") from None
     customer = _customer_of(value, KIOSK if kiosk else WEB)
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
@@ -507,6 +527,8 @@ async def live(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 await response.write(b": still here\n\n")
                 continue
+            if item is _BYE:
+                break
             await _send_event(response, item)
     except (ConnectionResetError, asyncio.CancelledError):
         pass

@@ -14,10 +14,15 @@ from collections.abc import Callable
 import aiohttp
 import pytest
 
+from bot.cli.serve import Listen, running_bot
+from bot.config import Settings
 from bot.storage import keys
+from bot.storage.embedded import free_port
 from bot.storage.identity import CustomerId
 from tests.bot.channels.web.visitor import Visitor
 from tests.bot.staff_scene import Scene
+from tests.conftest import with_settings
+from tests.support import Clock
 
 
 async def journey(visitor: Visitor, scene: Scene, *, rating: str = "⭐⭐") -> None:
@@ -118,6 +123,18 @@ async def test_the_live_connection_gets_the_staff_reply(
                 event = json.loads(line[6:])
         await reply
     assert event["from"] == "bot" and "On s'en occupe." in html.unescape(event["html"])
+    # A browser reconnecting by itself keeps the URL and says what it got last: only what follows comes.
+    await scene.staff_says(scene.julien, "/reply 1001 C'est réglé.")
+    timeout = aiohttp.ClientTimeout(total=10)
+    headers = {"Last-Event-ID": str(event["n"])}
+    async with visitor.session.get(f"{web_url}/live?after={last}", headers=headers, timeout=timeout) as again:
+        line = ""
+        while not line.startswith("data: "):
+            line = (await again.content.readline()).decode()
+    assert "C'est réglé." in html.unescape(json.loads(line[6:])["html"])
+    bad = {"Last-Event-ID": "x"}
+    async with visitor.session.get(f"{web_url}/live", headers=bad, timeout=timeout) as refused:
+        assert refused.status == 400
 
 
 async def test_mydata_and_forget_on_the_page(scene: Scene, visitors: Callable[..., Visitor], web_url: str) -> None:
@@ -236,3 +253,22 @@ async def test_the_logs_name_a_web_customer_by_a_pseudonym_only(
     assert len(lines) == 3 and len(names) == 1, lines  # the start, the answer, the forged form: one pseudonym
     assert "refused (csrf, 403)" in lines[2] and scene.massy.code in lines[0]
     assert all(cookie not in line and stored not in line for line in lines)
+
+
+async def test_a_stopping_process_ends_its_live_connections_at_once(
+    settings: Settings, clock: Clock, scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    # A second process with its own port: the page's live connection is held by it, then it stops.
+    port = free_port()
+    other = with_settings(settings, public_url=f"http://127.0.0.1:{port}")
+    async with running_bot(other, listen=Listen("127.0.0.1", port), clock=clock):
+        visitor = visitors()
+        visitor.base_url = f"http://127.0.0.1:{port}"
+        await visitor.get(f"/c/{scene.massy.token}")
+        live = await visitor.session.get(f"{visitor.base_url}/live", timeout=aiohttp.ClientTimeout(total=30))
+        assert live.status == 200
+        first = (await live.content.readline()).decode()
+        assert first.startswith("id: ")  # the greeting, replayed
+    rest = (await live.content.read()).decode()  # the process stopped: the stream ended
+    live.release()
+    assert ": still here" not in rest  # ended by the shutdown, not found dead at the next keep-alive
