@@ -30,9 +30,12 @@ async def _answer_as_redis_6(reader: asyncio.StreamReader, writer: asyncio.Strea
                 size = int((await reader.readline())[1:])
                 words.append((await reader.readexactly(size + 2))[:-2].decode().upper())
             if words == ["HELLO", "3"]:  # redis-py 6+ speaks RESP3, which Redis 6.0 introduced
-                fields = [b"server", b"redis", b"version", b"6.2.14", b"proto", b"3", b"mode", b"standalone"]
+                # As Redis answers HELLO: a map of bulk strings, except proto and id, which are integers.
+                fields = [b"server", b"redis", b"version", b"6.2.14", b"mode", b"standalone", b"role", b"master"]
                 writer.write(
-                    b"%%%d\r\n" % (len(fields) // 2) + b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields)
+                    b"%%%d\r\n" % (len(fields) // 2 + 2)
+                    + b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields)
+                    + b"$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:7\r\n"
                 )
             elif words == ["PING"]:
                 writer.write(b"+PONG\r\n")
