@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -62,6 +62,9 @@ from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_d
 
 log = logging.getLogger(__name__)
 
+REDIS_POOL_SIZE = 200  # connections a process opens at most to Redis (a standalone server)
+REDIS_POOL_WAIT = 10.0  # seconds a command waits for one of them before failing
+
 
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
@@ -79,7 +82,13 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         # A pooled connection left over from before a Redis restart fails once when next used: reconnect and
         # send the command again (the server never saw it: the old one is gone).
         retry = Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, supported_errors=(RedisConnectionError,))
-        client = Redis.from_url(url, decode_responses=True, health_check_interval=30, retry=retry)
+        # A burst of concurrent requests (a thousand live pages opening at once, a webhook burst) waits for a
+        # pooled connection rather than failing: redis-py 8's default pool raises beyond 100 connections.
+        pool = BlockingConnectionPool.from_url(
+            url, decode_responses=True, health_check_interval=30, retry=retry,
+            max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT,
+        )  # fmt: skip
+        client = Redis.from_pool(pool)  # the client owns the pool: closing it closes the pool
     try:
         try:
             await client.ping()
