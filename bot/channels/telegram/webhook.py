@@ -11,6 +11,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
+from bot.channels.telegram.dispatch import ChatLanes
 from bot.channels.telegram.updates import customer_update
 from bot.channels.webhooks import authenticated, secret_header
 from bot.errors import ChatBusy
@@ -84,7 +85,8 @@ async def receive_update(request: web.Request) -> web.Response:
                 log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
-        await application.process_update(update)
+        # In the update's chat lane (`bot.channels.telegram.dispatch`): behind that chat's earlier updates only.
+        await _handle(application, update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
         UPDATE_ID.reset(context)
@@ -97,6 +99,14 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
     metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
+
+
+async def _handle(application: Application, update: object) -> None:  # type: ignore[type-arg]
+    processor = application.update_processor
+    if isinstance(processor, ChatLanes):
+        await processor.handle(update, application.process_update(update))
+    else:
+        await application.process_update(update)
 
 
 def _too_deep(data: object) -> bool:
