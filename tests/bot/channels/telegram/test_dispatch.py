@@ -129,14 +129,13 @@ async def test_a_flood_of_commands_in_a_group_holds_no_customer(
 async def test_by_long_polling_a_chat_s_updates_keep_their_order(
     polling_bot: RunningBot, emulator: BotApiEmulator
 ) -> None:
-    """A whole feedback typed at once, before any answer: each update sees the one before it done."""
+    """Scans of ten venues in a row, sent before any answer: greeted in the order they were sent."""
     await polling_bot.store.add_brand("quick", "Quick")
-    venue = await polling_bot.store.add_venue("quick", "Quick Massy")
+    venues = [await polling_bot.store.add_venue("quick", f"Quick {n}") for n in range(WAITING_PER_CHAT)]
     customer = emulator.add_user("Camille")
-    for text in (f"/start {venue.token}", "4", "Très bon accueil.", "Rien à changer !"):
-        await emulator.send_text(customer, text)  # by long polling: queued, not awaited
-    await emulator.settle(quiet=0.3)
-    [feedback] = [f async for f in polling_bot.store.iter_feedback()]
-    assert (feedback["rating"], feedback["reason"], feedback["suggestion"], feedback["status"]) == (
-        4, "Très bon accueil.", "Rien à changer !", "complete"
-    )  # fmt: skip
+    for venue in venues:
+        await emulator.send_text(customer, f"/start {venue.token}")  # by long polling: queued, not awaited
+    await emulator.settle(quiet=1.5, timeout=60)
+    greeted = [next(v.name for v in venues if v.name in m.text) for m in emulator.bot_messages(customer.id)]
+    assert greeted == [venue.name for venue in venues]
+    assert lanes_of(polling_bot).refused == 0
