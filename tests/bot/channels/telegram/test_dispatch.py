@@ -12,6 +12,7 @@ import dataclasses
 import time
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from bot.channels.lanes import WAITING_PER_CHAT
@@ -105,8 +106,15 @@ async def test_by_long_polling_a_flood_holds_no_other_customer(
     assert lanes_of(polling_bot).refused == FLOOD - 1 - WAITING_PER_CHAT
 
 
-async def test_by_webhook_a_flood_holds_no_other_customer(bot: RunningBot, emulator: BotApiEmulator) -> None:
+async def test_by_webhook_a_flood_holds_no_other_customer(
+    bot: RunningBot, emulator: BotApiEmulator, settings: Settings
+) -> None:
     await check_flood_does_not_hold_another_customer(bot, emulator)
+    assert settings.webhook_url is not None
+    metrics_url = settings.webhook_url.replace("/telegram/hook", "/metrics")
+    async with aiohttp.ClientSession() as session, session.get(metrics_url) as response:
+        exposition = await response.text()
+    assert f'parole_updates_total{{outcome="refused"}} {float(lanes_of(bot).refused)}' in exposition
 
 
 async def test_a_flood_of_commands_in_a_group_holds_no_customer(
