@@ -20,9 +20,11 @@ from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.botapi.http import AiohttpRequest
-from bot.botapi.outbound import Limits, Outbound
+from bot.botapi.outbound import Limits, Outbound, Priority
+from bot.botapi.sending import call_telegram
 from bot.channels.telegram.admin_chat import AdminChat
 from bot.channels.telegram.customer import PrivateChats, TelegramCustomers
+from bot.channels.telegram.dispatch import ChatLanes, SlowDown
 from bot.channels.telegram.routing import add_handlers
 from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.channels.web.channel import WebCustomers
@@ -59,6 +61,7 @@ from bot.storage.version import require_redis_7
 from dialogs.engine import DialogEngine
 from dialogs.flow import default_flow_path, load_flow
 from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
+from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
@@ -151,9 +154,11 @@ def outbound(settings: Settings, redis: Redis) -> Outbound:
     return Outbound(redis, Limits(per_second=settings.outbound_per_second))
 
 
-def build_application(settings: Settings, *, webhook: bool, outbound: Outbound | None = None) -> Application:  # type: ignore[type-arg]
+def build_application(
+    settings: Settings, *, webhook: bool, outbound: Outbound | None = None, lanes: ChatLanes | None = None
+) -> Application:  # type: ignore[type-arg]
     """python-telegram-bot's `Application` on our aiohttp HTTP layer, pointed at the configured Bot API;
-    its calls keep `outbound`'s limits."""
+    its calls keep `outbound`'s limits; with `lanes`, updates are handled in per-chat lanes, chats at once."""
     token = settings.require_token().reveal()
     builder: ApplicationBuilder = (  # type: ignore[type-arg]
         Application.builder()
@@ -162,6 +167,8 @@ def build_application(settings: Settings, *, webhook: bool, outbound: Outbound |
         .request(AiohttpRequest(outbound=outbound))
         .get_updates_request(AiohttpRequest(connection_pool_size=2, read_timeout=40.0))
     )
+    if lanes is not None:
+        builder = builder.concurrent_updates(lanes)
     if webhook:
         builder = builder.updater(None)
     return builder.build()
@@ -326,6 +333,21 @@ def customer_chat(
         news=staff.news.news,
         live=staff.live,
     )
+
+
+def slow_down(bot: Bot, kit: DialogKit) -> SlowDown:
+    """What tells a chat that floods the bot to slow down (`slow_down`, in the sender's language)."""
+
+    async def say(chat_id: int, language: str | None) -> None:
+        text = kit.renderer.render(MessagePart("slow_down"), kit.engine.language_for(language))
+        await call_telegram(
+            functools.partial(bot.send_message, chat_id, text, parse_mode="HTML"),
+            idempotent=False,
+            what="slow down",
+            priority=Priority.ANSWER if chat_id > 0 else Priority.CARD,
+        )
+
+    return say
 
 
 def route(application: Application, chat: CustomerChat, staff: Staff) -> None:  # type: ignore[type-arg]

@@ -25,12 +25,14 @@ from bot.app import (
     open_redis,
     outbound,
     route,
+    slow_down,
     staff,
     sweep_abandoned,
     web_chat,
     whatsapp,
     whatsapp_webhook,
 )
+from bot.channels.telegram.dispatch import ChatLanes
 from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
 from bot.channels.webhooks import require_secret
@@ -93,7 +95,10 @@ async def running_bot(
         await warn_about_durability(redis)
         lane = lane_for(redis)  # the hot path's lean connection (None on a cluster: redis-py's pipelines)
         store = Store(redis, lane=lane)
-        application = build_application(settings, webhook=listen is not None, outbound=outbound(settings, redis))
+        lanes = ChatLanes()
+        application = build_application(
+            settings, webhook=listen is not None, outbound=outbound(settings, redis), lanes=lanes
+        )
         await application.initialize()
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []
@@ -106,6 +111,7 @@ async def running_bot(
                 staff_side.channels.add(wa.customers)
             chat = customer_chat(settings, store, kit, staff_side, clock)
             route(application, chat, staff_side)
+            lanes.slow_down = slow_down(application.bot, kit)
             await application.start()
             if listen is not None and webhook_url is not None and secret is not None:
                 path = urlparse(webhook_url).path or "/"

@@ -38,6 +38,8 @@ CONTRACT_NAMES = {
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
+    # A chat that floods the bot is told once to slow down.
+    "slow_down",
 }  # fmt: skip
 
 SMALL_CATALOG = """

@@ -11,6 +11,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
+from bot.channels.telegram.dispatch import ChatLanes
 from bot.channels.telegram.updates import customer_update
 from bot.channels.webhooks import authenticated, secret_header
 from bot.errors import ChatBusy
@@ -84,7 +85,8 @@ async def receive_update(request: web.Request) -> web.Response:
                 log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
-        await application.process_update(update)
+        # In the update's chat lane (`bot.channels.telegram.dispatch`): behind that chat's earlier updates only.
+        handled = await _handle(application, update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
         UPDATE_ID.reset(context)
@@ -95,8 +97,17 @@ async def receive_update(request: web.Request) -> web.Response:
         # Telegram redelivers: the update is processed again once Redis is back.
         metrics.updates.labels("unavailable").inc()
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
-    metrics.updates.labels("handled").inc()
+    metrics.updates.labels("handled" if handled else "refused").inc()  # refused: its chat floods the bot
     return web.json_response({"ok": True})
+
+
+async def _handle(application: Application, update: object) -> bool:  # type: ignore[type-arg]
+    """Handle the update in its chat's lane; False when the lane was full and the update refused."""
+    processor = application.update_processor
+    if isinstance(processor, ChatLanes):
+        return await processor.handle(update, application.process_update(update))
+    await application.process_update(update)
+    return True
 
 
 def _too_deep(data: object) -> bool:
