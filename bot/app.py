@@ -256,13 +256,16 @@ def whatsapp(settings: Settings, store: Store, *, clock: Callable[[], float] = t
     return WhatsApp(WhatsAppCustomers(api, window, template), api, window)
 
 
-def whatsapp_webhook(settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store) -> WhatsAppWebhook:
-    """The `/whatsapp` webhook, reading Meta's posts into `chat`."""
+def whatsapp_webhook(
+    settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store, relay: Relay | None = None
+) -> WhatsAppWebhook:
+    """The `/whatsapp` webhook, reading Meta's posts into `chat`; staff answers' statuses go to `relay`."""
     config = settings.whatsapp
     assert config is not None
     return WhatsAppWebhook(
         chat, store, side.api, side.window, phone_number_id=config.phone_number_id,
         app_secret=config.app_secret.reveal(), verify_token=config.verify_token.reveal(),
+        on_answer_status=relay.answer_status if relay is not None else None,
     )  # fmt: skip
 
 
