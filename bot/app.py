@@ -28,7 +28,7 @@ from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.channels.web.channel import WebCustomers
 from bot.channels.web.pages import LiveHub, WebChat
 from bot.channels.web.transcript import Transcript
-from bot.channels.whatsapp.cloud_api import CloudApi
+from bot.channels.whatsapp.cloud_api import PAIR_BURST, PAIR_PER_SECOND, WHATSAPP_OUTBOUND, CloudApi
 from bot.channels.whatsapp.customer import Template, WhatsAppCustomers
 from bot.channels.whatsapp.links import whatsapp_link
 from bot.channels.whatsapp.webhook import WhatsAppWebhook
@@ -250,7 +250,12 @@ def whatsapp(settings: Settings, store: Store, *, clock: Callable[[], float] = t
     config = settings.whatsapp
     if config is None:
         return None
-    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal())
+    pacing = Outbound(
+        store.redis,
+        Limits(per_second=config.throughput, chat_per_second=PAIR_PER_SECOND, chat_burst=PAIR_BURST),
+        where=WHATSAPP_OUTBOUND,
+    )
+    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal(), outbound=pacing, redis=store.redis)
     window = ServiceWindow(store.redis, clock)
     template = Template(config.reply_template, config.template_language) if config.reply_template else None
     return WhatsApp(WhatsAppCustomers(api, window, template), api, window)

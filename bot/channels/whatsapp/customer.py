@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+from bot.botapi.outbound import PRIORITY, Priority
 from bot.channels.whatsapp import limits
 from bot.channels.whatsapp.cloud_api import CloudApi, Result
 from bot.channels.whatsapp.deliveries import StaffAnswers
@@ -88,6 +89,15 @@ class WhatsAppCustomers:
     async def send(
         self, customer: CustomerId, message: OutgoingMessage, *, what: str, from_staff: bool = False
     ) -> Delivered:
+        # The staff's priority in the number's shared throughput, as in Telegram's; the others' as they are.
+        token = PRIORITY.set(Priority.CARD) if from_staff else None
+        try:
+            return await self._send(customer, message, what=what, from_staff=from_staff)
+        finally:
+            if token is not None:
+                PRIORITY.reset(token)
+
+    async def _send(self, customer: CustomerId, message: OutgoingMessage, *, what: str, from_staff: bool) -> Delivered:
         if message.document is not None:  # a media upload is another API: the data goes as text
             content = message.document.content.decode("utf-8", "replace")
             message = OutgoingMessage(f"{message.text}\n\n{_pretty(content)}")

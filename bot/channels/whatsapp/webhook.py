@@ -172,6 +172,6 @@ class WhatsAppWebhook:
     async def _health(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path == "/healthz" and self.api.token_expired:
+        if request.path == "/healthz" and await self.api.token_refused():
             return web.json_response({"ok": False, "whatsapp": "the access token was refused"}, status=503)
         return await handler(request)
