@@ -28,6 +28,7 @@ from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.channels.web.channel import WebCustomers
 from bot.channels.web.pages import LiveHub, WebChat
 from bot.channels.web.transcript import Transcript
+from bot.channels.whatsapp import limits as whatsapp_limits
 from bot.channels.whatsapp.cloud_api import PAIR_BURST, PAIR_PER_SECOND, WHATSAPP_OUTBOUND, CloudApi
 from bot.channels.whatsapp.customer import Template, WhatsAppCustomers
 from bot.channels.whatsapp.links import whatsapp_link
@@ -127,14 +128,16 @@ def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_
     return DialogKit(catalog, MessageRenderer(catalog), engine, flow_path, engine_settings)
 
 
-def editor(store: Store, kit: DialogKit) -> Editor:
-    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it)."""
-    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path)
+def editor(store: Store, kit: DialogKit, settings: Settings | None = None) -> Editor:
+    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it);
+    with WhatsApp on, a template must fit WhatsApp's limits too."""
+    checks = {"WhatsApp": whatsapp_limits.template_problem} if settings is not None and settings.whatsapp else {}
+    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path, channel_checks=checks)
 
 
-def live_dialogs(store: Store, kit: DialogKit) -> LiveDialogs:
+def live_dialogs(store: Store, kit: DialogKit, settings: Settings | None = None) -> LiveDialogs:
     """Each venue's templates and flow as its admins saved them, reloaded on change."""
-    return LiveDialogs(editor(store, kit), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
+    return LiveDialogs(editor(store, kit, settings), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
 
 
 def outbound(settings: Settings, redis: Redis) -> Outbound:
@@ -286,7 +289,7 @@ def staff(
     relay_window: float = RELAY_WINDOW,
 ) -> Staff:
     channels = customer_channels(bot, username, web=store.redis if settings.web_chat else None)
-    live = live_dialogs(store, kit)
+    live = live_dialogs(store, kit, settings)
     notifier = staff_notifier(settings, store, kit, bot, clock=clock, analysis_wait=analysis_wait, live=live)
     rooms, tickets, cards = notifier.rooms, notifier.tickets, notifier.cards
     relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, channels, window=relay_window, clock=clock)
