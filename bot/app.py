@@ -30,7 +30,8 @@ from bot.channels.telegram.staff_room import StaffRoomChat
 from bot.channels.web.channel import WebCustomers
 from bot.channels.web.pages import LiveHub, WebChat
 from bot.channels.web.transcript import Transcript
-from bot.channels.whatsapp.cloud_api import CloudApi
+from bot.channels.whatsapp import limits as whatsapp_limits
+from bot.channels.whatsapp.cloud_api import PAIR_BURST, PAIR_PER_SECOND, WHATSAPP_OUTBOUND, CloudApi
 from bot.channels.whatsapp.customer import Template, WhatsAppCustomers
 from bot.channels.whatsapp.links import whatsapp_link
 from bot.channels.whatsapp.webhook import WhatsAppWebhook
@@ -139,14 +140,16 @@ def load_dialogs(settings: Settings, *, templates_dir: Path | None = None, flow_
     return DialogKit(catalog, MessageRenderer(catalog), engine, flow_path, engine_settings)
 
 
-def editor(store: Store, kit: DialogKit) -> Editor:
-    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it)."""
-    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path)
+def editor(store: Store, kit: DialogKit, settings: Settings | None = None) -> Editor:
+    """The template and flow editor over the store's Redis (terminal, Telegram and web admins share it);
+    with WhatsApp on, a template must fit WhatsApp's limits too."""
+    checks = {"WhatsApp": whatsapp_limits.template_problem} if settings is not None and settings.whatsapp else {}
+    return Editor(OverrideStore(store.redis), store, kit.catalog, flow_path=kit.flow_path, channel_checks=checks)
 
 
-def live_dialogs(store: Store, kit: DialogKit) -> LiveDialogs:
+def live_dialogs(store: Store, kit: DialogKit, settings: Settings | None = None) -> LiveDialogs:
     """Each venue's templates and flow as its admins saved them, reloaded on change."""
-    return LiveDialogs(editor(store, kit), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
+    return LiveDialogs(editor(store, kit, settings), ScopeKit(kit.renderer, kit.engine, ""), kit.engine_settings)
 
 
 def outbound(settings: Settings, redis: Redis) -> Outbound:
@@ -266,19 +269,27 @@ def whatsapp(settings: Settings, store: Store, *, clock: Callable[[], float] = t
     config = settings.whatsapp
     if config is None:
         return None
-    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal())
+    pacing = Outbound(
+        store.redis,
+        Limits(per_second=config.throughput, chat_per_second=PAIR_PER_SECOND, chat_burst=PAIR_BURST),
+        where=WHATSAPP_OUTBOUND,
+    )
+    api = CloudApi(config.api_url, config.phone_number_id, config.token.reveal(), outbound=pacing, redis=store.redis)
     window = ServiceWindow(store.redis, clock)
     template = Template(config.reply_template, config.template_language) if config.reply_template else None
     return WhatsApp(WhatsAppCustomers(api, window, template), api, window)
 
 
-def whatsapp_webhook(settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store) -> WhatsAppWebhook:
-    """The `/whatsapp` webhook, reading Meta's posts into `chat`."""
+def whatsapp_webhook(
+    settings: Settings, side: WhatsApp, chat: CustomerChat, store: Store, relay: Relay | None = None
+) -> WhatsAppWebhook:
+    """The `/whatsapp` webhook, reading Meta's posts into `chat`; staff answers' statuses go to `relay`."""
     config = settings.whatsapp
     assert config is not None
     return WhatsAppWebhook(
         chat, store, side.api, side.window, phone_number_id=config.phone_number_id,
         app_secret=config.app_secret.reveal(), verify_token=config.verify_token.reveal(),
+        on_answer_status=relay.answer_status if relay is not None else None,
     )  # fmt: skip
 
 
@@ -294,7 +305,7 @@ def staff(
     relay_window: float = RELAY_WINDOW,
 ) -> Staff:
     channels = customer_channels(bot, username, web=store.redis if settings.web_chat else None)
-    live = live_dialogs(store, kit)
+    live = live_dialogs(store, kit, settings)
     notifier = staff_notifier(settings, store, kit, bot, clock=clock, analysis_wait=analysis_wait, live=live)
     rooms, tickets, cards = notifier.rooms, notifier.tickets, notifier.cards
     relay = Relay(store, rooms, tickets, cards, kit.renderer, bot, channels, window=relay_window, clock=clock)

@@ -54,6 +54,7 @@ class WhatsAppSettings:
     api_url: str = WHATSAPP_API_URL  # the Graph API with its version
     reply_template: str | None = None  # approved template for messages outside the 24-hour window
     template_language: str = "fr"
+    throughput: float = 80.0  # messages a second Meta lets the number send (80 by default, 20 for coexistence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +277,8 @@ def _whatsapp(get: Callable[[str], str | None]) -> WhatsAppSettings | None:
                 "PAROLE_WHATSAPP_REPLY_TEMPLATE", "must be a template name (a-z, 0-9, _), optionally :LANGUAGE"
             )
         template, language = found.group(1), found.group(2) or "fr"
+    throughput = get("PAROLE_WHATSAPP_THROUGHPUT")
     return WhatsAppSettings(
-        Secret(token), number_id, Secret(app_secret), Secret(verify), number, api_url.rstrip("/"), template, language
-    )
+        Secret(token), number_id, Secret(app_secret), Secret(verify), number, api_url.rstrip("/"), template, language,
+        throughput=_positive("PAROLE_WHATSAPP_THROUGHPUT", throughput, float) if throughput else 80.0,
+    )  # fmt: skip

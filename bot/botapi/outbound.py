@@ -161,6 +161,18 @@ def chat_kind(chat_id: str | None) -> str:
     return "private" if chat_id.isdigit() else "group"
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundKeys:
+    """Where a sender's shared limits live in Redis: Telegram's bot by default, another channel's sender
+    (WhatsApp's business number) with its own."""
+
+    bucket: str = keys.OUTBOUND_BUCKET
+    senders: str = keys.OUTBOUND_SENDERS
+    blocked: str = keys.OUTBOUND_BLOCKED
+    chat: Callable[[str], str] = keys.outbound_chat
+    group: Callable[[str], str] = keys.outbound_group
+
+
 class Outbound:
     """This process's side of the bot's outbound limits (one per process, shared by its Bot API clients)."""
 
@@ -172,9 +184,12 @@ class Outbound:
         name: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        where: OutboundKeys | None = None,
     ) -> None:
-        """`clock` and `sleep` pace this process's answers; the shared limits run on Redis's clock."""
+        """`clock` and `sleep` pace this process's answers; the shared limits run on Redis's clock, at
+        `where` (Telegram's keys by default)."""
         self.redis = redis
+        self.keys = where or OutboundKeys()
         self.limits = limits or Limits()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.clock = clock
@@ -196,7 +211,11 @@ class Outbound:
         is_send = method in SEND_METHODS
         if not is_send and method not in EDIT_METHODS:
             return 0.0
-        kind = chat_kind(chat_id) if is_send else "none"
+        return await self.pace(chat_kind(chat_id) if is_send else "none", chat_id)
+
+    async def pace(self, kind: str, chat_id: str | None) -> float:
+        """Wait until a message of `kind` (`private`, `group`, or `none`: counted for the sender only) to
+        `chat_id` may go, at the priority of the call under way; the seconds waited."""
         priority = PRIORITY.get()
         if priority is Priority.ANSWER and kind != "group":
             wait = await self._answer(chat_id if kind == "private" else None)
@@ -209,7 +228,7 @@ class Outbound:
         """Telegram answered 429: no process sends anything for `seconds`."""
         self._blocked_until = max(self._blocked_until, self.clock() + seconds)
         try:
-            await self._block_script(keys=[keys.OUTBOUND_BLOCKED], args=[int(seconds * _US)])
+            await self._block_script(keys=[self.keys.blocked], args=[int(seconds * _US)])
         except RedisError as exc:
             log.warning("cannot share Telegram's 429 with the other processes: %s", exc)
 
@@ -241,7 +260,7 @@ class Outbound:
         args: list[Any] = [self.name, spent, int(_US / self.limits.per_second), int(SENDER_TTL * _US)]
         try:
             senders, blocked = await self._refresh_script(
-                keys=[keys.OUTBOUND_BUCKET, keys.OUTBOUND_SENDERS, keys.OUTBOUND_BLOCKED], args=args
+                keys=[self.keys.bucket, self.keys.senders, self.keys.blocked], args=args
             )
         except RedisError as exc:
             self._answered += spent
@@ -258,9 +277,9 @@ class Outbound:
         share = limits.broadcast_share if priority is Priority.BROADCAST else 1.0
         tolerance = max(interval, share * limits.per_second * interval)
         chat_key = (
-            keys.outbound_chat(chat_id) if kind == "private" and chat_id else
-            keys.outbound_group(chat_id) if kind == "group" and chat_id else
-            keys.OUTBOUND_BUCKET
+            self.keys.chat(chat_id) if kind == "private" and chat_id else
+            self.keys.group(chat_id) if kind == "group" and chat_id else
+            self.keys.bucket
         )  # fmt: skip
         waited = 0.0
         while True:
@@ -271,7 +290,7 @@ class Outbound:
             ]  # fmt: skip
             try:
                 wait_us = int(
-                    await self._acquire_script(keys=[keys.OUTBOUND_BUCKET, keys.OUTBOUND_BLOCKED, chat_key], args=args)
+                    await self._acquire_script(keys=[self.keys.bucket, self.keys.blocked, chat_key], args=args)
                 )
             except RedisError as exc:
                 log.warning("outbound limits unavailable, message sent without them: %s", exc)

@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"parole {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
+    demo = sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
+    demo.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram", help="the customer's channel")
 
     serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
     serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
@@ -164,6 +165,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    if args.channel == "whatsapp":
+        from bot.cli.demo_whatsapp import run_whatsapp_demo
+
+        return await run_whatsapp_demo(settings, out=sys.stdout)
     from bot.cli.demo import run_demo
 
     return await run_demo(settings, out=sys.stdout)

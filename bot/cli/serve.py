@@ -119,7 +119,7 @@ async def running_bot(
                 if settings.web_chat:
                     add_web_chat(server, await web_chat(settings, store, chat, server[METRICS], username))
                 if wa is not None:
-                    whatsapp_webhook(settings, wa, chat, store).mount(server)
+                    whatsapp_webhook(settings, wa, chat, store, staff_side.relay).mount(server)
                 runner = web.AppRunner(server)
                 await runner.setup()
                 await web.TCPSite(runner, listen.host, listen.port).start()

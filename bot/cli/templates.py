@@ -55,7 +55,7 @@ async def _editing(args: argparse.Namespace, settings: Settings) -> AsyncIterato
     scope = Scope(args.brand, args.venue)
     async with open_redis(settings) as redis:
         store = Store(redis)
-        edit = editor(store, load_dialogs(settings))
+        edit = editor(store, load_dialogs(settings), settings)
         admin = Admin(_author(args))
         await edit.check_scope(admin, scope)
         yield store, edit, admin, scope

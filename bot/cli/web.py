@@ -38,6 +38,10 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
             raise InvalidInput(f"--port must be 1-65535, not {args.port}")
         secure = settings.web_secure_cookies
         await serve_web(
-            editor(store, load_dialogs(settings)), logins, host=args.host, port=args.port, secure_cookies=secure
+            editor(store, load_dialogs(settings), settings),
+            logins,
+            host=args.host,
+            port=args.port,
+            secure_cookies=secure,
         )
     return 0

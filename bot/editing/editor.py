@@ -7,7 +7,7 @@ override store without passing the same checks the shipped files pass at start-u
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -36,6 +36,8 @@ __all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts", "template_p
 #: Telegram's limits on inline buttons: callback data 1-64 bytes; labels are cut on screen past ~64.
 MAX_CALLBACK_DATA_BYTES: Final = 64
 MAX_BUTTON_TEXT: Final = 64
+# A channel's own limits on a rendered template: (text, buttons, is a label) → why it does not fit, or None.
+ChannelCheck = Callable[[str, tuple[tuple[tuple[str, str], ...], ...], bool], str | None]
 DEFAULT_FLOW_SOURCE: Final = "default.yaml"
 
 
@@ -92,8 +94,11 @@ class Editor:
         catalog: TemplateCatalog,
         *,
         flow_path: Path | None = None,
+        channel_checks: Mapping[str, ChannelCheck] | None = None,
     ) -> None:
+        """`channel_checks`: the limits of the customer channels that are on besides Telegram, by name."""
         self.overrides = overrides
+        self.channel_checks = dict(channel_checks or {})
         self.store = store
         self.base = catalog
         path = flow_path or default_flow_path()
@@ -223,6 +228,12 @@ class Editor:
         if catalog.kind(name) is TemplateKind.BUTTON and len(preview.text) > MAX_BUTTON_TEXT:
             raise Refused(f"a button label of {len(preview.text)} characters: at most {MAX_BUTTON_TEXT}")
         _check_buttons(preview)
+        kind = catalog.kind(name)
+        if kind in (TemplateKind.MESSAGE, TemplateKind.BUTTON):
+            for channel, check in self.channel_checks.items():
+                problem = check(preview.text, preview.buttons, kind is TemplateKind.BUTTON)
+                if problem is not None:
+                    raise Refused(f"{problem} ({channel} is on)")
         return catalog
 
     def check_flow(self, texts: ScopeTexts, text: str) -> Flow:

@@ -159,3 +159,18 @@ class Relay:
         ack = renderer.render(MessagePart("customer_relayed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
+
+    async def answer_status(self, customer: CustomerId, message: str, status: str, *, latest: bool) -> None:
+        """The customer's channel reports what became of a staff answer (`message`, its id there): `sent`,
+        `delivered`, `read` or `failed`. The latest answer's status goes on the ticket and its card; a
+        failure, of any answer, is told to the room (the staff may send it again)."""
+        found = await self.tickets.latest_for_customer(customer)
+        if found is None:
+            return
+        ticket = found[0]
+        with about_ticket(ticket.brand, ticket.number):
+            changed = latest and await self.tickets.delivery(ticket, status, message, self.clock())
+            if changed and status != "sent":  # the card said "answered" when it went: no edit for `sent`
+                await self.cards.refresh(await self._reloaded(ticket))
+            if status == "failed" and ticket.room is not None and (changed or not latest):
+                await self.cards.say(ticket.room, "staff_delivery_failed", {"ticket": ticket.number})

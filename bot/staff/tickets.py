@@ -39,6 +39,17 @@ return {number, 1}
 """
 
 # KEYS[1] the ticket hash; ARGV[1] now, ARGV[2] claim lifetime. 1 when the caller may post the card.
+# What became of the staff's latest answer: statuses of one message only move forward (Meta may report them
+# out of order); another message's replace them (the caller checks it is the latest answer).
+_DELIVERY = """
+local rank = {sent = 1, delivered = 2, read = 3, failed = 4}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = redis.call('HMGET', KEYS[1], 'delivery', 'delivery_message')
+if current[2] == ARGV[2] and (rank[current[1]] or 0) >= rank[ARGV[1]] then return 0 end
+redis.call('HSET', KEYS[1], 'delivery', ARGV[1], 'delivery_message', ARGV[2], 'delivery_at', ARGV[3])
+return 1
+"""
+
 _CLAIM_CARD = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if redis.call('HGET', KEYS[1], 'card_message') then return 0 end
@@ -100,6 +111,7 @@ class Ticket:
     first_response_at: float | None = None
     closed_at: float | None = None
     undeliverable: bool = False
+    delivery: str = ""  # what became of the staff's latest answer, where the channel reports it (WhatsApp)
     reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
     last_activity: float = 0.0
 
@@ -133,6 +145,7 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         first_response_at=_optional_float(data.get("first_response_at")),
         closed_at=_optional_float(data.get("closed_at")),
         undeliverable=data.get("undeliverable") == "1",
+        delivery=data.get("delivery", ""),
         reminders=int(data.get("reminders") or 0),
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
     )
@@ -164,6 +177,7 @@ class TicketStore:
         self.redis = redis
         self._number = redis.register_script(_NUMBER)
         self._claim_card = redis.register_script(_CLAIM_CARD)
+        self._delivery = redis.register_script(_DELIVERY)
 
     # --- creation --------------------------------------------------------------------------------
 
@@ -366,6 +380,12 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"undeliverable": 1, "undeliverable_at": now})
             pipe.zrem(keys.DEADLINES, ticket.member)
             await pipe.execute()
+
+    async def delivery(self, ticket: Ticket, status: str, message: str, now: float) -> bool:
+        """Record a delivery status (sent, delivered, read, failed) of the staff's answer `message`; whether
+        it changed the ticket (a status older than the one recorded does not)."""
+        changed = await self._delivery(keys=[keys.ticket(ticket.brand, ticket.number)], args=[status, message, now])
+        return bool(changed)
 
     async def reachable(self, ticket: Ticket) -> None:
         """The customer of an undeliverable ticket wrote to the bot again: answers can reach them."""

@@ -345,6 +345,7 @@ class StaffRoomChat:
                 "status": t.status.value,
                 "hours": int(max(0.0, now - t.created_at) // 3600),
                 "undeliverable": t.undeliverable,
+                "delivery": t.delivery,
             }
             for t in tickets[-MAX_LISTED:]
         ]

@@ -13,8 +13,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+from bot.botapi.outbound import PRIORITY, Priority
 from bot.channels.whatsapp import limits
 from bot.channels.whatsapp.cloud_api import CloudApi, Result
+from bot.channels.whatsapp.deliveries import StaffAnswers
 from bot.channels.whatsapp.formatting import chunks, cut, one_line, to_whatsapp
 from bot.channels.whatsapp.updates import WHATSAPP
 from bot.channels.whatsapp.window import ServiceWindow
@@ -51,10 +53,18 @@ class WhatsAppCustomers:
     name = WHATSAPP
     username = None  # no `/start@name` on WhatsApp
 
-    def __init__(self, api: CloudApi, window: ServiceWindow, template: Template | None = None) -> None:
+    def __init__(
+        self,
+        api: CloudApi,
+        window: ServiceWindow,
+        template: Template | None = None,
+        *,
+        answers: StaffAnswers | None = None,
+    ) -> None:
         self.api = api
         self.window = window
         self.template = template
+        self.answers = answers or StaffAnswers(window.redis)
 
     # --- answers to what a customer did (always within the window: they just wrote) ------------------
     def answer(self, inbound: Inbound, messages: Sequence[OutgoingMessage]) -> Answer:
@@ -79,29 +89,49 @@ class WhatsAppCustomers:
     async def send(
         self, customer: CustomerId, message: OutgoingMessage, *, what: str, from_staff: bool = False
     ) -> Delivered:
+        # The staff's priority in the number's shared throughput, as in Telegram's; the others' as they are.
+        token = PRIORITY.set(Priority.CARD) if from_staff else None
+        try:
+            return await self._send(customer, message, what=what, from_staff=from_staff)
+        finally:
+            if token is not None:
+                PRIORITY.reset(token)
+
+    async def _send(self, customer: CustomerId, message: OutgoingMessage, *, what: str, from_staff: bool) -> Delivered:
         if message.document is not None:  # a media upload is another API: the data goes as text
             content = message.document.content.decode("utf-8", "replace")
             message = OutgoingMessage(f"{message.text}\n\n{_pretty(content)}")
         if await self.window.is_open(customer):
-            outcome = await self._post_all(render(customer.id, message), what=what)
+            outcome, last = await self._post_all(render(customer.id, message), what=what)
             if outcome is not Delivered.OUTSIDE_WINDOW:
-                return outcome
+                return await self._sent(customer, outcome, last, from_staff=from_staff)
         if self.template is None:
             count = await self.window.refused()
             log.warning("WhatsApp %s not sent: outside the 24-hour window and no template (%d so far)", what, count)
             return Delivered.OUTSIDE_WINDOW
-        return await self._post_all((self.template.payload(customer.id, to_whatsapp(message.text)),), what=what)
+        payload = self.template.payload(customer.id, to_whatsapp(message.text))
+        outcome, last = await self._post_all((payload,), what=what)
+        return await self._sent(customer, outcome, last, from_staff=from_staff)
 
-    async def _post_all(self, payloads: Sequence[Payload], *, what: str) -> Delivered:
+    async def _sent(self, customer: CustomerId, outcome: Delivered, last: str | None, *, from_staff: bool) -> Delivered:
+        """Keep a staff answer's id: its delivery statuses go to the ticket (its last message's, if split)."""
+        if from_staff and outcome is Delivered.SENT and last is not None:
+            await self.answers.record(customer, last)
+        return outcome
+
+    async def _post_all(self, payloads: Sequence[Payload], *, what: str) -> tuple[Delivered, str | None]:
+        """The outcome, and the id of the last message sent."""
+        last = None
         for payload in payloads:
             reply = await self.api.post(payload, what=what)
             if reply.result is Result.OUTSIDE_WINDOW:
-                return Delivered.OUTSIDE_WINDOW
+                return Delivered.OUTSIDE_WINDOW, last
             if reply.result is Result.UNDELIVERABLE:
-                return Delivered.BLOCKED
+                return Delivered.BLOCKED, last
             if not reply.ok:
-                return Delivered.FAILED
-        return Delivered.SENT
+                return Delivered.FAILED, last
+            last = reply.message_id
+        return Delivered.SENT, last
 
 
 def render(to: str, message: OutgoingMessage) -> list[Payload]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.channels.whatsapp.formatting import to_whatsapp
+
 TEXT_BODY: Final = 4096
 INTERACTIVE_BODY: Final = 1024
 BUTTON_TITLE: Final = 20
@@ -16,3 +18,27 @@ ROW_ID: Final = 200
 ROW_DESCRIPTION: Final = 72
 TEMPLATE_PARAMETER: Final = 1024
 WINDOW: Final = 24 * 3600.0  # the customer service window: free-form messages only within it
+
+
+def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...], label: bool) -> str | None:
+    """Why a template, rendered (`text` in Telegram's HTML, its `buttons`), would not fit WhatsApp whole;
+    None when it fits. `label`: the template is a button's label, not a message."""
+    shown = to_whatsapp(text).strip()
+    if label:
+        if len(shown) > ROW_TITLE:
+            return (
+                f"on WhatsApp a button label holds {BUTTON_TITLE} characters (a list row's {ROW_TITLE}): "
+                f"this one has {len(shown)} and would be cut"
+            )
+        return None
+    choices = sum(len(row) for row in buttons)
+    if choices > LIST_ROWS:
+        return f"on WhatsApp a message offers at most {LIST_ROWS} choices, not {choices}"
+    if choices and len(shown) > INTERACTIVE_BODY:
+        return (
+            f"on WhatsApp a message with buttons holds {INTERACTIVE_BODY} characters: this one has {len(shown)} "
+            "and would be split from its buttons"
+        )
+    if len(shown) > TEXT_BODY:
+        return f"on WhatsApp a message holds {TEXT_BODY} characters: this one has {len(shown)} and would be split"
+    return None

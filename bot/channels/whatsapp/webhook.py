@@ -11,19 +11,21 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Final
+from typing import Final, Protocol
 
 from aiohttp import web
 
 from bot.channels.whatsapp.cloud_api import CloudApi
+from bot.channels.whatsapp.deliveries import STATUSES, StaffAnswers
 from bot.channels.whatsapp.keywords import command_for
 from bot.channels.whatsapp.links import code_in
-from bot.channels.whatsapp.updates import Incoming, read_payload
+from bot.channels.whatsapp.updates import Incoming, Status, read_payload
 from bot.channels.whatsapp.window import KEEP_SECONDS, ServiceWindow, handled_key, seen_key
 from bot.conversations.chat import CustomerChat
 from bot.errors import ChatBusy
 from bot.seam.inbound import Inbound
 from bot.storage.cluster import REDIS_UNAVAILABLE
+from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,12 @@ SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
 MAX_BODY: Final = 1 << 20
 HANDLED_SECONDS: Final = 7 * 24 * 3600  # Meta redelivers a post for up to 7 days
 UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (*REDIS_UNAVAILABLE, ChatBusy)
+
+
+class AnswerStatus(Protocol):
+    """What the staff side does with a staff answer's status (`Relay.answer_status`)."""
+
+    async def __call__(self, customer: CustomerId, message: str, status: str, *, latest: bool) -> None: ...
 
 
 class WhatsAppWebhook:
@@ -48,8 +56,11 @@ class WhatsAppWebhook:
         phone_number_id: str,
         app_secret: str,
         verify_token: str,
+        on_answer_status: AnswerStatus | None = None,
     ) -> None:
         self.chat = chat
+        self.answers = StaffAnswers(store.redis)
+        self.on_answer_status = on_answer_status
         self.store = store
         self.api = api
         self.window = window
@@ -102,11 +113,26 @@ class WhatsAppWebhook:
             except Exception:  # a bug with one message: the others still count, and Meta does not retry forever
                 log.exception("WhatsApp message %s failed", incoming.inbound.update_id)
         for status in batch.statuses:
-            if status.status == "failed":
-                log.warning(
-                    "WhatsApp message %s failed to reach its customer (code %s)", status.wamid, status.error_code
-                )
+            try:
+                await self._status(status)
+            except UNAVAILABLE as exc:
+                log.error("storage unavailable for WhatsApp status of %s: %s", status.wamid, exc)
+                return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+            except Exception:
+                log.exception("WhatsApp status of %s failed", status.wamid)
         return web.json_response({"ok": True})
+
+    async def _status(self, status: Status) -> None:
+        """A staff answer's status goes to the staff side; the others' failures are logged."""
+        if status.status == "failed":
+            log.warning("WhatsApp message %s failed to reach its customer (code %s)", status.wamid, status.error_code)
+        if status.status not in STATUSES or self.on_answer_status is None:
+            return
+        found = await self.answers.find(status.wamid)
+        if found is None:
+            return
+        customer, latest = found
+        await self.on_answer_status(customer, status.wamid, status.status, latest=latest)
 
     async def _handle(self, incoming: Incoming) -> None:
         inbound = incoming.inbound
@@ -146,6 +172,6 @@ class WhatsAppWebhook:
     async def _health(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path == "/healthz" and self.api.token_expired:
+        if request.path == "/healthz" and await self.api.token_refused():
             return web.json_response({"ok": False, "whatsapp": "the access token was refused"}, status=503)
         return await handler(request)

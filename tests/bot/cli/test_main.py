@@ -136,6 +136,26 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
 
 
+def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) -> None:
+    env = {"PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "d")}
+    done = parole("demo", "--channel", "whatsapp", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp): Bonjour !" in out
+    assert "bienvenue chez *Quick Massy Gare*" in out and "<b>" not in out.split("Stored feedback")[0]
+    assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille picks [⭐⭐]" in out
+    assert "via WhatsApp" in out and "Ticket n° 1001" in out
+    assert "🤖 → Camille (WhatsApp): *Quick Massy Gare* vous répond" in out
+    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    assert stored["channel"] == "whatsapp" and stored["rating"] == 2 and stored["status"] == "complete"
+    assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+
+
+def test_demo_refuses_an_unknown_channel(tmp_path: Path) -> None:
+    done = parole("demo", "--channel", "fax", env={"PAROLE_REDIS_URL": ""}, cwd=tmp_path)
+    assert done.returncode == 2 and "invalid choice: 'fax'" in done.stderr
+
+
 async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None:
     from redis.asyncio import Redis
 

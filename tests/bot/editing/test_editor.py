@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from bot.channels.whatsapp.limits import template_problem
 from bot.editing.editor import Admin, Editor, Refused
 from bot.editing.overrides import FLOW_DOCUMENT, Document, OverrideStore, Scope, template_document
 from bot.errors import InvalidInput, NotFound
@@ -151,3 +152,45 @@ async def test_a_valid_flow_is_saved_and_rolled_back(editor: Editor) -> None:
     texts = await editor.texts(quick)
     assert (texts.flow.name, texts.flow_ref) == ("default", "")
     assert texts.flow_text == default_flow_path().read_text(encoding="utf-8")
+
+
+@pytest.fixture
+async def whatsapp_editor(editor: Editor) -> Editor:
+    """The same editor where WhatsApp is on: a template must fit WhatsApp's limits too."""
+    return Editor(editor.overrides, editor.store, editor.base, channel_checks={"WhatsApp": template_problem})
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "problem"),
+    [
+        ("button_skip", "Passer cette question, merci", "a button label holds 20 characters (a list row's 24)"),
+        ("button_skip", "Passer cette question ici !", "this one has 27 and would be cut"),
+        ("ask_suggestion", "Une idée ? " + "x" * 1100, "a message with buttons holds 1024 characters"),
+        # 3,300 characters in Telegram (bold is markup), 5,500 in WhatsApp's formatting (bold is *stars*)
+        ("help", "<b>xx</b> " * 1100, "a message holds 4096 characters: this one has 5499"),
+    ],
+)
+async def test_with_whatsapp_on_a_template_that_breaks_its_limits_is_refused_at_save(
+    editor: Editor, whatsapp_editor: Editor, name: str, source: str, problem: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        await whatsapp_editor.set_template(OLGA, Scope(), name, "fr", source, expected=0)
+    assert problem in refused.value.problem and "(WhatsApp is on)" in refused.value.problem
+    assert await nothing_saved(whatsapp_editor)
+    await editor.set_template(OLGA, Scope(), name, "fr", source, expected=0)  # Telegram alone takes it
+
+
+async def test_with_whatsapp_on_templates_within_its_limits_are_saved(whatsapp_editor: Editor) -> None:
+    await whatsapp_editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer ⏭ (24 caractères)", expected=0)
+    await whatsapp_editor.set_template(OLGA, Scope(), "ask_suggestion", "fr", "Une idée ? " + "x" * 1000, expected=0)
+    assert await whatsapp_editor.overrides.revision() == 2
+
+
+async def test_with_whatsapp_on_a_rollback_to_a_version_over_its_limits_is_refused(
+    editor: Editor, whatsapp_editor: Editor
+) -> None:
+    document = Document(Scope(), template_document("button_skip", "fr"))
+    await editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer cette question, merci", expected=0)
+    await editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer", expected=1)
+    with pytest.raises(Refused, match="WhatsApp"):
+        await whatsapp_editor.rollback(OLGA, document, 1, expected=2)

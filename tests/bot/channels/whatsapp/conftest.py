@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.botapi.outbound import Limits
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Secret, Settings, WhatsAppSettings
 from emulator import EmulatedUser
@@ -41,6 +42,9 @@ async def start_bot(settings: Settings, cloud: CloudApiEmulator, clock: Clock) -
     async with running_bot(settings, listen=Listen("127.0.0.1", port), clock=clock, analysis_wait=0.0) as running:
         assert running.whatsapp is not None
         running.whatsapp.api.pauses = (0.01, 0.01, 0.01)  # the retries, without the wait
+        # A test customer types faster than Meta's pair rate lets the bot answer (test_pacing.py tests it).
+        if running.whatsapp.api.outbound is not None:
+            running.whatsapp.api.outbound.limits = Limits(per_second=1000, chat_per_second=1000, chat_burst=1000)
         await cloud.subscribe(f"http://127.0.0.1:{port}/whatsapp", VERIFY_TOKEN)
         yield running
 
