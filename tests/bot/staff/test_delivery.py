@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.botapi.sending import ATTEMPTS
 from bot.staff.tickets import TicketStatus
 from bot.storage import keys
+from dialogs.markup import utf16_len
 from tests.bot.staff_scene import Scene
 from tests.support import Customer
 
@@ -106,3 +107,14 @@ async def test_a_room_the_bot_was_removed_from_is_unlinked(scene: Scene) -> None
     said = await scene.feedback(Customer.new(scene.emulator))
     assert said.calls == []  # no room: no card, but the ticket exists for a room linked later
     assert await scene.bot.staff.tickets.get("quick", 1001) is not None
+
+
+async def test_a_card_of_a_very_long_feedback_is_cut_to_fit_and_posted(scene: Scene) -> None:
+    # 2,000 emoji each: 4,000 UTF-16 units apiece, a card of over 8,000 as Telegram counts
+    said = await scene.feedback(Customer.new(scene.emulator), reason="😀" * 2000, suggestion="🙏" * 2000)
+    [posted] = said.to(scene.room.id, "sendMessage")
+    assert posted.status == 200
+    card = scene.card(1001)
+    assert "…" in card.text and utf16_len(card.text) <= 4096
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["reason"] == "😀" * 2000  # the whole text is kept for the export and the web
