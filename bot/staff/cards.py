@@ -24,6 +24,7 @@ from dialogs.types import MessagePart
 log = logging.getLogger(__name__)
 
 RETRY_CARD_AFTER = 30.0  # seconds before a card Telegram refused is tried again
+CARD_ATTEMPTS = 5  # posts of a card Telegram refused or failed before it is given up (counted and logged)
 
 
 def highlighted(text: str | None, entities: Sequence[Mapping[str, Any]], field: str) -> list[dict[str, str]]:
@@ -159,7 +160,14 @@ class Cards:
             log.warning("the bot is not in staff room %s any more: unlinked", room.chat_id)
             await self.rooms.unlink(room)
             return False
-        await self.tickets.schedule_card(ticket.brand, ticket.feedback, now + RETRY_CARD_AFTER)
+        tries = await self.tickets.card_failed(ticket)
+        if tries < CARD_ATTEMPTS:
+            await self.tickets.schedule_card(ticket.brand, ticket.feedback, now + RETRY_CARD_AFTER)
+            return False
+        # Never retried forever: the ticket stays open (reminders, /tickets, the export), without a card.
+        log.error("%s: given up after %d tries; the ticket is open without a card", what, tries)
+        await self.tickets.card_given_up(ticket)
+        await self.say(room, "staff_card_given_up", {"ticket": ticket.number, "tries": tries})
         return False
 
     async def refresh(self, ticket: Ticket) -> None:

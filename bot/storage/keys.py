@@ -45,6 +45,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
+| `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
@@ -87,6 +88,7 @@ WORKERS = f"{PREFIX}:workers"
 NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
+CARDS_GIVEN_UP = f"{PREFIX}:cards:given-up"
 # Global, like tokens and short codes: a customer's location is searched before any brand is known.
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"

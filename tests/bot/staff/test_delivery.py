@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.botapi.sending import ATTEMPTS
+from bot.ops import RedisFigures
+from bot.staff.cards import CARD_ATTEMPTS, RETRY_CARD_AFTER
 from bot.staff.tickets import TicketStatus
 from bot.storage import keys
 from dialogs.markup import utf16_len
@@ -118,3 +122,22 @@ async def test_a_card_of_a_very_long_feedback_is_cut_to_fit_and_posted(scene: Sc
     assert "…" in card.text and utf16_len(card.text) <= 4096
     [feedback] = [f async for f in scene.bot.store.iter_feedback()]
     assert feedback["reason"] == "😀" * 2000  # the whole text is kept for the export and the web
+
+
+async def test_a_card_refused_every_time_is_given_up_after_a_bounded_number_of_tries(
+    scene: Scene, caplog: pytest.LogCaptureFixture
+) -> None:
+    await scene.feedback(Customer.new(scene.emulator), notify=False)
+    scene.emulator.fail_next("sendMessage", status=400, times=CARD_ATTEMPTS)  # the card is refused every time
+    statuses: list[int] = []
+    mark = scene.mark()
+    for _ in range(CARD_ATTEMPTS + 3):
+        statuses += [c.status for c in (await scene.notify()).to(scene.room.id, "sendMessage")]
+        scene.clock.advance(RETRY_CARD_AFTER + 1)
+    assert statuses == [400] * CARD_ATTEMPTS + [200]  # the card's tries, then the room is told, once
+    assert "Telegram a refusé la fiche de ce retour 5 fois" in scene.since(mark).text(scene.room.id)
+    assert await scene.bot.store.redis.zcard(keys.CARDS_DUE) == 0  # nothing left to retry, ever
+    assert "card of ticket quick/1001: given up" in caplog.text
+    figures = RedisFigures()
+    await figures.refresh(scene.bot.store.redis)
+    assert b"parole_cards_given_up_total 1.0" in figures.exposition()
