@@ -141,3 +141,43 @@ async def test_a_card_refused_every_time_is_given_up_after_a_bounded_number_of_t
     figures = RedisFigures()
     await figures.refresh(scene.bot.store.redis)
     assert b"parole_cards_given_up_total 1.0" in figures.exposition()
+
+
+async def test_a_long_customer_answer_reaches_the_room_cut_and_only_then_is_confirmed(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Pouvez-vous préciser ?")
+    mark = scene.mark()
+    await customer.say("😀" * 2048)  # 4,096 UTF-16 units: the room's message adds the template around it
+    said = scene.since(mark)
+    [relayed] = said.to(scene.room.id, "sendMessage")
+    assert relayed.status == 200 and "…" in said.text(scene.room.id)
+    assert "Transmis à l'équipe" in said.text(customer.user.id)
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["replies"][-1]["author"] == "customer"
+
+
+async def test_a_customer_answer_the_room_refused_is_not_confirmed(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Pouvez-vous préciser ?")
+    scene.emulator.fail_next("sendMessage", status=400)  # the room's copy is refused
+    mark = scene.mark()
+    await customer.say("Le burger était froid.")
+    said = scene.since(mark)
+    assert [c.status for c in said.to(scene.room.id, "sendMessage")] == [400]
+    assert "Transmis à l'équipe" not in said.text(customer.user.id)
+    assert "n'a pas pu être transmis" in said.text(customer.user.id)
+
+
+async def test_a_staff_answer_that_can_never_fit_says_so_not_try_again(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    said = await scene.staff_says(
+        scene.julien, "/reply 1001 " + "😀" * 2040
+    )  # Telegram took it; with the template: 4,107
+    assert said.to(customer.user.id, "sendMessage") == []
+    answer = said.text(scene.room.id)
+    assert "trop long" in answer and "Réessayez" not in answer
+    said = await scene.staff_says(scene.julien, "/reply 1001 Plus court.")
+    assert "Plus court." in said.text(customer.user.id)
