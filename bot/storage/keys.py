@@ -18,6 +18,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
 | `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
 | `parole:chat:C` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`store`) |
+| `parole:update:N:U` | string, expires | update U of N (`telegram`, `CHANNEL-chat`) claimed or handled (48 h) |
 | `parole:chat:C:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.storage.store.FEEDBACK_FIELDS`) |
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
@@ -123,6 +124,12 @@ def short_code(code: str) -> str:
 
 def chat(customer: CustomerId) -> str:
     return f"{PREFIX}:chat:{customer.key}"
+
+
+def handled_update(namespace: str, update_id: int) -> str:
+    """An update claimed or handled (`bot.storage.handled`): python-telegram-bot's (`telegram`), or a customer's as
+    the conversation core read it (`CHANNEL-chat`)."""
+    return f"{PREFIX}:update:{namespace}:{update_id}"
 
 
 def chat_lock(customer: CustomerId) -> str:

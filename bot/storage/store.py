@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -92,6 +92,10 @@ class Store:
     def __init__(self, redis: Redis, *, lane: RedisLane | None = None) -> None:
         self.redis = redis
         self.lane = lane
+
+    async def round_trip(self, commands: Sequence[Command]) -> list[Any]:
+        """Run the commands in one round trip, on the hot path's lane when there is one."""
+        return await self._round_trip(list(commands))
 
     async def _round_trip(self, commands: list[Command]) -> list[Any]:
         """Run the commands in one round trip (the lane's, else a plain redis-py pipeline)."""

@@ -38,10 +38,14 @@ async def test_an_update_delivered_twice_is_handled_once(
     reason = await emulator.send_text(customer.user, "On a attendu 40 minutes.")
     before = await redis_client.hgetall(keys.feedback("quick", str((await _feedback(bot))[0]["id"])))
 
-    # The last update again (its 200 was lost): nothing changes, its answer goes out again.
+    # The last update again, though it was answered: nothing changes, nothing is sent again.
     again = await emulator.deliver_raw(reason.update)
-    assert again.status == 200
-    assert [c.method for c in again.calls] == [c.method for c in reason.calls] == ["sendMessage"]
+    assert again.status == 200 and again.calls == []
+    assert [c.method for c in reason.calls] == ["sendMessage"]
+    # Its answer not recorded as sent (the process stopped between the two): it goes out again.
+    await redis_client.delete(keys.handled_update("telegram-chat", reason.update["update_id"]))
+    again = await emulator.deliver_raw(reason.update)
+    assert [c.method for c in again.calls] == ["sendMessage"]
     assert again.calls[0].params["text"] == reason.calls[0].params["text"]
     # An older one again: nothing at all.
     older = await emulator.deliver_raw(rated.update)
