@@ -234,7 +234,15 @@ class CustomerChat:
         language = await self._language(inbound)
         await channel.acknowledge(inbound, None)
         if inbound.button_data == FORGET_YES:
-            await self.privacy.forget(inbound.customer)
+            # Holding the chat as a turn does: a turn under way finishes first (its state is erased too), and
+            # none writes the chat's state back after the erasure.
+            lock = secrets.token_hex(8)
+            await self._load_locked(inbound.customer, None, lock)
+            try:
+                await self.privacy.forget(inbound.customer)
+            finally:
+                with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
+                    await self.store.release(inbound.customer, lock)
             template = "forgotten"
         else:
             template = "forget_cancelled"
