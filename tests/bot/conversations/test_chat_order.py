@@ -114,3 +114,27 @@ async def test_two_updates_of_one_chat_at_once_are_handled_one_after_the_other(
     # Without the lock both would read the reason step and one answer would overwrite the other.
     assert {feedback["reason"], feedback["suggestion"]} == {first, second}
     assert feedback["status"] == "complete"
+
+
+async def test_a_turn_is_written_all_or_nothing(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[list[tuple[object, ...]]] = []
+    real = bot.store._round_trip
+
+    async def watched(commands: list[tuple[object, ...]]) -> list[object]:
+        batches.append([tuple(command) for command in commands])
+        return await real(commands)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.store, "_round_trip", watched)
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.tap("rate:2")
+    await customer.say("On a attendu 40 minutes.")
+    await customer.say("passer")  # complete: the state, the feedback and its stream entry in one write
+    writes = [batch for batch in batches if any(command[0] == "XADD" for command in batch)]
+    assert len(writes) == 1
+    [write] = writes
+    assert write[0] == ("MULTI",) and write[-1] == ("EXEC",)
+    assert {command[0] for command in write[1:-1]} >= {"SET", "HSET", "XADD", "ZREM", "EVAL"}
+    assert await redis_client.xlen(keys.FEEDBACK_STREAM) == 1
