@@ -87,8 +87,11 @@ async def test_a_5xx_is_reported_and_the_same_message_can_go_later(scene: Scene)
     assert any("Telegram n'a pas pu transmettre" in str(c.params.get("text")) for c in delivery.calls)
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
     assert ticket is not None and ticket.status is TicketStatus.OPEN and not ticket.undeliverable
+    # Telegram redelivering that update (answered 200) does nothing; the staff sending it again does.
     mark = scene.mark()
-    await scene.emulator.deliver_raw(delivery.update)  # the same staff message, tried again
+    again = await scene.emulator.deliver_raw(delivery.update)
+    assert again.status == 200 and scene.since(mark).calls == []
+    await scene.emulator.send_text(scene.julien, "/reply 1001 Bonjour", chat=scene.room)
     assert "Quick Massy vous répond" in scene.since(mark).text(customer.user.id)
 
 
