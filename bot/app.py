@@ -363,7 +363,13 @@ def slow_down(bot: Bot, kit: DialogKit) -> SlowDown:
 
 def route(application: Application, chat: CustomerChat, staff: Staff) -> None:  # type: ignore[type-arg]
     """Every Telegram handler of the bot, in one call (`bot.channels.telegram.routing`)."""
-    add_handlers(application, customers=PrivateChats(chat), staff_rooms=staff.room_chat, operators=staff.admin_chat)
+    add_handlers(
+        application,
+        customers=PrivateChats(chat),
+        staff_rooms=staff.room_chat,
+        operators=staff.admin_chat,
+        handled=chat.handled,
+    )
 
 
 async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], float] = time.time) -> None:

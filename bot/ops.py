@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -124,7 +124,7 @@ class RedisFigures:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self._redis_figures: list[GaugeMetricFamily] = []
+        self._redis_figures: list[GaugeMetricFamily | CounterMetricFamily] = []
         self.registry.register(_Snapshot(self))
 
     async def refresh(self, redis: Redis) -> None:
@@ -145,7 +145,11 @@ class RedisFigures:
                 counts = await pipe.execute()
             for brand, count in zip(brands, counts, strict=True):
                 tickets.add_metric([brand], int(count))
-        self._redis_figures = [lag, pending, tickets]
+        given_up = CounterMetricFamily(
+            "parole_cards_given_up", "Cards Telegram refused at every try, given up (the tickets stay open)"
+        )
+        given_up.add_metric([], int(await redis.get(keys.CARDS_GIVEN_UP) or 0))
+        self._redis_figures = [lag, pending, tickets, given_up]
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -184,5 +188,5 @@ class _Snapshot(Collector):
     def __init__(self, metrics: RedisFigures) -> None:
         self.metrics = metrics
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         yield from self.metrics._redis_figures

@@ -12,9 +12,22 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ALLOWED_TAGS", "HtmlScan", "html_problem", "plain_problem", "scan_html", "utf16_len", "visible_length"]
+__all__ = [
+    "ALLOWED_TAGS",
+    "ELLIPSIS",
+    "MAX_MESSAGE_UNITS",
+    "HtmlScan",
+    "fit_html",
+    "html_problem",
+    "plain_problem",
+    "scan_html",
+    "utf16_len",
+    "visible_length",
+]
 
 ALLOWED_TAGS: Final = frozenset({"b", "i"})
+MAX_MESSAGE_UNITS: Final = 4096  # Telegram's limit on a message's text, in UTF-16 units of its visible text
+ELLIPSIS: Final = "…"
 _KNOWN_ENTITIES: Final = frozenset({"lt", "gt", "amp", "quot"})
 _TOKEN: Final = re.compile(
     r"<(?P<close>/?)(?P<tag>[a-zA-Z][a-zA-Z0-9-]*)(?P<rest>[^<>]*)>"
@@ -94,3 +107,54 @@ def plain_problem(text: str) -> str | None:
     if found is not None:
         return f"plain text shows markup as typed: remove {found.group(0)!r}"
     return None
+
+
+def fit_html(text: str, limit: int = MAX_MESSAGE_UNITS) -> str:
+    """Cut an HTML message so that Telegram's count of its visible text (UTF-16 units) is at most `limit`.
+
+    A message that fits is returned as it is. A longer one ends with a visible "…" where it was cut: never
+    inside a tag or an entity, never between the halves of a surrogate pair; the tags open at the cut are
+    closed, so a valid message stays valid.
+    """
+    if visible_length(text) <= limit:
+        return text
+    budget = limit - utf16_len(ELLIPSIS)
+    out: list[str] = []
+    open_tags: list[str] = []
+    used = 0
+    position = 0
+
+    def take(plain: str) -> bool:
+        """Add as much of `plain` as the budget allows; False once it is spent."""
+        nonlocal used
+        for index, char in enumerate(plain):
+            units = 2 if ord(char) > 0xFFFF else 1
+            if used + units > budget:
+                out.append(plain[:index])
+                return False
+            used += units
+        out.append(plain)
+        return True
+
+    for token in _TOKEN.finditer(text):
+        if not take(text[position : token.start()]):
+            break
+        position = token.end()
+        piece = token.group(0)
+        if token.group("tag") is not None:
+            tag = token.group("tag").lower()
+            if token.group("close"):
+                if tag in open_tags:
+                    del open_tags[len(open_tags) - 1 - open_tags[::-1].index(tag)]
+            else:
+                open_tags.append(tag)
+            out.append(piece)
+            continue
+        units = utf16_len(html.unescape(piece)) if token.group("entity") is not None else 1
+        if used + units > budget:
+            break
+        used += units
+        out.append(piece)
+    else:
+        take(text[position:])
+    return "".join(out).rstrip() + ELLIPSIS + "".join(f"</{tag}>" for tag in reversed(open_tags))

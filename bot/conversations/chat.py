@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.customers.news import NewsStore
 from bot.customers.privacy import CustomerData
@@ -36,6 +37,8 @@ from bot.seam.inbound import Inbound
 from bot.seam.outgoing import Buttons, Channels, CustomerChannel, OutgoingMessage
 from bot.staff.commands import STAFF_COMMANDS
 from bot.staff.relay import Relay
+from bot.storage import keys
+from bot.storage.handled import HandledUpdates
 from bot.storage.identity import CustomerId
 from bot.storage.store import CHAT_LOCK_MS, ChatSnapshot, Outbox, Store
 from dialogs.answers import normalise_venue_code
@@ -112,6 +115,7 @@ class CustomerChat:
         self.news = news
         self.live = live
         self._fixed = ScopeKit(renderer, engine, "")
+        self.handled = HandledUpdates(store.round_trip)
 
     async def handle(self, inbound: Inbound) -> None:
         """One thing a customer did."""
@@ -119,15 +123,17 @@ class CustomerChat:
         if inbound.button_data is not None:
             data = inbound.button_data
             if self.privacy is not None and data.startswith(FORGET_BUTTON):
-                await self._forget_button(channel, inbound)
+                await self._once(inbound, functools.partial(self._forget_button, channel, inbound))
                 return
             if self.news is not None and data.startswith((NEWS_IN, NEWS_OUT)):
-                await self._news_button(channel, inbound)
+                await self._once(inbound, functools.partial(self._news_button, channel, inbound))
                 return
             await self._step(channel, inbound, Button(data), payload=None)
             return
         command = parse_command(inbound.text, channel.username) if inbound.text else None
-        if command is not None and await self._side_command(channel, inbound, command[0]):
+        side = self._side_command(channel, inbound, command[0]) if command is not None else None
+        if side is not None:
+            await self._once(inbound, side)
             return
         if command is not None and command[0] == START:
             await self._step(channel, inbound, None, payload=command[1] or None)
@@ -140,8 +146,31 @@ class CustomerChat:
         else:
             await self._step(channel, inbound, NonText(inbound.kind or "other"), payload=None)
 
+    @staticmethod
+    def _handled_key(inbound: Inbound) -> str:
+        # Each channel's ids are unique to it (Telegram's the bot's, the web's and WhatsApp's random or hashed
+        # 53-63 bits): the key names no customer, so `/forget` has nothing to erase there.
+        return keys.handled_update(f"{inbound.customer.channel}-chat", inbound.update_id)
+
+    async def _once(self, inbound: Inbound, action: Callable[[], Awaitable[None]]) -> None:
+        """Do what an update asks that keeps no conversation state (its effects and answers), once: a
+        redelivery of it, after it was answered, does nothing."""
+        key = self._handled_key(inbound)
+        if not await self.handled.claim(key):
+            log.info("update %s delivered again: handled and answered already", inbound.update_id)
+            return
+        try:
+            await action()
+        except BaseException:
+            with contextlib.suppress(Exception):  # Redis may be what failed: the claim then expires by itself
+                await self.handled.release(key)
+            raise
+        await self.handled.done(key)
+
     async def _nearby(self, channel: CustomerChannel, inbound: Inbound, latitude: float, longitude: float) -> bool:
         """Offer the venues near a location shared where a venue code is expected; False elsewhere."""
+        if await self.handled.is_done(self._handled_key(inbound)):
+            return True  # answered already
         state = (await self.store.load_chat(inbound.customer)).conversation
         if state is None or not self.engine.expects_venue_code(state, now=self.clock()):
             return False
@@ -160,6 +189,7 @@ class CustomerChat:
         outcome = Outcome(state, (reply,))  # nothing to store: a redelivered location gets the list again
         answer = channel.answer(inbound, self._messages(outcome, self.renderer))
         await self._answer(channel, inbound, outcome, Outbox(inbound.update_id, answer), self.renderer)
+        await self.handled.done(self._handled_key(inbound))
         return True
 
     async def _language(self, inbound: Inbound) -> str:
@@ -170,29 +200,49 @@ class CustomerChat:
             return conversation.language
         return self.engine.language_for(inbound.language_code)
 
-    async def _side_command(self, channel: CustomerChannel, inbound: Inbound, name: str) -> bool:
-        """Answer the commands that are not part of the dialog; False for the others."""
+    def _side_command(
+        self, channel: CustomerChannel, inbound: Inbound, name: str
+    ) -> Callable[[], Awaitable[None]] | None:
+        """What answers a command that is not part of the dialog; None for the others."""
         customer = inbound.customer
+        news, privacy = self.news, self.privacy
         if name in STAFF_COMMANDS:
-            await self._say(channel, customer, "staff_command_private", await self._language(inbound))
-        elif name == STOP_NEWS and self.news is not None:
-            count = await self.news.unsubscribe_all(customer)
-            await self._say(channel, customer, "news_stopped", await self._language(inbound), {"count": count})
-        elif name in PRIVACY_COMMANDS and self.privacy is not None:
-            if name == "forget":
-                await self.privacy.ask_forget(customer, await self._language(inbound))
-            else:
-                await self.privacy.send_my_data(customer, await self._language(inbound))
+
+            async def answer() -> None:
+                await self._say(channel, customer, "staff_command_private", await self._language(inbound))
+
+        elif name == STOP_NEWS and news is not None:
+
+            async def answer() -> None:
+                count = await news.unsubscribe_all(customer)
+                await self._say(channel, customer, "news_stopped", await self._language(inbound), {"count": count})
+
+        elif name in PRIVACY_COMMANDS and privacy is not None:
+
+            async def answer() -> None:
+                if name == "forget":
+                    await privacy.ask_forget(customer, await self._language(inbound))
+                else:
+                    await privacy.send_my_data(customer, await self._language(inbound))
+
         else:
-            return False
-        return True
+            return None
+        return answer
 
     async def _forget_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
         assert self.privacy is not None
         language = await self._language(inbound)
         await channel.acknowledge(inbound, None)
         if inbound.button_data == FORGET_YES:
-            await self.privacy.forget(inbound.customer)
+            # Holding the chat as a turn does: a turn under way finishes first (its state is erased too), and
+            # none writes the chat's state back after the erasure.
+            lock = secrets.token_hex(8)
+            await self._load_locked(inbound.customer, None, lock)
+            try:
+                await self.privacy.forget(inbound.customer)
+            finally:
+                with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself
+                    await self.store.release(inbound.customer, lock)
             template = "forgotten"
         else:
             template = "forget_cancelled"
@@ -245,7 +295,8 @@ class CustomerChat:
         snapshot = await self._load_locked(customer, token, lock)
         if inbound.update_id in snapshot.handled:  # delivered again: its effects are stored
             await self.store.release(customer, lock)
-            await self._answer_again(channel, inbound, snapshot.outbox)
+            if not await self.handled.is_done(self._handled_key(inbound)):  # its answer may not have gone out
+                await self._answer_again(channel, inbound, snapshot.outbox)
             return
         try:
             state = snapshot.conversation or Conversation()
@@ -303,6 +354,7 @@ class CustomerChat:
                 await self.store.release(customer, lock)
             raise
         await self._answer(channel, inbound, outcome, outbox, kit.renderer)
+        await self.handled.done(self._handled_key(inbound))  # answered: a redelivery now sends nothing
 
     async def _load_locked(self, customer: CustomerId, token: str | None, lock: str) -> ChatSnapshot:
         """The chat, with its lock: while another process handles one of the chat's updates, wait for it

@@ -52,13 +52,17 @@ class Refused(ParoleError):
 
 @dataclass(frozen=True, slots=True)
 class Admin:
-    """Someone editing: an operator (brand None: every scope) or a brand admin (their brand only)."""
+    """Someone editing: an operator (brand None: every scope), a brand admin (their brand only) or a venue
+    room's admin (venue set: that venue only)."""
 
     name: str
     brand: str | None = None
+    venue: str | None = None
 
     def may_edit(self, scope: Scope) -> bool:
-        return self.brand is None or scope.brand == self.brand
+        if self.brand is None:
+            return True
+        return scope.brand == self.brand and (self.venue is None or scope.venue == self.venue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,8 @@ class Editor:
     async def check_scope(self, admin: Admin, scope: Scope) -> None:
         """Refuse a scope the admin may not edit, or one naming a brand or venue that does not exist."""
         if not admin.may_edit(scope):
-            raise InvalidInput(f"{admin.name} may edit only the brand {admin.brand!r}, not {scope.label()!r}")
+            mine = f"the brand {admin.brand!r}" if admin.venue is None else f"the venue {admin.brand}/{admin.venue}"
+            raise InvalidInput(f"{admin.name} may edit only {mine}, not {scope.label()!r}")
         if scope.brand is not None:
             await self.store.get_brand(scope.brand)
         if scope.brand is not None and scope.venue is not None:

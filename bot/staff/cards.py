@@ -17,12 +17,14 @@ from bot.staff.commands import CLOSE_PREFIX, SPAM_PREFIX
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.store import Store
+from dialogs.markup import fit_html
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
 log = logging.getLogger(__name__)
 
 RETRY_CARD_AFTER = 30.0  # seconds before a card Telegram refused is tried again
+CARD_ATTEMPTS = 5  # posts of a card Telegram refused or failed before it is given up (counted and logged)
 
 
 def highlighted(text: str | None, entities: Sequence[Mapping[str, Any]], field: str) -> list[dict[str, str]]:
@@ -114,7 +116,9 @@ class Cards:
     ) -> tuple[str, InlineKeyboardMarkup | None]:
         renderer = await self.renderer_for(ticket.brand, ticket.venue)
         text = renderer.render(MessagePart("staff_card", card_variables(ticket, feedback)), language)
-        return text, self.keyboard(ticket, language, renderer)
+        # The customer's texts make the card as long as they were: cut to Telegram's limit, with a visible
+        # "…" (the whole text stays in the export and the web admin).
+        return fit_html(text), self.keyboard(ticket, language, renderer)
 
     def keyboard(
         self, ticket: Ticket, language: str, renderer: MessageRenderer | None = None
@@ -156,8 +160,15 @@ class Cards:
         if sent.outcome is Delivered.BLOCKED:
             log.warning("the bot is not in staff room %s any more: unlinked", room.chat_id)
             await self.rooms.unlink(room)
-        else:
+            return False
+        tries = await self.tickets.card_failed(ticket)
+        if tries < CARD_ATTEMPTS:
             await self.tickets.schedule_card(ticket.brand, ticket.feedback, now + RETRY_CARD_AFTER)
+            return False
+        # Never retried forever: the ticket stays open (reminders, /tickets, the export), without a card.
+        log.error("%s: given up after %d tries; the ticket is open without a card", what, tries)
+        await self.tickets.card_given_up(ticket)
+        await self.say(room, "staff_card_given_up", {"ticket": ticket.number, "tries": tries})
         return False
 
     async def refresh(self, ticket: Ticket) -> None:
@@ -198,7 +209,7 @@ class Cards:
         if isinstance(room, StaffRoom):
             language = room.language
             renderer = await self.renderer_for(room.brand, room.venue)
-        text = renderer.render(MessagePart(template, variables), language)
+        text = fit_html(renderer.render(MessagePart(template, variables), language))  # lists of customers' texts
         send = functools.partial(
             self.bot.send_message, chat_id, text, parse_mode=ParseMode.HTML, reply_parameters=_reply(reply_to)
         )

@@ -26,6 +26,7 @@ from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text
+from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, visible_length
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
@@ -85,12 +86,16 @@ class Relay:
         if not cleaned:
             await say("staff_reply_usage", {})
             return
-        if not await self.tickets.claim_relay(ticket.brand, room.chat_id, message.message_id):
-            return  # this very message was relayed already (Telegram delivered the update again)
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)  # the venue's own staff_reply
         rendered = renderer.render(
             MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
         )
+        if visible_length(rendered) > MAX_MESSAGE_UNITS:  # Telegram would refuse it every time: not "try again"
+            over = visible_length(rendered) - MAX_MESSAGE_UNITS
+            await say("staff_reply_too_long", {**variables, "over": over, "limit": MAX_MESSAGE_UNITS})
+            return
+        if not await self.tickets.claim_relay(ticket.brand, room.chat_id, message.message_id):
+            return  # this very message was relayed already (Telegram delivered the update again)
         what = f"staff reply on {ticket.member}"
         sent = await self.channels.send(customer, OutgoingMessage(rendered), what=what, from_staff=True)
         now = self.clock()
@@ -144,7 +149,8 @@ class Relay:
             "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
         }  # fmt: skip
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        rendered = renderer.render(MessagePart("staff_customer_message", variables), room.language)
+        # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
+        rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
         reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
         send = functools.partial(
             self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
@@ -156,7 +162,9 @@ class Relay:
         room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
-        ack = renderer.render(MessagePart("customer_relayed", {"venue_name": ticket.venue_name}), language)
+        # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
+        told = "customer_relayed" if room_message is not None else "customer_relay_failed"
+        ack = renderer.render(MessagePart(told, {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
 

@@ -294,6 +294,14 @@ class TicketStore:
                 pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
             await pipe.execute()
 
+    async def card_failed(self, ticket: Ticket) -> int:
+        """Count one more post of the ticket's card that failed; the count so far."""
+        return int(await self.redis.hincrby(keys.ticket(ticket.brand, ticket.number), "card_failures", 1))
+
+    async def card_given_up(self, ticket: Ticket) -> None:
+        """Count a card given up, for every process's `/metrics` (`parole_cards_given_up`)."""
+        await self.redis.incr(keys.CARDS_GIVEN_UP)
+
     async def card_analysed(self, ticket: Ticket) -> None:
         await self.redis.hset(keys.ticket(ticket.brand, ticket.number), "card_analysed", 1)
 

@@ -18,6 +18,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:short:C` | string | JSON of the venue reference a short code opens |
 | `parole:geo:venues` | geo (sorted set) | `B/V` of every venue with coordinates, at its longitude and latitude |
 | `parole:chat:C` | string | JSON of the chat: `conversation`, `handled` (last update ids), `outbox` (`store`) |
+| `parole:update:N:U` | string, expires | update U of N (`telegram`, `CHANNEL-chat`) claimed or handled (48 h) |
 | `parole:chat:C:lock` | string, expires | taken while a process handles one of the chat's updates (10 s at most) |
 | `parole:{B}:feedback:F` | hash | one feedback (see `bot.storage.store.FEEDBACK_FIELDS`) |
 | `parole:{B}:feedbacks` | sorted set | feedback ids by creation time |
@@ -45,6 +46,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
+| `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
@@ -87,6 +89,7 @@ WORKERS = f"{PREFIX}:workers"
 NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
+CARDS_GIVEN_UP = f"{PREFIX}:cards:given-up"
 # Global, like tokens and short codes: a customer's location is searched before any brand is known.
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"
@@ -121,6 +124,12 @@ def short_code(code: str) -> str:
 
 def chat(customer: CustomerId) -> str:
     return f"{PREFIX}:chat:{customer.key}"
+
+
+def handled_update(namespace: str, update_id: int) -> str:
+    """An update claimed or handled (`bot.storage.handled`): python-telegram-bot's (`telegram`), or a customer's as
+    the conversation core read it (`CHANNEL-chat`)."""
+    return f"{PREFIX}:update:{namespace}:{update_id}"
 
 
 def chat_lock(customer: CustomerId) -> str:

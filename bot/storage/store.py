@@ -10,7 +10,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,6 +19,7 @@ from redis.typing import EncodableT, FieldT
 
 from bot.errors import InvalidInput, NotFound
 from bot.storage import keys
+from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
 from bot.storage.lane import Command, RedisLane
 from bot.storage.venues import (
@@ -92,6 +93,10 @@ class Store:
     def __init__(self, redis: Redis, *, lane: RedisLane | None = None) -> None:
         self.redis = redis
         self.lane = lane
+
+    async def round_trip(self, commands: Sequence[Command]) -> list[Any]:
+        """Run the commands in one round trip, on the hot path's lane when there is one."""
+        return await self._round_trip(list(commands))
 
     async def _round_trip(self, commands: list[Command]) -> list[Any]:
         """Run the commands in one round trip (the lane's, else a plain redis-py pipeline)."""
@@ -342,6 +347,11 @@ class Store:
                 commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
         if lock is not None:
             commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(customer), lock))
+        if not is_cluster(self.redis):
+            # All or nothing: a write cut short (a connection lost mid-batch, a process killed) must not store
+            # the state without the stream entry that feeds the analysis. (A Redis Cluster spreads these keys
+            # over slots, where MULTI cannot go: there the turn's write is a plain batch.)
+            commands = [("MULTI",), *commands, ("EXEC",)]
         await self._round_trip(commands)
 
     async def abandon_expired(self, now: float, *, limit: int = 100) -> list[str]:

@@ -22,7 +22,7 @@ from bot.botapi.sending import call_telegram
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import LINK_SECONDS, WebLogins
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
-from bot.errors import ParoleError
+from bot.errors import InvalidInput, ParoleError
 from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
@@ -106,8 +106,9 @@ class AdminChat:
         if not await self.auth.is_admin(room.chat_id, user.id):
             await self.cards.say(room, "staff_admin_only", {}, reply_to=message.message_id)
             raise ApplicationHandlerStop
-        brand = None if self.auth.is_operator(user.id) else room.brand
-        return Admin(author, brand), Scope(room.brand, room.venue)
+        if self.auth.is_operator(user.id):
+            return Admin(author), Scope(room.brand, room.venue)
+        return Admin(author, room.brand, room.venue), Scope(room.brand, room.venue)  # a venue's room: that venue
 
     async def _edit(self, message: Message, admin: Admin, name: str, request: _Request, language: str) -> None:
         scope = request.scope
@@ -256,6 +257,8 @@ class AdminChat:
 
     async def _weblogin(self, message: Message, admin: Admin, language: str) -> None:
         assert message.from_user is not None
+        if admin.venue is not None:  # the web admin's sessions are brand-wide
+            raise InvalidInput("the web admin is for the brand's admins: ask for a link in the brand's room")
         url = await self.logins.link(admin)
         sent = await self.cards.say(
             message.from_user.id, "admin_weblogin", {"url": url, "minutes": LINK_SECONDS // 60}, language=language

@@ -217,6 +217,9 @@ class StaffRoomChat:
             await self.cards.say(room, "staff_admin_only", {}, reply_to=reply)
             return
         try:
+            if room.venue is not None and not self.auth.is_operator(message.from_user.id):
+                # The vocabulary is the brand's, for every venue: a venue room's admins act on their venue only.
+                raise InvalidInput("the brand's vocabulary is changed from the brand's room, not a venue's")
             if action == "add":
                 label, _, term = rest.strip().partition(" ")
                 if not term.strip():

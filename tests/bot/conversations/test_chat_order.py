@@ -38,10 +38,14 @@ async def test_an_update_delivered_twice_is_handled_once(
     reason = await emulator.send_text(customer.user, "On a attendu 40 minutes.")
     before = await redis_client.hgetall(keys.feedback("quick", str((await _feedback(bot))[0]["id"])))
 
-    # The last update again (its 200 was lost): nothing changes, its answer goes out again.
+    # The last update again, though it was answered: nothing changes, nothing is sent again.
     again = await emulator.deliver_raw(reason.update)
-    assert again.status == 200
-    assert [c.method for c in again.calls] == [c.method for c in reason.calls] == ["sendMessage"]
+    assert again.status == 200 and again.calls == []
+    assert [c.method for c in reason.calls] == ["sendMessage"]
+    # Its answer not recorded as sent (the process stopped between the two): it goes out again.
+    await redis_client.delete(keys.handled_update("telegram-chat", reason.update["update_id"]))
+    again = await emulator.deliver_raw(reason.update)
+    assert [c.method for c in again.calls] == ["sendMessage"]
     assert again.calls[0].params["text"] == reason.calls[0].params["text"]
     # An older one again: nothing at all.
     older = await emulator.deliver_raw(rated.update)
@@ -110,3 +114,27 @@ async def test_two_updates_of_one_chat_at_once_are_handled_one_after_the_other(
     # Without the lock both would read the reason step and one answer would overwrite the other.
     assert {feedback["reason"], feedback["suggestion"]} == {first, second}
     assert feedback["status"] == "complete"
+
+
+async def test_a_turn_is_written_all_or_nothing(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue, redis_client: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[list[tuple[object, ...]]] = []
+    real = bot.store._round_trip
+
+    async def watched(commands: list[tuple[object, ...]]) -> list[object]:
+        batches.append([tuple(command) for command in commands])
+        return await real(commands)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot.store, "_round_trip", watched)
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.tap("rate:2")
+    await customer.say("On a attendu 40 minutes.")
+    await customer.say("passer")  # complete: the state, the feedback and its stream entry in one write
+    writes = [batch for batch in batches if any(command[0] == "XADD" for command in batch)]
+    assert len(writes) == 1
+    [write] = writes
+    assert write[0] == ("MULTI",) and write[-1] == ("EXEC",)
+    assert {command[0] for command in write[1:-1]} >= {"SET", "HSET", "XADD", "ZREM", "EVAL"}
+    assert await redis_client.xlen(keys.FEEDBACK_STREAM) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from bot.storage import keys
@@ -91,3 +92,21 @@ async def test_forget_cancelled_erases_nothing(scene: Scene) -> None:
 async def test_help_names_the_privacy_commands(scene: Scene) -> None:
     turn = await Customer.new(scene.emulator).say("/help")
     assert "/mydata" in turn.text and "/forget" in turn.text
+
+
+async def test_forget_waits_for_a_turn_under_way_and_leaves_no_chat_state(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    who = CustomerId.telegram(customer.user.id)
+    redis = scene.bot.store.redis
+    await customer.say(f"/start {scene.massy.token}")
+    await customer.say("/forget")
+    # A turn of the same chat is under way in another process: it holds the chat and will write its state.
+    await redis.set(keys.chat_lock(who), "another-process", px=30_000)
+    tap = asyncio.create_task(customer.tap("forget:yes"))
+    await asyncio.sleep(0.5)
+    assert not tap.done(), "the erasure went ahead while a turn of the chat was under way"
+    await redis.set(keys.chat(who), '{"conversation": {}}')  # the turn saves its state, then lets go
+    await redis.delete(keys.chat_lock(who))
+    turn = await asyncio.wait_for(tap, 10)
+    assert "plus rien ne relie vos avis à vous" in turn.text
+    assert await redis.exists(keys.chat(who)) == 0  # erased after the turn, not before it

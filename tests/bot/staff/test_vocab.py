@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.storage.vocabulary import VocabularyStore
+from dialogs.markup import utf16_len
 from tests.bot.staff_scene import Scene
 
 
@@ -47,3 +48,14 @@ async def test_vocab_in_an_unlinked_group_is_refused(scene: Scene) -> None:
     said = await scene.staff_says(scene.maria, "/vocab add PER Julien", chat=other)
     assert said.text(other.id) and "Ajouté" not in said.text(other.id)
     assert await _terms(scene) == []
+
+
+async def test_a_list_of_long_terms_is_cut_to_fit_one_message(scene: Scene) -> None:
+    vocabulary = VocabularyStore(scene.bot.store.redis)
+    for n in range(50):  # 50 terms of 70 emoji: over 7,000 UTF-16 units of terms alone
+        await vocabulary.add("quick", "PRODUCT", f"Burger {n} " + "🍔" * 70, f"burger-{n}")
+    said = await scene.staff_says(scene.julien, "/vocab list")
+    [answer] = said.to(scene.room.id, "sendMessage")
+    assert answer.status == 200
+    text = said.text(scene.room.id)
+    assert text.startswith("Vocabulaire (50)") and text.endswith("…") and utf16_len(text) <= 4096

@@ -141,3 +141,33 @@ async def test_the_staff_side_uses_the_brands_and_venues_texts(scene: Scene) -> 
     await scene.staff_says(scene.julien, "/reply 1001 Toutes nos excuses.")
     assert "Massy : Toutes nos excuses." in scene.since(mark).text(customer.user.id)
     assert "Transmis (1001)." in scene.since(mark).text(room)  # the room's own messages too
+
+
+async def test_a_venue_rooms_admin_acts_on_that_venue_only(scene: Scene) -> None:
+    vera = scene.emulator.add_user("Vera")  # the Telegram administrator of Orly's room only
+    group_admins = scene.emulator.add_group("Quick Orly — équipe", members=[scene.julien], admins=[vera])
+    await scene.link(group_admins, vera, venue=scene.orly.code)
+    store = overrides(scene)
+
+    def said(s: Said) -> str:
+        return s.text(group_admins.id)
+
+    saved = await scene.staff_says(vera, "/template set greeting fr 0\nBonjour Orly !", chat=group_admins)
+    assert "enregistré — version 1" in said(saved)  # their venue: yes
+    for command in (
+        "/template set greeting fr 0 @quick\nBonjour à toute la marque !",
+        f"/template set greeting fr 0 @quick/{scene.massy.code}\nBonjour Massy !",
+    ):
+        refused = await scene.staff_says(vera, command, chat=group_admins)
+        assert f"may edit only the venue quick/{scene.orly.code}" in said(refused)
+    assert await store.history(Document(Scope("quick"), template_document("greeting", "fr"))) == []
+    assert await store.history(Document(Scope("quick", scene.massy.code), template_document("greeting", "fr"))) == []
+    vocab = await scene.staff_says(vera, "/vocab add PER Julien", chat=group_admins)
+    assert "from the brand's room" in said(vocab)
+    login = await scene.staff_says(vera, "/weblogin", chat=group_admins)
+    assert "for the brand's admins" in said(login)
+    assert scene.emulator.bot_messages(vera.id) == []  # no link sent in private
+    # The brand room's admin keeps the brand-wide rights.
+    brand = await scene.staff_says(scene.maria, "/template set greeting fr 0 @quick\nBonjour la marque !")
+    assert "enregistré — version 1" in brand.text(scene.room.id)
+    assert "Ajouté" in (await scene.staff_says(scene.maria, "/vocab add PER Julien")).text(scene.room.id)

@@ -4,13 +4,15 @@ Thousands of updates (Hypothesis) go to the running bot over HTTP, as Telegram w
 Telegram never sends (wrong types, missing fields, unknown kinds), and texts of every sort from a real
 customer in the middle of a feedback. After each: the webhook answered without a 5xx, no update ended in
 an unhandled exception, the customer's stored conversation loads. After all: every stored conversation
-loads, and a whole journey still completes for that customer and for a new one.
+loads, and a whole journey still completes for that customer and for a new one. `PAROLE_FUZZ_UPDATES` sets
+how many examples (1,000 by default).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,7 +27,8 @@ from bot.storage.venues import Venue
 from emulator import BotApiEmulator, EmulatedUser
 from tests.support import Customer
 
-EXAMPLES = 1000  # about a minute here: two or three webhook requests each
+# About a minute here (two or three webhook requests each); PAROLE_FUZZ_UPDATES=20000 for a longer run.
+EXAMPLES = int(os.environ.get("PAROLE_FUZZ_UPDATES") or 1000)
 CUSTOMERS = 40
 CUSTOMER, MESSAGE = "<customer>", "<message>"  # placeholders in the generated updates
 FUZZ = settings(
