@@ -9,7 +9,11 @@ The sets (tests/data), each with the vocabularies it is scored with:
   holds only their own name and a few products, texts naming staff, companies and places no vocabulary has;
   the open-set rules were tuned on it;
 - `feedback_fr_open.jsonl` (vocabularies_open.json): open set, test half, written before those rules and
-  never used to tune them.
+  never used to tune them;
+- `feedback_fr_dev.jsonl` (vocabularies_open.json): second open development set, written for the larger name
+  and company lists; tuned on;
+- `feedback_fr_blind.jsonl` (vocabularies_open.json): blind open set, written and committed before that
+  work and never used to tune it (only its scores were read).
 
     .venv/bin/python bench/nlp_quality.py [--errors] [--set NAME]
 """
@@ -45,6 +49,8 @@ SETS = (
     ("feedback_fr_holdout.jsonl", "vocabularies.json", "held out"),
     ("feedback_fr_open_dev.jsonl", "vocabularies_open.json", "open set, development: tuned on"),
     ("feedback_fr_open.jsonl", "vocabularies_open.json", "open set, test: held out"),
+    ("feedback_fr_dev.jsonl", "vocabularies_open.json", "open set, second development set: tuned on"),
+    ("feedback_fr_blind.jsonl", "vocabularies_open.json", "blind open set: never tuned on"),
 )
 
 

@@ -5,8 +5,9 @@ It marks, in this order (a token goes to the first that claims it):
   canonical id ("Burger King", not "King" as a person; "l'Ibis", "mcdo", "BNP");
 - PER a name after a job title or civility ("le serveur Julien", "mme Diallo", "la vendeuse anouk"), a known
   first name ("Maëlys", "bastien", "KARINE"; a name that is also a word, "pierre", "jade", only capitalised),
-  and an unknown capitalised word where the words around it say person ("merci à Soazig", "servie par
-  Inaya", "Gwenaëlle était", "thanks to Emily");
+  a rare first name of INSEE's list capitalised inside a sentence ("avec Isaure"), or in any case where the
+  words around it say person ("merci à ombeline", "MERCI À SIXTINE"), and an unknown capitalised word where
+  the words around it say person ("merci à Soazig", "servie par Inaya", "Gwenaëlle était", "thanks to Emily");
 - LOC a French town or station of the packaged list, as written or in lower case ("la rochelle") unless
   its name is also a word ("Tours", "Nice").
 Presetting them keeps the model from swallowing them into a longer MISC span or giving them the wrong label
@@ -27,6 +28,7 @@ from nlp.names import (
     PERSON_AFTER,
     PERSON_BEFORE,
     PERSON_PARTICIPLE_BEFORE,
+    PLACE_NOUNS,
     TITLES,
     first_names,
     french_places,
@@ -35,11 +37,13 @@ from nlp.names import (
     is_title,
     name_triggers,
     organisations,
+    rare_first_names,
+    rare_name_forms,
     word_names,
 )
 from nlp.normalize import fold, fold_word
 from nlp.reading import is_feedback_word
-from nlp.shapes import at_sentence_start, capitalised, is_particle, looks_like_verb
+from nlp.shapes import at_sentence_start, capitalised, is_joining_hyphen, is_particle, looks_like_verb
 
 __all__ = ["NameRuler", "is_shouted", "person_context"]
 
@@ -61,6 +65,8 @@ for _phrase in PERSON_AFTER:
     _word = _phrase[_position]
     _CUE_ANCHORS[_word] = tuple(sorted({*_CUE_ANCHORS.get(_word, ()), -1 - _position}))
 _CUE = "CUE"
+_PLACE_NOUN = "PLACE_NOUN"
+_PLACE_LINKS = frozenset({"de", "d'", "d\u2019", "du"})
 # What may stand right before a name that a following verb marks ("Anouk était", "et Kylian nous a aidés"),
 # unlike a determiner ("le Big Mac était froid").
 _BEFORE_NAME_SUBJECT = frozenset({"et", "and", ",", "&", "avec", "merci", "bravo", "mais"})
@@ -107,30 +113,39 @@ class NameRuler:
         places = french_places()
         self._matcher.add("PLACE", [nlp.make_doc(form) for place in places for form in _written_forms(place)])
         self._matcher.add("NAME", [nlp.make_doc(word) for word in sorted(name_triggers())])
+        # The rare names are looked up by their lower-case form, not matched: 20,000 more patterns would add
+        # as many lexemes to the shared vocab (about 50 MB) for one set lookup per token.
+        self._rare_forms = rare_name_forms() - name_triggers()
+        nouns = {form for noun in PLACE_NOUNS for form in (noun, *_ACCENTED.get(noun, ()))}
+        self._matcher.add(_PLACE_NOUN, [nlp.make_doc(noun) for noun in sorted(nouns)])
+        self._place_noun_key = nlp.vocab.strings[_PLACE_NOUN]
         cue_words = {form for word in _CUE_ANCHORS for form in (word, *_ACCENTED.get(word, ()))}
         self._matcher.add(_CUE, [nlp.make_doc(word) for word in sorted(cue_words)])
         self._cue_key = nlp.vocab.strings[_CUE]
         self._place_key = nlp.vocab.strings["PLACE"]
         self._places = frozenset(places)
         # Towns that may be written in lower case or without accents: not the ones that are also words.
-        self._folded_places = frozenset(fold(place) for place in places if place not in AMBIGUOUS_PLACES)
+        self._folded_places = frozenset(_unhyphened(fold(place)) for place in places if place not in AMBIGUOUS_PLACES)
         self._all_folded_places = frozenset(fold(place) for place in places)
         self._first_names = first_names()
         self._word_names = word_names()
+        self._rare_names = rare_first_names()
+        self._any_names = self._first_names | self._rare_names
 
     def spans(self, doc: Doc, taken: Iterable[Span] = (), *, shouted: bool | None = None) -> list[Span]:
         """ORG, PER and LOC spans for `doc`; tokens inside `taken` (the vocabulary's spans) are left alone.
         `shouted`: whether the text is written all in capitals, when the caller knows (`doc.text` costs)."""
         matches = self._matcher(doc)
-        if not matches:
+        rare = [i for i, token in enumerate(doc) if token.lower_ in self._rare_forms]
+        if not matches and not rare:
             return []
         busy = {i for span in taken for i in range(span.start, span.end)}
         shouted = is_shouted(doc) if shouted is None else shouted
         spans = self._organisations(doc, busy, matches)
         busy |= {i for span in spans for i in range(span.start, span.end)}
-        places = self._towns(doc, busy, matches)
+        places = self._towns(doc, busy, matches, shouted)
         place_tokens = {i for span in places for i in range(span.start, span.end)}
-        people = self._people(doc, busy, place_tokens, matches, shouted)
+        people = self._people(doc, busy, place_tokens, matches, rare, shouted)
         busy |= {i for span in people for i in range(span.start, span.end)}
         spans += people
         spans += [span for span in places if not any(i in busy for i in range(span.start, span.end))]
@@ -152,27 +167,60 @@ class NameRuler:
             found.append(Span(doc, start, end, label="ORG", span_id=org_id))
         return _longest(found)
 
-    def _towns(self, doc: Doc, busy: set[int], matches: list[tuple[int, int, int]]) -> list[Span]:
+    def _towns(self, doc: Doc, busy: set[int], matches: list[tuple[int, int, int]], shouted: bool) -> list[Span]:
         found: list[Span] = []
         for key, start, end in matches:
             if key != self._place_key or any(i in busy for i in range(start, end)):
                 continue
             text = doc[start:end].text
-            if text not in self._places and fold(text) not in self._folded_places:
+            if text not in self._places and _unhyphened(fold(text)) not in self._folded_places:
                 continue  # "tours", "nice": not written as the town is
             if end - start == 1 and text in AMBIGUOUS_PLACES and at_sentence_start(doc[start]):
                 continue
             found.append(Span(doc, start, end, label="LOC"))
+        found += self._places_after_nouns(doc, busy, matches, shouted)
         return _longest(found)
 
+    def _places_after_nouns(
+        self, doc: Doc, busy: set[int], matches: list[tuple[int, int, int]], shouted: bool
+    ) -> list[Span]:
+        """The capitalised words after a venue noun and "de": "l'agence de Lamballe", "l'équipe de Bègles",
+        "AGENCE DE LANDERNEAU"; towns no list holds."""
+        found: list[Span] = []
+        n = len(doc)
+        for key, _, noun_end in matches:
+            if key != self._place_noun_key or noun_end + 1 >= n or doc[noun_end].lower_ not in _PLACE_LINKS:
+                continue
+            start = end = noun_end + 1
+            while end < n and end not in busy and (capitalised(doc[end]) or (end > start and _inside_name(doc, end))):
+                end += 1
+            while end > start and not capitalised(doc[end - 1]):
+                end -= 1
+            if shouted:
+                end = min(end, start + 1)  # in capitals, capitals do not tell where the name ends
+            words = doc[start:end]
+            if not words or any(is_common_word(t.text) or is_title(t.text) or not t.is_alpha for t in words):
+                continue
+            if fold_word(doc[start].text) in self._first_names:
+                continue  # "le bureau de Nadia"
+            found.append(Span(doc, start, end, label="LOC"))
+        return found
+
     def _people(
-        self, doc: Doc, busy: set[int], places: set[int], matches: list[tuple[int, int, int]], shouted: bool
+        self,
+        doc: Doc,
+        busy: set[int],
+        places: set[int],
+        matches: list[tuple[int, int, int]],
+        rare: list[int],
+        shouted: bool,
     ) -> list[Span]:
         spans: list[Span] = []
         n = len(doc)
         resume = 0
-        other = (self._place_key, self._cue_key)
+        other = (self._place_key, self._cue_key, self._place_noun_key)
         starts = sorted({start for key, start, _ in matches if key not in self._org_keys and key not in other})
+        starts += [i for i in rare if self._is_rare_name(doc, i, shouted)]
         cues = [start for key, start, _ in matches if key == self._cue_key]
         # The words that may start a name (from the matcher), then the unknown words a cue points at.
         candidates = [(i, True) for i in starts] + [
@@ -191,7 +239,7 @@ class NameRuler:
                 if not self._is_name(token, key, shouted):
                     continue
                 start = i
-            elif not listed:
+            elif not listed or key in self._rare_names:
                 start = i
             else:
                 continue
@@ -215,6 +263,18 @@ class NameRuler:
         if key in self._word_names:
             return capitalised(token) and not shouted
         return True
+
+    def _is_rare_name(self, doc: Doc, i: int, shouted: bool) -> bool:
+        """A rare first name: capitalised inside a sentence of a text not all in capitals, or next to a
+        person cue in any case ("merci à ombeline"); never a town of the list nor a common word."""
+        token = doc[i]
+        if self.is_place(token.text) or is_common_word(token.text) or is_title(token.text):
+            return False
+        if capitalised(token) and not shouted and not at_sentence_start(token):
+            return True
+        if capitalised(token) and i + 2 < len(doc) and doc[i + 1].lower_ in {"et", "and", "&"}:
+            return fold_word(doc[i + 2].text) in self._any_names  # "Axelle et Rayan"
+        return person_context(doc, i, i + 1)
 
     def _cued_words(self, doc: Doc, cues: list[int], busy: set[int], places: set[int], shouted: bool) -> list[int]:
         """Unknown capitalised words that the words around them mark as a person ("merci à Soazig"); only the
@@ -240,6 +300,11 @@ class NameRuler:
 # The written forms of folded cue words ("etait" → "était"): the matcher compares lower-case text.
 _ACCENTED = {
     "a": ("à",),
+    "hotel": ("hôtel",),
+    "equipe": ("équipe",),
+    "aeroport": ("aéroport",),
+    "supermarche": ("supermarché",),
+    "hypermarche": ("hypermarché",),
     "etait": ("était",),
     "ete": ("été",),
     "trouve": ("trouvé",),
@@ -254,11 +319,32 @@ _ACCENTED = {
 
 
 def _written_forms(text: str) -> set[str]:
-    """A term as written, without accents, and with either apostrophe."""
+    """A term as written, without accents, with either apostrophe, and with spaces for its hyphens
+    ("Bordeaux Saint-Jean", "aix en provence")."""
     forms = set()
     for base in (text, fold(text)):
-        forms |= {base, base.replace("'", "\u2019")}
+        forms |= {base, base.replace("'", "\u2019"), *_hyphen_variants(base)}
     return forms
+
+
+def _hyphen_variants(text: str) -> set[str]:
+    """`text` with each of its first three hyphens kept or written as a space."""
+    parts = text.split("-")
+    if len(parts) == 1 or len(parts) > 4:
+        return {text}
+    variants = {parts[0]}
+    for part in parts[1:]:
+        variants = {f"{v}-{part}" for v in variants} | {f"{v} {part}" for v in variants}
+    return variants
+
+
+def _unhyphened(text: str) -> str:
+    return text.replace("-", " ")
+
+
+def _inside_name(doc: Doc, i: int) -> bool:
+    """A particle or hyphen between two capitalised words of one place: "Saint-Pierre-des-Corps"."""
+    return (is_particle(doc[i]) or is_joining_hyphen(doc[i])) and i + 1 < len(doc) and capitalised(doc[i + 1])
 
 
 def _longest(spans: list[Span]) -> list[Span]:

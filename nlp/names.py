@@ -17,6 +17,7 @@ __all__ = [
     "PERSON_AFTER",
     "PERSON_BEFORE",
     "PERSON_PARTICIPLE_BEFORE",
+    "PLACE_NOUNS",
     "STREET_WORDS",
     "TITLES",
     "Organisation",
@@ -27,6 +28,8 @@ __all__ = [
     "is_title",
     "name_triggers",
     "organisations",
+    "rare_first_names",
+    "rare_name_forms",
     "word_names",
 ]
 
@@ -54,6 +57,15 @@ NAME_PARTICLES = word_set("de du des d' la le les l' sur sous en les-bains lès 
 # Words that start a street or place name and belong to the entity: "rue Garibaldi".
 STREET_WORDS = word_set("rue avenue boulevard bd place impasse allee chemin route cours square quai")
 
+# Nouns of a venue or a team whose "de X" names a place: "l'agence de Lamballe", "toute l'équipe de Bègles",
+# "LE BUREAU DE POSTE DE VANNES". Folded.
+PLACE_NOUNS = word_set(
+    """
+    agence agences bureau bureaux gare magasin boutique hotel restaurant resto equipe mairie aeroport station
+    poste succursale supermarche hypermarche centre antenne accueil site
+    """
+)
+
 # Common words of feedback that the bare model labels when they are capitalised at the start of a sentence.
 # Folded. A span made only of these (and particles) is dropped; one starting with them loses them.
 COMMON_WORDS = word_set(
@@ -69,7 +81,8 @@ COMMON_WORDS = word_set(
     direction vigile controleur controleurs conducteur trajet sejour sejours voyage retard retards horaires
     ouverture frais amende reservation rendez-vous demarches dossier dossiers papiers locaux espace
     inadmissible scandaleux scandaleuse honteux honteuse inacceptable impossible il elle ils elles on nous
-    vous je tu ce cette ces le la les un une des sms usb wifi wi-fi cb tv pmr rib pdf qr gps wc vip
+    vous je tu ce cette ces le la les un une des mon ma mes ton ta tes son sa ses notre nos votre vos leur leurs
+    sms usb wifi wi-fi cb tv pmr rib pdf qr gps wc vip rdv sav svp stp
     """
 )
 
@@ -156,6 +169,20 @@ def _lines(name: str) -> list[str]:
 def first_names() -> frozenset[str]:
     """The French first names shipped in `nlp/data/prenoms.txt`, folded ("Élodie" → "elodie")."""
     return frozenset(fold(line) for line in _lines("prenoms.txt"))
+
+
+@cache
+def rare_first_names() -> frozenset[str]:
+    """The other first names given in France (INSEE, `nlp/data/prenoms_insee.txt`), folded: a person when
+    capitalised inside a sentence, or in any case where the words around them say person."""
+    return frozenset(fold(line) for line in _lines("prenoms_insee.txt")) - first_names()
+
+
+@cache
+def rare_name_forms() -> frozenset[str]:
+    """Lower-case forms, with and without accents, of the rare first names, for the name ruler's matcher."""
+    written = {line.lower() for line in _lines("prenoms_insee.txt")}
+    return frozenset(written | {fold(word) for word in written})
 
 
 @cache
