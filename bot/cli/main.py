@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8080, help="listen port of the webhook and the web chat (default 8080)"
     )
 
+    redis_cmd = sub.add_parser("redis", help="the embedded Redis of the data directory (without PAROLE_REDIS_URL)")
+    redis_cmd.add_argument("action", choices=("status", "stop"), help="status: JSON; stop: shut it down")
+    redis_cmd.add_argument("--force", action="store_true", help="stop: even while parole processes use it")
+
     brand = sub.add_parser("brand", help="brands").add_subparsers(dest="action", required=True, metavar="ACTION")
     brand_add = brand.add_parser("add", help="create a brand")
     brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
@@ -180,6 +184,22 @@ async def _serve(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
     here = Listen(args.host, args.port)
     await serve(settings, listen=here if args.webhook else None, web_listen=None if args.webhook else here)
+    return 0
+
+
+async def _redis(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.storage.embedded import SharedRedis, shutdown
+
+    if settings.redis_url is not None:
+        raise InvalidInput("PAROLE_REDIS_URL is set: parole uses that Redis, not an embedded one")
+    embedded = SharedRedis(settings.data_dir / "redis")
+    if args.action == "status":
+        _print_json(embedded.status())
+        return 0
+    if embedded.in_use() and not args.force:
+        raise InvalidInput("parole processes use the embedded Redis now: stop them (the last one stops it), or --force")
+    stopped = shutdown(embedded.server)
+    _print_json({"directory": str(embedded.server.directory), "stopped": stopped})
     return 0
 
 
@@ -487,6 +507,7 @@ def _print_json(record: dict[str, Any]) -> None:
 HANDLERS: dict[str, Handler] = {
     "demo": _demo,
     "serve": _serve,
+    "redis": _redis,
     "brand": _brand,
     "venue": _venue,
     "export": _export,

@@ -9,7 +9,6 @@ wide, readable from a metre away. Long names are set smaller so that they fit th
 from __future__ import annotations
 
 import functools
-import logging
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -29,9 +28,9 @@ DPI = 150
 INK = "#111111"
 ACCENT = "#2f6f9f"
 _FONT_PROBE = 100  # the size at which text is measured, then scaled
-# DejaVu (Debian's fonts-dejavu-core, installed by .ci/run): every Latin accent, and the fonts that the
-# SVG asks for first. Without it, Pillow's bundled font (no accents) still draws a poster.
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# DejaVu, carried in the package (bot/cli/fonts, with its licence): every Latin accent, and the fonts that
+# the SVG asks for first. No system font is needed.
+FONT_DIR = Path(__file__).with_name("fonts")
 _FONT_FILES = {
     (False, False): "DejaVuSans.ttf",
     (True, False): "DejaVuSans-Bold.ttf",
@@ -39,16 +38,10 @@ _FONT_FILES = {
     (True, True): "DejaVuSansMono-Bold.ttf",
 }
 
-log = logging.getLogger(__name__)
-
 
 @functools.cache
 def _font(size: int, *, bold: bool = False, monospace: bool = False) -> ImageFont.FreeTypeFont:
-    path = FONT_DIR / _FONT_FILES[bold, monospace]
-    if path.is_file():
-        return ImageFont.truetype(str(path), size)
-    log.warning("%s is missing (apt-get install fonts-dejavu-core): accents will not print", path)
-    return ImageFont.load_default(size)  # type: ignore[return-value]  # FreeType is in Pillow's wheels
+    return ImageFont.truetype(str(FONT_DIR / _FONT_FILES[bold, monospace]), size)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +17,6 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench" / "bench_journey.py"
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server on PATH"),
     pytest.mark.skipif(
         importlib.util.find_spec("tornado") is None,
         reason="the baseline needs python-telegram-bot's webhook server: pip install 'python-telegram-bot[webhooks]'",

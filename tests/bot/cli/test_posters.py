@@ -124,3 +124,25 @@ def test_the_invitation_is_an_editable_template(tmp_path: Path) -> None:
         bot_username="parole_bot", language="de",
     )  # fmt: skip
     assert german.invitation.startswith("Votre avis sur Quick Köln")  # no German template: French, the fallback
+
+
+def test_the_posters_fonts_are_carried_in_the_package_with_their_licence() -> None:
+    """No system font: DejaVu comes with parole (bot/cli/fonts), and its accents print."""
+    from PIL import ImageDraw
+
+    from bot.cli import posters
+
+    assert posters.FONT_DIR.is_relative_to(Path(posters.__file__).parent)
+    assert "Bitstream Vera" in (posters.FONT_DIR / "LICENSE-DejaVu.txt").read_text()
+    for bold in (False, True):
+        for monospace in (False, True):
+            font = posters._font(40, bold=bold, monospace=monospace)
+            assert Path(str(font.path)).parent == posters.FONT_DIR
+            assert font.getname()[0] == ("DejaVu Sans Mono" if monospace else "DejaVu Sans")
+
+    def drawn(text: str) -> bytes:
+        image = Image.new("L", (80, 80), 255)
+        ImageDraw.Draw(image).text((10, 10), text, font=posters._font(40), fill=0)
+        return image.tobytes()
+
+    assert drawn("é") != drawn("e")  # the accent is drawn (Pillow's own default font has none)

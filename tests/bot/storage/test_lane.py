@@ -18,7 +18,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.storage.cluster import cluster_client
-from bot.storage.embedded import EmbeddedRedis, free_port
+from bot.storage.embedded import EmbeddedRedis, free_port, server_binary
 from bot.storage.lane import RedisLane, lane_for
 
 
@@ -116,10 +116,10 @@ async def test_a_killed_server_fails_the_batch_and_the_lane_reconnects_once_it_i
 
 @pytest.fixture
 def password_server(tmp_path: Path) -> Iterator[int]:
-    """A redis-server that wants a password, on its own port."""
+    """A Redis server (`redis-server`, else the packaged Valkey) that wants a password, on its own port."""
     port = free_port()
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "s3cret"],
+        [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--requirepass", "s3cret"],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
     )
