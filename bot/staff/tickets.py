@@ -20,6 +20,7 @@ from redis.typing import EncodableT, FieldT
 from bot.storage import keys
 from bot.storage.cluster import queue_script
 from bot.storage.identity import CustomerId
+from bot.storage.index import index_command, status_facet, words
 from bot.storage.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
@@ -197,6 +198,9 @@ class TicketStore:
                 pipe.zadd(keys.tickets(item.brand), {str(number): now}, nx=True)
                 if int(created):
                     pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
+                    pipe.execute_command(
+                        *index_command(item.brand, item.feedback, item.created_at, [status_facet("open")])
+                    )
                     if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
                         pipe.zadd(keys.customer_tickets(item.who), {member: now}, nx=True)
@@ -331,9 +335,12 @@ class TicketStore:
             pipe.hsetnx(key, "first_response_at", now)
             pipe.hsetnx(key, "room", room)
             fields: dict[FieldT, EncodableT] = {"last_activity": now}
+            facets = []
             if ticket.status is TicketStatus.OPEN:
                 fields["status"] = TicketStatus.ANSWERED.value
+                facets.append(status_facet(TicketStatus.ANSWERED.value))
             pipe.hset(key, mapping=fields)
+            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             for message_id in message_ids:
@@ -347,6 +354,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
+            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room_message is not None and ticket.room is not None:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
@@ -359,6 +367,9 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
             pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
             pipe.zrem(keys.DEADLINES, ticket.member)
+            pipe.execute_command(
+                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
+            )
             await pipe.execute()
 
     async def undeliverable(self, ticket: Ticket, now: float) -> None:

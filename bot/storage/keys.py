@@ -70,6 +70,13 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:web:rate:WHO:WINDOW` | string, expires | requests of one client address or customer in one rate-limit window |
 | `parole:kiosk:D:last` | string, expires | kiosk D took a feedback less than the kiosk gap ago |
 | `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
+| `parole:{B}:ix:seq` | string | counter of the inbox index's positions (a feedback's position: `ix` in its hash) |
+| `parole:{B}:ix:ids:K` | hash | position → feedback id, for positions 128·K to 128·K+127 (`bot.storage.index`) |
+| `parole:{B}:ix:all` | string (bitmap) | every indexed position |
+| `parole:{B}:ix:days` | sorted set | UTC days (`YYYYMMDD`) by the first position stored that day |
+| `parole:{B}:ix:f:GROUP:VALUE` | string (bitmap) | feedbacks of one venue, channel, rating, kind, aspect, state… |
+| `parole:{B}:ix:w:WORD` | sorted set or bitmap | feedbacks whose texts or thread have the word |
+| `parole:{B}:ix:tmp:R:N` | string (bitmap) | a query's intermediate result, deleted by the query's script |
 
 The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
 """
@@ -242,6 +249,11 @@ def overrides(brand_code: str | None, venue_code: str | None = None) -> str:
 def override_history(scope_key: str, document: str) -> str:
     """Every version of one document of a scope (same hash tag as the scope's `overrides` hash)."""
     return f"{scope_key}:history:{document}"
+
+
+def index(brand_code: str) -> str:
+    """The prefix of the brand's inbox index keys (`bot.storage.index`), hash tag included."""
+    return f"{PREFIX}:{{{brand_code}}}:ix"
 
 
 def web_login(token: str) -> str:
