@@ -1,12 +1,13 @@
 """`parole web`: the web admin (aiohttp + Jinja2 pages from `templates/web/`).
 
 Pages: the templates of a scope, the editor with a live preview, the history with diffs and rollbacks,
-the flow editor, the dashboard (`bot.web.dashboard`). Login by a one-time link only (`/weblogin` in the
-bot, `parole web login-link`); the login button's POST carries a nonce bound to a cookie the link's page
-set (and a cross-site POST is refused), so nobody can log a victim into their own session; the session
-cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form and the preview
-carry the session's CSRF token; a brand admin sees and edits only their brand. The Content-Security-Policy
-runs no inline script or style: the page's script and styles are files under `templates/web/static/`.
+the flow editor, the dashboard (`bot.web.dashboard`), the inbox (`bot.web.inbox`). Login by a one-time link
+only (`/weblogin` in the bot, `parole web login-link`); the login button's POST carries a nonce bound to a
+cookie the link's page set (and a cross-site POST is refused), so nobody can log a victim into their own
+session; the session cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form
+and the preview carry the session's CSRF token; a brand admin sees and edits only their brand. The
+Content-Security-Policy runs no inline script or style: the page's script and styles are files under
+`templates/web/static/`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, Versi
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.storage.store import Store
-from bot.web.dashboard import dashboard_figures, dashboard_form
+from bot.web.dashboard import CHANNEL_NAMES, dashboard_figures, dashboard_form
+from bot.web.inbox import FILTERS, KIND_NAMES, STATUS_NAMES, inbox_form, inbox_page
 from dialogs.catalog import default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,7 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
     app.router.add_get("/history", history)
     app.router.add_post("/rollback", rollback)
     app.router.add_get("/dashboard", dashboard)
+    app.router.add_get("/inbox", inbox)
     add_health_routes(app, editor.store.redis, process="web")  # no login: for the orchestrator, not for people
     return app
 
@@ -314,6 +317,26 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         context["problem"] = str(refused)
         return _page(request, "dashboard.html", context, status=status)
     return _page(request, "dashboard.html", context)
+
+
+async def inbox(request: web.Request) -> web.StreamResponse:
+    """A brand's feedback newest first, filtered, searched, a page at a time; a bad choice is explained."""
+    store = request.app[EDITOR_KEY].store
+    admin = _session(request).admin
+    context: dict[str, Any] = {
+        "title": "Retours", "problem": None, "page": None, "form": None, "filters": FILTERS,
+        "kind_names": KIND_NAMES, "status_names": STATUS_NAMES, "channel_names": CHANNEL_NAMES,
+    }  # fmt: skip
+    multi = {name: request.query.getall(name, []) for name in FILTERS}
+    try:
+        context["form"] = form = await inbox_form(store, admin, request.query, multi)
+        if form["brand"]:
+            context["page"] = await inbox_page(store.redis, form)
+    except (NotAllowed, NotFound, InvalidInput) as refused:
+        status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
+        context["problem"] = str(refused)
+        return _page(request, "inbox.html", context, status=status)
+    return _page(request, "inbox.html", context)
 
 
 # --- helpers --------------------------------------------------------------------------------------------
