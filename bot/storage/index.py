@@ -57,7 +57,8 @@ _INDEX = """
 local fb, p = KEYS[1], KEYS[2]
 if redis.call('EXISTS', fb) == 0 then return -1 end
 local pos = redis.call('HGET', fb, 'ix')
-if not pos then
+local new = not pos
+if new then
   pos = redis.call('INCR', p .. ':seq') - 1
   redis.call('HSET', fb, 'ix', pos)
   redis.call('HSET', p .. ':ids:' .. math.floor(pos / %(bucket)d), pos %% %(bucket)d, ARGV[1])
@@ -68,8 +69,10 @@ pos = tonumber(pos)
 local data = cjson.decode(ARGV[3])
 for _, facet in ipairs(data.facets) do
   local base = p .. ':f:' .. facet[1] .. ':'
-  for _, value in ipairs(facet[3]) do
-    if redis.call('GETBIT', base .. value, pos) == 1 then redis.call('SETBIT', base .. value, pos, 0) end
+  if not new then  -- a position just given has no value to clear
+    for _, value in ipairs(facet[3]) do
+      if redis.call('GETBIT', base .. value, pos) == 1 then redis.call('SETBIT', base .. value, pos, 0) end
+    end
   end
   for _, value in ipairs(facet[2]) do redis.call('SETBIT', base .. value, pos, 1) end
 end
