@@ -5,9 +5,9 @@ RediSearch is not in the Redis parole runs on, so the index is plain Redis, kept
 - each feedback gets a position in its brand (`ix` in its hash, from a counter), in the order it was stored;
 - each filter value (venue, channel, rating, kind, aspect, ticket state, has a suggestion) is a bitmap over
   those positions: a million feedbacks cost 125 kB a value, a filter is one `BITOP`, a count one `BITCOUNT`;
-- each word of the reasons, suggestions and thread is a sorted set of positions while it is rare, and becomes
-  a bitmap once that is smaller (more than one position in `WORD_BITMAP_RATIO`), so a search walks at most a
-  few thousand postings and a frequent word is just one more bitmap to AND;
+- each word of the reasons, suggestions and thread is a string of its positions (4 bytes each, appended) while
+  it is rare, and becomes a bitmap once it is in more than one position in `WORD_BITMAP_RATIO`, so a search
+  reads at most a few thousand postings and a frequent word is just one more bitmap to AND;
 - the first position of each UTC day, for the period filter; the feedback id of each position, in hashes of
   `IDS_BUCKET` positions (small enough for Redis's compact encoding).
 
@@ -31,7 +31,10 @@ from redis.asyncio import Redis
 from bot.storage import keys
 
 IDS_BUCKET = 128  # positions per hash of feedback ids: Redis keeps a hash of up to 128 fields as a listpack
-WORD_BITMAP_RATIO = 800  # a word becomes a bitmap when more than 1 position in this many has it
+# A word becomes a bitmap when more than 1 position in this many has it: a search then reads at most
+# positions/200 postings (5,000 at a million feedbacks, 20 kB); memory alone would say 32 (4 bytes a posting
+# against 1 bit a position).
+WORD_BITMAP_RATIO = 200
 MAX_WORDS = 64  # distinct words indexed per text
 MAX_WORD_LENGTH = 40
 MAX_PAGE = 100
@@ -77,17 +80,22 @@ for _, facet in ipairs(data.facets) do
   for _, value in ipairs(facet[2]) do redis.call('SETBIT', base .. value, pos, 1) end
 end
 local last = tonumber(redis.call('GET', p .. ':seq'))
+local packed = string.char(math.floor(pos / 16777216) %% 256, math.floor(pos / 65536) %% 256,
+                           math.floor(pos / 256) %% 256, pos %% 256)
 for _, word in ipairs(data.words) do
-  local k = p .. ':w:' .. word
-  if redis.call('TYPE', k).ok == 'string' then
-    redis.call('SETBIT', k, pos, 1)
+  local bitmap = p .. ':w:' .. word
+  if redis.call('EXISTS', bitmap) == 1 then
+    redis.call('SETBIT', bitmap, pos, 1)
   else
-    redis.call('ZADD', k, pos, pos)
-    local card = redis.call('ZCARD', k)
+    local k = p .. ':p:' .. word
+    local card = redis.call('APPEND', k, packed) / 4
     if card > 128 and card * %(ratio)d > last then
-      local postings = redis.call('ZRANGE', k, 0, -1)
+      local s = redis.call('GET', k)
+      for i = 1, #s - 3, 4 do
+        local a, b, c, d = string.byte(s, i, i + 3)
+        redis.call('SETBIT', bitmap, ((a * 256 + b) * 256 + c) * 256 + d, 1)
+      end
       redis.call('DEL', k)
-      for _, at in ipairs(postings) do redis.call('SETBIT', k, tonumber(at), 1) end
     end
   end
 end
@@ -95,8 +103,8 @@ return pos
 """ % {"bucket": IDS_BUCKET, "ratio": WORD_BITMAP_RATIO}  # noqa: UP031  # Lua's own % must stay
 
 # KEYS[1] the brand's index prefix. ARGV[1] a random token (temporary keys), ARGV[2] JSON {"groups": [[facet
-# key, …] (OR), …] (AND), "words": [word key, …] (AND), "since": day or "", "upto": day or "", "before":
-# position or -1, "limit": n}. Returns {count, {feedback ids…}, next cursor or -1}.
+# key, …] (OR), …] (AND), "words": [word, …] (AND), "since": day or "", "upto": day or "", "before":
+# position or -1, "after": position or -1, "limit": n}. Returns {count, {feedback ids…}, next cursor or -1}.
 _QUERY = """
 local p = KEYS[1]
 local q = cjson.decode(ARGV[2])
@@ -116,24 +124,25 @@ if q.since ~= '' or q.upto ~= '' then
   if q.since ~= '' then lo = first_since or (last + 1) end
   if q.upto ~= '' and first_until then hi = first_until - 1 end
 end
+if q.after >= 0 and q.after + 1 > lo then lo = q.after + 1 end
 local top = hi
 if q.before >= 0 and q.before - 1 < top then top = q.before - 1 end
-local bits, zsets = {}, {}
+local bits, packs = {}, {}
 for _, group in ipairs(q.groups) do
   if #group == 1 then bits[#bits + 1] = group[1]
   else local k = temp(); redis.call('BITOP', 'OR', k, unpack(group)); bits[#bits + 1] = k end
 end
-for _, k in ipairs(q.words) do
-  local t = redis.call('TYPE', k).ok
-  if t == 'none' then return finish({0, {}, -1}) end
-  if t == 'string' then bits[#bits + 1] = k else zsets[#zsets + 1] = k end
+for _, word in ipairs(q.words) do
+  if redis.call('EXISTS', p .. ':w:' .. word) == 1 then bits[#bits + 1] = p .. ':w:' .. word
+  elseif redis.call('EXISTS', p .. ':p:' .. word) == 1 then packs[#packs + 1] = p .. ':p:' .. word
+  else return finish({0, {}, -1}) end
 end
 local base = p .. ':all'
 if #bits == 1 then base = bits[1]
 elseif #bits > 1 then base = temp(); redis.call('BITOP', 'AND', base, unpack(bits)) end
 local found, count = {}, 0
 if lo > hi then return finish({0, {}, -1}) end
-if #zsets == 0 then
+if #packs == 0 then
   count = redis.call('BITCOUNT', base, lo, hi, 'BIT')
   local zero = string.rep('\\0', 64)
   local byte_at = math.floor(top / 8)
@@ -164,14 +173,28 @@ if #zsets == 0 then
     byte_at = from - 1
   end
 else
-  table.sort(zsets, function(a, b) return redis.call('ZCARD', a) < redis.call('ZCARD', b) end)
-  local postings = redis.call('ZREVRANGEBYSCORE', zsets[1], hi, lo)
+  -- The rarest word's postings (a few thousand at most), newest first, kept if every other word and the
+  -- filters have them.
+  local function postings(k)
+    local s, found = redis.call('GET', k), {}
+    for i = 1, #s - 3, 4 do
+      local a, b, c, d = string.byte(s, i, i + 3)
+      local at = ((a * 256 + b) * 256 + c) * 256 + d
+      if at >= lo and at <= hi then found[at] = true end
+    end
+    return found
+  end
+  table.sort(packs, function(a, b) return redis.call('STRLEN', a) < redis.call('STRLEN', b) end)
+  local candidates = {}
+  for at in pairs(postings(packs[1])) do candidates[#candidates + 1] = at end
+  table.sort(candidates, function(a, b) return a > b end)
+  local others = {}
+  for j = 2, #packs do others[#others + 1] = postings(packs[j]) end
   local filtered = #bits > 0
-  for _, member in ipairs(postings) do
-    local at = tonumber(member)
+  for _, at in ipairs(candidates) do
     local ok = (not filtered) or redis.call('GETBIT', base, at) == 1
-    for j = 2, #zsets do
-      if ok and not redis.call('ZSCORE', zsets[j], member) then ok = false end
+    for _, other in ipairs(others) do
+      if ok and not other[at] then ok = false end
     end
     if ok then
       count = count + 1
@@ -261,6 +284,7 @@ class InboxQuery:
     since: str = ""  # YYYYMMDD, included
     until: str = ""  # YYYYMMDD, excluded
     before: int = -1  # a cursor: positions below this one
+    after: int = -1  # positions above this one only (what is new since a page was shown)
     limit: int = 20
 
 
@@ -295,10 +319,11 @@ class FeedbackIndex:
         ]
         payload = {
             "groups": groups,
-            "words": [f"{prefix}:w:{word}" for word in words(query.text)],
+            "words": words(query.text),
             "since": query.since,
             "upto": query.until,
             "before": query.before,
+            "after": query.after,
             "limit": max(1, min(query.limit, MAX_PAGE)),
         }
         reply: Any = await self.redis.eval(
@@ -307,6 +332,10 @@ class FeedbackIndex:
         count, ids, more = reply
         found = [str(i) for i in ids if i]
         return InboxPage(int(count), found, int(more) if int(more) >= 0 else None)
+
+    async def newest(self, brand: str) -> int:
+        """The position of the brand's newest indexed feedback (-1 when none)."""
+        return int(await self.redis.get(f"{keys.index(brand)}:seq") or 0) - 1
 
     async def memory(self, brand: str) -> int:
         """Bytes the brand's index takes in Redis (MEMORY USAGE of each of its keys; a SCAN: for benchmarks)."""

@@ -131,7 +131,7 @@ async def test_brands_do_not_share_an_index_and_unknown_values_match_nothing(
     assert (await index.query(InboxQuery("quick", {}, text="   ,;! "))).count == len(rows)  # no word: no search
 
 
-async def test_a_frequent_word_becomes_a_bitmap_and_a_rare_one_stays_a_sorted_set(
+async def test_a_frequent_word_becomes_a_bitmap_and_a_rare_one_stays_a_list_of_positions(
     redis_client: Redis, rows: list[Row]
 ) -> None:
     store, prefix = Store(redis_client), keys.index("quick")
@@ -148,8 +148,11 @@ async def test_a_frequent_word_becomes_a_bitmap_and_a_rare_one_stays_a_sorted_se
         len(expected),
         [r["id"] for r in expected],
     )
-    assert await redis_client.type(f"{prefix}:w:merci") == "string"
-    assert await redis_client.type(f"{prefix}:w:croissants") == "zset"
+    assert await redis_client.exists(f"{prefix}:w:merci") and not await redis_client.exists(f"{prefix}:p:merci")
+    assert await redis_client.strlen(f"{prefix}:p:croissants") == 4 * sum(
+        1 for r in rows if "croissants" in folded(r["suggestion"] or "")
+    )
+    assert not await redis_client.exists(f"{prefix}:w:croissants")
     assert await redis_client.keys(f"{prefix}:tmp:*") == []  # queries leave nothing behind
 
 
