@@ -73,13 +73,17 @@ class ThreadMessage:
     author: Author
     text: str
     at: float
+    by: str = ""  # the web admin's user who wrote a staff answer ("" from a staff room)
 
     def to_json(self) -> dict[str, Any]:
-        return {"author": self.author.value, "text": self.text, "at": self.at}
+        data: dict[str, Any] = {"author": self.author.value, "text": self.text, "at": self.at}
+        if self.by:
+            data["by"] = self.by
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ThreadMessage:
-        return cls(Author(data["author"]), str(data["text"]), float(data["at"]))
+        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), str(data.get("by") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,26 +318,39 @@ class TicketStore:
 
     async def claim_relay(self, brand: str, chat_id: int, message_id: int) -> bool:
         """Tell whether this staff message is relayed for the first time (then it is marked relayed)."""
-        marked = await self.redis.set(keys.relayed(brand, chat_id, message_id), 1, nx=True, ex=RELAY_MARK_SECONDS)
-        return bool(marked)
+        return await self.claim_mark(keys.relayed(brand, chat_id, message_id))
+
+    async def claim_mark(self, mark: str) -> bool:
+        """Tell whether a relay mark (`keys.relayed`, `keys.web_relayed`) is new (then it is set)."""
+        return bool(await self.redis.set(mark, 1, nx=True, ex=RELAY_MARK_SECONDS))
+
+    async def release_mark(self, mark: str) -> None:
+        await self.redis.delete(mark)
 
     async def claim_customer_relay(self, ticket: Ticket, message_id: int) -> bool:
         """Tell whether this customer message is relayed for the first time (then it is marked relayed)."""
         key = keys.customer_relayed(ticket.brand, ticket.number, message_id)
         return bool(await self.redis.set(key, 1, nx=True, ex=RELAY_MARK_SECONDS))
 
-    async def release_relay(self, brand: str, chat_id: int, message_id: int) -> None:
-        await self.redis.delete(keys.relayed(brand, chat_id, message_id))
-
     async def staff_replied(
-        self, ticket: Ticket, text: str, *, customer: CustomerId, room: int, message_ids: Sequence[int], now: float
+        self,
+        ticket: Ticket,
+        text: str,
+        *,
+        customer: CustomerId,
+        room: int | None,
+        message_ids: Sequence[int],
+        now: float,
+        by: str = "",
     ) -> None:
-        """Keep a staff answer the customer received: thread, first answer, status, deadline, activity."""
+        """Keep a staff answer the customer received: thread (with who wrote it, from the web), first answer,
+        status, deadline, activity; `room`, the staff room it was written in (None: the web admin)."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now))
+            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by))
             pipe.hsetnx(key, "first_response_at", now)
-            pipe.hsetnx(key, "room", room)
+            if room is not None:
+                pipe.hsetnx(key, "room", room)
             fields: dict[FieldT, EncodableT] = {"last_activity": now}
             facets = []
             if ticket.status is TicketStatus.OPEN:
@@ -343,8 +360,9 @@ class TicketStore:
             pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
-            for message_id in message_ids:
-                pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
+            if room is not None:
+                for message_id in message_ids:
+                    pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
             await pipe.execute()
 
     async def customer_wrote(
@@ -367,6 +385,22 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
             pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
             pipe.zrem(keys.DEADLINES, ticket.member)
+            pipe.execute_command(
+                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
+            )
+            await pipe.execute()
+
+    async def reopen(self, ticket: Ticket, now: float) -> None:
+        """Open a closed or spam ticket again: answered if the staff had answered, else open (reminders do not
+        start again: the staff who reopen it are looking at it)."""
+        status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
+        async with self.redis.pipeline(transaction=False) as pipe:
+            key = keys.ticket(ticket.brand, ticket.number)
+            pipe.hset(key, mapping={"status": status.value, "last_activity": now})
+            pipe.hdel(key, "closed_at")
+            pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+            if status is TicketStatus.OPEN and ticket.card_message is not None:
+                pipe.zadd(keys.DEADLINES, {ticket.member: now})
             pipe.execute_command(
                 *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
             )
@@ -396,5 +430,5 @@ class TicketStore:
             await pipe.execute()
 
 
-def _thread_json(author: Author, text: str, now: float) -> str:
-    return json.dumps(ThreadMessage(author, text, now).to_json(), ensure_ascii=False)
+def _thread_json(author: Author, text: str, now: float, by: str = "") -> str:
+    return json.dumps(ThreadMessage(author, text, now, by).to_json(), ensure_ascii=False)

@@ -43,6 +43,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:feedback:F:replies` | list | the ticket's thread: JSON `{author: staff|customer, text, at}` |
 | `parole:{B}:room-messages:CHAT` | hash | message id in staff room CHAT → ticket number (card, thread) |
 | `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
+| `parole:{B}:relayed:web:NONCE` | string, expires | the web admin's answer form NONCE was relayed already |
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
@@ -75,7 +76,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:ix:all` | string (bitmap) | every indexed position |
 | `parole:{B}:ix:days` | sorted set | UTC days (`YYYYMMDD`) by the first position stored that day |
 | `parole:{B}:ix:f:GROUP:VALUE` | string (bitmap) | feedbacks of one venue, channel, rating, kind, aspect, state… |
-| `parole:{B}:ix:w:WORD` | sorted set or bitmap | feedbacks whose texts or thread have the word |
+| `parole:{B}:ix:p:WORD` | string | positions (4 bytes each) whose texts or thread have a rare word |
+| `parole:{B}:ix:w:WORD` | string (bitmap) | the same for a frequent word (its positions moved there) |
 | `parole:{B}:ix:tmp:R:N` | string (bitmap) | a query's intermediate result, deleted by the query's script |
 
 The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
@@ -225,6 +227,11 @@ def room_messages(brand_code: str, chat_id: int) -> str:
 
 def relayed(brand_code: str, chat_id: int, message_id: int) -> str:
     return f"{PREFIX}:{{{brand_code}}}:relayed:{chat_id}:{message_id}"
+
+
+def web_relayed(brand_code: str, nonce: str) -> str:
+    """A staff answer posted from the web admin's ticket page (its form's nonce) was relayed already."""
+    return f"{PREFIX}:{{{brand_code}}}:relayed:web:{nonce}"
 
 
 def customer_relayed(brand_code: str, number: int, message_id: int) -> str:

@@ -88,20 +88,43 @@ def _day(text: str, what: str) -> str:
 
 async def inbox_page(redis: Redis, form: Mapping[str, Any], *, now: float | None = None) -> dict[str, Any]:
     """The matches' count, the rows of one page and the link to the next (one script call, one round trip)."""
-    filters = {name: values for name, values in form["chosen"].items() if values}
-    if form["suggestion"]:
-        filters["suggestion"] = ["1"]
-    query = InboxQuery(
-        form["brand"], filters, text=form["q"], since=form["since_day"], until=form["until_day"],
-        before=form["before"], limit=PAGE_SIZE,
-    )  # fmt: skip
-    page = await FeedbackIndex(redis).query(query)
+    query = _query(form, before=form["before"])
+    index = FeedbackIndex(redis)
+    newest = await index.newest(form["brand"])  # before the query: what is stored meanwhile shows up as new
+    page = await index.query(query)
     rows = await _rows(redis, form["brand"], page.feedback_ids, time.time() if now is None else now)
     following = None
     if page.next_cursor is not None:
         following = "/inbox?" + urlencode([*_query_pairs(form), ("before", str(page.next_cursor))])
     first = "/inbox?" + urlencode(_query_pairs(form)) if form["before"] >= 0 else None
-    return {"count": page.count, "rows": rows, "next": following, "first": first}
+    return {
+        "count": page.count,
+        "rows": rows,
+        "next": following,
+        "first": first,
+        "newest": newest,
+        "poll": "/inbox/new?" + urlencode(_query_pairs(form)) if form["before"] < 0 else None,
+    }
+
+
+async def new_rows(redis: Redis, form: Mapping[str, Any], after: int, *, now: float | None = None) -> dict[str, Any]:
+    """The rows stored after position `after` that match the form (at most a page), their count, and the newest
+    position now."""
+    index = FeedbackIndex(redis)
+    newest = await index.newest(form["brand"])
+    page = await index.query(_query(form, after=after))
+    rows = await _rows(redis, form["brand"], page.feedback_ids, time.time() if now is None else now)
+    return {"count": page.count, "rows": rows, "newest": max(newest, after)}
+
+
+def _query(form: Mapping[str, Any], *, before: int = -1, after: int = -1) -> InboxQuery:
+    filters = {name: values for name, values in form["chosen"].items() if values}
+    if form["suggestion"]:
+        filters["suggestion"] = ["1"]
+    return InboxQuery(
+        form["brand"], filters, text=form["q"], since=form["since_day"], until=form["until_day"], before=before,
+        after=after, limit=PAGE_SIZE,
+    )  # fmt: skip
 
 
 def _query_pairs(form: Mapping[str, Any]) -> list[tuple[str, str]]:
