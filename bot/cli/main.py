@@ -143,6 +143,22 @@ def _parser() -> argparse.ArgumentParser:
     news_send.add_argument("--text", help="the message (plain text)")
     news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
 
+    policy = sub.add_parser("policy", help="which feedback opens a ticket (needs an answer), per brand or venue")
+    policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    policy_parsers = (
+        policy_sub.add_parser("show", help="the policy in force and where it comes from (JSON)"),
+        policy_sub.add_parser("set", help="change some of its rules (the others stay)"),
+        policy_sub.add_parser("reset", help="forget the venue's (the brand's applies) or the brand's (the default)"),
+    )
+    for policy_parser in policy_parsers:
+        policy_parser.add_argument("--brand", required=True)
+        policy_parser.add_argument("--venue", help="one venue's policy, which wins over the brand's")
+    policy_set = policy_parsers[1]
+    policy_set.add_argument("--max-rating", type=int, help="ratings up to this one open a ticket (0: none)")
+    policy_set.add_argument("--kinds", help="kinds that open one, comma-separated ('' for none): complaint,critique,…")
+    policy_set.add_argument("--suggestion", choices=("yes", "no"), help="a suggestion opens one")
+    policy_set.add_argument("--contact", choices=("yes", "no"), help="a customer asking to be contacted opens one")
+
     stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
     stats.add_argument("--brand")
     stats.add_argument("--venue", help="one venue (needs --brand)")
@@ -475,6 +491,28 @@ def _read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def _policy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff.policy import PolicyStore
+
+    async with open_redis(settings) as redis:
+        store, policies = Store(redis), PolicyStore(redis)
+        if args.action == "show":
+            _print_json(await policies.show(store, args.brand, args.venue))
+        elif args.action == "reset":
+            _print_json(await policies.reset(store, args.brand, args.venue))
+        else:
+            changes = {
+                "max_rating": args.max_rating,
+                "kinds": [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds is not None else None,
+                "suggestion": None if args.suggestion is None else args.suggestion == "yes",
+                "contact": None if args.contact is None else args.contact == "yes",
+            }
+            if all(value is None for value in changes.values()):
+                raise InvalidInput("nothing to change: give --max-rating, --kinds, --suggestion or --contact")
+            _print_json(await policies.set(store, args.brand, args.venue, changes))
+    return 0
+
+
 def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False))
 
@@ -491,6 +529,7 @@ HANDLERS: dict[str, Handler] = {
     "nlp": _nlp,
     "staff": _staff,
     "stats": _stats,
+    "policy": _policy,
     "news": _news,
     "templates": run_templates,
     "flows": run_flows,

@@ -136,7 +136,7 @@ class Cards:
     async def post(self, ticket: Ticket, now: float) -> bool:
         """Post the ticket's card in the room of its venue (once); True when it was posted now."""
         room = await self.rooms.for_venue(ticket.brand, ticket.venue)
-        if room is None or not ticket.status.is_open or not await self.tickets.claim_card(ticket, now):
+        if room is None or not ticket.status.answerable or not await self.tickets.claim_card(ticket, now):
             return False
         feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
         text, markup = await self.render(ticket, feedback, room.language)

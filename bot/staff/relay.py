@@ -110,7 +110,7 @@ class Relay:
         closed, the customer blocked the bot, forgot their data or used a kiosk; sent once per `answer.mark`;
         kept in the thread with who wrote it; the card shows it. `say` tells the staff what became of it."""
         variables = {"ticket": ticket.number}
-        if not ticket.status.is_open:
+        if not ticket.status.answerable:
             await say("staff_ticket_closed", variables)
             return
         if ticket.undeliverable:
@@ -143,7 +143,7 @@ class Relay:
             await self.tickets.staff_replied(
                 ticket, cleaned, customer=customer, room=answer.room, message_ids=ids, now=now, by=answer.by
             )
-            if ticket.status is TicketStatus.OPEN:
+            if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 await self.cards.refresh(await self._reloaded(ticket))
         elif sent is Delivered.BLOCKED:
             await self.tickets.undeliverable(ticket, now)

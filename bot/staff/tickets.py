@@ -1,7 +1,8 @@
 """Tickets: one per feedback once it is complete or abandoned, numbered per brand, with the thread of
 staff and customer messages, the deadline of the first answer, and the idempotency of the relay.
 
-A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`). `undeliverable`
+A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`); one the brand's policy expects
+no answer for is `no_answer` (`bot.staff.policy`) unless the staff answer it. `undeliverable`
 marks a customer who blocked the bot. Who the customer is (`CustomerId`) is not copied onto the ticket: it stays on
 the feedback only, so `/forget` has one place to erase it from.
 """
@@ -55,10 +56,16 @@ class TicketStatus(StrEnum):
     ANSWERED = "answered"
     CLOSED = "closed"
     SPAM = "spam"
+    NO_ANSWER = "no_answer"  # the brand's policy expects no answer (`bot.staff.policy`): no reminders, not counted
 
     @property
     def is_open(self) -> bool:
         return self in (TicketStatus.OPEN, TicketStatus.ANSWERED)
+
+    @property
+    def answerable(self) -> bool:
+        """The staff may still answer (an answer to a "no answer needed" feedback opens its ticket)."""
+        return self.is_open or self is TicketStatus.NO_ANSWER
 
 
 class Author(StrEnum):
@@ -107,6 +114,7 @@ class Ticket:
     undeliverable: bool = False
     reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
     last_activity: float = 0.0
+    policy_wait: bool = False  # no_answer until the analysis says whether the policy wants an answer
 
     @property
     def member(self) -> str:
@@ -140,6 +148,7 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         undeliverable=data.get("undeliverable") == "1",
         reminders=int(data.get("reminders") or 0),
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
+        policy_wait=data.get("policy_wait") == "1",
     )
 
 
@@ -160,6 +169,8 @@ class NewTicket:
     created_at: float
     customer: str
     who: CustomerId | None  # None once the customer is forgotten
+    needs_answer: bool = True  # else `no_answer` (the brand's policy)
+    policy_wait: bool = False  # no_answer until the analysis is known
 
 
 class TicketStore:
@@ -189,21 +200,25 @@ class TicketStore:
                 if int(number) < 0:
                     continue
                 ticket_key = keys.ticket(item.brand, int(number))
+                status = TicketStatus.OPEN if item.needs_answer else TicketStatus.NO_ANSWER
                 fields: dict[str, EncodableT] = {
                     "number": int(number), "brand": item.brand, "feedback": item.feedback, "venue": item.venue,
                     "venue_name": item.venue_name, "language": item.language,
-                    "status": TicketStatus.OPEN.value, "created_at": now, "last_activity": now,
+                    "status": status.value, "created_at": now, "last_activity": now,
                     "customer": item.customer,
                 }  # fmt: skip
+                if item.policy_wait:
+                    fields["policy_wait"] = 1
                 # Field by field, only where missing: an existing ticket keeps its state, and one whose
                 # creation was cut short after it was numbered is completed.
                 for name, value in fields.items():
                     pipe.hsetnx(ticket_key, name, value)
                 pipe.zadd(keys.tickets(item.brand), {str(number): now}, nx=True)
                 if int(created):
-                    pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
+                    if item.needs_answer:
+                        pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
                     pipe.execute_command(
-                        *index_command(item.brand, item.feedback, item.created_at, [status_facet("open")])
+                        *index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)])
                     )
                     if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
@@ -353,9 +368,11 @@ class TicketStore:
                 pipe.hsetnx(key, "room", room)
             fields: dict[FieldT, EncodableT] = {"last_activity": now}
             facets = []
-            if ticket.status is TicketStatus.OPEN:
+            if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 fields["status"] = TicketStatus.ANSWERED.value
                 facets.append(status_facet(TicketStatus.ANSWERED.value))
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                pipe.hdel(key, "policy_wait")
             pipe.hset(key, mapping=fields)
             pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
@@ -404,6 +421,21 @@ class TicketStore:
             pipe.execute_command(
                 *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
             )
+            await pipe.execute()
+
+    async def policy_decided(self, ticket: Ticket, needs_answer: bool, *, due: float | None) -> None:
+        """The analysis told whether a waiting `no_answer` ticket needs an answer: open it (reminders from `due`,
+        when its card is out) or leave it as it is."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            key = keys.ticket(ticket.brand, ticket.number)
+            pipe.hdel(key, "policy_wait")
+            if needs_answer and ticket.status is TicketStatus.NO_ANSWER:
+                pipe.hset(key, "status", TicketStatus.OPEN.value)
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                if due is not None and ticket.card_message is not None and ticket.first_response_at is None:
+                    pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
+                facets = [status_facet(TicketStatus.OPEN.value)]
+                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
             await pipe.execute()
 
     async def undeliverable(self, ticket: Ticket, now: float) -> None:
