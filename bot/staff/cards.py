@@ -74,6 +74,7 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "entities": mentioned,
         "status": ticket.status.value,
         "undeliverable": ticket.undeliverable,
+        "resolved": ticket.resolved,
     }
 
 

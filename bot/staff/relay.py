@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
+from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
 from bot.staff.rooms import RoomStore, StaffRoom
@@ -28,7 +29,7 @@ from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage import keys
 from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
-from dialogs.answers import clean_text
+from dialogs.answers import clean_text, parse_yes_no
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
@@ -157,9 +158,52 @@ class Relay:
             await say("staff_relay_failed", variables)
 
     async def close(self, ticket: Ticket, status: TicketStatus) -> None:
-        """Close a ticket (closed or spam) and show it on its card: the room's /close and buttons, and the web."""
+        """Close a ticket (closed or spam) and show it on its card: the room's /close and buttons, and the web.
+
+        A ticket closed after a staff answer asks its customer whether their problem is solved."""
         await self.tickets.close(ticket, status, self.clock())
         await self.cards.refresh(await self._reloaded(ticket))
+        if status is TicketStatus.CLOSED and ticket.first_response_at is not None and not ticket.undeliverable:
+            await self._ask_resolved(ticket)
+
+    async def _ask_resolved(self, ticket: Ticket) -> None:
+        feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
+        customer: CustomerId | None = feedback.get("customer")
+        if customer is None or customer.channel == KIOSK:
+            return
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        variables = {"venue_name": ticket.venue_name, "ticket": ticket.number}
+        text = renderer.render(MessagePart("ask_resolved", variables), ticket.language)
+        yes = renderer.render_label(MessagePart("button_resolved_yes"), ticket.language)
+        no = renderer.render_label(MessagePart("button_resolved_no"), ticket.language)
+        buttons = (((yes, f"{RESOLVED_YES}{ticket.member}"), (no, f"{RESOLVED_NO}{ticket.member}")),)
+        what = f"resolution question on {ticket.member}"
+        sent = await self.channels.send(customer, OutgoingMessage(text, buttons), what=what, from_staff=True)
+        if sent is Delivered.SENT:
+            await self.tickets.asked_resolution(ticket, customer, self.clock())
+
+    async def resolution(self, customer: CustomerId, language: str, *, button: str = "", text: str = "") -> bool:
+        """The customer's answer to "problem solved?" (a button's data, or a typed yes or no while the question
+        waits): kept on the ticket and its card, a "no" opens the ticket again; the customer is thanked. False
+        when it answers nothing (no question waiting, another ticket's button, a text that is not yes or no)."""
+        ticket = await self.tickets.pending_resolution(customer)
+        if button:
+            solved = button.startswith(RESOLVED_YES)
+            asked = button.removeprefix(RESOLVED_YES if solved else RESOLVED_NO)
+            if ticket is None or asked != ticket.member:
+                return False
+        else:
+            answer = parse_yes_no(text)
+            if ticket is None or answer is None:
+                return False
+            solved = answer
+        await self.tickets.resolution(ticket, solved, customer, self.clock())
+        await self.cards.refresh(await self._reloaded(ticket))
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        template = "resolved_thanks" if solved else "resolved_reopened"
+        rendered = renderer.render(MessagePart(template, {"venue_name": ticket.venue_name}), language)
+        await self.channels.send(customer, OutgoingMessage(rendered), what=f"resolution of {ticket.member}")
+        return True
 
     async def reopen(self, ticket: Ticket) -> None:
         """Open a closed ticket again (answered if the staff had answered, else open) and show it on its card."""

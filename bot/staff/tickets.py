@@ -27,6 +27,7 @@ from bot.storage.store import redis_strings, redis_text
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
 RELAY_MARK_SECONDS = 7 * 24 * 3600  # how long a relayed message is remembered (duplicate updates come sooner)
 CARD_CLAIM_SECONDS = 60.0  # a card being posted by another process for longer than this is posted again
+RESOLUTION_SECONDS = 7 * 24 * 3600  # how long a customer's "problem solved?" waits for their answer
 
 # KEYS[1] the feedback hash, KEYS[2] the brand's ticket counter; ARGV[1] the first ticket number.
 # Returns {number, 1} when this call numbered the feedback, {number, 0} when it had a number, {-1, 0}
@@ -115,6 +116,7 @@ class Ticket:
     reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
     last_activity: float = 0.0
     policy_wait: bool = False  # no_answer until the analysis says whether the policy wants an answer
+    resolved: str = ""  # "yes" or "no": the customer's answer to "problem solved?" after the ticket closed
 
     @property
     def member(self) -> str:
@@ -149,6 +151,7 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         reminders=int(data.get("reminders") or 0),
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
         policy_wait=data.get("policy_wait") == "1",
+        resolved=data.get("resolved", ""),
     )
 
 
@@ -435,6 +438,34 @@ class TicketStore:
                 if due is not None and ticket.card_message is not None and ticket.first_response_at is None:
                     pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
                 facets = [status_facet(TicketStatus.OPEN.value)]
+                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await pipe.execute()
+
+    async def asked_resolution(self, ticket: Ticket, customer: CustomerId, now: float) -> None:
+        """The customer was asked whether their problem is solved: their next yes or no answers it."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), "resolution_asked_at", now)
+            pipe.set(keys.customer_resolution(customer), ticket.member, ex=RESOLUTION_SECONDS)
+            await pipe.execute()
+
+    async def pending_resolution(self, customer: CustomerId) -> Ticket | None:
+        """The closed ticket whose customer was asked "problem solved?" and has not answered (recently)."""
+        member = await self.redis.get(keys.customer_resolution(customer))
+        where = split_member(redis_text(member)) if member else None
+        return await self.get(*where) if where else None
+
+    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float) -> None:
+        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered)."""
+        key = keys.ticket(ticket.brand, ticket.number)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping={"resolved": "yes" if solved else "no", "resolved_at": now})
+            pipe.delete(keys.customer_resolution(customer))
+            if not solved and not ticket.status.is_open:
+                pipe.hset(key, mapping={"status": TicketStatus.ANSWERED.value, "last_activity": now})
+                pipe.hdel(key, "closed_at")
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
+                facets = [status_facet(TicketStatus.ANSWERED.value)]
                 pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
             await pipe.execute()
 

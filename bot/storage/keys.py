@@ -33,6 +33,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:customer:C:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
 | `parole:customer:C:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
 | `parole:customer:C:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
+| `parole:customer:C:resolution` | string, expires | `B/N`: ticket N closed, the customer asked if it is solved |
 | `parole:invite:CODE` | string, expires | JSON `{brand, venue}` of a one-time staff-room code (`parole staff invite`) |
 | `parole:room:CHAT` | hash | a staff room: brand, venue (`""`: the brand room), language, title, linked_at/by |
 | `parole:{B}:rooms` | hash | the brand's staff rooms: chat id → venue code (`""` for the brand room) |
@@ -187,6 +188,10 @@ def customer_feedbacks(customer: CustomerId) -> str:
 
 def customer_tickets(customer: CustomerId) -> str:
     return f"{PREFIX}:customer:{customer.key}:tickets"
+
+
+def customer_resolution(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:resolution"
 
 
 def invite(code: str) -> str:
