@@ -86,6 +86,14 @@ def _parser() -> argparse.ArgumentParser:
     venue_edit.add_argument("--lon", type=float)
     venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
     venue_edit.add_argument("--language")
+    hours = venue.add_parser("hours", help="a venue's opening hours (deadlines count open hours only)")
+    hours.add_argument("code", metavar="VENUE", help="the venue's code")
+    hours.add_argument("--brand", required=True)
+    hours.add_argument("--weekly", help="'mon-fri 09:00-12:00,14:00-19:00; sat 10:00-18:00' (days not named: closed)")
+    hours.add_argument("--closed", action="append", default=[], metavar="DAY", help="closed that day (YYYY-MM-DD)")
+    hours.add_argument("--day", action="append", default=[], metavar="DAY=RANGES", help="2026-12-24=09:00-13:00")
+    hours.add_argument("--time-zone", help="the venue's time zone (default Europe/Paris)")
+    hours.add_argument("--clear", action="store_true", help="forget its hours: always open")
     poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
     poster.add_argument("code", metavar="VENUE", help="the venue's code")
     poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
@@ -220,6 +228,9 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                     record.update(web_links(settings.public_url, item.token, item.short_code))
                 _print_json({**record, **_whatsapp_link(settings, item)})
             return 0
+        if args.action == "hours":
+            _print_json(await _venue_hours(args, store))
+            return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
         if args.action == "edit":
@@ -241,6 +252,34 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
         record = {**venue.to_json(), "deep_link": link, **web, "qr_png": str(png), "qr_svg": str(svg)}
         _print_json({**record, **_whatsapp_link(settings, venue)})
     return 0
+
+
+async def _venue_hours(args: argparse.Namespace, store: Store) -> dict[str, Any]:
+    """Show, change or clear a venue's opening hours; the hours in force, as JSON."""
+    from bot.staff.hours import HoursStore, OpeningHours, parse_weekly
+
+    await store.get_venue(args.brand, args.code)
+    hours_store = HoursStore(store.redis)
+    hours = await hours_store.get(args.brand, args.code)
+    if args.clear:
+        await hours_store.set(args.brand, args.code, None)
+        return {"brand": args.brand, "venue": args.code, "hours": None}
+    if args.weekly is not None or args.closed or args.day or args.time_zone:
+        base = hours or OpeningHours()
+        exceptions = dict(base.exceptions)
+        exceptions.update({day: () for day in args.closed})
+        for item in args.day:
+            day, sep, ranges = item.partition("=")
+            if not sep:
+                raise InvalidInput(f"--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]")
+            exceptions[day] = parse_weekly(f"mon {ranges}")["mon"]
+        hours = OpeningHours(
+            time_zone=args.time_zone or base.time_zone,
+            weekly=parse_weekly(args.weekly) if args.weekly is not None else base.weekly,
+            exceptions=exceptions,
+        )
+        await hours_store.set(args.brand, args.code, hours)
+    return {"brand": args.brand, "venue": args.code, "hours": hours.to_json() if hours else None}
 
 
 def _whatsapp_link(settings: Settings, venue: Venue) -> dict[str, str]:

@@ -14,6 +14,7 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.seam.outgoing import Delivered
 from bot.staff.commands import CLOSE_PREFIX, SPAM_PREFIX
+from bot.staff.hours import HoursStore
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.store import Store
@@ -149,7 +150,7 @@ class Cards:
         if sent.ok and isinstance(sent.result, Message):
             hours = await self.store.deadline_hours(ticket.brand)
             analysed = feedback.get("analysed_at") is not None
-            due = ticket.created_at + hours * 3600
+            due = await HoursStore(self.store.redis).due(ticket.brand, ticket.venue, ticket.created_at, hours * 3600)
             await self.tickets.card_posted(ticket, room.chat_id, sent.result.message_id, analysed=analysed, due=due)
             return True
         await self.tickets.release_card(ticket)

@@ -28,6 +28,7 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
 from bot.staff.cards import Cards
+from bot.staff.hours import HoursStore
 from bot.staff.policy import Decision, PolicyStore
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
@@ -77,6 +78,7 @@ class StaffNotifier:
         self.rooms = rooms
         self.tickets = tickets
         self.policies = PolicyStore(store.redis)
+        self.hours = HoursStore(store.redis)  # deadlines count the venue's open hours
         self.cards = cards
         self.renderer = renderer
         self.bot = bot
@@ -274,7 +276,8 @@ class StaffNotifier:
             feedback = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
             hours = await self.store.deadline_hours(brand)
             needs = policy.decide(feedback) is Decision.OPEN
-            await self.tickets.policy_decided(ticket, needs, due=ticket.created_at + hours * 3600)
+            due = await self.hours.due(brand, ticket.venue, ticket.created_at, hours * 3600)
+            await self.tickets.policy_decided(ticket, needs, due=due)
             ticket = await self.tickets.get(brand, ticket.number) or ticket
         if ticket.card_message is not None:
             if not ticket.card_analysed:
@@ -311,7 +314,9 @@ class StaffNotifier:
                     await self.cards.say(
                         room, "staff_reminder", variables, reply_to=ticket.card_message, priority=Priority.BROADCAST
                     )
-                escalate_at = ticket.created_at + ESCALATE_AFTER * hours * 3600
+                escalate_at = await self.hours.due(
+                    brand, ticket.venue, ticket.created_at, ESCALATE_AFTER * hours * 3600
+                )
                 await self.tickets.reminded(ticket, 1, max(escalate_at, now + 1))
             else:
                 late = {**variables, "hours": _hours(ESCALATE_AFTER * hours), "room_title": room.title if room else ""}
