@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.editing.editor import Admin
 from bot.errors import NotAllowed, NotFound
+from bot.staff.hours import DEFAULT_TIME_ZONE, HoursStore
 from bot.staff.tickets import Author, Ticket, TicketStore
-from bot.storage import keys
-from bot.storage.store import Store, redis_text
+from bot.storage.store import Store
 from bot.web.dashboard import CHANNEL_NAMES
 from bot.web.inbox import KIND_NAMES, STATUS_NAMES, highlighted
 
-DEFAULT_TIME_ZONE = "Europe/Paris"
 #: What became of an answer or an action, as the page says it (the staff room's template of the same name).
 OUTCOMES = {
     "staff_relayed": "Réponse envoyée au client.",
@@ -51,8 +50,8 @@ async def ticket_context(store: Store, tickets: TicketStore, ticket: Ticket) -> 
     """The page's thread (feedback, opening, messages, closing; oldest first, in the venue's time zone) and
     analysis."""
     feedback = await store.get_feedback(ticket.brand, ticket.feedback)
-    zone_name = await store.redis.hget(keys.venue(ticket.brand, ticket.venue), "time_zone")
-    zone = _zone(redis_text(zone_name) if zone_name else DEFAULT_TIME_ZONE)
+    hours = await HoursStore(store.redis).get(ticket.brand, ticket.venue)
+    zone = _zone(hours.time_zone if hours is not None else DEFAULT_TIME_ZONE)
     entities = feedback["entities"]
     thread: list[dict[str, Any]] = [
         {"who": "customer", "label": "Client", "at": feedback["created_at"], "rating": feedback["rating"],
@@ -71,12 +70,11 @@ async def ticket_context(store: Store, tickets: TicketStore, ticket: Ticket) -> 
     thread.sort(key=lambda item: item["at"])
     for item in thread:
         item["time"] = dt.datetime.fromtimestamp(item["at"], zone).strftime("%d/%m/%Y %H:%M")
-    raw = await store.redis.hgetall(keys.ticket(ticket.brand, ticket.number))
     return {
         "ticket": ticket,
         "status_name": STATUS_NAMES.get(ticket.status.value, ticket.status.value),
         "is_open": ticket.status.is_open,
-        "resolved": redis_text(raw.get("resolved", "")) if raw else "",
+        "resolved": ticket.resolved,
         "thread": thread,
         "time_zone": str(zone),
         "analysis": {

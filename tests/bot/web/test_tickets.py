@@ -4,10 +4,12 @@ answered kept; brand boundaries, unknown tickets, CSRF; the inbox's polling of n
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -16,6 +18,7 @@ from aiohttp import web
 from bot.editing.editor import Admin, Editor
 from bot.editing.logins import WebLogins
 from bot.editing.overrides import OverrideStore
+from bot.staff.hours import HoursStore, OpeningHours
 from bot.staff.tickets import Ticket, TicketStatus
 from bot.storage import keys
 from bot.storage.embedded import free_port
@@ -180,3 +183,14 @@ async def test_the_inbox_polls_for_what_is_new(desk: Desk) -> None:
         assert found["count"] == 1 and "Tout était froid" in found["rows"] and "Parfait" not in found["rows"]
         assert found["newest"] == int(poll.group(2)) + 2
         await page_of(olga, url.replace("after=", "after=x"), 400)
+
+
+async def test_the_thread_is_in_the_venue_s_time_zone(desk: Desk) -> None:
+    scene = desk.scene
+    await HoursStore(scene.bot.store.redis).set("quick", scene.massy.code, OpeningHours(time_zone="Asia/Tokyo"))
+    await scene.feedback(Customer.new(scene.emulator, "Camille"))
+    ticket = await _ticket(scene)
+    tokyo = dt.datetime.fromtimestamp(ticket.created_at, ZoneInfo("Asia/Tokyo")).strftime("%d/%m/%Y %H:%M")
+    async with await logged_in(desk) as olga:
+        page = await page_of(olga, f"{desk.url}/ticket/quick/{FIRST_TICKET}")
+    assert "Asia/Tokyo" in page and f"{tokyo} · Ticket ouvert" in page
