@@ -38,6 +38,8 @@ CONTRACT_NAMES = {
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
+    # Closing the loop: "problem solved?" after a closed ticket.
+    "ask_resolved", "button_resolved_yes", "button_resolved_no", "resolved_thanks", "resolved_reopened",
 }  # fmt: skip
 
 SMALL_CATALOG = """
@@ -87,7 +89,7 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("text_truncated") == {"limit"}
     assert catalog.declared_variables("staff_card") == {
         "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
-        "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel",
+        "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel", "resolved",
     }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()
