@@ -29,6 +29,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:events` | stream | what happened to the brand's feedback (`analysed`), for the staff room |
 | `parole:workers` | hash | worker name → last heartbeat (Unix time) |
 | `parole:{B}:brand` field `deadline_hours` | | hours the brand gives itself for a first answer (default 24) |
+| `parole:{B}:brand` field `ticket_policy` | | JSON: which feedback opens a ticket (`bot.staff.policy`) |
+| `parole:{B}:venue:V` fields `ticket_policy`, `opening_hours` | | JSON: the venue's policy; its hours |
 | `parole:secret` | string | the deployment's secret for customer pseudonyms (random, set once) |
 | `parole:customer:C:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
 | `parole:customer:C:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
