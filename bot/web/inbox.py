@@ -19,6 +19,7 @@ from bot.storage import keys
 from bot.storage.index import KINDS, RATINGS, STATUSES, FeedbackIndex, InboxQuery
 from bot.storage.store import Store, redis_strings
 from bot.web.dashboard import CHANNEL_NAMES
+from nlp.aspects import ASPECTS
 
 PAGE_SIZE = 25
 EXCERPT = 240  # characters of a reason shown in a row
@@ -29,6 +30,7 @@ FILTERS: dict[str, tuple[str, ...] | None] = {
     "channel": tuple(CHANNEL_NAMES),
     "rating": RATINGS,
     "kind": KINDS,
+    "aspect": ASPECTS,
     "status": STATUSES,
 }
 STATUS_NAMES = {

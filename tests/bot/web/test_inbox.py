@@ -73,6 +73,7 @@ async def test_the_inbox_lists_every_feedback_newest_first_page_after_page(
         ("rating=1&rating=2&channel=whatsapp", lambda r: r["rating"] <= 2 and r["channel"] == "whatsapp"),
         ("kind=praise&status=answered", lambda r: r["kind"] == "praise" and r["ticket_hash"]["status"] == "answered"),
         ("suggestion=1", lambda r: bool(r["suggestion"])),
+        ("aspect=price&aspect=cleanliness", lambda r: bool({"price", "cleanliness"} & set(r["aspects"]))),
         ("q=julien", lambda r: "julien" in r["reason"].lower()),
         ("q=Big+Tasty&rating=1", lambda r: "big tasty" in r["reason"].lower() and r["rating"] == 1),
         ("since=2026-09-10&until=2026-09-14", lambda r: SEPT_10 <= r["created_at"] < SEPT_10 + 4 * 86400),
