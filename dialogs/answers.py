@@ -13,6 +13,7 @@ __all__ = [
     "is_skip",
     "normalise_venue_code",
     "parse_rating",
+    "parse_yes_no",
 ]
 
 #: Short venue codes avoid characters people confuse when they copy them: 0/O and 1/I/L.
@@ -103,6 +104,21 @@ def is_skip(text: str) -> bool:
     if folded != "-":
         folded = folded.rstrip(".! ")
     return folded in _SKIP_WORDS
+
+
+_YES_WORDS: Final = frozenset(
+    {"oui", "yes", "ouais", "oui merci", "yes thanks", "résolu", "resolu", "solved", "ok", "👍", "y", "o"}
+)
+_NO_WORDS: Final = frozenset(
+    {"non", "no", "nope", "pas résolu", "pas resolu", "non pas résolu", "not solved", "👎", "n"}
+)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """A typed yes (True) or no (False), in French or English, or None for anything else."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().replace("\ufe0f", "").split())
+    folded = folded.strip(".!,;: ")
+    return True if folded in _YES_WORDS else False if folded in _NO_WORDS else None
 
 
 def clean_text(text: str, limit: int) -> tuple[str, bool]:

@@ -5,6 +5,7 @@ instead of computed by spaCy) and `TicketStore` (tickets and staff answers)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,9 +104,12 @@ async def seed_feedback(
             )  # fmt: skip
             records.append((record, sample))
         customer = CustomerId.telegram(10_000 + first // batch)
-        for turn, channel in enumerate(channels):
-            sent = [r for i, (r, _) in enumerate(records) if (first + i) % len(channels) == turn]
+        # Stored in the order they were given (runs of one channel together), as the bot would: the inbox
+        # lists feedback in the order it was stored.
+        runs = itertools.groupby(enumerate(records, start=first), key=lambda item: channels[item[0] % len(channels)])
+        for channel, run in runs:
             who = customer if channel == "telegram" else CustomerId.of(channel, f"seeded{first // batch}")
+            sent = [record for _, (record, _) in run]
             await store.save_turn(who, Conversation(), sent, duplicate_window=1, conversation_timeout=1800)
         for brand in {r.venue.brand for r, _ in records}:
             mine = [(r, s) for r, s in records if r.venue.brand == brand]

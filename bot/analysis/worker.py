@@ -29,9 +29,11 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE, is_cluster
+from bot.storage.index import analysis_facets, index_command
 from bot.storage.lane import RedisLane
 from bot.storage.store import consumer_name
 from bot.storage.vocabulary import VocabularyStore
+from nlp.aspects import ASPECTS
 from nlp.types import Analysis, FeedbackText, Vocabulary
 
 log = logging.getLogger(__name__)
@@ -193,7 +195,29 @@ class AnalysisStore:
             args: list[str | float] = [self.clock(), _json(rows)]
             calls.append(([keys.events(brand), *(keys.feedback(brand, i) for i, _, _ in results)], args))
         answers = iter(await self._run(self._store_script, calls))
-        return [[int(answer) for answer in next(answers)] if results else [] for _, results in batches]
+        stored = [[int(answer) for answer in next(answers)] if results else [] for _, results in batches]
+        await self._index(batches, stored)
+        return stored
+
+    async def _index(
+        self, batches: Sequence[tuple[str, Sequence[tuple[str, Analysis, str]]]], stored: Sequence[Sequence[int]]
+    ) -> None:
+        """Put each stored analysis's kind and aspects in the inbox index (one more round trip)."""
+        commands = [
+            index_command(brand, feedback_id, None, analysis_facets(analysis.kind.value, analysis.aspects, ASPECTS))
+            for (brand, results), answers in zip(batches, stored, strict=True)
+            for (feedback_id, analysis, _), answer in zip(results, answers, strict=True)
+            if answer == 1
+        ]
+        if not commands:
+            return
+        if self.lane is not None:
+            await self.lane.execute(commands)
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            await pipe.execute()
 
     async def _run(self, script: AsyncScript, calls: Sequence[_ScriptCall]) -> list[Any]:
         """Run `script` once per (keys, args), all in one pipeline. A server that lost its scripts (restarted,

@@ -91,6 +91,14 @@ def _parser() -> argparse.ArgumentParser:
     venue_edit.add_argument("--lon", type=float)
     venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
     venue_edit.add_argument("--language")
+    hours = venue.add_parser("hours", help="a venue's opening hours (deadlines count open hours only)")
+    hours.add_argument("code", metavar="VENUE", help="the venue's code")
+    hours.add_argument("--brand", required=True)
+    hours.add_argument("--weekly", help="'mon-fri 09:00-12:00,14:00-19:00; sat 10:00-18:00' (days not named: closed)")
+    hours.add_argument("--closed", action="append", default=[], metavar="DAY", help="closed that day (YYYY-MM-DD)")
+    hours.add_argument("--day", action="append", default=[], metavar="DAY=RANGES", help="2026-12-24=09:00-13:00")
+    hours.add_argument("--time-zone", help="the venue's time zone (default Europe/Paris)")
+    hours.add_argument("--clear", action="store_true", help="forget its hours: always open")
     poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
     poster.add_argument("code", metavar="VENUE", help="the venue's code")
     poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
@@ -147,6 +155,22 @@ def _parser() -> argparse.ArgumentParser:
         news_parser.add_argument("--until", help="customers who opted in before this day (YYYY-MM-DD, UTC)")
     news_send.add_argument("--text", help="the message (plain text)")
     news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
+
+    policy = sub.add_parser("policy", help="which feedback opens a ticket (needs an answer), per brand or venue")
+    policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    policy_parsers = (
+        policy_sub.add_parser("show", help="the policy in force and where it comes from (JSON)"),
+        policy_sub.add_parser("set", help="change some of its rules (the others stay)"),
+        policy_sub.add_parser("reset", help="forget the venue's (the brand's applies) or the brand's (the default)"),
+    )
+    for policy_parser in policy_parsers:
+        policy_parser.add_argument("--brand", required=True)
+        policy_parser.add_argument("--venue", help="one venue's policy, which wins over the brand's")
+    policy_set = policy_parsers[1]
+    policy_set.add_argument("--max-rating", type=int, help="ratings up to this one open a ticket (0: none)")
+    policy_set.add_argument("--kinds", help="kinds that open one, comma-separated ('' for none): complaint,critique,…")
+    policy_set.add_argument("--suggestion", choices=("yes", "no"), help="a suggestion opens one")
+    policy_set.add_argument("--contact", choices=("yes", "no"), help="a customer asking to be contacted opens one")
 
     stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
     stats.add_argument("--brand")
@@ -229,6 +253,9 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
                     record.update(web_links(settings.public_url, item.token, item.short_code))
                 _print_json({**record, **_whatsapp_link(settings, item)})
             return 0
+        if args.action == "hours":
+            _print_json(await _venue_hours(args, store))
+            return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
         if args.action == "edit":
@@ -250,6 +277,34 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
         record = {**venue.to_json(), "deep_link": link, **web, "qr_png": str(png), "qr_svg": str(svg)}
         _print_json({**record, **_whatsapp_link(settings, venue)})
     return 0
+
+
+async def _venue_hours(args: argparse.Namespace, store: Store) -> dict[str, Any]:
+    """Show, change or clear a venue's opening hours; the hours in force, as JSON."""
+    from bot.staff.hours import HoursStore, OpeningHours, parse_weekly
+
+    await store.get_venue(args.brand, args.code)
+    hours_store = HoursStore(store.redis)
+    hours = await hours_store.get(args.brand, args.code)
+    if args.clear:
+        await hours_store.set(args.brand, args.code, None)
+        return {"brand": args.brand, "venue": args.code, "hours": None}
+    if args.weekly is not None or args.closed or args.day or args.time_zone:
+        base = hours or OpeningHours()
+        exceptions = dict(base.exceptions)
+        exceptions.update({day: () for day in args.closed})
+        for item in args.day:
+            day, sep, ranges = item.partition("=")
+            if not sep:
+                raise InvalidInput(f"--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]")
+            exceptions[day] = parse_weekly(f"mon {ranges}")["mon"]
+        hours = OpeningHours(
+            time_zone=args.time_zone or base.time_zone,
+            weekly=parse_weekly(args.weekly) if args.weekly is not None else base.weekly,
+            exceptions=exceptions,
+        )
+        await hours_store.set(args.brand, args.code, hours)
+    return {"brand": args.brand, "venue": args.code, "hours": hours.to_json() if hours else None}
 
 
 def _whatsapp_link(settings: Settings, venue: Venue) -> dict[str, str]:
@@ -500,6 +555,28 @@ def _read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def _policy(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff.policy import PolicyStore
+
+    async with open_redis(settings) as redis:
+        store, policies = Store(redis), PolicyStore(redis)
+        if args.action == "show":
+            _print_json(await policies.show(store, args.brand, args.venue))
+        elif args.action == "reset":
+            _print_json(await policies.reset(store, args.brand, args.venue))
+        else:
+            changes = {
+                "max_rating": args.max_rating,
+                "kinds": [k.strip() for k in args.kinds.split(",") if k.strip()] if args.kinds is not None else None,
+                "suggestion": None if args.suggestion is None else args.suggestion == "yes",
+                "contact": None if args.contact is None else args.contact == "yes",
+            }
+            if all(value is None for value in changes.values()):
+                raise InvalidInput("nothing to change: give --max-rating, --kinds, --suggestion or --contact")
+            _print_json(await policies.set(store, args.brand, args.venue, changes))
+    return 0
+
+
 def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False))
 
@@ -517,6 +594,7 @@ HANDLERS: dict[str, Handler] = {
     "nlp": _nlp,
     "staff": _staff,
     "stats": _stats,
+    "policy": _policy,
     "news": _news,
     "templates": run_templates,
     "flows": run_flows,

@@ -1,11 +1,12 @@
-"""`parole web`: the web admin's process (templates, flows, history, dashboard), and `parole web login-link`."""
+"""`parole web`: the web admin's process (templates, flows, history, dashboard, inbox and tickets), and `parole web
+login-link`. With a Telegram token it handles tickets through the staff side's relay, as the staff rooms do."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from bot.app import editor, load_dialogs, open_redis
+from bot.app import bot_username, editor, load_dialogs, open_redis, outbound, staff, standalone_bot
 from bot.config import Settings
 from bot.editing.editor import Admin
 from bot.errors import InvalidInput
@@ -37,11 +38,13 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
         if not 0 < args.port < 65536:
             raise InvalidInput(f"--port must be 1-65535, not {args.port}")
         secure = settings.web_secure_cookies
-        await serve_web(
-            editor(store, load_dialogs(settings), settings),
-            logins,
-            host=args.host,
-            port=args.port,
-            secure_cookies=secure,
-        )
+        kit = load_dialogs(settings)
+        if settings.telegram_token is None:  # tickets shown, not handled: their relay needs the bot
+            await serve_web(editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure)
+            return 0
+        async with standalone_bot(settings, outbound(settings, redis)) as bot:
+            relay = staff(settings, store, kit, bot, await bot_username(settings, bot)).relay
+            await serve_web(
+                editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure, relay=relay
+            )
     return 0

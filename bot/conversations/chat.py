@@ -28,6 +28,7 @@ from bot.seam.commands import (
     NEWS_IN,
     NEWS_OUT,
     PRIVACY_COMMANDS,
+    RESOLVED_BUTTON,
     START,
     STOP_NEWS,
     VENUE_BUTTON,
@@ -127,6 +128,9 @@ class CustomerChat:
                 return
             if self.news is not None and data.startswith((NEWS_IN, NEWS_OUT)):
                 await self._once(inbound, functools.partial(self._news_button, channel, inbound))
+                return
+            if self.relay is not None and data.startswith(RESOLVED_BUTTON):
+                await self._resolved_button(channel, inbound)
                 return
             await self._step(channel, inbound, Button(data), payload=None)
             return
@@ -274,6 +278,15 @@ class CustomerChat:
         await channel.acknowledge(inbound, self.renderer.render(notice, language))
         await channel.edit_clicked(inbound, text=None, buttons=buttons)
 
+    async def _resolved_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
+        """Yes or No under "problem solved?": kept, or an expired button (answered already, another ticket's)."""
+        assert self.relay is not None
+        language = await self._language(inbound)
+        done = await self.relay.resolution(inbound.customer, language, button=inbound.button_data or "")
+        notice = None if done else self.renderer.render(MessagePart(MessageName.EXPIRED_BUTTON), language)
+        await channel.acknowledge(inbound, notice)
+        await channel.edit_clicked(inbound, text=None, buttons=())
+
     async def _say(
         self,
         channel: CustomerChannel,
@@ -328,13 +341,16 @@ class CustomerChat:
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
                 outcome = dataclasses.replace(outcome, state=pinned)
-            # No feedback under way: a text may be the customer answering the staff of a recent ticket.
+            # No feedback under way: a text may answer "problem solved?", or the staff of a recent ticket.
             if (
                 self.relay is not None
                 and isinstance(event, Text)
                 and _is_idle_answer(outcome)
                 and inbound.message_id is not None
-                and await self.relay.from_customer(inbound.message_id, customer, state.language, event.text)
+                and (
+                    await self.relay.resolution(customer, state.language, text=event.text)
+                    or await self.relay.from_customer(inbound.message_id, customer, state.language, event.text)
+                )
             ):
                 await self.store.release(customer, lock)
                 return

@@ -149,6 +149,7 @@ class CustomerData:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.delete(keys.customer_feedbacks(customer))  # one key a command: they lie in different slots
             pipe.delete(keys.customer_tickets(customer))
+            pipe.delete(keys.customer_resolution(customer))
             pipe.delete(keys.outbound_chat(str(customer)))  # the pace of staff replies to them (Telegram's)
             await pipe.execute()
         return len(members)

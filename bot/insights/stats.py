@@ -1,10 +1,11 @@
 """`parole stats` and the dashboard's figures: volume, ratings, kinds, entities, aspects, weekly trend and
 how well each venue closes the loop (response rate and time), for a brand or a venue and a period.
 
-Response rate = tickets with a first staff answer / tickets (spam excluded). First-response time = from the
-ticket's opening (the feedback complete or abandoned) to the first staff answer the customer received;
-the median is over the answered tickets. Unanswered = tickets neither closed nor spam that have no staff
-answer yet. A period [since, until) selects feedback and tickets by their creation time.
+Response rate = tickets with a first staff answer / tickets (spam and "no answer needed" excluded: neither
+counts in `tickets`). First-response time = from the ticket's opening (the feedback complete or abandoned) to
+the first staff answer the customer received; the median is over the answered tickets. Unanswered = tickets
+neither closed nor spam that have no staff answer yet. A period [since, until) selects feedback and tickets
+by their creation time.
 
 Kinds, entities and aspects count the analysed feedback only; an entity counts once per feedback. "Staff
 most thanked" are the people (`PER`) named in praise; "products most criticised" the products named in
@@ -80,6 +81,7 @@ class VenueStats:
     response_rate: float | None
     median_first_response_seconds: float | None
     unanswered: int = 0
+    no_answer: int = 0  # feedback the brand's policy expects no answer to (`bot.staff.policy`)
     since: float | None = None
     until: float | None = None
     distribution: Mapping[int, int] = field(default_factory=dict)  # rating 1-5 → feedbacks
@@ -124,6 +126,7 @@ class VenueStats:
             "spam": self.spam,
             "undeliverable": self.undeliverable,
             "unanswered": self.unanswered,
+            "no_answer": self.no_answer,
             "response_rate": self.response_rate,
             "median_first_response_seconds": self.median_first_response_seconds,
         }
@@ -156,6 +159,7 @@ class _Tally:
     ratings: list[int] = field(default_factory=list)
     tickets: int = 0
     spam: int = 0
+    no_answer: int = 0
     open: int = 0
     closed: int = 0
     undeliverable: int = 0
@@ -197,6 +201,7 @@ class _Tally:
         self.delays += other.delays
         self.tickets += other.tickets
         self.spam += other.spam
+        self.no_answer += other.no_answer
         self.open += other.open
         self.closed += other.closed
         self.undeliverable += other.undeliverable
@@ -215,7 +220,7 @@ class _Tally:
 
     def figures(self, brand: str, venue: str | None, since: float | None, until: float | None, top: int) -> VenueStats:
         ratings, delays = self.ratings, self.delays
-        counted = self.tickets - self.spam
+        counted = self.tickets - self.spam - self.no_answer
         return VenueStats(
             brand=brand,
             venue=venue,
@@ -231,6 +236,7 @@ class _Tally:
             response_rate=round(len(delays) / counted, 3) if counted else None,
             median_first_response_seconds=round(statistics.median(delays), 1) if delays else None,
             unanswered=self.unanswered,
+            no_answer=self.no_answer,
             since=since,
             until=until,
             distribution={r: ratings.count(r) for r in range(1, 6)},
@@ -310,6 +316,9 @@ async def venue_stats(
             tally.tickets += 1
             if ticket.status is TicketStatus.SPAM:
                 tally.spam += 1
+                continue
+            if ticket.status is TicketStatus.NO_ANSWER:
+                tally.no_answer += 1
                 continue
             tally.open += int(ticket.status.is_open)
             tally.closed += int(ticket.status is TicketStatus.CLOSED)

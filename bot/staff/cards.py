@@ -14,6 +14,7 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.seam.outgoing import Delivered
 from bot.staff.commands import CLOSE_PREFIX, SPAM_PREFIX
+from bot.staff.hours import HoursStore
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage.store import Store
@@ -77,6 +78,7 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "status": ticket.status.value,
         "undeliverable": ticket.undeliverable,
         "delivery": ticket.delivery,
+        "resolved": ticket.resolved,
     }
 
 
@@ -141,7 +143,7 @@ class Cards:
     async def post(self, ticket: Ticket, now: float) -> bool:
         """Post the ticket's card in the room of its venue (once); True when it was posted now."""
         room = await self.rooms.for_venue(ticket.brand, ticket.venue)
-        if room is None or not ticket.status.is_open or not await self.tickets.claim_card(ticket, now):
+        if room is None or not ticket.status.answerable or not await self.tickets.claim_card(ticket, now):
             return False
         feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
         text, markup = await self.render(ticket, feedback, room.language)
@@ -153,7 +155,7 @@ class Cards:
         if sent.ok and isinstance(sent.result, Message):
             hours = await self.store.deadline_hours(ticket.brand)
             analysed = feedback.get("analysed_at") is not None
-            due = ticket.created_at + hours * 3600
+            due = await HoursStore(self.store.redis).due(ticket.brand, ticket.venue, ticket.created_at, hours * 3600)
             await self.tickets.card_posted(ticket, room.chat_id, sent.result.message_id, analysed=analysed, due=due)
             return True
         await self.tickets.release_card(ticket)

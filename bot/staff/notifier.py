@@ -28,6 +28,8 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
 from bot.staff.cards import Cards
+from bot.staff.hours import HoursStore
+from bot.staff.policy import Decision, PolicyStore
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import NewTicket, Ticket, TicketStore
@@ -75,6 +77,8 @@ class StaffNotifier:
         self.redis: Redis = store.redis
         self.rooms = rooms
         self.tickets = tickets
+        self.policies = PolicyStore(store.redis)
+        self.hours = HoursStore(store.redis)  # deadlines count the venue's open hours
         self.cards = cards
         self.renderer = renderer
         self.bot = bot
@@ -187,6 +191,11 @@ class StaffNotifier:
             replies = iter(await pipe.execute())
         salts = [next(replies) if customer is not None else None for customer in customers]
         with_rooms = {brand for brand in brands if next(replies)}
+        policies = {
+            where: await self.policies.in_force(*where)
+            for where in {(e.brand, row.get("venue", "")) for e, row in present}
+        }
+        decisions = [policies[(entry.brand, row.get("venue", ""))].decide(row) for entry, row in present]
         items = [
             NewTicket(
                 brand=entry.brand,
@@ -197,8 +206,10 @@ class StaffNotifier:
                 created_at=float(row.get("created_at") or now),
                 customer=await self.pseudonyms.of(entry.brand, salt),
                 who=customer,
+                needs_answer=decision is Decision.OPEN,
+                policy_wait=decision is Decision.WAIT,
             )
-            for (entry, row), salt, customer in zip(present, salts, customers, strict=True)
+            for (entry, row), salt, customer, decision in zip(present, salts, customers, decisions, strict=True)
         ]
         tickets = await self.tickets.open_many(items, now)
         for (entry, row), ticket in zip(present, tickets, strict=True):
@@ -260,6 +271,14 @@ class StaffNotifier:
         ticket = await self._ticket_of(brand, feedback_id)
         if ticket is None:
             return 0  # not complete yet, or its stream entry is still to come: the card will carry it
+        if ticket.policy_wait:
+            policy = await self.policies.in_force(brand, ticket.venue)
+            feedback = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
+            hours = await self.store.deadline_hours(brand)
+            needs = policy.decide(feedback) is Decision.OPEN
+            due = await self.hours.due(brand, ticket.venue, ticket.created_at, hours * 3600)
+            await self.tickets.policy_decided(ticket, needs, due=due)
+            ticket = await self.tickets.get(brand, ticket.number) or ticket
         if ticket.card_message is not None:
             if not ticket.card_analysed:
                 await self.cards.refresh(ticket)
@@ -295,7 +314,9 @@ class StaffNotifier:
                     await self.cards.say(
                         room, "staff_reminder", variables, reply_to=ticket.card_message, priority=Priority.BROADCAST
                     )
-                escalate_at = ticket.created_at + ESCALATE_AFTER * hours * 3600
+                escalate_at = await self.hours.due(
+                    brand, ticket.venue, ticket.created_at, ESCALATE_AFTER * hours * 3600
+                )
                 await self.tickets.reminded(ticket, 1, max(escalate_at, now + 1))
             else:
                 late = {**variables, "hours": _hours(ESCALATE_AFTER * hours), "room_title": room.title if room else ""}

@@ -1,4 +1,5 @@
-"""The relay between a staff room and a customer's private chat, both ways, each message once.
+"""The relay between a staff room (or the web admin) and a customer's private chat, both ways, each message once;
+and the ticket's closing and reopening, which update its card wherever they are done.
 
 Staff → customer: the text goes to the customer's chat through the `staff_reply` template (signed by the
 venue). Customer → staff: while their latest ticket is open and active within `window` seconds, a text
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 from telegram import Bot, Message, ReplyParameters
 from telegram.constants import ParseMode
@@ -19,19 +21,37 @@ from telegram.constants import ParseMode
 from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
+from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
+from bot.storage import keys
 from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
-from dialogs.answers import clean_text
+from dialogs.answers import clean_text, parse_yes_no
 from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, visible_length
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
 MAX_RELAY_TEXT = 3500  # characters of a relayed text: room for the template within Telegram's 4096
+
+
+#: Tells the staff what became of an answer: a template and its variables; the id of the room message it sent.
+Say = Callable[[str, Mapping[str, object]], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffAnswer:
+    """A staff answer to relay: its text, its relay mark (`keys.relayed` of its room message, `keys.web_relayed`
+    of its web form), the room it was written in and its messages there (none from the web), its author."""
+
+    text: str
+    mark: str
+    room: int | None
+    message_ids: tuple[int, ...] = ()
+    by: str = ""  # the web admin's user; "" in a room (Telegram keeps who wrote the message)
 
 
 class Relay:
@@ -62,13 +82,37 @@ class Relay:
 
     async def to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         """Relay a staff message to the ticket's customer; tell the room what became of it."""
-        with about_ticket(ticket.brand, ticket.number):
-            await self._to_customer(room, ticket, message, text)
-
-    async def _to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         say = functools.partial(self.cards.say, room, reply_to=message.message_id)
+
+        async def told(template: str, variables: Mapping[str, object]) -> int | None:
+            sent = await say(template, variables)
+            return sent.message_id if sent is not None else None
+
+        answer = StaffAnswer(
+            text, keys.relayed(ticket.brand, room.chat_id, message.message_id), room.chat_id, (message.message_id,)
+        )
+        with about_ticket(ticket.brand, ticket.number):
+            await self.answer(ticket, answer, told)
+
+    async def from_web(self, ticket: Ticket, text: str, *, nonce: str, by: str) -> str:
+        """Relay an answer written in the web admin by `by` (its form's `nonce`: sent once however often it is
+        posted); the name of the template that says what became of it (`staff_relayed` when it went out)."""
+        outcome: list[str] = []
+
+        async def told(template: str, variables: Mapping[str, object]) -> int | None:
+            outcome.append(template)
+            return None
+
+        with about_ticket(ticket.brand, ticket.number):
+            await self.answer(ticket, StaffAnswer(text, keys.web_relayed(ticket.brand, nonce), None, (), by), told)
+        return outcome[0] if outcome else "staff_relayed"  # nothing said: this form was relayed already
+
+    async def answer(self, ticket: Ticket, answer: StaffAnswer, say: Say) -> None:
+        """Relay a staff answer, from a room or the web, to the ticket's customer: refused while the ticket is
+        closed, the customer blocked the bot, forgot their data or used a kiosk; sent once per `answer.mark`;
+        kept in the thread with who wrote it; the card shows it. `say` tells the staff what became of it."""
         variables = {"ticket": ticket.number}
-        if not ticket.status.is_open:
+        if not ticket.status.answerable:
             await say("staff_ticket_closed", variables)
             return
         if ticket.undeliverable:
@@ -82,7 +126,7 @@ class Relay:
         if customer.channel == KIOSK:  # a shared tablet: whoever reads it next is someone else
             await say("staff_kiosk_no_reply", variables)
             return
-        cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
+        cleaned, _ = clean_text(answer.text, MAX_RELAY_TEXT)
         if not cleaned:
             await say("staff_reply_usage", {})
             return
@@ -94,29 +138,82 @@ class Relay:
             over = visible_length(rendered) - MAX_MESSAGE_UNITS
             await say("staff_reply_too_long", {**variables, "over": over, "limit": MAX_MESSAGE_UNITS})
             return
-        if not await self.tickets.claim_relay(ticket.brand, room.chat_id, message.message_id):
+        if not await self.tickets.claim_mark(answer.mark):
             return  # this very message was relayed already (Telegram delivered the update again)
         what = f"staff reply on {ticket.member}"
         sent = await self.channels.send(customer, OutgoingMessage(rendered), what=what, from_staff=True)
         now = self.clock()
         if sent is Delivered.SENT:
             confirmation = await say("staff_relayed", variables)
-            ids = [message.message_id] + ([confirmation.message_id] if confirmation is not None else [])
+            ids = [*answer.message_ids] + ([confirmation] if confirmation is not None else [])
             await self.tickets.staff_replied(
-                ticket, cleaned, customer=customer, room=room.chat_id, message_ids=ids, now=now
+                ticket, cleaned, customer=customer, room=answer.room, message_ids=ids, now=now, by=answer.by
             )
-            if ticket.status is TicketStatus.OPEN:
+            if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 await self.cards.refresh(await self._reloaded(ticket))
         elif sent is Delivered.BLOCKED:
             await self.tickets.undeliverable(ticket, now)
             await say("staff_undeliverable", variables)
             await self.cards.refresh(await self._reloaded(ticket))
         elif sent is Delivered.OUTSIDE_WINDOW:
-            await self.tickets.release_relay(ticket.brand, room.chat_id, message.message_id)
+            await self.tickets.release_mark(answer.mark)
             await say("staff_outside_window", variables)
         else:
-            await self.tickets.release_relay(ticket.brand, room.chat_id, message.message_id)
+            await self.tickets.release_mark(answer.mark)
             await say("staff_relay_failed", variables)
+
+    async def close(self, ticket: Ticket, status: TicketStatus) -> None:
+        """Close a ticket (closed or spam) and show it on its card: the room's /close and buttons, and the web.
+
+        A ticket closed after a staff answer asks its customer whether their problem is solved."""
+        await self.tickets.close(ticket, status, self.clock())
+        await self.cards.refresh(await self._reloaded(ticket))
+        if status is TicketStatus.CLOSED and ticket.first_response_at is not None and not ticket.undeliverable:
+            await self._ask_resolved(ticket)
+
+    async def _ask_resolved(self, ticket: Ticket) -> None:
+        feedback = await self.store.get_feedback(ticket.brand, ticket.feedback)
+        customer: CustomerId | None = feedback.get("customer")
+        if customer is None or customer.channel == KIOSK:
+            return
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        variables = {"venue_name": ticket.venue_name, "ticket": ticket.number}
+        text = renderer.render(MessagePart("ask_resolved", variables), ticket.language)
+        yes = renderer.render_label(MessagePart("button_resolved_yes"), ticket.language)
+        no = renderer.render_label(MessagePart("button_resolved_no"), ticket.language)
+        buttons = (((yes, f"{RESOLVED_YES}{ticket.member}"), (no, f"{RESOLVED_NO}{ticket.member}")),)
+        what = f"resolution question on {ticket.member}"
+        sent = await self.channels.send(customer, OutgoingMessage(text, buttons), what=what, from_staff=True)
+        if sent is Delivered.SENT:
+            await self.tickets.asked_resolution(ticket, customer, self.clock())
+
+    async def resolution(self, customer: CustomerId, language: str, *, button: str = "", text: str = "") -> bool:
+        """The customer's answer to "problem solved?" (a button's data, or a typed yes or no while the question
+        waits): kept on the ticket and its card, a "no" opens the ticket again; the customer is thanked. False
+        when it answers nothing (no question waiting, another ticket's button, a text that is not yes or no)."""
+        ticket = await self.tickets.pending_resolution(customer)
+        if button:
+            solved = button.startswith(RESOLVED_YES)
+            asked = button.removeprefix(RESOLVED_YES if solved else RESOLVED_NO)
+            if ticket is None or asked != ticket.member:
+                return False
+        else:
+            answer = parse_yes_no(text)
+            if ticket is None or answer is None:
+                return False
+            solved = answer
+        await self.tickets.resolution(ticket, solved, customer, self.clock())
+        await self.cards.refresh(await self._reloaded(ticket))
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        template = "resolved_thanks" if solved else "resolved_reopened"
+        rendered = renderer.render(MessagePart(template, {"venue_name": ticket.venue_name}), language)
+        await self.channels.send(customer, OutgoingMessage(rendered), what=f"resolution of {ticket.member}")
+        return True
+
+    async def reopen(self, ticket: Ticket) -> None:
+        """Open a closed ticket again (answered if the staff had answered, else open) and show it on its card."""
+        await self.tickets.reopen(ticket, self.clock())
+        await self.cards.refresh(await self._reloaded(ticket))
 
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket

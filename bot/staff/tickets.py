@@ -1,7 +1,8 @@
 """Tickets: one per feedback once it is complete or abandoned, numbered per brand, with the thread of
 staff and customer messages, the deadline of the first answer, and the idempotency of the relay.
 
-A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`). `undeliverable`
+A ticket is `open` until the staff answer (`answered`), then `closed` (or `spam`); one the brand's policy expects
+no answer for is `no_answer` (`bot.staff.policy`) unless the staff answer it. `undeliverable`
 marks a customer who blocked the bot. Who the customer is (`CustomerId`) is not copied onto the ticket: it stays on
 the feedback only, so `/forget` has one place to erase it from.
 """
@@ -20,11 +21,13 @@ from redis.typing import EncodableT, FieldT
 from bot.storage import keys
 from bot.storage.cluster import queue_script
 from bot.storage.identity import CustomerId
+from bot.storage.index import index_command, status_facet, words
 from bot.storage.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
 RELAY_MARK_SECONDS = 7 * 24 * 3600  # how long a relayed message is remembered (duplicate updates come sooner)
 CARD_CLAIM_SECONDS = 60.0  # a card being posted by another process for longer than this is posted again
+RESOLUTION_SECONDS = 7 * 24 * 3600  # how long a customer's "problem solved?" waits for their answer
 
 # KEYS[1] the feedback hash, KEYS[2] the brand's ticket counter; ARGV[1] the first ticket number.
 # Returns {number, 1} when this call numbered the feedback, {number, 0} when it had a number, {-1, 0}
@@ -65,10 +68,16 @@ class TicketStatus(StrEnum):
     ANSWERED = "answered"
     CLOSED = "closed"
     SPAM = "spam"
+    NO_ANSWER = "no_answer"  # the brand's policy expects no answer (`bot.staff.policy`): no reminders, not counted
 
     @property
     def is_open(self) -> bool:
         return self in (TicketStatus.OPEN, TicketStatus.ANSWERED)
+
+    @property
+    def answerable(self) -> bool:
+        """The staff may still answer (an answer to a "no answer needed" feedback opens its ticket)."""
+        return self.is_open or self is TicketStatus.NO_ANSWER
 
 
 class Author(StrEnum):
@@ -83,13 +92,17 @@ class ThreadMessage:
     author: Author
     text: str
     at: float
+    by: str = ""  # the web admin's user who wrote a staff answer ("" from a staff room)
 
     def to_json(self) -> dict[str, Any]:
-        return {"author": self.author.value, "text": self.text, "at": self.at}
+        data: dict[str, Any] = {"author": self.author.value, "text": self.text, "at": self.at}
+        if self.by:
+            data["by"] = self.by
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ThreadMessage:
-        return cls(Author(data["author"]), str(data["text"]), float(data["at"]))
+        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), str(data.get("by") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +127,8 @@ class Ticket:
     delivery: str = ""  # what became of the staff's latest answer, where the channel reports it (WhatsApp)
     reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
     last_activity: float = 0.0
+    policy_wait: bool = False  # no_answer until the analysis says whether the policy wants an answer
+    resolved: str = ""  # "yes" or "no": the customer's answer to "problem solved?" after the ticket closed
 
     @property
     def member(self) -> str:
@@ -148,6 +163,8 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         delivery=data.get("delivery", ""),
         reminders=int(data.get("reminders") or 0),
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
+        policy_wait=data.get("policy_wait") == "1",
+        resolved=data.get("resolved", ""),
     )
 
 
@@ -168,6 +185,8 @@ class NewTicket:
     created_at: float
     customer: str
     who: CustomerId | None  # None once the customer is forgotten
+    needs_answer: bool = True  # else `no_answer` (the brand's policy)
+    policy_wait: bool = False  # no_answer until the analysis is known
 
 
 class TicketStore:
@@ -198,19 +217,26 @@ class TicketStore:
                 if int(number) < 0:
                     continue
                 ticket_key = keys.ticket(item.brand, int(number))
+                status = TicketStatus.OPEN if item.needs_answer else TicketStatus.NO_ANSWER
                 fields: dict[str, EncodableT] = {
                     "number": int(number), "brand": item.brand, "feedback": item.feedback, "venue": item.venue,
                     "venue_name": item.venue_name, "language": item.language,
-                    "status": TicketStatus.OPEN.value, "created_at": now, "last_activity": now,
+                    "status": status.value, "created_at": now, "last_activity": now,
                     "customer": item.customer,
                 }  # fmt: skip
+                if item.policy_wait:
+                    fields["policy_wait"] = 1
                 # Field by field, only where missing: an existing ticket keeps its state, and one whose
                 # creation was cut short after it was numbered is completed.
                 for name, value in fields.items():
                     pipe.hsetnx(ticket_key, name, value)
                 pipe.zadd(keys.tickets(item.brand), {str(number): now}, nx=True)
                 if int(created):
-                    pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
+                    if item.needs_answer:
+                        pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
+                    pipe.execute_command(
+                        *index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)])
+                    )
                     if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
                         pipe.zadd(keys.customer_tickets(item.who), {member: now}, nx=True)
@@ -332,34 +358,53 @@ class TicketStore:
 
     async def claim_relay(self, brand: str, chat_id: int, message_id: int) -> bool:
         """Tell whether this staff message is relayed for the first time (then it is marked relayed)."""
-        marked = await self.redis.set(keys.relayed(brand, chat_id, message_id), 1, nx=True, ex=RELAY_MARK_SECONDS)
-        return bool(marked)
+        return await self.claim_mark(keys.relayed(brand, chat_id, message_id))
+
+    async def claim_mark(self, mark: str) -> bool:
+        """Tell whether a relay mark (`keys.relayed`, `keys.web_relayed`) is new (then it is set)."""
+        return bool(await self.redis.set(mark, 1, nx=True, ex=RELAY_MARK_SECONDS))
+
+    async def release_mark(self, mark: str) -> None:
+        await self.redis.delete(mark)
 
     async def claim_customer_relay(self, ticket: Ticket, message_id: int) -> bool:
         """Tell whether this customer message is relayed for the first time (then it is marked relayed)."""
         key = keys.customer_relayed(ticket.brand, ticket.number, message_id)
         return bool(await self.redis.set(key, 1, nx=True, ex=RELAY_MARK_SECONDS))
 
-    async def release_relay(self, brand: str, chat_id: int, message_id: int) -> None:
-        await self.redis.delete(keys.relayed(brand, chat_id, message_id))
-
     async def staff_replied(
-        self, ticket: Ticket, text: str, *, customer: CustomerId, room: int, message_ids: Sequence[int], now: float
+        self,
+        ticket: Ticket,
+        text: str,
+        *,
+        customer: CustomerId,
+        room: int | None,
+        message_ids: Sequence[int],
+        now: float,
+        by: str = "",
     ) -> None:
-        """Keep a staff answer the customer received: thread, first answer, status, deadline, activity."""
+        """Keep a staff answer the customer received: thread (with who wrote it, from the web), first answer,
+        status, deadline, activity; `room`, the staff room it was written in (None: the web admin)."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now))
+            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by))
             pipe.hsetnx(key, "first_response_at", now)
-            pipe.hsetnx(key, "room", room)
+            if room is not None:
+                pipe.hsetnx(key, "room", room)
             fields: dict[FieldT, EncodableT] = {"last_activity": now}
-            if ticket.status is TicketStatus.OPEN:
+            facets = []
+            if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 fields["status"] = TicketStatus.ANSWERED.value
+                facets.append(status_facet(TicketStatus.ANSWERED.value))
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                pipe.hdel(key, "policy_wait")
             pipe.hset(key, mapping=fields)
+            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
-            for message_id in message_ids:
-                pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
+            if room is not None:
+                for message_id in message_ids:
+                    pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
             await pipe.execute()
 
     async def customer_wrote(
@@ -369,6 +414,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
+            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room_message is not None and ticket.room is not None:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
@@ -381,6 +427,68 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
             pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
             pipe.zrem(keys.DEADLINES, ticket.member)
+            pipe.execute_command(
+                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
+            )
+            await pipe.execute()
+
+    async def reopen(self, ticket: Ticket, now: float) -> None:
+        """Open a closed or spam ticket again: answered if the staff had answered, else open (reminders do not
+        start again: the staff who reopen it are looking at it)."""
+        status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
+        async with self.redis.pipeline(transaction=False) as pipe:
+            key = keys.ticket(ticket.brand, ticket.number)
+            pipe.hset(key, mapping={"status": status.value, "last_activity": now})
+            pipe.hdel(key, "closed_at")
+            pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+            if status is TicketStatus.OPEN and ticket.card_message is not None:
+                pipe.zadd(keys.DEADLINES, {ticket.member: now})
+            pipe.execute_command(
+                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
+            )
+            await pipe.execute()
+
+    async def policy_decided(self, ticket: Ticket, needs_answer: bool, *, due: float | None) -> None:
+        """The analysis told whether a waiting `no_answer` ticket needs an answer: open it (reminders from `due`,
+        when its card is out) or leave it as it is."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            key = keys.ticket(ticket.brand, ticket.number)
+            pipe.hdel(key, "policy_wait")
+            if needs_answer and ticket.status is TicketStatus.NO_ANSWER:
+                pipe.hset(key, "status", TicketStatus.OPEN.value)
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                if due is not None and ticket.card_message is not None and ticket.first_response_at is None:
+                    pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
+                facets = [status_facet(TicketStatus.OPEN.value)]
+                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await pipe.execute()
+
+    async def asked_resolution(self, ticket: Ticket, customer: CustomerId, now: float) -> None:
+        """The customer was asked whether their problem is solved: their next yes or no answers it."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(keys.ticket(ticket.brand, ticket.number), "resolution_asked_at", now)
+            pipe.set(keys.customer_resolution(customer), ticket.member, ex=RESOLUTION_SECONDS)
+            await pipe.execute()
+
+    async def pending_resolution(self, customer: CustomerId) -> Ticket | None:
+        """The closed ticket whose customer was asked "problem solved?" and has not answered (recently)."""
+        member = await self.redis.get(keys.customer_resolution(customer))
+        where = split_member(redis_text(member)) if member else None
+        return await self.get(*where) if where else None
+
+    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float) -> None:
+        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered)."""
+        key = keys.ticket(ticket.brand, ticket.number)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping={"resolved": "yes" if solved else "no", "resolved_at": now})
+            pipe.delete(keys.customer_resolution(customer))
+            if not solved and not ticket.status.is_open:
+                pipe.hset(key, mapping={"status": TicketStatus.ANSWERED.value, "last_activity": now})
+                pipe.hdel(key, "closed_at")
+                pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
+                pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
+                facets = [status_facet(TicketStatus.ANSWERED.value)]
+                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
             await pipe.execute()
 
     async def undeliverable(self, ticket: Ticket, now: float) -> None:
@@ -413,5 +521,5 @@ class TicketStore:
             await pipe.execute()
 
 
-def _thread_json(author: Author, text: str, now: float) -> str:
-    return json.dumps(ThreadMessage(author, text, now).to_json(), ensure_ascii=False)
+def _thread_json(author: Author, text: str, now: float, by: str = "") -> str:
+    return json.dumps(ThreadMessage(author, text, now, by).to_json(), ensure_ascii=False)

@@ -30,10 +30,13 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:events` | stream | what happened to the brand's feedback (`analysed`), for the staff room |
 | `parole:workers` | hash | worker name → last heartbeat (Unix time) |
 | `parole:{B}:brand` field `deadline_hours` | | hours the brand gives itself for a first answer (default 24) |
+| `parole:{B}:brand` field `ticket_policy` | | JSON: which feedback opens a ticket (`bot.staff.policy`) |
+| `parole:{B}:venue:V` fields `ticket_policy`, `opening_hours` | | JSON: the venue's policy; its hours |
 | `parole:secret` | string | the deployment's secret for customer pseudonyms (random, set once) |
 | `parole:customer:C:salt` | string | the customer's pseudonym salt (their "pseudonym mapping"; `/forget` deletes it) |
 | `parole:customer:C:feedbacks` | set | `B/F` of the customer's feedbacks (for `/mydata` and `/forget`) |
 | `parole:customer:C:tickets` | sorted set | `B/N` of the customer's tickets by last activity |
+| `parole:customer:C:resolution` | string, expires | `B/N`: ticket N closed, the customer asked if it is solved |
 | `parole:invite:CODE` | string, expires | JSON `{brand, venue}` of a one-time staff-room code (`parole staff invite`) |
 | `parole:room:CHAT` | hash | a staff room: brand, venue (`""`: the brand room), language, title, linked_at/by |
 | `parole:{B}:rooms` | hash | the brand's staff rooms: chat id → venue code (`""` for the brand room) |
@@ -44,6 +47,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:feedback:F:replies` | list | the ticket's thread: JSON `{author: staff|customer, text, at}` |
 | `parole:{B}:room-messages:CHAT` | hash | message id in staff room CHAT → ticket number (card, thread) |
 | `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
+| `parole:{B}:relayed:web:NONCE` | string, expires | the web admin's answer form NONCE was relayed already |
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
@@ -72,6 +76,14 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:web:rate:WHO:WINDOW` | string, expires | requests of one client address or customer in one rate-limit window |
 | `parole:kiosk:D:last` | string, expires | kiosk D took a feedback less than the kiosk gap ago |
 | `parole:{outbound}:group:ID` | sorted set, expires | messages to group ID in the last 60 s (at most 20) |
+| `parole:{B}:ix:seq` | string | counter of the inbox index's positions (a feedback's position: `ix` in its hash) |
+| `parole:{B}:ix:ids:K` | hash | position → feedback id, for positions 128·K to 128·K+127 (`bot.storage.index`) |
+| `parole:{B}:ix:all` | string (bitmap) | every indexed position |
+| `parole:{B}:ix:days` | sorted set | UTC days (`YYYYMMDD`) by the first position stored that day |
+| `parole:{B}:ix:f:GROUP:VALUE` | string (bitmap) | feedbacks of one venue, channel, rating, kind, aspect, state… |
+| `parole:{B}:ix:p:WORD` | string | positions (4 bytes each) whose texts or thread have a rare word |
+| `parole:{B}:ix:w:WORD` | string (bitmap) | the same for a frequent word (its positions moved there) |
+| `parole:{B}:ix:tmp:R:N` | string (bitmap) | a query's intermediate result, deleted by the query's script |
 
 The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
 """
@@ -189,6 +201,10 @@ def customer_tickets(customer: CustomerId) -> str:
     return f"{PREFIX}:customer:{customer.key}:tickets"
 
 
+def customer_resolution(customer: CustomerId) -> str:
+    return f"{PREFIX}:customer:{customer.key}:resolution"
+
+
 def invite(code: str) -> str:
     return f"{PREFIX}:invite:{code}"
 
@@ -229,6 +245,11 @@ def relayed(brand_code: str, chat_id: int, message_id: int) -> str:
     return f"{PREFIX}:{{{brand_code}}}:relayed:{chat_id}:{message_id}"
 
 
+def web_relayed(brand_code: str, nonce: str) -> str:
+    """A staff answer posted from the web admin's ticket page (its form's nonce) was relayed already."""
+    return f"{PREFIX}:{{{brand_code}}}:relayed:web:{nonce}"
+
+
 def customer_relayed(brand_code: str, number: int, message_id: int) -> str:
     """Named by the ticket, not the customer's chat: nothing keyed by their chat id outlives `/forget`."""
     return f"{PREFIX}:{{{brand_code}}}:relayed:ticket-{number}:{message_id}"
@@ -251,6 +272,11 @@ def overrides(brand_code: str | None, venue_code: str | None = None) -> str:
 def override_history(scope_key: str, document: str) -> str:
     """Every version of one document of a scope (same hash tag as the scope's `overrides` hash)."""
     return f"{scope_key}:history:{document}"
+
+
+def index(brand_code: str) -> str:
+    """The prefix of the brand's inbox index keys (`bot.storage.index`), hash tag included."""
+    return f"{PREFIX}:{{{brand_code}}}:ix"
 
 
 def web_login(token: str) -> str:

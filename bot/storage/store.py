@@ -21,6 +21,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.storage import keys
 from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
+from bot.storage.index import index_command, status_facet, stored_facets, words
 from bot.storage.lane import Command, RedisLane
 from bot.storage.venues import (
     Brand,
@@ -339,6 +340,7 @@ class Store:
                     ("SET", keys.customer_salt(customer), secrets.token_hex(8), "NX"),
                     ("ZADD", keys.feedbacks(record.venue.brand), "NX", record.created_at, record.id),
                     ("SET", rated, record.id, "EX", max(1, int(duplicate_window))),
+                    _index_snapshot(record, customer),
                 ]
             if record.status is FeedbackStatus.IN_PROGRESS:
                 commands.append(("ZADD", keys.PENDING, record.updated_at + conversation_timeout, member))
@@ -366,10 +368,18 @@ class Store:
                 continue
             brand_code, _, feedback_id = member.partition("/")
             key = keys.feedback(brand_code, feedback_id)
-            if await self.redis.hget(key, "status") != FeedbackStatus.IN_PROGRESS.value:
+            status, reason, suggestion, created_at = await self.redis.hmget(
+                key, ["status", "reason", "suggestion", "created_at"]
+            )
+            if status != FeedbackStatus.IN_PROGRESS.value:
                 continue
             async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hset(key, mapping={"status": FeedbackStatus.ABANDONED.value, "updated_at": now})
+                if reason or suggestion:  # what the customer wrote before leaving, for the inbox's search
+                    text = f"{_text(reason or '')} {_text(suggestion or '')}"
+                    pipe.execute_command(
+                        *index_command(brand_code, feedback_id, float(created_at or now), (), words(text))
+                    )
                 pipe.xadd(
                     keys.FEEDBACK_STREAM,
                     {"brand": brand_code, "feedback": feedback_id, "status": FeedbackStatus.ABANDONED.value},
@@ -486,6 +496,20 @@ def _score_range(since: float | None, until: float | None) -> tuple[str, str]:
 def _flat(mapping: Mapping[str, str | int | float]) -> list[str | int | float]:
     """A hash's fields and values as HSET's arguments."""
     return [item for pair in mapping.items() for item in pair]
+
+
+def _index_snapshot(record: FeedbackRecord, customer: CustomerId) -> Command:
+    """The inbox index's EVAL for a feedback's first snapshot (stored: no ticket yet) or its last (the texts)."""
+    venue = record.venue
+    facets = stored_facets(venue.code, customer.channel, record.rating, record.suggestion)
+    if record.status is FeedbackStatus.IN_PROGRESS or record.created_at == record.updated_at:
+        facets.append(status_facet("none"))
+    text = (
+        words(f"{record.reason or ''} {record.suggestion or ''}")
+        if record.status is not FeedbackStatus.IN_PROGRESS
+        else []
+    )
+    return index_command(venue.brand, record.id, record.created_at, facets, text)
 
 
 def _feedback_hash(record: FeedbackRecord, customer: CustomerId) -> dict[str, str | int | float]:

@@ -1,12 +1,13 @@
 """`parole web`: the web admin (aiohttp + Jinja2 pages from `templates/web/`).
 
 Pages: the templates of a scope, the editor with a live preview, the history with diffs and rollbacks,
-the flow editor, the dashboard (`bot.web.dashboard`). Login by a one-time link only (`/weblogin` in the
-bot, `parole web login-link`); the login button's POST carries a nonce bound to a cookie the link's page
-set (and a cross-site POST is refused), so nobody can log a victim into their own session; the session
-cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form and the preview
-carry the session's CSRF token; a brand admin sees and edits only their brand. The Content-Security-Policy
-runs no inline script or style: the page's script and styles are files under `templates/web/static/`.
+the flow editor, the dashboard (`bot.web.dashboard`), the inbox (`bot.web.inbox`). Login by a one-time link
+only (`/weblogin` in the bot, `parole web login-link`); the login button's POST carries a nonce bound to a
+cookie the link's page set (and a cross-site POST is refused), so nobody can log a victim into their own
+session; the session cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form
+and the preview carry the session's CSRF token; a brand admin sees and edits only their brand. The
+Content-Security-Policy runs no inline script or style: the page's script and styles are files under
+`templates/web/static/`.
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.health import HEALTH_PATHS, add_health_routes
+from bot.staff.relay import Relay
+from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
-from bot.web.dashboard import dashboard_figures, dashboard_form
+from bot.web.dashboard import CHANNEL_NAMES, dashboard_figures, dashboard_form
+from bot.web.inbox import FILTERS, KIND_NAMES, STATUS_NAMES, inbox_form, inbox_page, new_rows
+from bot.web.tickets import OUTCOMES, ticket_context, visible_ticket
 from dialogs.catalog import default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,7 @@ LOGINS_KEY: Final = web.AppKey("logins", WebLogins)
 PAGES_KEY: Final = web.AppKey("pages", jinja2.Environment)
 SECURE_KEY: Final = web.AppKey("secure_cookies", bool)
 SESSION_KEY: Final = web.RequestKey("session", WebSession)
+RELAY_KEY: Final = web.AppKey("relay", Relay)
 MAX_FORM_BYTES: Final = 256 * 1024
 STATIC_DIR: Final = default_templates_dir() / "web" / "static"
 _STATIC_TYPES: Final = {".js": "text/javascript", ".css": "text/css"}
@@ -56,12 +62,18 @@ _POLICY: Final = (
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) -> web.Application:
+def web_app(
+    editor: Editor, logins: WebLogins, *, secure_cookies: bool = False, relay: Relay | None = None
+) -> web.Application:
     """The web admin's aiohttp application; `secure_cookies` marks its cookies Secure (https behind a proxy).
 
-    Cookies are Secure anyway on a request that came over TLS to this server.
+    Cookies are Secure anyway on a request that came over TLS to this server. With the staff side's `relay`
+    (a Telegram token configured), tickets can be answered, closed and reopened from their page; without it
+    they are shown only.
     """
     app = web.Application(middlewares=[_session_middleware], client_max_size=MAX_FORM_BYTES)
+    if relay is not None:
+        app[RELAY_KEY] = relay
     app[EDITOR_KEY] = editor
     app[LOGINS_KEY] = logins
     app[SECURE_KEY] = secure_cookies
@@ -81,6 +93,10 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
     app.router.add_get("/history", history)
     app.router.add_post("/rollback", rollback)
     app.router.add_get("/dashboard", dashboard)
+    app.router.add_get("/inbox", inbox)
+    app.router.add_get("/inbox/new", inbox_new)
+    app.router.add_get("/ticket/{brand}/{number}", ticket_page)
+    app.router.add_post("/ticket/{brand}/{number}/{action}", ticket_action)
     add_health_routes(app, editor.store.redis, process="web")  # no login: for the orchestrator, not for people
     return app
 
@@ -316,6 +332,109 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
     return _page(request, "dashboard.html", context)
 
 
+async def inbox(request: web.Request) -> web.StreamResponse:
+    """A brand's feedback newest first, filtered, searched, a page at a time; a bad choice is explained."""
+    store = request.app[EDITOR_KEY].store
+    admin = _session(request).admin
+    context: dict[str, Any] = {
+        "title": "Retours", "problem": None, "page": None, "form": None, "filters": FILTERS,
+        "kind_names": KIND_NAMES, "status_names": STATUS_NAMES, "channel_names": CHANNEL_NAMES,
+    }  # fmt: skip
+    multi = {name: request.query.getall(name, []) for name in FILTERS}
+    try:
+        context["form"] = form = await inbox_form(store, admin, request.query, multi)
+        if form["brand"]:
+            context["page"] = await inbox_page(store.redis, form)
+    except (NotAllowed, NotFound, InvalidInput) as refused:
+        status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
+        context["problem"] = str(refused)
+        return _page(request, "inbox.html", context, status=status)
+    return _page(request, "inbox.html", context)
+
+
+async def inbox_new(request: web.Request) -> web.StreamResponse:
+    """The rows stored after position `after` that match the inbox's filters (JSON, for the page's polling)."""
+    store = request.app[EDITOR_KEY].store
+    multi = {name: request.query.getall(name, []) for name in FILTERS}
+    try:
+        form = await inbox_form(store, _session(request).admin, request.query, multi)
+        after = request.query.get("after", "")
+        if not after.isdigit():
+            raise InvalidInput("after must be a position")
+        found = await new_rows(store.redis, form, int(after))
+    except (NotAllowed, NotFound, InvalidInput) as refused:
+        status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
+        return web.json_response({"problem": str(refused)}, status=status)
+    template = request.app[PAGES_KEY].get_template("inbox_rows.html")
+    rows = template.render({"rows": found["rows"], "form": form})
+    response = web.json_response({"newest": found["newest"], "count": found["count"], "rows": rows})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def ticket_page(request: web.Request) -> web.StreamResponse:
+    """A ticket's thread, analysis, and (with a relay) the answer box and its Close / Reopen / Spam buttons."""
+    store = request.app[EDITOR_KEY].store
+    tickets = TicketStore(store.redis)
+    try:
+        ticket = await visible_ticket(
+            store, tickets, _session(request).admin, request.match_info["brand"], request.match_info["number"]
+        )
+    except NotAllowed as refused:
+        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+    except NotFound as missing:
+        return _page(
+            request, "message.html", {"title": "Introuvable", "message": "refused", "problem": str(missing)}, 404
+        )
+    context = await ticket_context(store, tickets, ticket)
+    context.update(
+        title=f"Ticket n° {ticket.number}",
+        can_act=RELAY_KEY in request.app,
+        outcome=OUTCOMES.get(request.query.get("done", "")),
+        nonce=secrets.token_urlsafe(16),
+    )
+    return _page(request, "ticket.html", context)
+
+
+async def ticket_action(request: web.Request) -> web.StreamResponse:
+    """Answer, close, reopen or mark as spam, through the staff side's relay (as in the staff room); then back
+    to the ticket's page, which says what became of it."""
+    store = request.app[EDITOR_KEY].store
+    tickets = TicketStore(store.redis)
+    session = _session(request)
+    brand, number, action = (request.match_info[name] for name in ("brand", "number", "action"))
+    if action not in ("reply", "close", "reopen", "spam"):
+        raise web.HTTPNotFound()
+    try:
+        ticket = await visible_ticket(store, tickets, session.admin, brand, number)
+    except NotAllowed as refused:
+        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+    except NotFound as missing:
+        return _page(
+            request, "message.html", {"title": "Introuvable", "message": "refused", "problem": str(missing)}, 404
+        )
+    relay = request.app.get(RELAY_KEY)
+    if relay is None:
+        problem = "this web admin has no Telegram token (PAROLE_TELEGRAM_TOKEN): tickets are shown, not handled"
+        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": problem}, 503)
+    form = await request.post()
+    if action == "reply":
+        nonce = _field(form, "nonce")
+        if not 16 <= len(nonce) <= 64:
+            raise InvalidInput("the form's nonce is missing")
+        done = await relay.from_web(ticket, _field(form, "text"), nonce=nonce, by=session.admin.name)
+    elif action == "reopen":
+        done = "already" if ticket.status.is_open else "reopened"
+        if not ticket.status.is_open:
+            await relay.reopen(ticket)
+    else:
+        done = "already" if not ticket.status.is_open else "spam" if action == "spam" else "closed"
+        if ticket.status.is_open:
+            await relay.close(ticket, TicketStatus.SPAM if action == "spam" else TicketStatus.CLOSED)
+    log.info("web admin %s: %s on ticket %s/%s: %s", session.admin.name, action, brand, ticket.number, done)
+    raise web.HTTPSeeOther(f"/ticket/{brand}/{ticket.number}?{urlencode({'done': done})}")
+
+
 # --- helpers --------------------------------------------------------------------------------------------
 
 
@@ -436,14 +555,22 @@ def _page(request: web.Request, page: str, context: dict[str, Any], status: int 
     return response
 
 
-async def serve_web(editor: Editor, logins: WebLogins, *, host: str, port: int, secure_cookies: bool = False) -> None:
+async def serve_web(
+    editor: Editor,
+    logins: WebLogins,
+    *,
+    host: str,
+    port: int,
+    secure_cookies: bool = False,
+    relay: Relay | None = None,
+) -> None:
     """Serve the web admin until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(web_app(editor, logins, secure_cookies=secure_cookies))
+    runner = web.AppRunner(web_app(editor, logins, secure_cookies=secure_cookies, relay=relay))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -41,6 +41,8 @@ CONTRACT_NAMES = {
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
     # A chat that floods the bot is told once to slow down.
     "slow_down",
+    # Closing the loop: "problem solved?" after a closed ticket.
+    "ask_resolved", "button_resolved_yes", "button_resolved_no", "resolved_thanks", "resolved_reopened",
 }  # fmt: skip
 
 SMALL_CATALOG = """
@@ -91,6 +93,7 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("staff_card") == {
         "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
         "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel", "delivery",
+        "resolved",
     }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()

@@ -332,8 +332,7 @@ class StaffRoomChat:
         await self.cards.say(room, "staff_closed", {"ticket": number}, reply_to=message.message_id)
 
     async def _close(self, ticket: Ticket, status: TicketStatus) -> None:
-        await self.tickets.close(ticket, status, self.clock())
-        await self.cards.refresh(await self.tickets.get(ticket.brand, ticket.number) or ticket)
+        await self.relay.close(ticket, status)
 
     async def _list(self, room: StaffRoom, message: Message) -> None:
         now = self.clock()

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Page, async_playwright, expect
+from redis.asyncio import Redis
 
+from bot.analysis.worker import AnalysisStore
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, template_document
-from tests.bot.web.conftest import WebAdmin
+from bot.storage.identity import CustomerId
+from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
+from nlp.types import Analysis, Kind
+from tests.bot.web.conftest import MONDAY, WebAdmin
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"  # kept after the run (not committed: .gitignore)
@@ -122,3 +127,60 @@ async def test_the_dashboard_on_a_phone(web_admin: WebAdmin, seeded: list[str], 
     await page.screenshot(path=shot, full_page=True)
     assert shot.stat().st_size > 10_000
     print(f"dashboard screenshot: {shot}")
+
+
+async def test_the_inbox_filters_searches_pages_and_shows_new_feedback(
+    web_admin: WebAdmin, seeded: list[str], page: Page, redis_client: Redis
+) -> None:
+    store = web_admin.editor.store
+    rows = [r async for r in store.iter_feedback("quick")]
+    complaints = [r for r in rows if r["kind"] == "complaint" and "big tasty" in r["reason"].lower()]
+    assert complaints
+    await login(page, web_admin)
+    await page.locator("#nav-inbox").click()
+    await expect(page.locator("#count")).to_have_attribute("data-count", str(len(rows)))
+    await expect(page.locator("#rows tr")).to_have_count(25)  # a page
+    await page.locator("#next-page").click()
+    await expect(page.locator("#rows tr")).to_have_count(25)
+    await page.locator("#next-page").click()
+    await expect(page.locator("#rows tr")).to_have_count(len(rows) - 50)
+    await expect(page.locator("#next-page")).to_have_count(0)
+    await page.locator("#first-page").click()
+    await page.locator("select[name=kind]").select_option("complaint")
+    await page.locator("input[name=q]").fill("big tasty")
+    await page.get_by_role("button", name="Filtrer").click()
+    await expect(page.locator("#count")).to_have_attribute("data-count", str(len(complaints)))
+    await expect(page.locator("#rows mark.PRODUCT").first).to_have_text("Big Tasty")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 390  # the phone's width
+    # A new complaint about the Big Tasty shows up on top without a reload.
+    venue = (await store.list_venues("quick"))[0]
+    record = FeedbackRecord(
+        id="00000000000ff", venue=VenueRef("quick", venue.code, venue.name), language="fr", rating=1,
+        reason="Le Big Tasty était cru", suggestion=None, status=FeedbackStatus.COMPLETE,
+        created_at=MONDAY + 30 * 86400, updated_at=MONDAY + 30 * 86400, flow="default",
+    )  # fmt: skip
+    await store.save_turn(CustomerId.telegram(7), Conversation(), [record], duplicate_window=1, conversation_timeout=60)
+    analysis = Analysis(language="fr", kind=Kind.COMPLAINT, aspects=(), entities=())
+    await AnalysisStore(redis_client).save("quick", record.id, analysis, marker="")
+    await expect(page.locator("#fresh")).to_be_visible(timeout=15_000)
+    await expect(page.locator("#rows tr").first).to_have_attribute("data-feedback", record.id)
+    await expect(page.locator("#count")).to_have_attribute("data-count", str(len(complaints) + 1))
+
+
+async def test_the_inbox_on_a_desktop(web_admin: WebAdmin, seeded: list[str]) -> None:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+            await login(page, web_admin)
+            await page.goto(f"{web_admin.url}/inbox?rating=1&rating=2&rating=3&status=answered")
+            rows = [r async for r in web_admin.editor.store.iter_feedback("quick", with_tickets=True)]
+            wanted = [r for r in rows if r["rating"] <= 3 and r["ticket_hash"].get("status") == "answered"]
+            await expect(page.locator("#count")).to_have_attribute("data-count", str(len(wanted)))
+            await expect(page.locator("th.optional").first).to_be_visible()  # the desktop shows every column
+            await page.locator("#rows a").first.click()
+            await expect(page.locator("h1")).to_contain_text("Ticket n°")
+            await expect(page.locator("#thread li")).not_to_have_count(0)
+            await expect(page.locator("#read-only")).to_be_visible()  # this web admin has no relay
+        finally:
+            await browser.close()

@@ -1,0 +1,173 @@
+"""A venue's opening hours, and deadlines that count open hours only.
+
+Weekly hours (ranges per weekday), exceptions per date (a holiday: closed; a special day: its own ranges) and a
+time zone (Europe/Paris by default), stored as JSON in the venue's hash (`opening_hours`). A venue without
+hours is always open: deadlines count every hour, as before. Times are local: a daylight saving change moves
+the ranges with the clocks, so a day of the change has an hour more or less.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from redis.asyncio import Redis
+
+from bot.errors import InvalidInput
+from bot.storage import keys
+from bot.storage.store import redis_text
+
+DEFAULT_TIME_ZONE = "Europe/Paris"
+FIELD = "opening_hours"
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEARCH_DAYS = 400  # a deadline further than this in open hours falls back to wall-clock hours
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
+Ranges = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpeningHours:
+    time_zone: str = DEFAULT_TIME_ZONE
+    weekly: Mapping[str, Ranges] = field(default_factory=dict)  # "mon" … "sun" → (("09:00", "19:00"), …)
+    exceptions: Mapping[str, Ranges] = field(default_factory=dict)  # "YYYY-MM-DD" → ranges, () closed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time_zone": self.time_zone,
+            "weekly": {d: [list(r) for r in self.weekly[d]] for d in DAYS if d in self.weekly},
+            "exceptions": {day: [list(r) for r in ranges] for day, ranges in sorted(self.exceptions.items())},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> OpeningHours:
+        return checked(
+            cls(
+                time_zone=str(data.get("time_zone") or DEFAULT_TIME_ZONE),
+                weekly={d: tuple((str(a), str(b)) for a, b in r) for d, r in (data.get("weekly") or {}).items()},
+                exceptions={
+                    str(day): tuple((str(a), str(b)) for a, b in r) for day, r in (data.get("exceptions") or {}).items()
+                },
+            )
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    def ranges_on(self, day: dt.date) -> Ranges:
+        exception = self.exceptions.get(day.isoformat())
+        return exception if exception is not None else self.weekly.get(DAYS[day.weekday()], ())
+
+    def due(self, start: float, seconds: float) -> float:
+        """The moment `seconds` of open time have passed since `start` (a Unix time)."""
+        if not self.weekly and not any(self.exceptions.values()):
+            return start + seconds  # no hours given: always open
+        zone, left = self.zone, seconds
+        day = dt.datetime.fromtimestamp(start, zone).date()
+        for _ in range(SEARCH_DAYS):
+            for opens, closes in self.ranges_on(day):
+                begin = max(start, _moment(day, opens, zone))
+                end = (
+                    _moment(day + dt.timedelta(days=1), "00:00", zone)
+                    if closes == "24:00"
+                    else _moment(day, closes, zone)
+                )
+                if end <= begin:
+                    continue
+                if end - begin >= left:
+                    return begin + left
+                left -= end - begin
+            day = _next(day)
+        return start + seconds
+
+
+def _next(day: dt.date) -> dt.date:
+    return day + dt.timedelta(days=1)
+
+
+def _moment(day: dt.date, clock: str, zone: ZoneInfo) -> float:
+    hour, minute = (int(part) for part in clock.split(":"))
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).timestamp()
+
+
+def checked(hours: OpeningHours) -> OpeningHours:
+    try:
+        ZoneInfo(hours.time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"unknown time zone {hours.time_zone!r} (write e.g. Europe/Paris)") from None
+    for day in hours.weekly:
+        if day not in DAYS:
+            raise InvalidInput(f"unknown day {day!r}: {', '.join(DAYS)}")
+    for date in hours.exceptions:
+        try:
+            dt.date.fromisoformat(date)
+        except ValueError:
+            raise InvalidInput(f"{date!r} is not a date: write YYYY-MM-DD") from None
+    for ranges in (*hours.weekly.values(), *hours.exceptions.values()):
+        for opens, closes in ranges:
+            _check_range(opens, closes)
+    return hours
+
+
+def _check_range(opens: str, closes: str) -> None:
+    found = _RANGE.match(f"{opens}-{closes}")
+    if found is None:
+        raise InvalidInput(f"{opens}-{closes} is not a range of hours: write 09:00-19:00")
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    if not (h1 < 24 and m1 < 60 and m2 < 60 and (h2 < 24 or (h2, m2) == (24, 0)) and (h1, m1) < (h2, m2)):
+        raise InvalidInput(f"{opens}-{closes} is not a range of hours within a day")
+
+
+def parse_weekly(text: str) -> dict[str, Ranges]:
+    """`mon-fri 09:00-12:00,14:00-19:00; sat 10:00-18:00` as weekly hours (days not named: closed)."""
+    weekly: dict[str, Ranges] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        days_text, _, ranges_text = part.partition(" ")
+        ranges = tuple(tuple(r.strip().split("-", 1)) for r in ranges_text.split(",") if r.strip())
+        if not ranges or any(len(r) != 2 for r in ranges):
+            raise InvalidInput(f"{part!r}: write DAYS HH:MM-HH:MM[,HH:MM-HH:MM], e.g. mon-fri 09:00-19:00")
+        for opens, closes in ranges:
+            _check_range(opens, closes)
+        for day in _days(days_text):
+            weekly[day] = tuple((a, b) for a, b in ranges)
+    return weekly
+
+
+def _days(text: str) -> Sequence[str]:
+    found: list[str] = []
+    for item in text.lower().split(","):
+        first, _, last = item.partition("-")
+        if first not in DAYS or (last and last not in DAYS):
+            raise InvalidInput(f"{item!r} is not a day or days: {', '.join(DAYS)} (mon-fri, sat,sun)")
+        start, end = DAYS.index(first), DAYS.index(last or first)
+        found += [DAYS[i % 7] for i in range(start, end + 1 if end >= start else end + 8)]
+    return found
+
+
+class HoursStore:
+    """Venues' opening hours in their hashes, and the deadlines they make."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def get(self, brand: str, venue: str) -> OpeningHours | None:
+        raw = await self.redis.hget(keys.venue(brand, venue), FIELD)
+        return OpeningHours.from_json(json.loads(redis_text(raw))) if raw else None
+
+    async def set(self, brand: str, venue: str, hours: OpeningHours | None) -> None:
+        if hours is None:
+            await self.redis.hdel(keys.venue(brand, venue), FIELD)
+        else:
+            await self.redis.hset(keys.venue(brand, venue), FIELD, json.dumps(checked(hours).to_json()))
+
+    async def due(self, brand: str, venue: str, start: float, seconds: float) -> float:
+        """`seconds` of the venue's open time after `start` (wall-clock time for a venue without hours)."""
+        hours = await self.get(brand, venue)
+        return hours.due(start, seconds) if hours is not None else start + seconds
