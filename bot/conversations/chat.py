@@ -370,7 +370,9 @@ class CustomerChat:
                 await self.store.release(customer, lock)
             raise
         await self._answer(channel, inbound, outcome, outbox, kit.renderer)
-        await self.handled.done(self._handled_key(inbound))  # answered: a redelivery now sends nothing
+        # Answered: a redelivery now sends nothing. Recorded with the process's next round trip rather than in
+        # one of its own on every turn; lost in a crash, the redelivery answers again (twice at worst).
+        self.handled.done_soon(self._handled_key(inbound), self.store)
 
     async def _load_locked(self, customer: CustomerId, token: str | None, lock: str) -> ChatSnapshot:
         """The chat, with its lock: while another process handles one of the chat's updates, wait for it

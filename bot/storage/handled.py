@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from bot.storage import keys
 
@@ -23,6 +23,10 @@ _DONE: Final = "done"
 
 Commands = Sequence[Sequence[str | bytes | int | float]]
 RoundTrip = Callable[[Commands], Awaitable[list[Any]]]
+
+
+class SoonWriter(Protocol):
+    def write_soon(self, command: Sequence[str | bytes | int | float]) -> None: ...
 
 
 class HandledUpdates:
@@ -59,6 +63,11 @@ class HandledUpdates:
     async def done(self, key: str) -> None:
         """Record the update as handled and answered: its redeliveries, for 48 hours, do nothing."""
         await self.round_trip([("SET", key, _DONE, "EX", KEEP_SECONDS)])
+
+    def done_soon(self, key: str, store: SoonWriter) -> None:
+        """`done`, sent with the process's next Redis round trip (`Store.write_soon`): lost in a crash, it
+        costs one repeated answer on a redelivery, never a lost one."""
+        store.write_soon(("SET", key, _DONE, "EX", KEEP_SECONDS))
 
     async def release(self, key: str) -> None:
         """Give back a claim whose handling failed: the redelivery handles the update again."""

@@ -5,7 +5,9 @@ Every method is one Redis round trip unless it says otherwise, so the per-update
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import secrets
 import socket
@@ -46,7 +48,10 @@ MAX_DEADLINE_HOURS = 24.0 * 30
 
 # A chat's lock (see `load_chat`) lives this long unless released: a process killed while it holds one
 # delays that chat's next update by at most this much.
+log = logging.getLogger(__name__)
+
 CHAT_LOCK_MS = 10_000
+WRITE_SOON = 0.05  # seconds a deferred write waits for a round trip to go with (`Store.write_soon`)
 # How many of a chat's last handled update ids are kept, to recognise an update Telegram delivers again.
 HANDLED_KEPT = 8
 # Deletes a chat's lock only if it is still the one this process took (not one taken after it expired).
@@ -94,13 +99,51 @@ class Store:
     def __init__(self, redis: Redis, *, lane: RedisLane | None = None) -> None:
         self.redis = redis
         self.lane = lane
+        self._soon: list[Command] = []  # writes that go with the next round trip (`write_soon`)
+        self._soon_timer: asyncio.TimerHandle | None = None
+        self._soon_tasks: set[asyncio.Task[None]] = set()
+
+    def write_soon(self, command: Command) -> None:
+        """Send `command` with the process's next round trip, or alone within `WRITE_SOON` seconds: for a
+        record that may be lost in a crash (it then costs a repeated answer, never a lost one) and should not
+        cost a round trip of its own on the hot path."""
+        self._soon.append(command)
+        if self._soon_timer is None:
+            self._soon_timer = asyncio.get_running_loop().call_later(WRITE_SOON, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._soon_timer = None
+        if self._soon:
+            task = asyncio.ensure_future(self._round_trip([]))
+            self._soon_tasks.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Future[Any]) -> None:
+        self._soon_tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("deferred Redis writes lost: %s", task.exception())
+
+    async def flush_soon(self) -> None:
+        """Send the deferred writes now (a process stopping)."""
+        if self._soon_timer is not None:
+            self._soon_timer.cancel()
+            self._soon_timer = None
+        if self._soon:
+            await self._round_trip([])
 
     async def round_trip(self, commands: Sequence[Command]) -> list[Any]:
         """Run the commands in one round trip, on the hot path's lane when there is one."""
         return await self._round_trip(list(commands))
 
     async def _round_trip(self, commands: list[Command]) -> list[Any]:
-        """Run the commands in one round trip (the lane's, else a plain redis-py pipeline)."""
+        """Run the commands in one round trip (the lane's, else a plain redis-py pipeline), after the deferred
+        writes (`write_soon`) if any."""
+        if self._soon:
+            deferred, self._soon = self._soon, []
+            return (await self._send([*deferred, *commands]))[len(deferred) :]
+        return await self._send(commands)
+
+    async def _send(self, commands: list[Command]) -> list[Any]:
         if self.lane is not None:
             return await self.lane.execute(commands)
         async with self.redis.pipeline(transaction=False) as pipe:
