@@ -32,6 +32,7 @@ from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.storage.store import Store
 from bot.web.dashboard import dashboard_figures, dashboard_form
+from dialogs import french
 from dialogs.catalog import default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    app[PAGES_KEY].filters.update(french.FILTERS)
     app.router.add_get("/static/{name}", static_file)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)

@@ -102,7 +102,7 @@ def test_default_templates_dir_is_the_repository_templates() -> None:
 
 
 def test_source_and_unknown_names(catalog: TemplateCatalog) -> None:
-    assert "{{ venue_name }}" in catalog.source("greeting", "fr")
+    assert "{{ venue_name | chez }}" in catalog.source("greeting", "fr")
     with pytest.raises(TemplateError, match="no template in this language"):
         catalog.source("greeting", "de")
     with pytest.raises(TemplateError, match="unknown template"):
