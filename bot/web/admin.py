@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hmac
 import logging
 import secrets
@@ -29,6 +28,7 @@ from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.formats import Formats, page_filters
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.storage.store import Store
 from bot.web.dashboard import dashboard_figures, dashboard_form
@@ -72,6 +72,7 @@ def web_app(editor: Editor, logins: WebLogins, *, secure_cookies: bool = False) 
         undefined=jinja2.StrictUndefined,
     )
     app[PAGES_KEY].filters.update(french.FILTERS)
+    app[PAGES_KEY].filters.update(page_filters(Formats()))
     app.router.add_get("/static/{name}", static_file)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
@@ -400,7 +401,7 @@ def _version(version: Version) -> dict[str, Any]:
     return {
         "number": version.number,
         "author": version.author,
-        "at": dt.datetime.fromtimestamp(version.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "at": Formats().moment(version.at),
         "action": version.action.value,
         "source": version.source,
         "removed": version.content is None,

@@ -10,13 +10,13 @@ from markupsafe import Markup
 
 from bot.editing.editor import Admin
 from bot.errors import NotAllowed
+from bot.formats import Formats
 from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
 from bot.insights.stats import (
     FIELD_REFERENCE,
     KINDS,
     MAX_PERIOD_DAYS,
     VenueStats,
-    duration_text,
     parse_period,
     venue_stats,
 )
@@ -52,7 +52,7 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
     [row] = [r for r in rows if r.venue == venue]
     return {
         "stats": row,
-        "median": duration_text(row.median_first_response_seconds),
+        "median": Formats().duration(row.median_first_response_seconds),
         "kinds": _kinds(row),
         "channels": _channels(row),
         "charts": _charts(row),

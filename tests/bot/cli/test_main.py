@@ -163,7 +163,7 @@ async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None
     assert set(records[0]) >= {"id", "brand", "venue", "language", "rating", "reason", "suggestion", "created_at",
                                "status", "kind", "aspects", "entities", "replies"}  # fmt: skip
     assert "chat_id" not in records[0]
-    assert records[0]["created_at"] == "2023-11-14T22:13:20Z"
+    assert records[0]["created_at"] == "2023-11-14T23:13:20+01:00"  # in the venue's time zone, Paris
     done = parole(
         "export", "--format", "csv", "-o", str(tmp_path / "out.csv"), "--venue", venue.code, env=env, cwd=tmp_path
     )
