@@ -264,7 +264,7 @@ def figures_of(page: str) -> dict[str, Any]:
         body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
         figures[table] = [
             {"text": html.unescape(t), "count": int(n)}
-            for t, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", body)
+            for t, n in re.findall(r'<tr data-text="([^"]+)"><td>[^<]+</td><td>(\d+)</td>', body)
         ]
     figures["weekly"] = [
         (w, int(n)) for w, n in re.findall(r"<title>(\d\d-\d\d): (\d+)</title>", svg_of(page, "trend"))
@@ -320,6 +320,13 @@ async def test_the_dashboard_shows_the_figures_of_stats_json(
     assert sum(whole["distribution"].values()) == whole["feedbacks"] == sum(whole["channels"].values())
     assert list(whole["channels"]) == ["telegram", "whatsapp", "web", "kiosk"] and all(whole["channels"].values())
     assert "<td>Borne sur place</td>" in page and "<caption>Retours par canal</caption>" in page
+    # Words, not codes: the kinds and aspects by the staff card's words, the brand by its name.
+    visible = " ".join(re.findall(r">([^<]*)<", page))
+    for code in ("praise", "complaint", "welcome_staff", "waiting_time", "opening_hours"):
+        assert not re.search(rf"\b{code}\b", visible), code
+    assert "<td>Félicitations</td>" in page and "<td>Réclamation</td>" in page
+    assert re.search(r'<tr data-text="\w+"><td>(accueil|attente|prix|propreté|qualité des produits)</td>', page)
+    assert "<h1>Tableau de bord de Quick" in page and "<title>Félicitations:" in svg_of(page, "kinds")
 
 
 async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
