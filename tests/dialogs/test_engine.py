@@ -681,6 +681,24 @@ def test_language_for(engine: DialogEngine, code: str | None, language: str) -> 
     assert engine.language_for(code) == language
 
 
+@pytest.mark.parametrize(
+    ("code", "venue_language", "language"),
+    [
+        ("de", "en", "en"),  # a German at an English venue reads the venue's language
+        ("es-ES", "en", "en"),
+        ("de", "fr", "fr"),
+        ("de", "xx", "fr"),  # a venue language the flow lacks: French
+        ("de", None, "fr"),
+        ("fr", "en", "fr"),  # the customer's own language first, when the flow speaks it
+        (None, "en", "en"),
+    ],
+)
+def test_language_for_falls_back_to_the_venues_then_french(
+    engine: DialogEngine, code: str | None, venue_language: str | None, language: str
+) -> None:
+    assert engine.language_for(code, venue_language) == language
+
+
 def test_engine_settings_must_be_positive(flow: Flow) -> None:
     with pytest.raises(ValueError, match="positive"):
         DialogEngine(flow, max_text_length=0)

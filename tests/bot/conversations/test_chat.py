@@ -95,6 +95,17 @@ async def test_english_telegram_language_gets_english(bot: RunningBot, emulator:
     assert "Bonjour" in (await german.say(f"/start {venue.token}")).text
 
 
+async def test_a_language_the_bot_lacks_reads_the_venues(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    """A German or Spanish speaker at an English venue is answered in English, not in French."""
+    await bot.store.add_brand("pret", "Pret")
+    london = await bot.store.add_venue("pret", "Pret Kings Cross", language="en")
+    for name, code in (("Jonas", "de"), ("Lucía", "es-ES")):
+        customer = Customer.new(emulator, name, language=code)
+        turn = await customer.say(f"/start {london.token}")
+        assert "Hello and welcome to Pret Kings Cross" in turn.text, turn.text
+        assert "I collect your feedback" in (await customer.say("/help")).text  # outside the dialog too
+
+
 async def test_second_feedback_within_the_window_is_refused(
     bot: RunningBot, emulator: BotApiEmulator, venue: Venue, clock: Clock
 ) -> None:
