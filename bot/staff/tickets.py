@@ -361,6 +361,17 @@ class TicketStore:
             pipe.zrem(keys.DEADLINES, ticket.member)
             await pipe.execute()
 
+    async def reopen(self, ticket: Ticket, now: float) -> None:
+        """The customer of a closed ticket wrote again: the ticket is open again (answered if the staff had
+        answered it), among the open tickets; its thread and first answer are kept."""
+        status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
+        key = keys.ticket(ticket.brand, ticket.number)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now})
+            pipe.hdel(key, "closed_at")
+            pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): now})
+            await pipe.execute()
+
     async def undeliverable(self, ticket: Ticket, now: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"undeliverable": 1, "undeliverable_at": now})

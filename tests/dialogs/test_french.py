@@ -43,14 +43,18 @@ def test_an_escaped_name_stays_escaped() -> None:
         ("thanks", {"venue_name": "Le Petit Zinc"}, "L'équipe <b>du Petit Zinc</b> va le lire"),
         ("greeting", {"venue_name": "Le Petit Zinc", "brand_name": "Zinc"}, "bienvenue <b>au Petit Zinc</b> !"),
         ("greeting", {"venue_name": "Quick Massy", "brand_name": "Quick"}, "bienvenue <b>chez Quick Massy</b> !"),
-        ("customer_relayed", {"venue_name": "Ibis Massy"}, "Transmis à l'équipe d&#39;Ibis Massy."),
+        (
+            "customer_relayed",
+            {"venue_name": "Ibis Massy", "ticket": 1, "reopened": False},
+            "Transmis à l'équipe d&#39;Ibis",
+        ),
         ("news_subscribed_notice", {"venue_name": "Les Halles"}, "les nouvelles des Halles."),
         ("poster_invitation", {"venue_name": "Le Petit Zinc"}, "l'équipe du Petit Zinc vous lit"),
         ("staff_linked", {"brand_name": "Le Zinc", "venue_name": ""}, "le salon de l'équipe <b>du Zinc</b>."),
     ],
 )
 def test_shipped_french_templates_put_names_in_good_french(
-    renderer: MessageRenderer, template: str, variables: dict[str, str], expected: str
+    renderer: MessageRenderer, template: str, variables: dict[str, object], expected: str
 ) -> None:
     assert expected in renderer.render(MessagePart(template, variables), "fr")
 

@@ -31,6 +31,8 @@ async def test_the_whole_relay_both_ways(scene: Scene) -> None:
         ("customer", "Merci, c'est gentil de répondre !"),
         ("staff", "Avec plaisir, à bientôt !"),
         ("staff", "Et un café offert à votre prochaine visite."),
+        ("customer", "Encore merci"),  # after the close: the ticket opened again
+        ("staff", "Un dernier mot"),
     ]
     assert all(r["at"][-6:] in ("+01:00", "+02:00") and r["at"] >= record["created_at"] for r in record["replies"])
 
@@ -159,6 +161,38 @@ async def test_the_customer_relay_window(scene: Scene) -> None:
     await customer.say("Vous êtes là ?")
     said = scene.since(mark)
     assert "scannez le QR code" in said.text(customer.user.id) and said.texts(scene.room.id) == []
+
+
+async def test_a_customer_writing_after_the_ticket_was_closed_reopens_it(scene: Scene) -> None:
+    """The thanks promised the team could answer here: after /close the customer's message still reaches the
+    team, the ticket opens again, and both sides are told; a ticket marked spam stays shut."""
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Désolés, nous regardons.")
+    await scene.staff_says(scene.julien, "/close 1001")
+    scene.clock.advance(3600)
+    said = await _customer_says(scene, customer, "En fait, c'est encore arrivé ce midi.")
+    told = said.text(customer.user.id)
+    assert "ticket n° 1001 était fermé : il est rouvert" in told and "l'équipe de Quick Massy" in told
+    room = said.text(scene.room.id)
+    assert "ticket n° 1001 (Quick Massy) · 🔄 ticket rouvert" in room and "c'est encore arrivé ce midi" in room
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None and ticket.status is TicketStatus.ANSWERED and ticket.closed_at is None
+    assert "💬 répondu" in scene.card(1001).text
+    assert await scene.bot.store.redis.zscore(keys.open_tickets("quick"), "1001") is not None
+    # Open again, the staff can answer it as any open ticket; a next message is relayed as usual.
+    said = await scene.staff_says(scene.julien, "/reply 1001 Merci, nous rappelons le responsable.")
+    assert "Merci, nous rappelons le responsable." in said.text(customer.user.id)
+    said = await _customer_says(scene, customer, "Merci.")
+    assert "Transmis à l'équipe de Quick Massy" in said.text(customer.user.id) and "rouvert" not in said.text(
+        scene.room.id
+    )
+    # Spam stays spam: the customer gets the usual answer, nothing reaches the room.
+    other = Customer.new(scene.emulator, "Bea")
+    await scene.feedback(other)
+    await scene.emulator.click(scene.julien, scene.card(1002), "ticket:spam:1002")
+    said = await _customer_says(scene, other, "Pourquoi ?")
+    assert said.texts(scene.room.id) == [] and "rouvert" not in said.text(other.user.id)
 
 
 async def test_a_feedback_under_way_is_not_relayed(scene: Scene) -> None:
