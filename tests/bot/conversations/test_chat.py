@@ -55,6 +55,18 @@ async def test_the_whole_journey_stores_one_complete_feedback(
     assert await redis_client.zcard(keys.PENDING) == 0
 
 
+async def test_a_photo_with_a_caption_answers_with_its_caption(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue
+) -> None:
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.say("2")
+    turn = await customer.send("photo", caption="Regardez ces frites froides.")
+    assert "suggestion" in turn.text and "que du texte" not in turn.text  # the next question, not a reprompt
+    [feedback] = await _feedback(bot.store)
+    assert feedback["reason"] == "Regardez ces frites froides."
+
+
 async def test_typed_rating_and_skip(bot: RunningBot, emulator: BotApiEmulator, venue: Venue) -> None:
     await play(Customer.new(emulator), load_transcript("typed_rating_and_skip"), _variables(venue))
     [feedback] = await _feedback(bot.store)
