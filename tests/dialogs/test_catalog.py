@@ -22,7 +22,7 @@ CONTRACT_NAMES = {
     "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
     "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_vocab_usage",
     "staff_vocab_list", "staff_vocab_added", "staff_vocab_removed", "staff_vocab_refused", "staff_admin_only",
-    "staff_reply_usage", "staff_outside_window",
+    "staff_reply_usage", "staff_outside_window", "staff_help",
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
     "staff_relay_failed", "staff_kiosk_no_reply", "staff_relayed", "staff_customer_message", "staff_only_text",
     "staff_closed",

@@ -187,5 +187,7 @@ async def test_group_messages_are_not_taken_as_feedback(
     staff = emulator.add_user("Julien")
     group = emulator.add_group("Quick staff", members=[staff])
     delivery = await emulator.send_text(staff, f"/start {venue.token}", chat=group)
-    assert delivery.status == 200 and delivery.calls == []
+    # The group gets the staff's help (how it becomes a staff room), never the customer's journey.
+    assert delivery.status == 200 and [call.method for call in delivery.calls] == ["sendMessage"]
+    assert delivery.calls[0].params["chat_id"] == group.id and "/link" in str(delivery.calls[0].params["text"])
     assert await _feedback(bot.store) == []

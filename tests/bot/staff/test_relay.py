@@ -224,8 +224,9 @@ async def test_staff_commands_bad_input(scene: Scene) -> None:
         said = await scene.staff_says(scene.julien, command)
         assert answer in said.text(scene.room.id), (command, said.text(scene.room.id))
     # Commands for another bot, and messages that are not commands, are left alone.
-    for text in ("/reply@other_bot 1001 Bonjour", "/start", "Bonjour l'équipe"):
+    for text in ("/reply@other_bot 1001 Bonjour", "/start@other_bot", "Bonjour l'équipe"):
         assert (await scene.staff_says(scene.julien, text)).calls == []
+    assert "/tickets" in (await scene.staff_says(scene.julien, "/start")).text(scene.room.id)  # the room's help
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
     assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.first_response_at is None
 
