@@ -298,3 +298,15 @@ def test_catalog_reads_a_templates_directory_or_its_bot_subdirectory(tmp_path: P
     assert TemplateCatalog(tmp_path / "templates").names == ("greeting", "button_skip")
     assert TemplateCatalog(tmp_path / "templates" / "bot").names == ("greeting", "button_skip")
     assert TemplateCatalog(default_templates_dir()).names == TemplateCatalog(default_templates_dir() / "bot").names
+
+
+def test_no_staff_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
+    """Staff in a Telegram group cannot run `parole …`: their messages name who to ask instead."""
+    faults = [
+        f"{language}/{name}"
+        for name in catalog.names
+        if name.startswith("staff_")
+        for language in catalog.languages
+        if catalog.has(name, language) and "parole " in catalog.source(name, language)
+    ]
+    assert faults == []
