@@ -250,7 +250,13 @@ class DialogEngine:
                 return self._reply(touched, (MessagePart(MessageName.NOTHING_TO_CANCEL),))
             abandoned = self._abandon(current, now)
             state = replace(_cleared(touched), step=None)
-            return self._reply(state, (MessagePart(MessageName.CANCELLED),), feedback=abandoned)
+            # A rating given is kept (the team sees it and may answer): say so, and when a new one is possible.
+            hours = int(self._window_hours) if self._window_hours.is_integer() else self._window_hours
+            told = {
+                "kept": bool(abandoned), "rating": current.rating or 0, "hours": hours,
+                "venue_name": current.venue.name if current.venue is not None else "",
+            }  # fmt: skip
+            return self._reply(state, (MessagePart(MessageName.CANCELLED, told),), feedback=abandoned)
         if name in _LANGUAGE_COMMANDS:
             choice = _language_choice(command.args, self._flow.languages)
             if choice is not None:

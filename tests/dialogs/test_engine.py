@@ -527,6 +527,24 @@ def test_cancel_with_a_rating_abandons_the_feedback(engine: DialogEngine, render
     assert (played.state.step, played.state.rating) == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("language", "told"),
+    [
+        ("fr", "C'est arrêté. Votre note (3/5) et ce que vous avez déjà écrit sont gardés : l'équipe de Quick Massy"),
+        ("en", "Stopped. Your rating (3/5) and what you already wrote are kept: the Quick Massy team"),
+    ],
+)
+def test_cancel_after_a_rating_says_what_is_kept(
+    engine: DialogEngine, renderer: MessageRenderer, language: str, told: str
+) -> None:
+    """/cancel does not silently keep the rating: the customer reads that it is kept and when a new one can come."""
+    state = at_step(engine, renderer, 3).state
+    outcome = engine.handle(state, Command("cancel"), now=T0 + 100, new_feedback_id="fb-2")
+    [reply] = outcome.replies
+    text = renderer.render_reply(reply, language).text
+    assert text.startswith(told) and ("dans 24 h" in text or "in 24 h" in text)
+
+
 def test_cancel_without_a_rating(engine: DialogEngine, renderer: MessageRenderer) -> None:
     played = play(
         engine,
