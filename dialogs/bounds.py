@@ -18,6 +18,7 @@ from typing import Any, Final, NoReturn
 
 from jinja2 import nodes
 
+from dialogs import french
 from dialogs.errors import TemplateError
 from dialogs.markup import plain_problem, scan_html, utf16_len
 
@@ -49,6 +50,8 @@ _ALLOWED_TESTS: Final = frozenset(
 _LOOP_FIELDS: Final = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length"})
 _CASE_FILTERS: Final = frozenset({"capitalize", "lower", "upper", "title"})  # a character may become 3
 _SAME_SIZE_FILTERS: Final = frozenset({"trim", "striptags", "e", "escape"})
+#: `de`, `à` and `chez` put at most "chez " before the name (an article they merge makes it shorter).
+_PREPOSITION_FILTERS: Final = frozenset(french.FILTERS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class Bound:
 
 
 _NOTHING: Final = Bound(0, 0)
+_PREPOSITION: Final = Bound(5, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -563,6 +567,8 @@ class _Walker:
                 return _Number(-MAX_NUMBER, MAX_NUMBER, name == "int")
             number = self.number(value, node)
             return _Number(number.low - 1, number.high + 1, name == "int")
+        if name in _PREPOSITION_FILTERS:
+            return _Text(self.printed(value, node) + _PREPOSITION)
         if name in _CASE_FILTERS or name in _SAME_SIZE_FILTERS or name == "string":
             size = self.printed(value, node)
             return _Text(size.scaled(3) if name in _CASE_FILTERS else size)

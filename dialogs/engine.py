@@ -99,13 +99,19 @@ class DialogEngine:
                 return skip_keyboard() if step.optional else ()
         return ()
 
-    def language_for(self, telegram_language_code: str | None) -> str:
-        """The language to speak to a customer whose Telegram client uses this language code."""
-        if telegram_language_code:
-            primary = telegram_language_code.strip().lower().replace("_", "-").split("-")[0]
-            if primary in self._flow.languages:
-                return primary
+    def language_for(self, telegram_language_code: str | None, venue_language: str | None = None) -> str:
+        """The language to speak to a customer whose Telegram client uses this language code: theirs if the
+        flow speaks it, else the venue's (a German at an English venue reads English), else the default."""
+        if self.speaks(telegram_language_code):
+            assert telegram_language_code is not None
+            return _primary(telegram_language_code)
+        if venue_language and venue_language in self._flow.languages:
+            return venue_language
         return self._default_language
+
+    def speaks(self, language_code: str | None) -> bool:
+        """Whether the flow has texts in this language code's language (`de-AT` is German)."""
+        return bool(language_code) and _primary(language_code or "") in self._flow.languages
 
     def expects_venue_code(self, state: Conversation, *, now: float) -> bool:
         """Tell whether the next text should be resolved as a short venue code (`VenueCodeAnswer`)."""
@@ -244,7 +250,13 @@ class DialogEngine:
                 return self._reply(touched, (MessagePart(MessageName.NOTHING_TO_CANCEL),))
             abandoned = self._abandon(current, now)
             state = replace(_cleared(touched), step=None)
-            return self._reply(state, (MessagePart(MessageName.CANCELLED),), feedback=abandoned)
+            # A rating given is kept (the team sees it and may answer): say so, and when a new one is possible.
+            hours = int(self._window_hours) if self._window_hours.is_integer() else self._window_hours
+            told = {
+                "kept": bool(abandoned), "rating": current.rating or 0, "hours": hours,
+                "venue_name": current.venue.name if current.venue is not None else "",
+            }  # fmt: skip
+            return self._reply(state, (MessagePart(MessageName.CANCELLED, told),), feedback=abandoned)
         if name in _LANGUAGE_COMMANDS:
             choice = _language_choice(command.args, self._flow.languages)
             if choice is not None:
@@ -417,3 +429,7 @@ def _language_choice(args: str, languages: tuple[str, ...]) -> str | None:
     word = args.strip().casefold()
     choice = _LANGUAGE_NAMES.get(word, word)
     return choice if choice in languages else None
+
+
+def _primary(language_code: str) -> str:
+    return language_code.strip().lower().replace("_", "-").split("-")[0]

@@ -21,6 +21,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from dialogs import french
 from dialogs.errors import TemplateError
 
 __all__ = ["compile_template", "make_environment", "parse_template", "render_template", "template_variables"]
@@ -47,6 +48,8 @@ _ALLOWED_FILTERS: Final = frozenset(
         "striptags", "sum", "title", "trim", "truncate", "unique", "upper",
     }
 )  # fmt: skip
+#: Parole's own filters: French prepositions before a name ("du Petit Zinc", "d'Ibis"), see `dialogs.french`.
+_PAROLE_FILTERS: Final = french.FILTERS
 _FORBIDDEN_NODES: Final[tuple[tuple[type[nodes.Node], str], ...]] = (
     (nodes.Macro, "macros"),
     (nodes.CallBlock, "call blocks"),
@@ -101,7 +104,7 @@ def make_environment(*, html: bool) -> jinja2.Environment:
         keep_trailing_newline=False,
         auto_reload=False,
     )
-    env.filters = {name: env.filters[name] for name in _ALLOWED_FILTERS}
+    env.filters = {name: env.filters[name] for name in _ALLOWED_FILTERS} | dict(_PAROLE_FILTERS)
     env.tests = dict(env.tests)
     env.globals = {"range": _short_range}
     return env
@@ -188,7 +191,7 @@ def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None
             problem = "'self' (the template's own internals) is not available in message templates"
             raise TemplateError(name, language, variable.lineno, problem)
     for call in tree.find_all(nodes.Filter):
-        if call.name not in _ALLOWED_FILTERS:
+        if call.name not in _ALLOWED_FILTERS and call.name not in _PAROLE_FILTERS:
             raise TemplateError(name, language, call.lineno, f"the filter '{call.name}' is not allowed")
 
 

@@ -77,10 +77,10 @@ class Customer:
     async def share_location(self, latitude: float, longitude: float) -> BotTurn:
         return _turn(await self.emulator.send_location(self.user, latitude, longitude))
 
-    async def send(self, kind: str) -> BotTurn:
+    async def send(self, kind: str, *, caption: str | None = None) -> BotTurn:
         if kind == "location":
             return await self.share_location(48.73, 2.27)
-        return _turn(await self.emulator.send_media(self.user, kind))
+        return _turn(await self.emulator.send_media(self.user, kind, caption=caption))
 
     def last_keyboard_message(self, data: str) -> RecordedMessage:
         for message in reversed(self.emulator.bot_messages(self.user.id)):

@@ -33,6 +33,7 @@ from bot.app import (
     whatsapp_webhook,
 )
 from bot.channels.telegram.dispatch import ChatLanes
+from bot.channels.telegram.menus import register_menus
 from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
 from bot.channels.webhooks import require_secret
@@ -113,6 +114,7 @@ async def running_bot(
             route(application, chat, staff_side)
             lanes.slow_down = slow_down(application.bot, kit)
             await application.start()
+            await register_menus(application.bot)
             if listen is not None and webhook_url is not None and secret is not None:
                 path = urlparse(webhook_url).path or "/"
                 server = webhook_app(application, store, path=path, secret=secret)

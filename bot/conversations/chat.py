@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from bot.customers.news import NewsStore
 from bot.customers.privacy import CustomerData
 from bot.editing.in_force import LiveDialogs, ScopeKit
-from bot.errors import ChatBusy
+from bot.errors import ChatBusy, NotFound
 from bot.seam.commands import (
     FORGET_BUTTON,
     FORGET_YES,
@@ -202,7 +202,18 @@ class CustomerChat:
         conversation = (await self.store.load_chat(inbound.customer)).conversation
         if conversation is not None and conversation.language_chosen:
             return conversation.language
-        return self.engine.language_for(inbound.language_code)
+        venue = conversation.venue if conversation is not None else None
+        venue_language = await self._venue_language(self.engine, inbound, venue)
+        return self.engine.language_for(inbound.language_code, venue_language)
+
+    async def _venue_language(self, engine: DialogEngine, inbound: Inbound, venue: VenueRef | None) -> str | None:
+        """The venue's language, when the customer's is one the bot does not speak (else not looked up)."""
+        if venue is None or engine.speaks(inbound.language_code):
+            return None
+        try:
+            return (await self.store.get_venue(venue.brand, venue.code)).language
+        except NotFound:
+            return None
 
     def _side_command(
         self, channel: CustomerChannel, inbound: Inbound, name: str
@@ -315,7 +326,9 @@ class CustomerChat:
             state = snapshot.conversation or Conversation()
             kit = await self._kit(state.venue, snapshot.revision)
             if not state.language_chosen:
-                state = dataclasses.replace(state, language=kit.engine.language_for(inbound.language_code))
+                venue_language = await self._venue_language(kit.engine, inbound, snapshot.venue or state.venue)
+                language = kit.engine.language_for(inbound.language_code, venue_language)
+                state = dataclasses.replace(state, language=language)
             engine = kit.engine
             if event is None:  # /start, with or without a payload
                 venue = snapshot.venue

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.customers.news import NewsStore
 from bot.errors import NotFound
+from bot.formats import Formats
 from bot.seam.commands import FORGET_NO, FORGET_YES
 from bot.seam.outgoing import Channels, Document, OutgoingMessage
 from bot.staff.tickets import TicketStore, split_member
@@ -32,6 +33,10 @@ MY_DATA_LISTED = 5  # feedbacks shown in the message; the attached JSON file has
 
 def _iso(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _timestamp(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 class CustomerData:
@@ -101,9 +106,10 @@ class CustomerData:
         if not feedbacks and data["conversation"] is None:
             await self._send(customer, "my_data_empty", {}, language)
             return
+        formats = Formats(language)
         listed = [
             {
-                "venue_name": f["venue"], "date": f["created_at"][:10], "rating": f["rating"],
+                "venue_name": f["venue"], "date": formats.day(_timestamp(f["created_at"])), "rating": f["rating"],
                 "reason": f["reason"] or "", "suggestion": f["suggestion"] or "",
                 "ticket": f["ticket"]["number"] if f["ticket"] else "", "replies": len(f["replies"]),
             }

@@ -7,7 +7,7 @@ its mark, so nothing is said by colour or length alone. Text is XML-escaped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -158,12 +158,19 @@ def rating_chart(stats: VenueStats, *, title: str = "Ratings") -> str:
     return bar_chart("ratings", title, bars)
 
 
-def kinds_chart(stats: VenueStats, *, title: str = "Kinds of feedback", reference_label: str = "field") -> str:
-    """Each kind's share of the analysed feedback, with the field reference as a dashed mark."""
+def kinds_chart(
+    stats: VenueStats,
+    *,
+    title: str = "Kinds of feedback",
+    reference_label: str = "field",
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """Each kind's share of the analysed feedback, with the field reference as a dashed mark; `names` are the
+    words shown for the kinds (their codes without it)."""
     shares = stats.kind_shares
     bars = [
         Bar(
-            kind,
+            (names or {}).get(kind, kind),
             shares[kind] or 0.0,
             f"{shares[kind]:.0%}" if shares[kind] is not None else "—",
             FIELD_REFERENCE[kind],

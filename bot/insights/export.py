@@ -5,17 +5,18 @@ The record is the contract's (`id`, `brand`, `venue`, `language`, `rating`, `rea
 `ticket`, `ticket_status`, `ticket_opened_at`, `first_response_at`, `closed_at`, `undeliverable`, so
 that the response rate and time can be computed from an export. The CSV has one row per feedback, opens
 in a spreadsheet (UTF-8 with a byte-order mark, every text quoted as needed, nothing that a spreadsheet
-would run as a formula) and shows entities and replies as readable text.
+would run as a formula) and shows entities and replies as readable text. Times are ISO 8601 in the venue's
+time zone (Europe/Paris), with their offset.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
+from bot.formats import DEFAULT_TIME_ZONE, Formats
 from bot.storage.store import Store
 
 CSV_COLUMNS = (
@@ -28,8 +29,12 @@ BOM = "\ufeff"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Times are the venue's (ISO 8601 with the offset, so a program reads them as well as a person).
+_VENUE_TIME: Final = Formats(time_zone=DEFAULT_TIME_ZONE)
+
+
 def _iso(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _VENUE_TIME.iso(timestamp)
 
 
 def _iso_field(data: Mapping[str, str], name: str) -> str | None:

@@ -9,6 +9,8 @@ from typing import Final
 
 # In a staff room (`/link` in any group the bot is in; the others in a linked room).
 STAFF_COMMANDS: Final = frozenset({"link", "unlink", "reply", "close", "tickets", "vocab", "news"})
+# What a staff room is told when it asks what the bot does (the customers' /help and /start, in a group).
+STAFF_HELP_COMMANDS: Final = frozenset({"help", "start"})
 # Template and flow admin, in an operator's private chat or in a staff room (its brand admins).
 ADMIN_COMMANDS: Final = frozenset({"templates", "template", "flow", "weblogin"})
 

@@ -228,7 +228,9 @@ class Relay:
         if latest is None:
             return False
         ticket, last_activity = latest
-        if now - last_activity > self.window or not ticket.status.is_open:
+        recent = max(last_activity, ticket.closed_at or 0.0)
+        closed = ticket.status is TicketStatus.CLOSED  # a ticket marked spam stays shut
+        if now - recent > self.window or not (ticket.status.is_open or closed):
             return False
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
         if room is None or room.brand != ticket.brand or not room.covers(ticket.venue):
@@ -238,12 +240,17 @@ class Relay:
             return False
         if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
+        if closed:  # the thanks promised the team could answer here: the ticket opens again
+            await self.tickets.reopen(ticket, now)
+            ticket = await self._reloaded(ticket)
+            await self.cards.refresh(ticket)
         if ticket.undeliverable:  # they write to the bot, so they unblocked it: answers reach them again
             await self.tickets.reachable(ticket)
             ticket = await self._reloaded(ticket)
             await self.cards.refresh(ticket)
         variables = {
             "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
+            "reopened": closed,
         }  # fmt: skip
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
         # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
@@ -260,8 +267,11 @@ class Relay:
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
         # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
-        told = "customer_relayed" if room_message is not None else "customer_relay_failed"
-        ack = renderer.render(MessagePart(told, {"venue_name": ticket.venue_name}), language)
+        if room_message is not None:
+            acknowledged = {"venue_name": ticket.venue_name, "reopened": closed, "ticket": ticket.number}
+            ack = renderer.render(MessagePart("customer_relayed", acknowledged), language)
+        else:
+            ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
 

@@ -433,12 +433,12 @@ class TicketStore:
             await pipe.execute()
 
     async def reopen(self, ticket: Ticket, now: float) -> None:
-        """Open a closed or spam ticket again: answered if the staff had answered, else open (reminders do not
-        start again: the staff who reopen it are looking at it)."""
+        """Open a closed or spam ticket again (the staff, or its customer writing again): answered if the staff
+        had answered, else open; its thread and first answer are kept."""
         status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
         async with self.redis.pipeline(transaction=False) as pipe:
             key = keys.ticket(ticket.brand, ticket.number)
-            pipe.hset(key, mapping={"status": status.value, "last_activity": now})
+            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now})
             pipe.hdel(key, "closed_at")
             pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
             if status is TicketStatus.OPEN and ticket.card_message is not None:

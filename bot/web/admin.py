@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hmac
 import logging
 import secrets
@@ -30,6 +29,7 @@ from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
 from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.formats import Formats, page_filters
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.staff.relay import Relay
 from bot.staff.tickets import TicketStatus, TicketStore
@@ -37,6 +37,7 @@ from bot.storage.store import Store
 from bot.web.dashboard import CHANNEL_NAMES, dashboard_figures, dashboard_form
 from bot.web.inbox import FILTERS, KIND_NAMES, STATUS_NAMES, inbox_form, inbox_page, new_rows
 from bot.web.tickets import OUTCOMES, ticket_context, visible_ticket
+from dialogs import french
 from dialogs.catalog import default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,8 @@ def web_app(
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    app[PAGES_KEY].filters.update(french.FILTERS)
+    app[PAGES_KEY].filters.update(page_filters(Formats()))
     app.router.add_get("/static/{name}", static_file)
     app.router.add_get("/login/{token}", login_page)
     app.router.add_post("/login/{token}", login)
@@ -517,7 +520,7 @@ def _version(version: Version) -> dict[str, Any]:
     return {
         "number": version.number,
         "author": version.author,
-        "at": dt.datetime.fromtimestamp(version.at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "at": Formats().moment(version.at),
         "action": version.action.value,
         "source": version.source,
         "removed": version.content is None,

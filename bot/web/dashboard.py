@@ -10,16 +10,19 @@ from markupsafe import Markup
 
 from bot.editing.editor import Admin
 from bot.errors import NotAllowed
+from bot.formats import Formats
 from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
 from bot.insights.stats import (
+    CHANNEL_ORDER,
     FIELD_REFERENCE,
     KINDS,
     MAX_PERIOD_DAYS,
+    Ranked,
     VenueStats,
-    duration_text,
     parse_period,
     venue_stats,
 )
+from bot.labels import labels_for
 from bot.storage.store import Store
 
 FIELDS = ("brand", "venue", "since", "until")
@@ -29,9 +32,11 @@ async def dashboard_form(store: Store, admin: Admin, query: Mapping[str, str]) -
     """The form's values as asked (brand: by default the admin's, or an operator's first), with the brands
     the admin may choose from and the venues of the brand shown."""
     form: dict[str, Any] = {name: query.get(name, "").strip() for name in FIELDS}
-    brands = [admin.brand] if admin.brand is not None else [b.code for b in await store.list_brands()]
+    names = {b.code: b.name for b in await store.list_brands()}
+    brands = [admin.brand] if admin.brand is not None else list(names)
     form["brand"] = form["brand"] or next(iter(brands), "")
     form["brands"] = brands
+    form["brand_names"] = {code: names.get(code, code) for code in brands}
     form["venues"] = (
         [(v.code, v.name) for v in await store.list_venues(form["brand"])] if form["brand"] in brands else []
     )
@@ -52,9 +57,10 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
     [row] = [r for r in rows if r.venue == venue]
     return {
         "stats": row,
-        "median": duration_text(row.median_first_response_seconds),
+        "median": Formats().duration(row.median_first_response_seconds),
         "kinds": _kinds(row),
         "channels": _channels(row),
+        "tops": _tops(row),
         "charts": _charts(row),
     }
 
@@ -62,27 +68,50 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
 def _kinds(row: VenueStats) -> list[dict[str, Any]]:
     shares = row.kind_shares
     return [
-        {"kind": k, "count": row.kinds.get(k, 0), "share": shares[k], "reference": FIELD_REFERENCE[k]} for k in KINDS
-    ]
+        {"kind": k, "name": LABELS.name("kinds", k), "count": row.kinds.get(k, 0), "share": shares[k],
+         "reference": FIELD_REFERENCE[k]}
+        for k in KINDS
+    ]  # fmt: skip
 
 
-#: How the dashboard names each channel (a channel it does not know is shown by its code).
-CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "web": "Navigateur", "kiosk": "Borne sur place"}
+#: The dashboard is in French: kinds, aspects, entity labels and channels by the staff card's words.
+LABELS = labels_for("fr")
+#: Each channel's name, in the order of the stats (the inbox's and ticket page's filter and column too).
+CHANNEL_NAMES = {channel: LABELS.name("channels", channel) for channel in CHANNEL_ORDER}
 
 
 def _channels(row: VenueStats) -> list[dict[str, Any]]:
     total = row.feedbacks
     return [
-        {"channel": c, "name": CHANNEL_NAMES.get(c, c), "count": n, "share": n / total if total else None}
+        {"channel": c, "name": LABELS.name("channels", c), "count": n, "share": n / total if total else None}
         for c, n in row.channels.items()
     ]
 
 
+def _tops(row: VenueStats) -> dict[str, list[dict[str, Any]]]:
+    """Each top list with the words to show: an aspect by its name, names people wrote as they wrote them."""
+    lists: dict[str, tuple[Ranked, ...]] = {
+        "staff_thanked": row.staff_thanked,
+        "products_criticised": row.products_criticised,
+        "top_aspects": row.top_aspects,
+        "top_entities": row.top_entities,
+    }
+    return {
+        name: [
+            {"text": r.text, "count": r.count,
+             "name": LABELS.name("aspects", r.text) if name == "top_aspects" else r.text}
+            for r in ranked
+        ]
+        for name, ranked in lists.items()
+    }  # fmt: skip
+
+
 def _charts(row: VenueStats) -> dict[str, Markup]:
     # The charts escape every text they write: their SVG goes into the page as it is.
+    kind_names = {k: LABELS.name("kinds", k) for k in KINDS}
     return {
         "ratings": Markup(rating_chart(row, title="Notes")),
-        "kinds": Markup(kinds_chart(row, title="Types de retours", reference_label="terrain")),
+        "kinds": Markup(kinds_chart(row, title="Types de retours", reference_label="terrain", names=kind_names)),
         "trend": Markup(trend_chart(row, title="Retours par semaine")),
         "rating_trend": Markup(rating_trend_chart(row, title="Note moyenne par semaine")),
     }

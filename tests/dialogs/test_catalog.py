@@ -22,7 +22,7 @@ CONTRACT_NAMES = {
     "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
     "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_vocab_usage",
     "staff_vocab_list", "staff_vocab_added", "staff_vocab_removed", "staff_vocab_refused", "staff_admin_only",
-    "staff_reply_usage", "staff_outside_window", "staff_delivery_failed",
+    "staff_reply_usage", "staff_outside_window", "staff_delivery_failed", "staff_help",
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
     "staff_relay_failed", "staff_card_given_up", "staff_kiosk_no_reply", "staff_relayed", "staff_customer_message",
     "staff_only_text", "staff_reply_too_long", "customer_relay_failed",
@@ -108,7 +108,7 @@ def test_default_templates_dir_is_the_repository_templates() -> None:
 
 
 def test_source_and_unknown_names(catalog: TemplateCatalog) -> None:
-    assert "{{ venue_name }}" in catalog.source("greeting", "fr")
+    assert "{{ venue_name | chez }}" in catalog.source("greeting", "fr")
     with pytest.raises(TemplateError, match="no template in this language"):
         catalog.source("greeting", "de")
     with pytest.raises(TemplateError, match="unknown template"):
@@ -304,3 +304,15 @@ def test_catalog_reads_a_templates_directory_or_its_bot_subdirectory(tmp_path: P
     assert TemplateCatalog(tmp_path / "templates").names == ("greeting", "button_skip")
     assert TemplateCatalog(tmp_path / "templates" / "bot").names == ("greeting", "button_skip")
     assert TemplateCatalog(default_templates_dir()).names == TemplateCatalog(default_templates_dir() / "bot").names
+
+
+def test_no_staff_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
+    """Staff in a Telegram group cannot run `parole …`: their messages name who to ask instead."""
+    faults = [
+        f"{language}/{name}"
+        for name in catalog.names
+        if name.startswith("staff_")
+        for language in catalog.languages
+        if catalog.has(name, language) and "parole " in catalog.source(name, language)
+    ]
+    assert faults == []

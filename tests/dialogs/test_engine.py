@@ -527,6 +527,24 @@ def test_cancel_with_a_rating_abandons_the_feedback(engine: DialogEngine, render
     assert (played.state.step, played.state.rating) == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("language", "told"),
+    [
+        ("fr", "C'est arrêté. Votre note (3/5) et ce que vous avez déjà écrit sont gardés : l'équipe de Quick Massy"),
+        ("en", "Stopped. Your rating (3/5) and what you already wrote are kept: the Quick Massy team"),
+    ],
+)
+def test_cancel_after_a_rating_says_what_is_kept(
+    engine: DialogEngine, renderer: MessageRenderer, language: str, told: str
+) -> None:
+    """/cancel does not silently keep the rating: the customer reads that it is kept and when a new one can come."""
+    state = at_step(engine, renderer, 3).state
+    outcome = engine.handle(state, Command("cancel"), now=T0 + 100, new_feedback_id="fb-2")
+    [reply] = outcome.replies
+    text = renderer.render_reply(reply, language).text
+    assert text.startswith(told) and ("dans 24 h" in text or "in 24 h" in text)
+
+
 def test_cancel_without_a_rating(engine: DialogEngine, renderer: MessageRenderer) -> None:
     played = play(
         engine,
@@ -679,6 +697,24 @@ def test_a_flow_that_ends_at_the_rating(catalog: TemplateCatalog, renderer: Mess
 )
 def test_language_for(engine: DialogEngine, code: str | None, language: str) -> None:
     assert engine.language_for(code) == language
+
+
+@pytest.mark.parametrize(
+    ("code", "venue_language", "language"),
+    [
+        ("de", "en", "en"),  # a German at an English venue reads the venue's language
+        ("es-ES", "en", "en"),
+        ("de", "fr", "fr"),
+        ("de", "xx", "fr"),  # a venue language the flow lacks: French
+        ("de", None, "fr"),
+        ("fr", "en", "fr"),  # the customer's own language first, when the flow speaks it
+        (None, "en", "en"),
+    ],
+)
+def test_language_for_falls_back_to_the_venues_then_french(
+    engine: DialogEngine, code: str | None, venue_language: str | None, language: str
+) -> None:
+    assert engine.language_for(code, venue_language) == language
 
 
 def test_engine_settings_must_be_positive(flow: Flow) -> None:

@@ -16,7 +16,7 @@ from dialogs.types import ButtonSpec, MessagePart, Reply
 def test_variables_are_escaped_for_telegram_html(renderer: MessageRenderer) -> None:
     part = MessagePart("greeting", {"venue_name": "<script>alert(1)</script> Fish & Chips", "brand_name": "Q"})
     text = renderer.render(part, "fr")
-    assert "<b>&lt;script&gt;alert(1)&lt;/script&gt; Fish &amp; Chips</b>" in text
+    assert "<b>chez &lt;script&gt;alert(1)&lt;/script&gt; Fish &amp; Chips</b>" in text
     assert "<script>" not in text
 
 

@@ -27,7 +27,7 @@ from bot.insights.stats import parse_day
 from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards, closed_status
-from bot.staff.commands import STAFF_COMMANDS
+from bot.staff.commands import STAFF_COMMANDS, STAFF_HELP_COMMANDS
 from bot.staff.relay import Relay
 from bot.staff.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
@@ -129,8 +129,21 @@ class StaffRoomChat:
                 await self._news(room, message, args)
             else:
                 await self._list(room, message)
+        elif command is not None and command[0] in STAFF_HELP_COMMANDS:
+            await self._help(message)
         elif command is None and message.reply_to_message is not None:
             await self._thread_reply(message)
+
+    async def _help(self, message: Message) -> None:
+        """/help or /start in a group: what the bot does in a staff room, or how this group becomes one."""
+        room = await self.rooms.get(message.chat_id)
+        if room is None:
+            variables: dict[str, object] = {"linked": False, "brand_name": ""}
+            await self._say(message.chat_id, "staff_help", variables, self._language(message), message.message_id)
+            return
+        brand = await self.cards.store.get_brand(room.brand)
+        variables = {"linked": True, "brand_name": brand.name}
+        await self.cards.say(room, "staff_help", variables, reply_to=message.message_id)
 
     async def _say(
         self, chat_id: int, template: str, variables: dict[str, object], language: str, reply_to: int

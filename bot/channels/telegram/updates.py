@@ -95,6 +95,9 @@ def _message(update_id: int, message: object) -> Inbound | None:
     text = message.get("text")
     if text is not None and not isinstance(text, str):
         return None
+    caption = message.get("caption")
+    if text is None and isinstance(caption, str) and caption.strip():
+        text = caption  # a photo with a few words: the words are the answer (the photo cannot be kept)
     location = None
     kind = None
     if text is None:

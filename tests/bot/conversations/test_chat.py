@@ -55,6 +55,18 @@ async def test_the_whole_journey_stores_one_complete_feedback(
     assert await redis_client.zcard(keys.PENDING) == 0
 
 
+async def test_a_photo_with_a_caption_answers_with_its_caption(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue
+) -> None:
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.say("2")
+    turn = await customer.send("photo", caption="Regardez ces frites froides.")
+    assert "suggestion" in turn.text and "que du texte" not in turn.text  # the next question, not a reprompt
+    [feedback] = await _feedback(bot.store)
+    assert feedback["reason"] == "Regardez ces frites froides."
+
+
 async def test_typed_rating_and_skip(bot: RunningBot, emulator: BotApiEmulator, venue: Venue) -> None:
     await play(Customer.new(emulator), load_transcript("typed_rating_and_skip"), _variables(venue))
     [feedback] = await _feedback(bot.store)
@@ -93,6 +105,17 @@ async def test_english_telegram_language_gets_english(bot: RunningBot, emulator:
     assert "Bonjour" in (await unknown.say(f"/start {venue.token}")).text
     german = Customer.new(emulator, "Jonas", language="de")
     assert "Bonjour" in (await german.say(f"/start {venue.token}")).text
+
+
+async def test_a_language_the_bot_lacks_reads_the_venues(bot: RunningBot, emulator: BotApiEmulator) -> None:
+    """A German or Spanish speaker at an English venue is answered in English, not in French."""
+    await bot.store.add_brand("pret", "Pret")
+    london = await bot.store.add_venue("pret", "Pret Kings Cross", language="en")
+    for name, code in (("Jonas", "de"), ("Lucía", "es-ES")):
+        customer = Customer.new(emulator, name, language=code)
+        turn = await customer.say(f"/start {london.token}")
+        assert "Hello and welcome to Pret Kings Cross" in turn.text, turn.text
+        assert "I collect your feedback" in (await customer.say("/help")).text  # outside the dialog too
 
 
 async def test_second_feedback_within_the_window_is_refused(
@@ -164,5 +187,7 @@ async def test_group_messages_are_not_taken_as_feedback(
     staff = emulator.add_user("Julien")
     group = emulator.add_group("Quick staff", members=[staff])
     delivery = await emulator.send_text(staff, f"/start {venue.token}", chat=group)
-    assert delivery.status == 200 and delivery.calls == []
+    # The group gets the staff's help (how it becomes a staff room), never the customer's journey.
+    assert delivery.status == 200 and [call.method for call in delivery.calls] == ["sendMessage"]
+    assert delivery.calls[0].params["chat_id"] == group.id and "/link" in str(delivery.calls[0].params["text"])
     assert await _feedback(bot.store) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from bot.storage import keys
 from bot.storage.identity import CustomerId
@@ -21,7 +22,8 @@ async def test_mydata_sends_the_summary_and_the_whole_file(scene: Scene) -> None
     said = scene.since(mark)
     summary = said.text(customer.user.id)
     assert "Ce que je garde à votre sujet : 1 avis." in summary
-    assert "Quick Massy · ⭐⭐ · ticket n° 1001 · 2 message(s) échangé(s)" in summary and "Frites froides." in summary
+    assert "Quick Massy · ⭐⭐ · ticket n° 1001 · 2 messages échangés" in summary and "Frites froides." in summary
+    assert re.search(r"• \d\d/\d\d/20\d\d · Quick Massy", summary), summary  # a date as the French write it
     [document] = said.to(customer.user.id, "sendDocument")
     assert document.result["document"]["file_name"] == "parole-my-data.json"
     # The file's content is what `collect` gathers: check it directly.

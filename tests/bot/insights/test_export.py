@@ -148,7 +148,7 @@ def test_the_csv_opens_in_a_spreadsheet(
     assert formula["suggestion"] == "'-1" and formula["ticket"] == "" and formula["kind"] == ""
     answered = next(r for r in rows if r["replies"])
     assert answered["replies"].startswith("[2026-09-") and "] staff: Merci ; réponse n°1" in answered["replies"]
-    assert answered["first_response_at"].endswith("Z") and answered["ticket_status"] == "answered"
+    assert answered["first_response_at"].endswith("+02:00") and answered["ticket_status"] == "answered"
     named = next(r for r in rows if "PER" in r["entities"])
     assert "Julien (PER, reason)" in named["entities"] or "Sarah (PER, reason)" in named["entities"]
     suggestion = next(r for r in rows if r["suggestion"].startswith("Ouvrir"))

@@ -94,3 +94,15 @@ async def test_invites_refuse_bad_input(scene: Scene) -> None:
     for hours in (0.0, -1.0, 24.0 * 8):
         with pytest.raises(InvalidInput):
             await rooms.invite("quick", hours=hours)
+
+
+async def test_help_and_start_in_a_group_are_answered(scene: Scene) -> None:
+    """The customers' commands in a group get the staff's help, not silence: how to link it, or what to do."""
+    group = scene.emulator.add_group("Pas encore relié", members=[scene.julien])
+    for command in ("/help", "/start"):
+        told = (await scene.staff_says(scene.julien, command, chat=group)).text(group.id)
+        assert "n'en est pas encore un" in told and "/link" in told and "parole staff" not in told, command
+    told = (await scene.staff_says(scene.julien, "/help")).text(scene.room.id)
+    assert "avis des clients de Quick" in told and "/reply NUMÉRO" in told and "/tickets" in told
+    told = (await scene.staff_says(scene.julien, f"/start@{scene.emulator.bot_username}")).text(scene.room.id)
+    assert "/close NUMÉRO" in told

@@ -31,8 +31,10 @@ async def test_the_whole_relay_both_ways(scene: Scene) -> None:
         ("customer", "Merci, c'est gentil de répondre !"),
         ("staff", "Avec plaisir, à bientôt !"),
         ("staff", "Et un café offert à votre prochaine visite."),
+        ("customer", "Encore merci"),  # after the close: the ticket opened again
+        ("staff", "Un dernier mot"),
     ]
-    assert all(r["at"].endswith("Z") and r["at"] >= record["created_at"] for r in record["replies"])
+    assert all(r["at"][-6:] in ("+01:00", "+02:00") and r["at"] >= record["created_at"] for r in record["replies"])
 
 
 async def test_the_card_never_shows_the_customers_telegram_identity(scene: Scene) -> None:
@@ -161,6 +163,38 @@ async def test_the_customer_relay_window(scene: Scene) -> None:
     assert "scannez le QR code" in said.text(customer.user.id) and said.texts(scene.room.id) == []
 
 
+async def test_a_customer_writing_after_the_ticket_was_closed_reopens_it(scene: Scene) -> None:
+    """The thanks promised the team could answer here: after /close the customer's message still reaches the
+    team, the ticket opens again, and both sides are told; a ticket marked spam stays shut."""
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    await scene.staff_says(scene.julien, "/reply 1001 Désolés, nous regardons.")
+    await scene.staff_says(scene.julien, "/close 1001")
+    scene.clock.advance(3600)
+    said = await _customer_says(scene, customer, "En fait, c'est encore arrivé ce midi.")
+    told = said.text(customer.user.id)
+    assert "ticket n° 1001 était fermé : il est rouvert" in told and "l'équipe de Quick Massy" in told
+    room = said.text(scene.room.id)
+    assert "ticket n° 1001 (Quick Massy) · 🔄 ticket rouvert" in room and "c'est encore arrivé ce midi" in room
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None and ticket.status is TicketStatus.ANSWERED and ticket.closed_at is None
+    assert "💬 répondu" in scene.card(1001).text
+    assert await scene.bot.store.redis.zscore(keys.open_tickets("quick"), "1001") is not None
+    # Open again, the staff can answer it as any open ticket; a next message is relayed as usual.
+    said = await scene.staff_says(scene.julien, "/reply 1001 Merci, nous rappelons le responsable.")
+    assert "Merci, nous rappelons le responsable." in said.text(customer.user.id)
+    said = await _customer_says(scene, customer, "Merci.")
+    assert "Transmis à l'équipe de Quick Massy" in said.text(customer.user.id) and "rouvert" not in said.text(
+        scene.room.id
+    )
+    # Spam stays spam: the customer gets the usual answer, nothing reaches the room.
+    other = Customer.new(scene.emulator, "Bea")
+    await scene.feedback(other)
+    await scene.emulator.click(scene.julien, scene.card(1002), "ticket:spam:1002")
+    said = await _customer_says(scene, other, "Pourquoi ?")
+    assert said.texts(scene.room.id) == [] and "rouvert" not in said.text(other.user.id)
+
+
 async def test_a_feedback_under_way_is_not_relayed(scene: Scene) -> None:
     customer = Customer.new(scene.emulator)
     await scene.feedback(customer)
@@ -190,8 +224,9 @@ async def test_staff_commands_bad_input(scene: Scene) -> None:
         said = await scene.staff_says(scene.julien, command)
         assert answer in said.text(scene.room.id), (command, said.text(scene.room.id))
     # Commands for another bot, and messages that are not commands, are left alone.
-    for text in ("/reply@other_bot 1001 Bonjour", "/start", "Bonjour l'équipe"):
+    for text in ("/reply@other_bot 1001 Bonjour", "/start@other_bot", "Bonjour l'équipe"):
         assert (await scene.staff_says(scene.julien, text)).calls == []
+    assert "/tickets" in (await scene.staff_says(scene.julien, "/start")).text(scene.room.id)  # the room's help
     ticket = await scene.bot.staff.tickets.get("quick", 1001)
     assert ticket is not None and ticket.status is TicketStatus.OPEN and ticket.first_response_at is None
 
@@ -200,7 +235,7 @@ async def test_close_list_and_spam(scene: Scene) -> None:
     for name in ("Ann", "Bea", "Cid"):
         await scene.feedback(Customer.new(scene.emulator, name))
     listed = (await scene.staff_says(scene.julien, "/tickets")).text(scene.room.id)
-    assert "3 ticket(s) ouvert(s)" in listed and all(f"n° {n} · Quick Massy" in listed for n in (1001, 1002, 1003))
+    assert "3 tickets ouverts" in listed and all(f"n° {n} · Quick Massy" in listed for n in (1001, 1002, 1003))
     said = await scene.staff_says(scene.julien, "/close 1001")
     assert "Ticket n° 1001 fermé" in said.text(scene.room.id)
     assert "✅ fermé" in scene.card(1001).text and scene.card(1001).buttons() == []

@@ -81,7 +81,7 @@ async def test_the_store_of_the_release_before_is_served_through_the_whole_bot(
 
         summary = await camille.say("/mydata")
         assert "Ce que je garde à votre sujet</b> : 1 avis." in summary.calls[0].params["text"]
-        assert "Quick Massy Gare · ⭐⭐ · ticket n° 1001 · 2 message(s) échangé(s)" in summary.text
+        assert "Quick Massy Gare · ⭐⭐ · ticket n° 1001 · 2 messages échangés" in summary.text
         assert [c.method for c in summary.calls] == ["sendMessage", "sendDocument"]
 
         stopped = await camille.say("/stopnews")

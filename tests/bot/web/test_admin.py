@@ -4,6 +4,7 @@ dashboard's figures against `parole stats --json`."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import html
 import json
 import os
@@ -12,6 +13,7 @@ import sys
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -192,6 +194,9 @@ async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, cl
     async with client.get(f"{url}/history", params=GREETING) as response:
         page = await response.text()
         assert "-Bonjour et bienvenue" in page and "+Salut &lt;b&gt;{{ venue_name }}&lt;/b&gt;" in page
+    [saved] = await web_admin.editor.overrides.history(Document(Scope("quick"), template_document("greeting", "fr")))
+    paris = dt.datetime.fromtimestamp(saved.at, ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y %H:%M")
+    assert paris in page and "UTC" not in page  # the time in France, as the French write it
     async with client.post(f"{url}/rollback", data={**GREETING, "csrf": csrf, "to": "0", "expected": "1"}) as done:
         assert done.status == 200 and "texte par défaut" in await done.text()
     document = Document(Scope("quick"), template_document("greeting", "fr"))
@@ -259,7 +264,7 @@ def figures_of(page: str) -> dict[str, Any]:
         body = page.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
         figures[table] = [
             {"text": html.unescape(t), "count": int(n)}
-            for t, n in re.findall(r"<tr><td>([^<]+)</td><td>(\d+)</td>", body)
+            for t, n in re.findall(r'<tr data-text="([^"]+)"><td>[^<]+</td><td>(\d+)</td>', body)
         ]
     figures["weekly"] = [
         (w, int(n)) for w, n in re.findall(r"<title>(\d\d-\d\d): (\d+)</title>", svg_of(page, "trend"))
@@ -302,13 +307,26 @@ async def test_the_dashboard_shows_the_figures_of_stats_json(
         row = await stats_json(redis_url, *args)
         assert row["feedbacks"] > 0 and row["answered"] > 0 and row["staff_thanked"], args  # figures worth comparing
         assert figures_of(page) == expected_of(row), query
-        assert f"{row['average_rating']:.2f} ★" in page and f"{row['response_rate'] * 100:.1f} %" in page
-        for kind, reference in (("complaint", "8 %"), ("critique", "36 %"), ("suggestion", "12 %"), ("praise", "44 %")):
+        # French numbers (Babel): a decimal comma, a no-break space before "%".
+        average, rate = f"{row['average_rating']:.2f}", f"{row['response_rate'] * 100:.1f}"
+        assert f"{average.replace('.', ',')} ★" in page and f"{rate.replace('.', ',')}\u00a0%" in page
+        shown = re.findall(r">([^<]*)<", page.split('id="figures"', 1)[1].split("</dl>", 1)[0])
+        assert not any(re.search(r"\d\.\d", text) for text in shown), shown
+        references = (("complaint", "8"), ("critique", "36"), ("suggestion", "12"), ("praise", "44"))
+        for kind, percent in references:
+            reference = f"{percent}\u00a0%"
             assert re.search(rf'<tr data-kind="{kind}">.*?<td>{reference}</td></tr>', page), kind
     whole = figures_of(page)
     assert sum(whole["distribution"].values()) == whole["feedbacks"] == sum(whole["channels"].values())
     assert list(whole["channels"]) == ["telegram", "whatsapp", "web", "kiosk"] and all(whole["channels"].values())
     assert "<td>Borne sur place</td>" in page and "<caption>Retours par canal</caption>" in page
+    # Words, not codes: the kinds and aspects by the staff card's words, the brand by its name.
+    visible = " ".join(re.findall(r">([^<]*)<", page))
+    for code in ("praise", "complaint", "welcome_staff", "waiting_time", "opening_hours"):
+        assert not re.search(rf"\b{code}\b", visible), code
+    assert "<td>Félicitations</td>" in page and "<td>Réclamation</td>" in page
+    assert re.search(r'<tr data-text="\w+"><td>(accueil|attente|prix|propreté|qualité des produits)</td>', page)
+    assert "<h1>Tableau de bord de Quick" in page and "<title>Félicitations:" in svg_of(page, "kinds")
 
 
 async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(

@@ -106,7 +106,7 @@ async def test_rollback_from_the_history(web_admin: WebAdmin, page: Page) -> Non
 async def test_the_dashboard_on_a_phone(web_admin: WebAdmin, seeded: list[str], page: Page) -> None:
     await login(page, web_admin)
     await page.locator("#nav-dashboard").click()
-    await expect(page.locator("h1")).to_have_text("Tableau de bord de quick")
+    await expect(page.locator("h1")).to_have_text("Tableau de bord de Quick")  # the brand by its name
     await page.locator("input[name=since]").fill("2026-09-07")
     await page.locator("input[name=until]").fill("2026-09-28")
     await page.get_by_role("button", name="Afficher").click()

@@ -24,7 +24,7 @@ async def test_a_brand_admin_edits_previews_and_rolls_back_in_the_staff_room(sce
     room = scene.room.id
     shown = await scene.staff_says(scene.maria, "/template show greeting")
     assert "greeting fr pour quick — texte de default" in shown.text(room)
-    assert "Bonjour et bienvenue chez <b>{{ venue_name }}</b>" in shown.text(room)  # the source, escaped
+    assert "Bonjour et bienvenue <b>{{ venue_name | chez }}</b>" in shown.text(room)  # the source, escaped
     assert "/template set greeting fr 0 @quick" in shown.text(room)
     said = await scene.staff_says(scene.maria, "/template set greeting fr 0\nSalut <b>{{ venue_name }}</b> !")
     assert "greeting fr (quick) enregistré — version 1" in said.text(room)

@@ -79,6 +79,15 @@ def test_what_the_customer_chat_reads_of_each_shape() -> None:
     assert old is not None and old.clicked_message_id is None
 
 
+def test_a_captioned_photo_is_read_as_its_caption() -> None:
+    """A photo with "les frites étaient froides" under it answers with those words, not "send text"."""
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
+    captioned = read_json(message(photo=photo, caption="Les frites étaient froides"))
+    assert captioned == Inbound(7, AWA, "fr", message_id=3, text="Les frites étaient froides")
+    bare = read_json(message(photo=photo, caption="  "))
+    assert bare is not None and (bare.text, bare.kind) == (None, "photo")
+
+
 @pytest.mark.parametrize(
     "data",
     [

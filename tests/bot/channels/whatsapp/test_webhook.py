@@ -39,7 +39,7 @@ async def test_the_journey_on_whatsapp(wa_bot: RunningBot, cloud: CloudApiEmulat
     assert stored["reason"] == "On a attendu 40 minutes & personne ne s'excuse <vraiment>."
     # Every message of the customer was marked read; no HTML reached WhatsApp, the bold became *…*.
     assert len(cloud.read) == len(turns)
-    assert "*Quick Massy*" in turns[0].text
+    assert "*chez Quick Massy*" in turns[0].text
 
 
 async def test_a_first_message_without_the_code_is_asked_for_it(
@@ -50,7 +50,7 @@ async def test_a_first_message_without_the_code_is_asked_for_it(
     assert "code de 6 caractères" in (await customer.say("Bonjour")).text
     assert "ne correspond à aucun" in (await customer.say("ZZZZZZ")).text
     turn = await customer.say(code.lower())
-    assert "bienvenue chez *Quick Massy*" in turn.text and len(turn.choices) == 5
+    assert "bienvenue *chez Quick Massy*" in turn.text and len(turn.choices) == 5
 
 
 async def test_an_unknown_code_in_the_prefilled_text_gets_a_clear_answer(
@@ -73,7 +73,7 @@ async def test_a_typed_rating_and_a_shared_location(
     assert turn.choices and turn.choices[0].startswith("Quick Massy")
     assert all(len(title) <= 24 for title in turn.choices)
     turn = await customer.choose(turn.choices[0])
-    assert "bienvenue chez *Quick Massy Gare RER*" in turn.text
+    assert "bienvenue *chez Quick Massy Gare RER*" in turn.text
     await customer.say("4/5")  # typed
     assert [f["rating"] async for f in wa_bot.store.iter_feedback("quick")] == [4]
 
