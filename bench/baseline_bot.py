@@ -52,7 +52,7 @@ DUPLICATE_WINDOW = 24 * 3600.0
 
 # parole's default French templates, as plain strings.
 GREETING = (
-    "Bonjour et bienvenue chez <b>{venue}</b> !\n"
+    "Bonjour et bienvenue <b>chez {venue}</b> !\n"
     "L'équipe aimerait savoir comment s'est passée votre visite. Cela ne prend qu'une minute."
 )
 ASK_RATING = "Quelle note donneriez-vous à votre visite, de 1 à 5 ?"
@@ -63,8 +63,8 @@ ASK_REASON_LOW = (
 ASK_REASON_MID = "Merci. Qu'est-ce qui aurait rendu votre visite vraiment réussie ?"
 ASK_REASON_HIGH = "Merci, cela nous fait très plaisir ! Qu'avez-vous le plus apprécié ?"
 ASK_SUGGESTION = "Une idée ou une suggestion pour nous améliorer ? Écrivez-la, ou touchez « Passer »."
-THANKS = "Merci pour votre avis ! L'équipe de <b>{venue}</b> va le lire et pourra vous répondre ici même."
-NEWS_BUTTON = "🔔 Recevoir les nouvelles de {venue}"  # parole's thanks offers the venue's news: so does this
+THANKS = "Merci pour votre avis ! L'équipe <b>{of_venue}</b> va le lire et pourra vous répondre ici même."
+NEWS_BUTTON = "🔔 Recevoir les nouvelles {of_venue}"  # parole's thanks offers the venue's news: so does this
 UNKNOWN_VENUE = "Ce lien ne correspond à aucun établissement que nous connaissons. Il a peut-être été mal copié."
 ALREADY_RATED = (
     "Vous avez déjà donné votre avis sur <b>{venue}</b> ces 24 dernières heures. Merci ! "
@@ -72,6 +72,12 @@ ALREADY_RATED = (
 )
 CANCELLED = "C'est annulé. Scannez un QR code quand vous voudrez donner votre avis."
 SKIP = "Passer"
+
+
+def of(venue: str) -> str:
+    """ "de" before a venue's name, elided before a vowel or a mute h ("d'Hôtel du Port"), as parole writes it."""
+    return ("d'" if venue[:1].lower() in "aeiouyàâäéèêëîïôöûüh" else "de ") + venue
+
 
 STARS = InlineKeyboardMarkup([[InlineKeyboardButton("⭐" * n, callback_data=f"rate:{n}") for n in range(1, 6)]])
 SKIP_BUTTON = InlineKeyboardMarkup([[InlineKeyboardButton(SKIP, callback_data="skip")]])
@@ -152,9 +158,9 @@ async def _thank(feedback: dict[str, Any], update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
     data = f"news:in:{int(feedback['created_at'] * 1000):x}"
-    news = InlineKeyboardButton(NEWS_BUTTON.format(venue=feedback["venue_name"]), callback_data=data)
+    news = InlineKeyboardButton(NEWS_BUTTON.format(of_venue=of(feedback["venue_name"])), callback_data=data)
     await chat.send_message(
-        THANKS.format(venue=html.escape(feedback["venue_name"])),
+        THANKS.format(of_venue=html.escape(of(feedback["venue_name"]))),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup([[news]]),
     )
