@@ -25,10 +25,12 @@ def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...]
     None when it fits. `label`: the template is a button's label, not a message."""
     shown = to_whatsapp(text).strip()
     if label:
-        if len(shown) > ROW_TITLE:
+        # Up to 20 characters a reply button; beyond, a list row shows 24 as its title and the whole label, up
+        # to 72, under it (`bot.channels.whatsapp.customer`): only a longer one would be cut.
+        if len(shown) > ROW_DESCRIPTION:
             return (
-                f"on WhatsApp a button label holds {BUTTON_TITLE} characters (a list row's {ROW_TITLE}): "
-                f"this one has {len(shown)} and would be cut"
+                f"on WhatsApp a button label shows at most {ROW_DESCRIPTION} characters (a list row's title "
+                f"{ROW_TITLE} and the whole label under it): this one has {len(shown)} and would be cut"
             )
         return None
     choices = sum(len(row) for row in buttons)

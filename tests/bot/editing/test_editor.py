@@ -163,8 +163,6 @@ async def whatsapp_editor(editor: Editor) -> Editor:
 @pytest.mark.parametrize(
     ("name", "source", "problem"),
     [
-        ("button_skip", "Passer cette question, merci", "a button label holds 20 characters (a list row's 24)"),
-        ("button_skip", "Passer cette question ici !", "this one has 27 and would be cut"),
         ("ask_suggestion", "Une idée ? " + "x" * 1100, "a message with buttons holds 1024 characters"),
         # 3,300 characters in Telegram (bold is markup), 5,500 in WhatsApp's formatting (bold is *stars*)
         ("help", "<b>xx</b> " * 1100, "a message holds 4096 characters: this one has 5499"),
@@ -181,7 +179,9 @@ async def test_with_whatsapp_on_a_template_that_breaks_its_limits_is_refused_at_
 
 
 async def test_with_whatsapp_on_templates_within_its_limits_are_saved(whatsapp_editor: Editor) -> None:
-    await whatsapp_editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer ⏭ (24 caractères)", expected=0)
+    # 39 characters: a list row on WhatsApp, its title cut at 24 and the whole label under it.
+    label = "🔔 Recevoir les nouvelles de Quick Massy"
+    await whatsapp_editor.set_template(OLGA, Scope(), "button_skip", "fr", label, expected=0)
     await whatsapp_editor.set_template(OLGA, Scope(), "ask_suggestion", "fr", "Une idée ? " + "x" * 1000, expected=0)
     assert await whatsapp_editor.overrides.revision() == 2
 
@@ -189,8 +189,32 @@ async def test_with_whatsapp_on_templates_within_its_limits_are_saved(whatsapp_e
 async def test_with_whatsapp_on_a_rollback_to_a_version_over_its_limits_is_refused(
     editor: Editor, whatsapp_editor: Editor
 ) -> None:
-    document = Document(Scope(), template_document("button_skip", "fr"))
-    await editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer cette question, merci", expected=0)
-    await editor.set_template(OLGA, Scope(), "button_skip", "fr", "Passer", expected=1)
+    document = Document(Scope(), template_document("help", "fr"))
+    await editor.set_template(OLGA, Scope(), "help", "fr", "<b>xx</b> " * 1100, expected=0)
+    await editor.set_template(OLGA, Scope(), "help", "fr", "Aide", expected=1)
     with pytest.raises(Refused, match="WhatsApp"):
         await whatsapp_editor.rollback(OLGA, document, 1, expected=2)
+
+
+async def test_with_whatsapp_on_every_shipped_template_saves_unchanged(whatsapp_editor: Editor) -> None:
+    # An admin who saves a shipped template as it is must never be refused because WhatsApp is on.
+    catalog = TemplateCatalog()
+    refused = []
+    for name in catalog.names:
+        for language in catalog.languages:
+            if not catalog.has(name, language):
+                continue
+            scope = Scope()
+            source = catalog.source(name, language)
+            try:
+                await whatsapp_editor.set_template(OLGA, scope, name, language, source, expected=0)
+            except Refused as exc:
+                refused.append(f"{name}/{language}: {exc.problem}")
+    assert refused == []
+
+
+def test_on_whatsapp_a_label_is_cut_only_beyond_what_a_list_row_shows() -> None:
+    # Up to 20 characters a reply button, up to 72 a list row (title cut at 24, the whole label under it).
+    assert template_problem("🔔 Recevoir les nouvelles de Quick Massy", (), label=True) is None
+    problem = template_problem("Passer " + "x" * 66, (), label=True)
+    assert problem is not None and "this one has 73 and would be cut" in problem
