@@ -142,7 +142,7 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp): Bonjour !" in out
-    assert "bienvenue chez *Quick Massy Gare*" in out and "<b>" not in out.split("Stored feedback")[0]
+    assert "bienvenue *chez Quick Massy Gare*" in out and "<b>" not in out.split("Stored feedback")[0]
     assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille picks [⭐⭐]" in out
     assert "via WhatsApp" in out and "Ticket n° 1001" in out
     assert "🤖 → Camille (WhatsApp): *Quick Massy Gare* vous répond" in out
