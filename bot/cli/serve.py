@@ -156,6 +156,8 @@ async def running_bot(
             if application.running:
                 await application.stop()
             await application.shutdown()
+            with contextlib.suppress(Exception):  # Redis may be what is failing: the records are then lost, no more
+                await store.flush_soon()  # the deferred records (`Store.write_soon`), before the connections go
             if lane is not None:
                 await lane.aclose()
             if wa is not None:

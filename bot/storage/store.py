@@ -6,6 +6,7 @@ Every method is one Redis round trip unless it says otherwise, so the per-update
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -130,6 +131,9 @@ class Store:
             self._soon_timer = None
         if self._soon:
             await self._round_trip([])
+        for task in list(self._soon_tasks):  # a flush under way: waited for, so no connection outlives the store
+            with contextlib.suppress(Exception):
+                await task
 
     async def round_trip(self, commands: Sequence[Command]) -> list[Any]:
         """Run the commands in one round trip, on the hot path's lane when there is one."""
