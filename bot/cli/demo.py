@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from redis.asyncio import Redis
 
@@ -69,20 +69,26 @@ class _Scene:
         return delivery
 
 
+def offline_settings(settings: Settings, emulator: BotApiEmulator, port: int, tmp: Path, **changes: Any) -> Settings:
+    """`settings` pointed at the Bot API emulator, the webhook on `port`, the data in `tmp` without a Redis URL."""
+    return dataclasses.replace(
+        settings,
+        telegram_token=Secret(emulator.token),
+        telegram_api_url=emulator.base_url,
+        data_dir=settings.data_dir if settings.redis_url else tmp,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_secret=Secret(DEMO_SECRET),
+        bot_username=emulator.bot_username,
+        **changes,
+    )
+
+
 async def run_demo(settings: Settings, *, out: TextIO) -> int:
     """Play scan → 2 stars → reason → suggestion, print the transcript and the stored feedback."""
     with tempfile.TemporaryDirectory(prefix="parole-demo-") as tmp:
         async with BotApiEmulator() as emulator:
             port = free_port()
-            demo_settings = dataclasses.replace(
-                settings,
-                telegram_token=Secret(emulator.token),
-                telegram_api_url=emulator.base_url,
-                data_dir=settings.data_dir if settings.redis_url else Path(tmp),
-                webhook_url=f"http://127.0.0.1:{port}/telegram",
-                webhook_secret=Secret(DEMO_SECRET),
-                bot_username=emulator.bot_username,
-            )
+            demo_settings = offline_settings(settings, emulator, port, Path(tmp))
             # No worker runs in the demo: cards go out at once, without waiting for the analysis.
             async with running_bot(
                 demo_settings, listen=Listen("127.0.0.1", port), notify_every=None, analysis_wait=0

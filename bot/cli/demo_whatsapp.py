@@ -3,7 +3,6 @@ embedded Redis, the Cloud API emulator for the customer, the Bot API emulator fo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import secrets
 import tempfile
@@ -11,7 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.channels.whatsapp.links import PREFILLED, whatsapp_link
-from bot.cli.demo import DEMO_SECRET, _print_calls, _Scene
+from bot.cli.demo import _print_calls, _Scene, offline_settings
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Secret, Settings, WhatsAppSettings
 from bot.insights.export import export_record
@@ -58,14 +57,11 @@ async def run_whatsapp_demo(settings: Settings, *, out: TextIO) -> int:
     with tempfile.TemporaryDirectory(prefix="parole-demo-") as tmp:
         async with BotApiEmulator() as emulator, CloudApiEmulator() as cloud:
             port = free_port()
-            demo_settings = dataclasses.replace(
+            demo_settings = offline_settings(
                 settings,
-                telegram_token=Secret(emulator.token),
-                telegram_api_url=emulator.base_url,
-                data_dir=settings.data_dir if settings.redis_url else Path(tmp),
-                webhook_url=f"http://127.0.0.1:{port}/telegram",
-                webhook_secret=Secret(DEMO_SECRET),
-                bot_username=emulator.bot_username,
+                emulator,
+                port,
+                Path(tmp),
                 whatsapp=WhatsAppSettings(
                     token=Secret(cloud.token),
                     phone_number_id=cloud.phone_number_id,
