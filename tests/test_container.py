@@ -63,9 +63,9 @@ def build_base() -> None:
         for certificate in Path("/usr/local/share/ca-certificates").glob("*.crt"):
             shutil.copy(certificate, Path(root, "usr/local/share/ca-certificates", certificate.name))
         subprocess.run(["chroot", root, "update-ca-certificates"], check=True, capture_output=True)
-        tar = subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE)
-        subprocess.run([*podman(), "import", "-", BASE], stdin=tar.stdout, check=True, capture_output=True)
-        assert tar.wait() == 0
+        with subprocess.Popen(["tar", "-C", root, "-c", "."], stdout=subprocess.PIPE) as tar:
+            subprocess.run([*podman(), "import", "-", BASE], stdin=tar.stdout, check=True, capture_output=True)
+        assert tar.returncode == 0
 
 
 def build_image() -> str:
