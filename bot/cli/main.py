@@ -512,7 +512,8 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import customer_channels
     from bot.botapi.http import AiohttpRequest
     from bot.cli.progress import Progress
-    from bot.customers.news import BroadcastReport, NewsSender, NewsStore, SendBudget
+    from bot.customers.broadcasts import BroadcastReport
+    from bot.customers.news import NewsSender, NewsStore, SendBudget
     from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
 
     since, until = _period(args)
