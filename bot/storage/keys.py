@@ -69,8 +69,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
 | `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
 | `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
-| `parole:{outbound}:bucket` | string, expires | when the outbound bucket is empty (µs; `botapi.outbound`) |
-| `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
+| `parole:{outbound}:slots` | sorted set, expires | the bot's messages of the last and next seconds (µs; `outbound`) |
+| `parole:{outbound}:senders` | sorted set, expires | processes reserving slots for answers, by last reservation |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
 | `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
 | `parole:web:{C}:log` | list | a web or kiosk customer's transcript: JSON events, oldest first |
@@ -90,7 +90,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:ix:w:WORD` | string (bitmap) | the same for a frequent word (its positions moved there) |
 | `parole:{B}:ix:tmp:R:N` | string (bitmap) | a query's intermediate result, deleted by the query's script |
 
-The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
+The outbound keys share the hash tag `{outbound}`: one script reads the bot's slots and a chat's bucket together.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ DEADLINES = f"{PREFIX}:deadlines"
 OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
 #: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
 GLOBAL_SCOPE = "_global"
-OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:bucket"
+OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:slots"  # a string `:bucket` before the one budget: not reused
 OUTBOUND_SENDERS = f"{PREFIX}:{{outbound}}:senders"
 OUTBOUND_BLOCKED = f"{PREFIX}:{{outbound}}:blocked"
 
