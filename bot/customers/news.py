@@ -25,6 +25,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.botapi.outbound import PRIORITY, Priority
 from bot.customers.broadcasts import BroadcastReport, Fate, NewsJob, NewsJobs
 from bot.errors import InvalidInput, NotFound
 from bot.seam.commands import NEWS_OUT
@@ -352,4 +353,8 @@ class NewsSender:
         body = self.renderer.render(MessagePart("news_message", variables), language)
         label = self.renderer.render_label(MessagePart("button_news_stop", {"venue_name": venue.name}), language)
         message = OutgoingMessage(body, (((label, f"{NEWS_OUT}{venue.short_code}"),),))
-        return await self.channels.send(customer, message, what="news to a customer")
+        token = PRIORITY.set(Priority.BROADCAST)  # the bot's one budget, after the answers and the cards
+        try:
+            return await self.channels.send(customer, message, what="news to a customer")
+        finally:
+            PRIORITY.reset(token)

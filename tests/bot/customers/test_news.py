@@ -11,8 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
+from bot.botapi.outbound import PRIORITY, Outbound, Priority
 from bot.cli.serve import RunningBot
 from bot.config import Settings
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -339,3 +341,28 @@ async def test_a_broadcast_given_back_when_its_process_stops_goes_on_at_once(
     assert await other.resume() == 1
     await other.idle()
     assert all(len(_news_to(scene, mark, customer)) == 1 for customer in people.values())
+
+
+async def test_news_take_the_bots_one_budget_after_answers_and_cards(
+    scene: Scene, staff_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each news message asks the bot's outbound limits at the broadcast priority (it goes only while no answer
+    or card waits for a slot), the room's report at the cards' priority."""
+    people = await _customers(scene, "Ann", "Bea")
+    for customer in people.values():
+        await _opt_in(scene, customer)
+    outbound = staff_bot.application.bot.request._outbound
+    assert isinstance(outbound, Outbound)
+    asked: list[tuple[Priority, str | None]] = []
+    pace = outbound.pace
+
+    async def spied(kind: str, chat_id: str | None) -> float:
+        asked.append((PRIORITY.get(), chat_id))
+        return await pace(kind, chat_id)
+
+    monkeypatch.setattr(outbound, "pace", spied)
+    await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    await staff_bot.staff.news.idle()
+    to_customers = [p for p, chat in asked if chat in {str(c.user.id) for c in people.values()}]
+    assert to_customers == [Priority.BROADCAST, Priority.BROADCAST]
+    assert {p for p, chat in asked if chat == str(scene.room.id)} == {Priority.CARD}
