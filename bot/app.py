@@ -315,6 +315,7 @@ def staff(
         rooms, tickets, cards, relay, auth, kit.renderer,
         bot_username=username, language_for=kit.engine.language_for, clock=clock, news=news,
     )  # fmt: skip
+    news.report_to_room = room_chat.news_report
     privacy = CustomerData(store, tickets, kit.renderer, channels, clock=clock)
     admin_chat = AdminChat(
         live.editor, WebLogins(store.redis, settings.web_url), rooms, auth, cards,

@@ -2,21 +2,28 @@
 
 What is limited (Telegram documents its limits loosely, so these are the safe reading; see README):
 
-- the bot: about `per_second` (30) messages a second, sends and edits, all processes together;
+- the bot: at most `per_second` (30) messages in any second (1.1 s of Redis's clock, for the jitter), sends
+  and edits, all processes together;
 - a private chat: one message a second after a burst of `chat_burst` (5), so the answers to a customer who
   types quickly (two messages to one update, a whole feedback) go at once while a flood is spread out;
 - a group: at most `group_per_minute` (20) messages in any 60 seconds.
 
 Edits count for the bot, not for the chat: they bring no new message. Callback answers and reads are free.
 
-Who goes first: `ANSWER` (a customer's private chat, answering what they just did) before `CARD` (staff
-rooms, relays) before `BROADCAST` (reminders, escalations). Answers never wait for Redis: each process
-spends its share of the bot's budget (the budget over the processes that sent in the last few seconds)
-from a local bucket, and once a second reports what it spent and reads the shared state back (one round
-trip a second, not one per message). Everything else asks Redis once per message (one script): it passes
-while the bot's shared bucket, answers included, has room — broadcasts only while it is at most half full —
-and while the chat or group has room. A 429's `retry_after` blocks every process: the one that saw it at
-once, the others at their next refresh (within a second) or at their next staff message.
+One budget: every message of every process (answers, staff cards and relays, news) takes a *slot* in one
+log in Redis, the times at which the bot's messages go (`parole:{outbound}:bucket`, a sorted set of the last
+second's and the coming slots). A slot is the earliest time at which the log holds fewer than `per_second`
+messages in the second before it, so no second ever holds more than `per_second`, at start as later; a
+message takes its slot and waits for it (a sleep: nothing is held meanwhile, nothing asks Redis again).
+
+Who goes first: `ANSWER` (a customer's private chat, answering what they just did) and `CARD` (staff rooms,
+relays) take the next slot in turn; `BROADCAST` (news, reminders, escalations) goes only while no slot is
+queued and the last second holds at most `broadcast_share` of the budget. Answers do not ask Redis one by one:
+each process reserves slots for them in advance, as many as it answered in the last second (at most its
+share: the budget over the processes that reserved in the last few seconds), one round trip for all of them;
+a reserved slot left unused a moment after its time is dropped, never used late. An answer first waits for
+its chat's pace, then takes a slot. A 429's `retry_after` blocks every process: no slot is given before it
+ends.
 
 If Redis cannot be reached the limiter lets messages through (and says so in the log): Telegram's own 429,
 honoured, is the backstop; a Redis failure must not cost a customer their answer.
@@ -30,6 +37,7 @@ import os
 import secrets
 import socket
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -43,9 +51,14 @@ from bot.storage import keys
 
 log = logging.getLogger(__name__)
 
-REFRESH_EVERY = 1.0  # seconds between two reports of a process's answers (and reads of the shared state)
-SENDER_TTL = 5.0  # a process that has not refreshed for this long no longer counts for the shares
+SENDER_TTL = 5.0  # a process that has not reserved for this long no longer counts for the shares
+# Seconds: the bot's budget is `per_second` messages in any window this long, of Redis's clock. A tenth of a
+# second more than Telegram's second: a burst reaches Telegram a few milliseconds early or late (each process's
+# event loop, the network), and slots exactly a second apart could then meet in one of its seconds.
+WINDOW = 1.1
 GROUP_WINDOW = 60.0
+SLOT_GRACE = 0.05  # seconds after its time that a reserved slot may still be used (then it is dropped)
+MAX_RESERVED = 100  # slots reserved for answers in one round trip, at most
 _US = 1_000_000
 
 SEND_METHODS = frozenset({
@@ -81,77 +94,79 @@ class Limits:
     broadcast_share: float = 0.5  # broadcasts go only while the bot's bucket is at most this full
 
 
-# GCRA ("theoretical arrival time") buckets in microseconds of Redis's clock, so every process agrees on now.
+# The bot's log is a sorted set of slot times in microseconds of Redis's clock (every process agrees on now).
 # Numbers go back to Redis through string.format('%d'): Lua's tostring would round them to 14 digits.
-_NOW = """
+# KEYS: log, blocked-until, chat bucket (private) or chat log (group) or the log again (none), senders.
+# ARGV: 1 window (us), 2 messages per window, 3 how many slots, 4 kind (private, group, none), 5 chat interval
+# (us), 6 chat burst, 7 group count, 8 group window (us), 9 a unique member prefix, 10 broadcast share (0: not
+# a broadcast), 11 sender ('': do not count as one), 12 sender ttl (us).
+# Returns {0, live senders, offsets of the slots given from now (us)...}, or {1, us}: nothing given, ask again
+# after that long (a chat's or a group's limit, or a broadcast behind other messages).
+_TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-"""
-
-# KEYS: bot bucket, senders, blocked-until. ARGV: sender, answers sent since the last report, interval (us),
-# sender ttl (us). Returns {live senders, microseconds still blocked}.
-_REFRESH = (
-    _NOW
-    + """
-local spent = tonumber(ARGV[2])
-if spent > 0 then
-  local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + spent * tonumber(ARGV[3])
-  redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
+local window, per = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - window))
+local base = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0'))
+local function slot_after(earliest)
+  local s = earliest
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  if last[2] then s = math.max(s, tonumber(last[2])) end
+  local nth = redis.call('ZRANGE', KEYS[1], -per, -per, 'WITHSCORES')
+  if nth[2] and redis.call('ZCARD', KEYS[1]) >= per then s = math.max(s, tonumber(nth[2]) + window) end
+  return s
 end
-local ttl = tonumber(ARGV[4])
-redis.call('ZADD', KEYS[2], string.format('%d', now), ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('%d', now - ttl))
-redis.call('PEXPIRE', KEYS[2], math.ceil(ttl / 1000))
-local blocked = tonumber(redis.call('GET', KEYS[3]) or '0') - now
-return {redis.call('ZCARD', KEYS[2]), math.max(blocked, 0)}
-"""
-)
-
-# KEYS: bot bucket, blocked-until, chat bucket (private) or log (group). ARGV: interval (us), tolerance (us),
-# kind (private, group or none), chat interval (us), chat burst, group count, group window (us), a unique
-# member. Returns 0 when the message may go (and counts it), else the microseconds to wait first.
-_ACQUIRE = (
-    _NOW
-    + """
-local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
-if blocked > now then return blocked - now end
-local interval = tonumber(ARGV[1])
-local tat = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + interval
-local wait = tat - tonumber(ARGV[2]) - now
-if wait > 0 then return wait end
-local kind = ARGV[3]
+local first = slot_after(base)
+local share = tonumber(ARGV[10])
+if share > 0 then
+  local recent = redis.call('ZCOUNT', KEYS[1], string.format('%d', now - window), '+inf')
+  if first > now or recent >= share * per then return {1, math.max(first - now, math.floor(window / per))} end
+end
+local kind = ARGV[4]
 if kind == 'private' then
-  local step = tonumber(ARGV[4])
-  local chat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), now) + step
-  wait = chat - tonumber(ARGV[5]) * step - now
-  if wait > 0 then return wait end
+  local step = tonumber(ARGV[5])
+  local chat = math.max(tonumber(redis.call('GET', KEYS[3]) or '0'), first) + step
+  local wait = chat - tonumber(ARGV[6]) * step - first
+  if wait > 0 then return {1, first + wait - now} end
   redis.call('SET', KEYS[3], string.format('%d', chat), 'PX', math.ceil((chat - now) / 1000) + 1)
 elseif kind == 'group' then
-  local window = tonumber(ARGV[7])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', now - window))
-  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then
+  local gwindow = tonumber(ARGV[8])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', string.format('%d', first - gwindow))
+  if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[7]) then
     local oldest = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-    return math.max(tonumber(oldest[2]) + window - now, 1)
+    return {1, math.max(tonumber(oldest[2]) + gwindow - now, 1)}
   end
-  redis.call('ZADD', KEYS[3], string.format('%d', now), ARGV[8])
-  redis.call('PEXPIRE', KEYS[3], math.ceil(window / 1000))
+  redis.call('ZADD', KEYS[3], string.format('%d', first), ARGV[9])
+  redis.call('PEXPIRE', KEYS[3], math.ceil((first - now + gwindow) / 1000))
 end
-redis.call('SET', KEYS[1], string.format('%d', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
-return 0
+local given = {0, 1}
+local s = first
+for i = 1, tonumber(ARGV[3]) do
+  if i > 1 then s = slot_after(s) end
+  redis.call('ZADD', KEYS[1], string.format('%d', s), ARGV[9] .. ':' .. i)
+  given[#given + 1] = s - now
+end
+redis.call('PEXPIRE', KEYS[1], math.ceil((s - now + window) / 1000) + 1000)
+if ARGV[11] ~= '' then
+  local ttl = tonumber(ARGV[12])
+  redis.call('ZADD', KEYS[4], string.format('%d', now), ARGV[11])
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', string.format('%d', now - ttl))
+  redis.call('PEXPIRE', KEYS[4], math.ceil(ttl / 1000))
+  given[2] = redis.call('ZCARD', KEYS[4])
+end
+return given
 """
-)
 
 # KEYS: blocked-until. ARGV: microseconds. Never shortens a block another process set.
-_BLOCK = (
-    _NOW
-    + """
+_BLOCK = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local until_ = now + tonumber(ARGV[1])
 if until_ > tonumber(redis.call('GET', KEYS[1]) or '0') then
   redis.call('SET', KEYS[1], string.format('%d', until_), 'PX', math.ceil(tonumber(ARGV[1]) / 1000) + 1)
 end
 return 0
 """
-)
 
 
 def chat_kind(chat_id: str | None) -> str:
@@ -186,8 +201,8 @@ class Outbound:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         where: OutboundKeys | None = None,
     ) -> None:
-        """`clock` and `sleep` pace this process's answers; the shared limits run on Redis's clock, at
-        `where` (Telegram's keys by default)."""
+        """`clock` and `sleep` pace this process's messages (slots come as offsets from Redis's now); the
+        shared limits live at `where` (Telegram's keys by default)."""
         self.redis = redis
         self.keys = where or OutboundKeys()
         self.limits = limits or Limits()
@@ -196,14 +211,14 @@ class Outbound:
         self.sleep = sleep
         self.senders = 1  # processes sharing the budget, as last read
         self.waited = 0.0  # seconds this process's messages spent waiting for the limits (for logs and tests)
-        self._refresh_at = 0.0
-        self._answered = 0
-        self._tat = 0.0  # this process's bucket for answers (monotonic seconds)
+        self.reservations = 0  # round trips that reserved slots for answers (for benchmarks and tests)
+        self._slots: list[float] = []  # slots reserved for answers, in this process's clock, earliest first
+        self._answered: deque[float] = deque()  # when this process's last answers took their slot (last second)
         self._chats: dict[str, float] = {}  # a bucket per private chat, for answers
-        self._blocked_until = 0.0
+        self._reserving = asyncio.Lock()
+        self._wanting = 0  # answers waiting for a slot
         self._members = 0
-        self._refresh_script = redis.register_script(_REFRESH)
-        self._acquire_script = redis.register_script(_ACQUIRE)
+        self._take_script = redis.register_script(_TAKE)
         self._block_script = redis.register_script(_BLOCK)
 
     async def acquire(self, method: str, chat_id: str | None) -> float:
@@ -226,79 +241,118 @@ class Outbound:
 
     async def block(self, seconds: float) -> None:
         """Telegram answered 429: no process sends anything for `seconds`."""
-        self._blocked_until = max(self._blocked_until, self.clock() + seconds)
+        self._slots.clear()  # reserved before the block: no longer valid
         try:
             await self._block_script(keys=[self.keys.blocked], args=[int(seconds * _US)])
         except RedisError as exc:
             log.warning("cannot share Telegram's 429 with the other processes: %s", exc)
+            self._slots.append(self.clock() + seconds)  # this process at least waits it out
 
     async def _answer(self, chat_id: str | None) -> float:
-        """Take a place in this process's bucket (and the chat's), without Redis; the seconds waited."""
-        now = self.clock()
-        if now >= self._refresh_at:
-            await self._refresh(now)
-        limits = self.limits
-        interval = self.senders / limits.per_second
-        burst = max(1.0, limits.per_second / self.senders)  # a second's worth of the share
-        self._tat = max(self._tat, now) + interval
-        wait = max(self._blocked_until - now, self._tat - burst * interval - now)
+        """Wait for the chat's pace (kept by this process, without Redis), then for a slot of the bot's budget
+        reserved in advance; the seconds waited."""
+        waited = 0.0
         if chat_id is not None:
+            limits, now = self.limits, self.clock()
             step = 1.0 / limits.chat_per_second
             chat = self._chats[chat_id] = max(self._chats.get(chat_id, 0.0), now) + step
-            wait = max(wait, chat - limits.chat_burst * step - now)
-        self._answered += 1
-        if wait > 1e-6:  # not a rounding error
-            await self.sleep(wait)
-            return wait
-        return 0.0
+            if len(self._chats) > 10_000:
+                self._chats = {c: tat for c, tat in self._chats.items() if tat > now}
+            pause = chat - limits.chat_burst * step - now
+            if pause > 1e-6:  # not a rounding error
+                await self.sleep(pause)
+                waited += pause
+        slot = await self._answer_slot()
+        pause = slot - self.clock()
+        if pause > 1e-6:
+            await self.sleep(pause)
+            waited += pause
+        return waited
 
-    async def _refresh(self, now: float) -> None:
-        """Report the answers sent since the last time; read how many processes share and any block."""
-        self._refresh_at = now + REFRESH_EVERY  # before the await: one refresh at a time
-        spent, self._answered = self._answered, 0
-        self._chats = {chat: tat for chat, tat in self._chats.items() if tat > now}
-        args: list[Any] = [self.name, spent, int(_US / self.limits.per_second), int(SENDER_TTL * _US)]
+    async def _answer_slot(self) -> float:
+        """The next slot reserved for answers (reserving more when none is left); its time in this clock."""
+        self._wanting += 1
         try:
-            senders, blocked = await self._refresh_script(
-                keys=[self.keys.bucket, self.keys.senders, self.keys.blocked], args=args
-            )
-        except RedisError as exc:
-            self._answered += spent
-            log.warning("outbound limits not shared (answers limited by this process alone): %s", exc)
-            return
-        self.senders = max(1, int(senders))
-        if int(blocked) > 0:
-            self._blocked_until = max(self._blocked_until, now + int(blocked) / _US)
+            while True:
+                now = self.clock()
+                while self._slots and self._slots[0] < now - SLOT_GRACE:
+                    self._slots.pop(0)  # left unused: dropped, never used late
+                if self._slots:
+                    self._answered.append(now)
+                    return self._slots.pop(0)
+                seen = self.reservations
+                async with self._reserving:
+                    if self.reservations == seen:  # nobody reserved while this one waited for the lock
+                        await self._reserve()
+        finally:
+            self._wanting -= 1
 
-    async def _shared(self, priority: Priority, kind: str, chat_id: str | None) -> float:
-        """Ask Redis for a place in the bot's bucket and the chat's, waiting as long as it says."""
+    async def _reserve(self) -> None:
+        """Reserve slots for the answers waiting for one, and a quarter of the last second's answers ahead
+        (fewer round trips under load; unused, they are dropped), within this process's share."""
+        self.reservations += 1
+        now = self.clock()
+        while self._answered and self._answered[0] < now - WINDOW:
+            self._answered.popleft()
+        share = max(1, int(self.limits.per_second / self.senders))
+        count = max(1, min(share, self._wanting + len(self._answered) // 4, MAX_RESERVED))
+        try:
+            given = await self._take(count, "none", None, broadcast=False, sender=True)
+        except RedisError as exc:
+            log.warning("outbound limits not shared (answers limited by their chats alone): %s", exc)
+            self._slots.append(self.clock())
+            return
+        now = self.clock()
+        self._slots.extend(now + offset for offset in given)
+
+    async def _take(self, count: int, kind: str, chat_id: str | None, *, broadcast: bool, sender: bool) -> list[float]:
+        """Slots from the bot's log (seconds from now), or raise `_Later` with the seconds to wait first."""
         limits = self.limits
-        interval = _US / limits.per_second
-        share = limits.broadcast_share if priority is Priority.BROADCAST else 1.0
-        tolerance = max(interval, share * limits.per_second * interval)
         chat_key = (
             self.keys.chat(chat_id) if kind == "private" and chat_id else
             self.keys.group(chat_id) if kind == "group" and chat_id else
             self.keys.bucket
         )  # fmt: skip
+        self._members += 1
+        args: list[Any] = [
+            int(WINDOW * _US), max(1, int(limits.per_second)), count, kind, int(_US / limits.chat_per_second),
+            limits.chat_burst, limits.group_per_minute, int(GROUP_WINDOW * _US), f"{self.name}:{self._members}",
+            limits.broadcast_share if broadcast else 0, self.name if sender else "", int(SENDER_TTL * _US),
+        ]  # fmt: skip
+        answer = await self._take_script(
+            keys=[self.keys.bucket, self.keys.blocked, chat_key, self.keys.senders], args=args
+        )
+        if int(answer[0]) == 1:
+            raise _Later(int(answer[1]) / _US)
+        if sender:
+            self.senders = max(1, int(answer[1]))
+        return [int(offset) / _US for offset in answer[2:]]
+
+    async def _shared(self, priority: Priority, kind: str, chat_id: str | None) -> float:
+        """Take one slot of the bot's log (and the chat's) from Redis and wait for it."""
         waited = 0.0
         while True:
-            self._members += 1
-            args: list[Any] = [
-                int(interval), int(tolerance), kind, int(_US / limits.chat_per_second), limits.chat_burst,
-                limits.group_per_minute, int(GROUP_WINDOW * _US), f"{self.name}:{self._members}",
-            ]  # fmt: skip
             try:
-                wait_us = int(
-                    await self._acquire_script(keys=[self.keys.bucket, self.keys.blocked, chat_key], args=args)
-                )
+                [wait] = await self._take(1, kind, chat_id, broadcast=priority is Priority.BROADCAST, sender=False)
+            except _Later as later:
+                wait = later.seconds
             except RedisError as exc:
                 log.warning("outbound limits unavailable, message sent without them: %s", exc)
                 return waited
-            if wait_us <= 0:
+            else:
+                if wait > 1e-6:
+                    await self.sleep(wait)
+                    waited += wait
                 return waited
-            wait = wait_us / _US
             if priority is not Priority.ANSWER and wait > 1:
                 log.info("outbound %s to %s waits %.1f s for Telegram's limits", priority.name.lower(), chat_id, wait)
             await self.sleep(wait)
             waited += wait
+
+
+class _Later(Exception):
+    """No slot now: ask again in `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"ask again in {seconds:.3f} s")
+        self.seconds = seconds

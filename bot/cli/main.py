@@ -509,10 +509,11 @@ async def _brand_codes(store: Store, brand: str | None) -> list[str]:
 async def _news(args: argparse.Namespace, settings: Settings) -> int:
     from telegram import Bot
 
-    from bot.app import customer_channels
+    from bot.app import customer_channels, outbound
     from bot.botapi.http import AiohttpRequest
     from bot.cli.progress import Progress
-    from bot.customers.news import BroadcastReport, NewsSender, NewsStore, SendBudget
+    from bot.customers.broadcasts import BroadcastReport
+    from bot.customers.news import NewsSender, NewsStore, SendBudget
     from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
 
     since, until = _period(args)
@@ -529,7 +530,8 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
     async with open_redis(settings) as redis:
         store = Store(redis)
         renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
-        bot = Bot(token, base_url=settings.telegram_api_url, request=AiohttpRequest())
+        request = AiohttpRequest(outbound=outbound(settings, redis))  # the bot's one budget, with its processes
+        bot = Bot(token, base_url=settings.telegram_api_url, request=request)
         channels = customer_channels(bot, settings.bot_username, web=redis if settings.web_chat else None)
         sender = NewsSender(store, NewsStore(redis), renderer, channels, SendBudget(redis))
         venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)

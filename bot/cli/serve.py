@@ -104,6 +104,7 @@ async def running_bot(
         runner: web.AppRunner | None = None
         tasks: list[asyncio.Task[None]] = []
         wa = whatsapp(settings, store, clock=clock)
+        staff_side: Staff | None = None
         try:
             username = settings.bot_username or application.bot.username
             waits = {"analysis_wait": analysis_wait} if analysis_wait is not None else {}
@@ -141,6 +142,7 @@ async def running_bot(
                     await web.TCPSite(runner, web_listen.host, web_listen.port).start()
                     log.info("web chat on %s:%s", web_listen.host, web_listen.port)
             tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
+            tasks.append(asyncio.create_task(staff_side.news.keep_resuming()))  # broadcasts a stopped process left
             if notify_every is not None:
                 tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
             yield RunningBot(application, store, staff_side, wa)
@@ -149,6 +151,8 @@ async def running_bot(
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if staff_side is not None:
+                await staff_side.news.stop()  # leases given back: another bot process goes on
             if application.updater is not None and application.updater.running:
                 await application.updater.stop()
             if runner is not None:

@@ -30,12 +30,12 @@ from bot.storage import keys
 from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text, parse_yes_no
-from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, visible_length
+from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, utf16_len, visible_length
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
-MAX_RELAY_TEXT = 3500  # characters of a relayed text: room for the template within Telegram's 4096
+MAX_RELAY_TEXT = 3500  # characters of a customer's text relayed under the card (longer: cut with "…")
 
 
 #: Tells the staff what became of an answer: a template and its variables; the id of the room message it sent.
@@ -126,16 +126,14 @@ class Relay:
         if customer.channel == KIOSK:  # a shared tablet: whoever reads it next is someone else
             await say("staff_kiosk_no_reply", variables)
             return
-        cleaned, _ = clean_text(answer.text, MAX_RELAY_TEXT)
+        cleaned, _ = clean_text(answer.text, max(1, len(answer.text)))  # never cut: too long is refused below
         if not cleaned:
             await say("staff_reply_usage", {})
             return
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)  # the venue's own staff_reply
-        rendered = renderer.render(
-            MessagePart("staff_reply", {"venue_name": ticket.venue_name, "text": cleaned}), ticket.language
-        )
-        if visible_length(rendered) > MAX_MESSAGE_UNITS:  # Telegram would refuse it every time: not "try again"
-            over = visible_length(rendered) - MAX_MESSAGE_UNITS
+        rendered, length = _signed(renderer, ticket, cleaned)
+        if rendered is None:  # Telegram would refuse it every time: not "try again", and never cut silently
+            over = length - MAX_MESSAGE_UNITS
             await say("staff_reply_too_long", {**variables, "over": over, "limit": MAX_MESSAGE_UNITS})
             return
         if not await self.tickets.claim_mark(answer.mark):
@@ -289,3 +287,19 @@ class Relay:
                 await self.cards.refresh(await self._reloaded(ticket))
             if status == "failed" and ticket.room is not None and (changed or not latest):
                 await self.cards.say(ticket.room, "staff_delivery_failed", {"ticket": ticket.number})
+
+
+def _signed(renderer: MessageRenderer, ticket: Ticket, text: str) -> tuple[str | None, int]:
+    """A staff answer as the customer reads it (the venue's `staff_reply`) and its length as Telegram counts
+    it; None instead of the message when it is longer than Telegram takes. A text too long by itself is not
+    rendered (the renderer's output budget): its length is the signature's plus its own."""
+
+    def render(body: str) -> str:
+        variables = {"venue_name": ticket.venue_name, "text": body}
+        return renderer.render(MessagePart("staff_reply", variables), ticket.language)
+
+    if utf16_len(text) > MAX_MESSAGE_UNITS:
+        return None, visible_length(render("")) + utf16_len(text)
+    rendered = render(text)
+    length = visible_length(rendered)
+    return (rendered if length <= MAX_MESSAGE_UNITS else None), length

@@ -54,6 +54,11 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
+| `parole:{B}:newsjob:ID` | hash | a news broadcast (`bot.customers.broadcasts`): venue, text, room, cursor, counts |
+| `parole:{B}:newsjob:ID:to` | list | its recipients (`C`), in order |
+| `parole:{B}:newsjob:ID:fates` | hash | recipient `C` → sending, sent, blocked, failed, skipped or unsure |
+| `parole:{B}:newsjob:ID:lease` | string, expires | the process sending it; expired: any bot process takes it over |
+| `parole:newsjobs` | set | `B/ID` of the broadcasts not finished yet (resumed by the bot processes) |
 | `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
@@ -64,8 +69,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:overrides:revision` | string | bumped on every override change anywhere (bot processes reload) |
 | `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
 | `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
-| `parole:{outbound}:bucket` | string, expires | when the outbound bucket is empty (µs; `botapi.outbound`) |
-| `parole:{outbound}:senders` | sorted set, expires | processes sharing the answer budget, by last report |
+| `parole:{outbound}:slots` | sorted set, expires | the bot's messages of the last and next seconds (µs; `outbound`) |
+| `parole:{outbound}:senders` | sorted set, expires | processes reserving slots for answers, by last reservation |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
 | `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |
 | `parole:web:{C}:log` | list | a web or kiosk customer's transcript: JSON events, oldest first |
@@ -85,7 +90,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:ix:w:WORD` | string (bitmap) | the same for a frequent word (its positions moved there) |
 | `parole:{B}:ix:tmp:R:N` | string (bitmap) | a query's intermediate result, deleted by the query's script |
 
-The outbound keys share the hash tag `{outbound}`: one script reads the bot's bucket and a chat's together.
+The outbound keys share the hash tag `{outbound}`: one script reads the bot's slots and a chat's bucket together.
 """
 
 from __future__ import annotations
@@ -105,11 +110,12 @@ CARDS_GIVEN_UP = f"{PREFIX}:cards:given-up"
 # Global, like tokens and short codes: a customer's location is searched before any brand is known.
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"
+NEWS_JOBS = f"{PREFIX}:newsjobs"
 DEADLINES = f"{PREFIX}:deadlines"
 OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
 #: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
 GLOBAL_SCOPE = "_global"
-OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:bucket"
+OUTBOUND_BUCKET = f"{PREFIX}:{{outbound}}:slots"  # a string `:bucket` before the one budget: not reused
 OUTBOUND_SENDERS = f"{PREFIX}:{{outbound}}:senders"
 OUTBOUND_BLOCKED = f"{PREFIX}:{{outbound}}:blocked"
 
@@ -167,6 +173,22 @@ def venue_member(brand_code: str, venue_code: str) -> str:
 
 def news_subscribers(brand_code: str, venue_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
+
+
+def news_job(brand_code: str, job_id: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:newsjob:{job_id}"
+
+
+def news_job_to(brand_code: str, job_id: str) -> str:
+    return f"{news_job(brand_code, job_id)}:to"
+
+
+def news_job_fates(brand_code: str, job_id: str) -> str:
+    return f"{news_job(brand_code, job_id)}:fates"
+
+
+def news_job_lease(brand_code: str, job_id: str) -> str:
+    return f"{news_job(brand_code, job_id)}:lease"
 
 
 def customer_news(customer: CustomerId) -> str:

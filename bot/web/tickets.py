@@ -26,6 +26,7 @@ OUTCOMES = {
     "staff_outside_window": "Hors de la fenêtre de 24 heures de WhatsApp : réessayez quand le client écrira.",
     "staff_relay_failed": "L'envoi a échoué : réessayez.",
     "staff_reply_usage": "La réponse est vide.",
+    "staff_reply_too_long": "Réponse trop longue une fois signée : elle n'a pas été envoyée, raccourcissez-la.",
     "closed": "Ticket fermé.",
     "spam": "Ticket marqué comme spam.",
     "reopened": "Ticket rouvert.",

@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 from telegram.warnings import PTBUserWarning
 
-from bot.botapi.outbound import Priority
+from bot.botapi.outbound import PRIORITY, Priority
 from bot.botapi.sending import call_telegram
 from bot.channels.telegram.updates import read_update
 from bot.conversations.chat import CustomerChat
@@ -83,7 +83,7 @@ class TelegramCustomers:
     async def send(
         self, customer: CustomerId, message: OutgoingMessage, *, what: str, from_staff: bool = False
     ) -> Delivered:
-        priority = Priority.CARD if from_staff else Priority.ANSWER
+        priority = Priority.CARD if from_staff else PRIORITY.get()  # ANSWER, unless news set BROADCAST around it
         if message.document is not None:
             document = message.document
             call = functools.partial(

@@ -20,8 +20,10 @@ from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
+from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
-from bot.customers.news import BroadcastReport, NewsSender
+from bot.customers.broadcasts import BroadcastReport, NewsJob
+from bot.customers.news import NewsSender
 from bot.errors import InvalidInput, NotFound
 from bot.insights.stats import parse_day
 from bot.seam.commands import parse_command
@@ -45,7 +47,6 @@ _LINK_PROBLEMS = {
 }
 MAX_LISTED = 30
 _PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})?\.\.(\d{4}-\d{2}-\d{2})?$")
-NEWS_REPORT_EVERY = 5.0  # seconds between two edits of a broadcast's report: a group takes 20 messages a minute
 
 
 def _period(found: re.Match[str] | None) -> tuple[float | None, float | None]:
@@ -273,22 +274,23 @@ class StaffRoomChat:
             return
         if not await self.tickets.claim_relay(room.brand, room.chat_id, message.message_id):
             return  # the same update delivered again: the message is already going out
+        job = await self.news.create(venue, chats, text, room=room.chat_id, language=room.language)
         nothing_yet = BroadcastReport(venue.brand, venue.code, venue.name, len(chats))
         started = await self.cards.say(room, "staff_news_progress", _report(nothing_yet), reply_to=reply)
-        shown = [time.monotonic()]
+        if started is not None:
+            job = await self.news.jobs.reported_in(job, started.message_id)
+        self.news.start(job)
 
-        async def progress(report: BroadcastReport) -> None:
-            if started is None or (not report.done and time.monotonic() - shown[0] < NEWS_REPORT_EVERY):
-                return
-            shown[0] = time.monotonic()
-            text = self.renderer.render(MessagePart("staff_news_progress", _report(report)), room.language)
-            edit = functools.partial(
-                self.cards.bot.edit_message_text, text, chat_id=room.chat_id, message_id=started.message_id,
-                parse_mode=ParseMode.HTML,
-            )  # fmt: skip
-            await call_telegram(edit, idempotent=True, what="news report")
-
-        self.news.start(venue, chats, text, progress=progress)
+    async def news_report(self, job: NewsJob, report: BroadcastReport) -> None:
+        """Show how a broadcast goes in the room message that announced it (whichever process sends it)."""
+        if job.room is None or job.report_message is None:
+            return
+        text = self.renderer.render(MessagePart("staff_news_progress", _report(report)), job.language)
+        edit = functools.partial(
+            self.cards.bot.edit_message_text, text, chat_id=job.room, message_id=job.report_message,
+            parse_mode=ParseMode.HTML,
+        )  # fmt: skip
+        await call_telegram(edit, idempotent=True, what="news report", priority=Priority.CARD)
 
     async def _reply_command(self, room: StaffRoom, message: Message, args: str) -> None:
         found = _TICKET_FIRST.match(args)

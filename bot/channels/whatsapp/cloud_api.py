@@ -47,7 +47,7 @@ def _outbound_key(name: str) -> str:
 
 
 WHATSAPP_OUTBOUND: Final = OutboundKeys(
-    bucket=_outbound_key("bucket"), senders=_outbound_key("senders"), blocked=_outbound_key("blocked"),
+    bucket=_outbound_key("slots"), senders=_outbound_key("senders"), blocked=_outbound_key("blocked"),
     chat=lambda to: _outbound_key(f"chat:{to}"), group=lambda to: _outbound_key(f"group:{to}"),
 )  # fmt: skip
 TIMEOUT: Final = aiohttp.ClientTimeout(total=15, connect=5)

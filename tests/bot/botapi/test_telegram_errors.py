@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from telegram import Bot
 
 from bot.botapi.http import AiohttpRequest
-from bot.botapi.outbound import Outbound
+from bot.botapi.outbound import Limits, Outbound, Priority
 from bot.botapi.sending import call_telegram
 from bot.cli.serve import RunningBot
 from bot.seam.outgoing import Delivered
@@ -222,3 +222,35 @@ async def test_a_429_seen_by_one_process_holds_back_the_others(emulator: BotApiE
     assert second.waited > 0.5
     assert [m.text for m in emulator.bot_messages(user.id)] == ["Merci !"]
     assert [m.text for m in emulator.bot_messages(other.id)] == ["Bonjour"]
+
+
+async def test_a_burst_of_answers_and_cards_from_two_processes_keeps_the_bots_budget(
+    emulator: BotApiEmulator, redis_client: Redis
+) -> None:
+    """The emulator counts the sends as they arrive: 15 answers from one process and 10 cards from another, all
+    at once, on a budget of 10 a second, never exceed 10 in a second (Telegram would answer 429 past its own)."""
+    users = [emulator.add_user(f"Client {n}", language_code="fr") for n in range(15)]
+    for user in users:
+        await emulator.send_text(user, "/start")  # they wrote to the bot (nobody reads it: the test sends)
+    room = emulator.add_group("Quick — équipe", members=[users[0]])
+    limits = Limits(per_second=10)
+    async with (
+        _client(emulator.base_url, emulator.token, outbound=Outbound(redis_client, limits)) as answers,
+        _client(emulator.base_url, emulator.token, outbound=Outbound(redis_client, limits)) as staff,
+    ):
+        sends = [
+            call_telegram(functools.partial(answers.send_message, user.id, "Merci !"), idempotent=False, what="answer")
+            for user in users
+        ] + [
+            call_telegram(
+                functools.partial(staff.send_message, room.id, f"Ticket n° {1001 + n}"),
+                idempotent=False, what="card", priority=Priority.CARD,
+            )
+            for n in range(10)
+        ]  # fmt: skip
+        sent = await asyncio.gather(*sends)
+    assert all(s.ok for s in sent)
+    arrivals = sorted(call.at for call in emulator.calls_to("sendMessage"))
+    assert len(arrivals) == 25 and {c.status for c in emulator.calls_to("sendMessage")} == {200}
+    assert max(sum(1 for t in arrivals if start <= t < start + 1.0) for start in arrivals) <= 10
+    assert arrivals[-1] - arrivals[0] >= 1.8  # 25 messages: into the third second

@@ -11,8 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
+from bot.botapi.outbound import PRIORITY, Outbound, Priority
 from bot.cli.serve import RunningBot
 from bot.config import Settings
 from bot.customers.news import NewsSender, NewsStore, SendBudget
@@ -222,7 +224,7 @@ async def test_parole_news_from_the_command_line(
     assert code == 0, err
     assert json.loads(out) == {
         "brand": "quick", "venue": scene.massy.code, "venue_name": "Quick Massy", "total": 2, "sent": 1,
-        "blocked": 1, "failed": 0, "skipped": 0,
+        "blocked": 1, "failed": 0, "skipped": 0, "unsure": 0,
     }  # fmt: skip
     assert "2/2 customer" in err
     assert _news_to(scene, mark, people["Ann"]) and not _news_to(scene, mark, people["Bea"])
@@ -248,3 +250,119 @@ async def test_mydata_shows_and_forget_drops_the_subscriptions(scene: Scene, sta
     await staff_bot.staff.privacy.forget(CustomerId.telegram(chat))
     assert await staff_bot.staff.news.news.subscribers("quick", scene.massy.code) == []
     assert (await staff_bot.staff.privacy.collect(CustomerId.telegram(chat)))["news_from"] == []
+
+
+class _StoppingBudget(SendBudget):
+    """The real budget, which stops before the send after the first `sends` until `go` is set: the test stops
+    the process there, as a crash or a deploy would."""
+
+    def __init__(self, redis: Redis, sends: int) -> None:
+        super().__init__(redis, 1000)
+        self.sends = sends
+        self.reached = asyncio.Event()
+        self.go = asyncio.Event()
+
+    async def take(self) -> None:
+        if self.sends == 0:
+            self.reached.set()
+            await self.go.wait()
+        self.sends -= 1
+        await super().take()
+
+
+async def _broadcast_stopped_after(
+    scene: Scene, staff_bot: RunningBot, sends: int
+) -> tuple[dict[str, Customer], int, NewsSender, _StoppingBudget]:
+    """Six customers opted in; Maria's /news goes out through a process (this bot's sender) that stops
+    after `sends` messages; the sender of another process, not started yet."""
+    people = await _customers(scene, "Ann", "Bea", "Cid", "Dan", "Eve", "Fay")
+    for customer in people.values():
+        await _opt_in(scene, customer)
+    first: NewsSender = staff_bot.staff.news
+    first.budget = budget = _StoppingBudget(staff_bot.store.redis, sends)
+    first.lease = 0.5
+    mark = scene.mark()
+    said = await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    assert "envoi en cours, 0 envoyée sur 6" in said.text(scene.room.id)
+    await asyncio.wait_for(budget.reached.wait(), 10)
+    other = NewsSender(
+        staff_bot.store, first.news, first.renderer, first.channels, SendBudget(staff_bot.store.redis, 1000),
+        lease=0.5, name="another process", report_to_room=first.report_to_room,
+    )  # fmt: skip
+    return people, mark, other, budget
+
+
+def _report_in_room(scene: Scene) -> str:
+    return [m.text for m in scene.emulator.bot_messages(scene.room.id) if m.text.startswith("📣 Nouvelles")][-1]
+
+
+async def test_a_broadcast_stopped_midway_is_finished_by_another_process_once_each(
+    scene: Scene, staff_bot: RunningBot
+) -> None:
+    people, mark, other, _ = await _broadcast_stopped_after(scene, staff_bot, 2)
+    [task] = staff_bot.staff.news.running.values()
+    task.cancel()  # the process stops: nothing gives its lease back
+    await asyncio.gather(task, return_exceptions=True)
+    assert sum(len(_news_to(scene, mark, c)) for c in people.values()) == 2
+    assert await other.resume() == 0  # its lease still holds: nobody takes it over yet
+    await asyncio.sleep(0.6)
+    assert await other.resume() == 1
+    await other.idle()
+    for name, customer in people.items():
+        assert len(_news_to(scene, mark, customer)) == 1, name  # nobody twice, nobody missed
+    assert "terminé, 6 envoyées sur 6." in _report_in_room(scene)  # the room's report, finished by the other
+    assert await other.jobs.unfinished() == []
+    assert await other.resume() == 0
+
+
+async def test_a_send_cut_short_is_counted_unsure_and_not_made_again(scene: Scene, staff_bot: RunningBot) -> None:
+    people, mark, other, budget = await _broadcast_stopped_after(scene, staff_bot, 1)
+    scene.emulator.delay_next("sendMessage", 1.0)  # the third customer's message is under way when it stops
+    budget.go.set()
+    await asyncio.sleep(0.3)
+    [task] = staff_bot.staff.news.running.values()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.sleep(1.0)  # the lease expires; Telegram executes the call that was under way
+    assert await other.resume() == 1
+    await other.idle()
+    got = {name: len(_news_to(scene, mark, customer)) for name, customer in people.items()}
+    assert got == dict.fromkeys(people, 1)  # the one under way reached its customer once, and only once
+    assert "terminé, 5 envoyées sur 6, 1 à l'issue incertaine (envoi interrompu, pas de second envoi)." in (
+        _report_in_room(scene)
+    )
+
+
+async def test_a_broadcast_given_back_when_its_process_stops_goes_on_at_once(
+    scene: Scene, staff_bot: RunningBot
+) -> None:
+    people, mark, other, _ = await _broadcast_stopped_after(scene, staff_bot, 3)
+    await staff_bot.staff.news.stop()  # `parole serve` stopping: the lease is given back
+    assert await other.resume() == 1
+    await other.idle()
+    assert all(len(_news_to(scene, mark, customer)) == 1 for customer in people.values())
+
+
+async def test_news_take_the_bots_one_budget_after_answers_and_cards(
+    scene: Scene, staff_bot: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each news message asks the bot's outbound limits at the broadcast priority (it goes only while no answer
+    or card waits for a slot), the room's report at the cards' priority."""
+    people = await _customers(scene, "Ann", "Bea")
+    for customer in people.values():
+        await _opt_in(scene, customer)
+    outbound = staff_bot.application.bot.request._outbound
+    assert isinstance(outbound, Outbound)
+    asked: list[tuple[Priority, str | None]] = []
+    pace = outbound.pace
+
+    async def spied(kind: str, chat_id: str | None) -> float:
+        asked.append((PRIORITY.get(), chat_id))
+        return await pace(kind, chat_id)
+
+    monkeypatch.setattr(outbound, "pace", spied)
+    await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    await staff_bot.staff.news.idle()
+    to_customers = [p for p, chat in asked if chat in {str(c.user.id) for c in people.values()}]
+    assert to_customers == [Priority.BROADCAST, Priority.BROADCAST]
+    assert {p for p, chat in asked if chat == str(scene.room.id)} == {Priority.CARD}

@@ -184,3 +184,33 @@ async def test_a_staff_answer_that_can_never_fit_says_so_not_try_again(scene: Sc
     assert "trop long" in answer and "Réessayez" not in answer
     said = await scene.staff_says(scene.julien, "/reply 1001 Plus court.")
     assert "Plus court." in said.text(customer.user.id)
+
+
+async def test_a_staff_answer_past_the_limit_is_refused_with_its_excess_never_cut(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    text = ("Nous sommes désolés. " * 200)[:4080].strip()  # Telegram took it (4,096); once signed it is over
+    said = await scene.staff_says(scene.julien, f"/reply 1001 {text}")
+    assert said.to(customer.user.id, "sendMessage") == []  # not sent cut short, not sent at all
+    signature = utf16_len("Quick Massy vous répond :\n\n")
+    over = len(text) + signature - 4096
+    answer = said.text(scene.room.id)
+    assert f"({over} caractères de trop, 4096 au plus)" in answer, answer
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert feedback["replies"] == []
+    # Just under the limit it goes out whole.
+    fits = text[: 4096 - signature]
+    said = await scene.staff_says(scene.julien, f"/reply 1001 {fits}")
+    [sent] = said.to(customer.user.id, "sendMessage")
+    assert sent.status == 200 and fits in said.text(customer.user.id)
+
+
+async def test_a_web_answer_too_long_by_itself_is_refused_and_nothing_sent(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    ticket = await scene.bot.staff.tickets.get("quick", 1001)
+    assert ticket is not None
+    mark = scene.mark()
+    outcome = await scene.bot.staff.relay.from_web(ticket, "é" * 200_000, nonce="n" * 16, by="admin")
+    assert outcome == "staff_reply_too_long"
+    assert scene.since(mark).to(customer.user.id, "sendMessage") == []
