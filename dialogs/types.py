@@ -146,6 +146,7 @@ class FeedbackRecord:
     created_at: float
     updated_at: float
     flow: str
+    nps: int | None = None  # the answer to a flow's optional 0-10 question (`input: nps`), if it asks it
 
 
 @dataclass(frozen=True, slots=True)
