@@ -57,7 +57,7 @@ async def test_the_dashboard_shows_the_field_figures_of_stats_json(
     assert "42,9\u00a0%" in text and "50,0\u00a0%" in text and "-7,1 pts" in text and "33,3 pts" in text
     assert "+30,0 pts" in text and PREVIOUS["response_rate"] == 0.5  # 80 % now, 50 % the week before
     assert page.count('class="warning"') >= 7 and "moins de 30 réponses" in page
-    assert "Période précédente : du 07/09/2026 au 14/09/2026 (exclu)" in html.unescape(page)
+    assert "Avant : la période précédente, du 07/09/2026 au 14/09/2026 (exclu)" in html.unescape(page)
     # Without a start, nothing to compare with: the page says how to get a comparison.
     async with client.get(f"{web_admin.url}/dashboard") as response:
         page = html.unescape(await response.text())
