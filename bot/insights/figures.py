@@ -185,7 +185,9 @@ def ticket_facts(feedback: Mapping[str, Any], hours: OpeningHours | None, deadli
     staff = first_staff_answer(feedback.get("replies", []))
     by = str(staff.get("by") or "") if staff is not None else ("" if first is not None else None)
     if first is None:
-        late = open_seconds(hours, opened, now) > deadline
+        # Past the deadline when its open time ran out before now (`due` walks the days of the deadline only,
+        # where counting every open second up to now would walk every day since the ticket opened).
+        late = (hours.due(opened, deadline) if hours is not None else opened + deadline) < now
         return TicketFacts(needs, False, None, False if late else None, resolved, by)
     delay = open_seconds(hours, opened, first)
     return TicketFacts(needs, True, delay, delay <= deadline, resolved, by)
