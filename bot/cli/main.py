@@ -376,7 +376,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         # The bar counts the brands' feedback: with --venue it ends short of its total, at what was exported.
         progress = None
         if sys.stderr.isatty():
-            progress = Progress(await store.count_feedback(brands, since=since, until=until), "feedback")
+            progress = Progress(await store.count_feedback(brands, since=since, until=until), "retours")
         export = functools.partial(
             write_export, store, fmt=args.format, brand=args.brand, venue=args.venue, since=since, until=until,
             on_feedback=progress.advance if progress else None, separator=args.separator,
