@@ -90,9 +90,11 @@ def format_table(rows: list[VenueStats], brand_names: Mapping[str, str], formats
 def _period(row: VenueStats, formats: Formats) -> str:
     if row.since is None and row.until is None:
         return "depuis le début"
-    start = formats.day(row.since) if row.since is not None else "…"
-    end = formats.day(row.until) if row.until is not None else "aujourd'hui"
-    return f"du {start} au {end} (exclu)"
+    if row.until is None:
+        return f"depuis le {formats.day(row.since or 0)}"
+    if row.since is None:
+        return f"jusqu'au {formats.day(row.until)} (exclu)"
+    return f"du {formats.day(row.since)} au {formats.day(row.until)} (exclu)"
 
 
 def _figures_table(current: FieldFigures, previous: FieldFigures | None, labels: Labels, formats: Formats) -> str:

@@ -99,6 +99,7 @@ def test_parole_stats_tables_json_and_period(
     assert "Personnel le plus remercié" in out and "Julien" in out and "\n14/09/2026 " in out
     assert "\n07/09/2026 " not in out  # the week before the period is not in its trend
     assert "Félicitations" in out and "praise" not in out and "kiosk" not in out  # words, not codes
+    assert "Quick · Quick Orly · depuis le 14/09/2026\n" in out
     for args, message in [
         (("stats", "--brand", "quick", "--since", "yesterday"), "--since 'yesterday' n'est pas une date"),
         (("stats", "--brand", "quick", "--until", "2026-13-01"), "--until '2026-13-01' n'est pas une date"),
