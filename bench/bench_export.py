@@ -70,8 +70,8 @@ def baseline_export(redis_url: str, fmt: str, output: str) -> None:
         records += [export_record(f) for f in feedbacks]
     with open(output, "w", encoding="utf-8-sig", newline="") as out:
         if fmt == "csv":
-            writer = csv.writer(out)
-            writer.writerow(CSV_COLUMNS)
+            writer = csv.writer(out, delimiter=";")
+            writer.writerow(heading for _, heading in CSV_COLUMNS)
             writer.writerows(csv_row(r) for r in records)
         else:
             out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)

@@ -55,6 +55,11 @@ class Formats:
         """A whole number with the language's grouping: "12 345"."""
         return format_decimal(value, locale=self.locale)
 
+    def count(self, value: int, one: str, other: str) -> str:
+        """A number and its noun in the form the language's plural rules ask for: "1 retour", "0 retour",
+        "2 retours" in French (CLDR's rules, through Babel)."""
+        return f"{self.number(value)} {one if self.locale.plural_form(value) == 'one' else other}"
+
     def moment(self, timestamp: float | None) -> str:
         """A Unix time as a short date and time in the time zone: "14/03/2025 11:02" ("—" for none)."""
         if timestamp is None:
@@ -66,6 +71,10 @@ class Formats:
         """A Unix time as a short date in the time zone: "14/03/2025"."""
         when = dt.datetime.fromtimestamp(timestamp, ZoneInfo(self.time_zone)).date()
         return format_date(when, "short", locale=self.locale)
+
+    def day_of(self, iso_date: str) -> str:
+        """A calendar date written YYYY-MM-DD as a short date: "07/09/2026"."""
+        return format_date(dt.date.fromisoformat(iso_date), "short", locale=self.locale)
 
     def iso(self, timestamp: float) -> str:
         """A Unix time as ISO 8601 in the time zone, with its offset: "2025-03-14T11:02:00+01:00"."""

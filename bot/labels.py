@@ -18,8 +18,19 @@ from dialogs.catalog import FALLBACK_LANGUAGE, default_templates_dir
 
 __all__ = ["Group", "Labels", "labels_for"]
 
-Group = Literal["kinds", "entity_labels", "aspects", "ticket_states", "feedback_states", "channels"]
-_GROUPS: Final = ("kinds", "entity_labels", "aspects", "ticket_states", "feedback_states", "channels")
+Group = Literal[
+    "kinds", "entity_labels", "aspects", "ticket_states", "feedback_states", "channels", "figures", "figure_rules"
+]
+_GROUPS: Final = (
+    "kinds",
+    "entity_labels",
+    "aspects",
+    "ticket_states",
+    "feedback_states",
+    "channels",
+    "figures",
+    "figure_rules",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ __all__ = [
     "clean_text",
     "is_skip",
     "normalise_venue_code",
+    "parse_nps",
     "parse_rating",
     "parse_yes_no",
 ]
@@ -61,6 +62,25 @@ _SKIP_WORDS: Final = frozenset(
     {"skip", "passer", "je passe", "non", "non merci", "no", "no thanks", "rien", "nothing", "-", "aucune"}
 )
 _CODE_SEPARATORS: Final = re.compile(r"[\s\-\u2010-\u2015.·_]+")
+
+
+# "8", "8/10", "8 / 10", "8 sur 10", "8 out of 10", "8." ("0" to "10").
+_NPS_RE: Final = re.compile(r"(?P<n>[0-9]{1,2})\s*(?:(?:/|sur|out\s+of|on)\s*10)?\s*[.!]*")
+
+
+def parse_nps(text: str) -> int | None:
+    """Read a score from 0 to 10 (the NPS question) in what the customer typed, or None when it is not one.
+
+    Accepts digits ("8", "8/10", "8 sur 10", "8 out of 10", "8."); refuses anything outside 0-10, decimals and
+    anything else.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = "".join(ch for ch in folded if ch not in _VARIATION_SELECTORS and ch not in _INVISIBLE).strip()
+    match = _NPS_RE.fullmatch(folded)
+    if match is None:
+        return None
+    value = int(match.group("n"))
+    return value if 0 <= value <= 10 else None
 
 
 def parse_rating(text: str) -> int | None:

@@ -15,13 +15,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, assert_never
 
-from dialogs.answers import clean_text, is_skip, parse_rating
+from dialogs.answers import clean_text, is_skip, parse_nps, parse_rating
 from dialogs.flow import VENUE_CODE_STEP, AnswerField, Flow, InputKind, Step
 from dialogs.keyboards import (
     SKIP,
     Keyboard,
     language_keyboard,
+    nps_keyboard,
     parse_language,
+    parse_nps_button,
     parse_rate,
     rating_keyboard,
     skip_keyboard,
@@ -94,9 +96,7 @@ class DialogEngine:
             return language_keyboard(self._flow.languages)
         for step in self._flow.steps:
             if step.ask == template:
-                if step.input is InputKind.RATING:
-                    return rating_keyboard()
-                return skip_keyboard() if step.optional else ()
+                return _keyboard(step)
         return ()
 
     def language_for(self, telegram_language_code: str | None, venue_language: str | None = None) -> str:
@@ -204,6 +204,9 @@ class DialogEngine:
             rating = parse_rate(data)
             if rating is not None and step.input is InputKind.RATING:
                 return self._rate(current, step, rating, now, new_feedback_id, clicked=True)
+            score = parse_nps_button(data)
+            if score is not None and step.input is InputKind.NPS:
+                return self._score(current, step, score, now, clicked=True)
             if data == SKIP and step.optional:
                 return self._skip(current, step, now, clicked=True)
         # A button from an older message: say so on screen, change nothing.
@@ -223,6 +226,11 @@ class DialogEngine:
             return self._rate(current, step, rating, now, new_feedback_id, clicked=False)
         if step.optional and is_skip(text):
             return self._skip(current, step, now, clicked=False)
+        if step.input is InputKind.NPS:
+            score = parse_nps(text)
+            if score is None:
+                return self._reply(touched, (MessagePart(MessageName.REPROMPT_NPS),), _keyboard(step))
+            return self._score(current, step, score, now, clicked=False)
         cleaned, truncated = clean_text(text, self._max_text_length)
         if not cleaned:
             return self._reprompt_text(touched)
@@ -238,8 +246,11 @@ class DialogEngine:
             return self._reply(touched, (MessagePart(MessageName.IDLE),))
         if current.step == VENUE_CODE_STEP:
             return self._reply(touched, *self._question(touched))
-        if self._flow.step(current.step).input is InputKind.RATING:
+        step = self._flow.step(current.step)
+        if step.input is InputKind.RATING:
             return self._reply(touched, (MessagePart(MessageName.REPROMPT_RATING),), rating_keyboard())
+        if step.input is InputKind.NPS:
+            return self._reply(touched, (MessagePart(MessageName.REPROMPT_NPS),), _keyboard(step))
         return self._reprompt_text(touched)
 
     def _on_command(self, current: Conversation, command: Command, now: float) -> Outcome:
@@ -280,12 +291,18 @@ class DialogEngine:
             rating=rating,
             reason=None,
             suggestion=None,
+            nps=None,
             created_at=current.created_at if kept else now,
             updated_at=now,
         )
         # A clicked star keyboard becomes the recap of the rating, followed by the next question.
         recap = (MessagePart(MessageName.RATING_RECAP, {"rating": rating}),) if clicked else ()
         return self._advance(started, step, now, before=recap, clicked=clicked)
+
+    def _score(self, current: Conversation, step: Step, score: int, now: float, *, clicked: bool) -> Outcome:
+        # A clicked 0-10 keyboard becomes the recap of the score, followed by the next question.
+        recap = (MessagePart(MessageName.NPS_RECAP, {"score": score}),) if clicked else ()
+        return self._advance(replace(current, nps=score, updated_at=now), step, now, before=recap, clicked=clicked)
 
     def _skip(self, current: Conversation, step: Step, now: float, *, clicked: bool) -> Outcome:
         # A clicked Skip keeps its question on screen, without the button, above what comes next.
@@ -343,10 +360,7 @@ class DialogEngine:
         step = self._step(state)
         if step is None:
             return (MessagePart(MessageName.ASK_VENUE_CODE),), ()
-        part = MessagePart(step.template, self._flow_variables(state))
-        if step.input is InputKind.RATING:
-            return (part,), rating_keyboard()
-        return (part,), skip_keyboard() if step.optional else ()
+        return (MessagePart(step.template, self._flow_variables(state)),), _keyboard(step)
 
     def _flow_variables(self, state: Conversation) -> dict[str, Any]:
         venue = state.venue
@@ -394,6 +408,7 @@ class DialogEngine:
             rating=state.rating,
             reason=state.reason,
             suggestion=state.suggestion,
+            nps=state.nps,
             status=status,
             created_at=state.created_at,
             updated_at=now,
@@ -414,7 +429,15 @@ class DialogEngine:
 
 def _cleared(state: Conversation) -> Conversation:
     """The conversation without the answers of a feedback."""
-    return replace(state, rating=None, reason=None, suggestion=None)
+    return replace(state, rating=None, reason=None, suggestion=None, nps=None)
+
+
+def _keyboard(step: Step) -> Keyboard:
+    """The keyboard under a question: the stars, the 0-10 scores (with Skip when optional), or Skip alone."""
+    if step.input is InputKind.RATING:
+        return rating_keyboard()
+    skip = skip_keyboard() if step.optional else ()
+    return (*nps_keyboard(), *skip) if step.input is InputKind.NPS else skip
 
 
 def _store(state: Conversation, field: AnswerField | None, text: str) -> Conversation:

@@ -8,7 +8,7 @@ A flow file (see `flows/default.yaml`)::
     steps:
       rating:                      # a question step
         ask: ask_rating            #   the template that asks
-        input: rating              #   rating (1-5, with the star keyboard) | text
+        input: rating              #   rating (1-5, with the star keyboard) | text | nps (0-10, see below)
         next:                      #   a step name, or (rating steps only) branches on the rating:
           - when: {rating: [1, 2]} #     ratings 1 and 2 go to reason_low (`rating: 3` also works)
             goto: reason_low
@@ -22,6 +22,16 @@ A flow file (see `flows/default.yaml`)::
       thanks:                      # the end step: says a template, the feedback is complete
         say: thanks
         end: true
+
+An optional NPS question ("would you recommend us?", 0 to 10) is a step with `input: nps`: a 0-10 keyboard
+(typed "8" or "8/10" work too), its score stored as the feedback's `nps` (no `store`), `optional: true` for a
+Skip button, one such step at most. `parole stats` reports it as NPS (promoters 9-10 minus detractors 0-6)::
+
+      nps:
+        ask: ask_nps
+        input: nps
+        optional: true
+        next: suggestion
 
 Validation refuses, naming the file and the line: YAML syntax errors, unknown or duplicate keys,
 unknown steps in `start`, `next` or `goto`, unreachable steps, steps with neither `ask` nor `say`,
@@ -47,6 +57,7 @@ from dialogs.yamlnodes import NodeReader, line_of
 
 __all__ = [
     "FLOW_VARIABLES",
+    "NPS_SCORES",
     "RATINGS",
     "VENUE_CODE_STEP",
     "AnswerField",
@@ -64,6 +75,8 @@ VENUE_CODE_STEP: Final = "venue_code"
 #: The variables the engine gives every template a flow step names.
 FLOW_VARIABLES: Final = frozenset({"venue_name", "brand_name", "rating"})
 RATINGS: Final = range(1, 6)
+#: The scores of the NPS question ("how likely are you to recommend…", 0 to 10).
+NPS_SCORES: Final = range(0, 11)
 
 _TOP_KEYS: Final = ("name", "description", "languages", "start", "steps")
 _STEP_KEYS: Final = ("ask", "input", "store", "optional", "next", "say", "end")
@@ -75,6 +88,7 @@ class InputKind(StrEnum):
 
     RATING = "rating"
     TEXT = "text"
+    NPS = "nps"  # a score from 0 to 10 (0-10 keyboard), stored as the feedback's `nps`
 
 
 class AnswerField(StrEnum):
@@ -270,7 +284,7 @@ class _FlowParser:
             reader.fail(node, f"{what} asks but has no input (rating or text)")
         input_text = reader.string(keys["input"], f"input of {what}")
         if input_text not in set(InputKind):
-            reader.fail(keys["input"], f"input of {what} must be rating or text, not '{input_text}'")
+            reader.fail(keys["input"], f"input of {what} must be rating, text or nps, not '{input_text}'")
         input_kind = InputKind(input_text)
         optional = reader.boolean(keys["optional"], f"optional of {what}") if "optional" in keys else False
         if "next" not in keys:
@@ -282,6 +296,11 @@ class _FlowParser:
                 reader.fail(keys["optional"], f"{what} asks for the rating, which cannot be optional")
             branches = self._next(name, keys["next"], branching=True)
             return Step(name, ask=ask, input=input_kind, next=branches, line=line_of(key_node))
+        if input_kind is InputKind.NPS:
+            if "store" in keys:
+                reader.fail(keys["store"], f"{what} asks the 0-10 question, whose score is stored as nps: remove store")
+            branches = self._next(name, keys["next"], branching=False, asks="a score from 0 to 10")
+            return Step(name, ask=ask, input=input_kind, optional=optional, next=branches, line=line_of(key_node))
         if "store" not in keys:
             reader.fail(node, f"{what} asks for text but has no store (reason or suggestion)")
         store_text = reader.string(keys["store"], f"store of {what}")
@@ -310,14 +329,14 @@ class _FlowParser:
         self._templates.append((say, keys["say"]))
         return Step(name, say=say, end=True, line=line_of(key_node))
 
-    def _next(self, name: str, node: yaml.Node, *, branching: bool) -> tuple[Branch, ...]:
+    def _next(self, name: str, node: yaml.Node, *, branching: bool, asks: str = "text") -> tuple[Branch, ...]:
         reader = self._reader
         if isinstance(node, yaml.ScalarNode):
             target = reader.string(node, f"next of step '{name}'")
             self._references.append(_Reference(target, node, "next"))
             return (Branch(target, None, line_of(node)),)
         if not branching:
-            reader.fail(node, f"step '{name}' asks for text: it cannot branch on the rating (next: <step>)")
+            reader.fail(node, f"step '{name}' asks for {asks}: it cannot branch on the rating (next: <step>)")
         branches: list[Branch] = []
         covered: dict[int, int] = {}
         for item in reader.sequence(node, f"next of step '{name}'"):
@@ -378,6 +397,9 @@ class _FlowParser:
         for step in rating_steps[1:]:
             first = rating_steps[0]
             self._fail_at_step(step, f"only one step may ask for the rating ('{first.name}' already does)")
+        nps_steps = [step for step in flow.steps if step.input is InputKind.NPS]
+        for step in nps_steps[1:]:
+            self._fail_at_step(step, f"only one step may ask the 0-10 question ('{nps_steps[0].name}' already does)")
 
     def _check_templates(self, flow: Flow) -> None:
         catalog = self._catalog

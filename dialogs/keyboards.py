@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, TypeAlias
 
-from dialogs.flow import RATINGS
+from dialogs.flow import NPS_SCORES, RATINGS
 from dialogs.messages import MessageName, language_button
 from dialogs.types import ButtonSpec, MessagePart
 
 __all__ = [
     "LANGUAGE_PREFIX",
+    "NPS_PREFIX",
     "RATE_PREFIX",
     "SKIP",
     "Keyboard",
     "language_keyboard",
+    "nps_keyboard",
     "parse_language",
+    "parse_nps_button",
     "parse_rate",
     "rating_keyboard",
     "skip_keyboard",
@@ -24,6 +27,7 @@ __all__ = [
 Keyboard: TypeAlias = tuple[tuple[ButtonSpec, ...], ...]
 
 RATE_PREFIX: Final = "rate:"
+NPS_PREFIX: Final = "nps:"
 LANGUAGE_PREFIX: Final = "lang:"
 SKIP: Final = "skip"
 
@@ -36,6 +40,20 @@ def rating_keyboard() -> Keyboard:
             for rating in RATINGS
         ),
     )
+
+
+def nps_keyboard() -> Keyboard:
+    """Two rows of scores, `nps:0` to `nps:5` and `nps:6` to `nps:10` (a phone shows six buttons a row)."""
+    buttons = [ButtonSpec(MessagePart(MessageName.BUTTON_NPS, {"score": n}), f"{NPS_PREFIX}{n}") for n in NPS_SCORES]
+    return (tuple(buttons[:6]), tuple(buttons[6:]))
+
+
+def parse_nps_button(data: str) -> int | None:
+    """The score of an `nps:N` button, or None when the data is something else."""
+    if not data.startswith(NPS_PREFIX):
+        return None
+    value = data.removeprefix(NPS_PREFIX)
+    return next((score for score in NPS_SCORES if value == str(score)), None)
 
 
 def skip_keyboard() -> Keyboard:

@@ -29,6 +29,9 @@ class MessageName(StrEnum):
     RATING_RECAP = "rating_recap"
     BUTTON_RATING = "button_rating"
     BUTTON_SKIP = "button_skip"
+    BUTTON_NPS = "button_nps"  # one score of the 0-10 keyboard (a flow's `input: nps` step)
+    NPS_RECAP = "nps_recap"
+    REPROMPT_NPS = "reprompt_nps"
 
 
 ENGINE_MESSAGES: Final = frozenset(MessageName)

@@ -146,6 +146,7 @@ class FeedbackRecord:
     created_at: float
     updated_at: float
     flow: str
+    nps: int | None = None  # the answer to a flow's optional 0-10 question (`input: nps`), if it asks it
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ class Conversation:
     rating: int | None = None
     reason: str | None = None
     suggestion: str | None = None
+    nps: int | None = None  # the answer to the flow's optional 0-10 question, if it asks it
     created_at: float = 0.0
     updated_at: float = 0.0
     flow: str = "default"
@@ -199,6 +201,7 @@ class Conversation:
             "rating": self.rating,
             "reason": self.reason,
             "suggestion": self.suggestion,
+            "nps": self.nps,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "flow": self.flow,
@@ -209,7 +212,7 @@ class Conversation:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Conversation:
         venue = data.get("venue")
-        rating = data.get("rating")
+        rating, nps = data.get("rating"), data.get("nps")
         return cls(
             language=str(data.get("language", "fr")),
             language_chosen=bool(data.get("language_chosen", False)),
@@ -219,6 +222,7 @@ class Conversation:
             rating=int(rating) if rating is not None else None,
             reason=data.get("reason"),
             suggestion=data.get("suggestion"),
+            nps=int(nps) if nps is not None else None,
             created_at=float(data.get("created_at", 0.0)),
             updated_at=float(data.get("updated_at", 0.0)),
             flow=str(data.get("flow", "default")),

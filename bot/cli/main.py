@@ -27,6 +27,7 @@ from bot.cli.worker import add_parser as add_worker_parser
 from bot.cli.worker import run_worker
 from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.formats import Formats
 from bot.insights.export import write_export
 from bot.ops import configure_logging
 from bot.storage.store import Store
@@ -113,6 +114,10 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--brand")
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    export.add_argument(
+        "--separator", choices=(";", ","), default=";",
+        help="between CSV cells: ';' (default) for a French spreadsheet, ',' for one set to English",
+    )  # fmt: skip
     export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
     export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
     export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
@@ -371,10 +376,10 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
         # The bar counts the brands' feedback: with --venue it ends short of its total, at what was exported.
         progress = None
         if sys.stderr.isatty():
-            progress = Progress(await store.count_feedback(brands, since=since, until=until), "feedback")
+            progress = Progress(await store.count_feedback(brands, since=since, until=until), "retours")
         export = functools.partial(
             write_export, store, fmt=args.format, brand=args.brand, venue=args.venue, since=since, until=until,
-            on_feedback=progress.advance if progress else None,
+            on_feedback=progress.advance if progress else None, separator=args.separator,
         )  # fmt: skip
         if args.output is None:
             count = await export(sys.stdout)
@@ -383,7 +388,7 @@ async def _export(args: argparse.Namespace, settings: Settings) -> int:
                 count = await export(out)
         if progress is not None:
             progress.close()
-        print(f"exported {count} feedback(s)", file=sys.stderr)
+        print(Formats().count(count, "retour exporté", "retours exportés"), file=sys.stderr)
     return 0
 
 
@@ -476,21 +481,24 @@ async def _staff(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.insights.stats import MAX_PERIOD_DAYS, format_details, format_table, venue_stats
+    from bot.insights.stats import MAX_PERIOD_DAYS, venue_stats
+    from bot.insights.tables import format_details, format_table
 
     if args.venue and not args.brand:
-        raise InvalidInput("--venue needs --brand")
+        raise InvalidInput("--venue demande --brand")
     since, until = _period(args, longest_days=MAX_PERIOD_DAYS)
     async with open_redis(settings) as redis:
-        rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
-    if args.json:
+        store = Store(redis)
+        rows = await venue_stats(store, args.brand, args.venue, since=since, until=until)
+        names = {brand.code: brand.name for brand in await store.list_brands()}
+    if args.json:  # the codes and numbers as they are, for programs: its keys are stable (README)
         for row in rows:
             _print_json(row.to_json())
         return 0
-    print(format_table(rows))
+    print(format_table(rows, names))
     for row in rows:
         if row.venue is None or args.venue:  # the details of each brand, or of the one venue asked for
-            print("\n" + format_details(row))
+            print("\n" + format_details(row, names))
     return 0
 
 
@@ -604,6 +612,18 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
+#: The commands whose messages are in French (the figures and exports, read by the brands' French staff).
+FRENCH_COMMANDS = frozenset({"stats", "export"})
+_MISSING = {"brand": "aucune marque", "venue": "aucun lieu", "feedback": "aucun retour"}
+
+
+def _in_french(exc: ParoleError) -> str:
+    """A refusal of a French command in French (the period's refusals are written in French already)."""
+    if isinstance(exc, NotFound) and exc.what in _MISSING:
+        return f"{_MISSING[exc.what]} {exc.name!r}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -614,7 +634,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(HANDLERS[args.command](args, settings))
     except ParoleError as exc:
-        print(f"parole: error: {exc}", file=sys.stderr)
+        if args.command in FRENCH_COMMANDS:
+            print(f"parole : erreur : {_in_french(exc)}", file=sys.stderr)
+        else:
+            print(f"parole: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader left (`parole stats --json | head`): what it read is all it wanted. Python would report the
+        # pipe again when it flushes stdout at exit, so stdout goes to /dev/null first.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

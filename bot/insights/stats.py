@@ -17,11 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.errors import InvalidInput
+from bot.insights.figures import FieldFigures, StaffFigures, field_figures
 from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
 
@@ -93,6 +94,11 @@ class VenueStats:
     products_criticised: tuple[Ranked, ...] = ()
     top_aspects: tuple[Ranked, ...] = ()
     weekly: tuple[WeekFigures, ...] = ()
+    field: FieldFigures | None = None  # the field's figures (`bot.insights.figures`)
+    field_previous: FieldFigures | None = None  # the same over the previous period of the same length
+    previous_since: float | None = None
+    previous_until: float | None = None
+    staff: tuple[StaffFigures, ...] = ()  # per staff member (on the brand's row, or the one venue's asked for)
 
     @property
     def kind_shares(self) -> dict[str, float | None]:
@@ -129,6 +135,13 @@ class VenueStats:
             "no_answer": self.no_answer,
             "response_rate": self.response_rate,
             "median_first_response_seconds": self.median_first_response_seconds,
+            "figures": self.field.to_json(self.field_previous) if self.field is not None else None,
+            "previous_period": (
+                {"since": _iso_date(self.previous_since), "until": _iso_date(self.previous_until)}
+                if self.previous_since is not None
+                else None
+            ),
+            "staff": [s.to_json() for s in self.staff],
         }
 
 
@@ -294,8 +307,10 @@ async def venue_stats(
     since: float | None = None,
     until: float | None = None,
     top: int = TOP,
+    now: float | None = None,
 ) -> list[VenueStats]:
-    """Per brand: one row per venue (of `venue` only, if given), then the brand's total (venue None)."""
+    """Per brand: one row per venue (of `venue` only, if given), then the brand's total (venue None), each with
+    the field's figures beside the previous period's (`bot.insights.figures`; `now` ends an open period)."""
     tickets = TicketStore(store.redis)
     brands = [(await store.get_brand(brand)).code] if brand else [b.code for b in await store.list_brands()]
     if venue is not None and brand is not None:
@@ -328,14 +343,38 @@ async def venue_stats(
             elif ticket.status.is_open:
                 tally.unanswered += 1
         total = _Tally()
+        mine: list[VenueStats] = []
         for venue_code in sorted(tallies):
             if venue is not None and venue_code != venue:
                 continue
-            rows.append(tallies[venue_code].figures(code, venue_code, since, until, top))
+            mine.append(tallies[venue_code].figures(code, venue_code, since, until, top))
             total.add(tallies[venue_code])
         if venue is None:
-            rows.append(total.figures(code, None, since, until, top))
+            mine.append(total.figures(code, None, since, until, top))
+        rows += await _with_field_figures(store, code, venue, mine, since, until, now)
     return rows
+
+
+async def _with_field_figures(
+    store: Store,
+    brand: str,
+    venue: str | None,
+    rows: list[VenueStats],
+    since: float | None,
+    until: float | None,
+    now: float | None,
+) -> list[VenueStats]:
+    found = await field_figures(store, brand, venue, since=since, until=until, now=now)
+    before = found.previous or (None, None)
+    done = []
+    for row in rows:
+        current, previous = found.venues.get(row.venue, (None, None))
+        if row.venue is None and venue is not None:
+            current, previous = (None, None)
+        staff = found.staff if row.venue == venue else ()
+        done.append(replace(row, field=current, field_previous=previous, previous_since=before[0],
+                            previous_until=before[1], staff=staff))  # fmt: skip
+    return done
 
 
 def _within(timestamp: float, since: float | None, until: float | None) -> bool:
@@ -351,16 +390,17 @@ def _iso_date(timestamp: float | None) -> str | None:
 def parse_period(
     since: str | None, until: str | None, names: tuple[str, str], *, longest_days: int | None = None
 ) -> tuple[float | None, float | None]:
-    """A period [since, until) from two optional `parse_day` texts (named `names` in messages), checked;
+    """A period [since, until) from two optional `parse_day` texts (named `names` in messages, which are in
+    French: the dashboard's and `parole stats`' readers), checked;
     with `longest_days`, a period with both ends may last no longer (figures and their weekly trend)."""
     start = parse_day(since, names[0]) if since else None
     end = parse_day(until, names[1]) if until else None
     if start is not None and end is not None and end <= start:
-        raise InvalidInput(f"{names[1]} must come after {names[0]}")
+        raise InvalidInput(f"{names[1]} doit venir après {names[0]}")
     if longest_days is not None and start is not None and end is not None and end - start > longest_days * 86400:
         years = longest_days // 365
         raise InvalidInput(
-            f"the period from {names[0]} to {names[1]} may last at most {years} years: choose a shorter one"
+            f"la période de {names[0]} à {names[1]} dure au plus {years} ans : choisissez-en une plus courte"
         )
     return start, end
 
@@ -373,100 +413,8 @@ def parse_day(text: str, what: str) -> float:
             moment = moment.replace(tzinfo=dt.UTC)
         within = EARLIEST <= moment <= LATEST
     except (ValueError, OverflowError):
-        raise InvalidInput(f"{what} {text!r} is not a date: write YYYY-MM-DD") from None
+        raise InvalidInput(f"{what} {text!r} n'est pas une date : écrivez AAAA-MM-JJ") from None
     if not within:
-        span = f"{EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}"
-        raise InvalidInput(f"{what} {text!r} is out of range: a date between {span}")
+        span = f"{EARLIEST.strftime('%d/%m/%Y')} et le {LATEST.strftime('%d/%m/%Y')}"
+        raise InvalidInput(f"{what} {text!r} est hors limites : une date entre le {span}")
     return moment.timestamp()
-
-
-# --- the terminal ----------------------------------------------------------------------------------
-
-
-def duration_text(seconds: float | None) -> str:
-    """A duration as people read it: minutes under an hour, else hours ("—" for none)."""
-    if seconds is None:
-        return "—"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _share(value: float | None) -> str:
-    return f"{value:.0%}" if value is not None else "—"
-
-
-def _table(header: tuple[str, ...], lines: Iterable[tuple[str, ...]]) -> str:
-    rows = [header, *lines]
-    widths = [max(len(line[i]) for line in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-                     for line in rows)  # fmt: skip
-
-
-def format_table(rows: list[VenueStats]) -> str:
-    """The figures of every row as a plain-text table for the terminal."""
-    header = (
-        "brand", "venue", "feedbacks", "avg ★", "tickets", "answered", "rate", "median 1st answer", "open",
-        "unanswered",
-    )  # fmt: skip
-    return _table(
-        header,
-        (
-            (
-                row.brand,
-                row.venue_name if row.venue is not None else "(all venues)",
-                str(row.feedbacks),
-                f"{row.average_rating:.2f}" if row.average_rating is not None else "—",
-                str(row.tickets),
-                str(row.answered),
-                _share(row.response_rate),
-                duration_text(row.median_first_response_seconds),
-                str(row.open),
-                str(row.unanswered),
-            )
-            for row in rows
-        ),
-    )
-
-
-def format_details(row: VenueStats) -> str:
-    """One row's distribution, kinds beside the field reference, top lists and weekly trend, as tables."""
-    title = f"{row.brand} · {row.venue_name if row.venue is not None else '(all venues)'}"
-    if row.since is not None or row.until is not None:
-        title += f" · {_iso_date(row.since) or '…'} → {_iso_date(row.until) or '…'}"
-    total = max(1, row.feedbacks)
-    blocks = [
-        title,
-        _table(
-            ("rating", "feedbacks", "share"),
-            (
-                (f"{r} ★", str(row.distribution.get(r, 0)), _share(row.distribution.get(r, 0) / total))
-                for r in range(5, 0, -1)
-            ),
-        ),
-        _table(
-            ("channel", "feedbacks", "share"),
-            ((c, str(n), _share(n / total)) for c, n in channel_counts(row.channels).items()),
-        ),
-        _table(
-            ("kind", "feedbacks", "share", "field reference"),
-            ((k, str(row.kinds.get(k, 0)), _share(row.kind_shares[k]), _share(FIELD_REFERENCE[k])) for k in KINDS),
-        ),
-    ]
-    for heading, ranked in (
-        ("staff most thanked", row.staff_thanked),
-        ("products most criticised", row.products_criticised),
-        ("top entities", row.top_entities),
-        ("top aspects", row.top_aspects),
-    ):
-        blocks.append(_table((heading, "feedbacks"), ((r.text, str(r.count)) for r in ranked)))
-    blocks.append(
-        _table(
-            ("week of", "feedbacks", "avg ★"),
-            (
-                (w.week, str(w.feedbacks), f"{w.average_rating:.2f}" if w.average_rating is not None else "—")
-                for w in row.weekly
-            ),
-        )
-    )
-    return "\n\n".join(blocks)

@@ -85,6 +85,23 @@ class OpeningHours:
             day = _next(day)
         return start + seconds
 
+    def open_seconds(self, start: float, end: float) -> float:
+        """How many seconds of open time lie between `start` and `end` (Unix times; 0 when end comes first)."""
+        if end <= start:
+            return 0.0
+        if not self.weekly and not any(self.exceptions.values()):
+            return end - start  # no hours given: always open
+        zone, total = self.zone, 0.0
+        day = dt.datetime.fromtimestamp(start, zone).date()
+        last = dt.datetime.fromtimestamp(end, zone).date()
+        while day <= last:
+            for opens, closes in self.ranges_on(day):
+                begin = _moment(day, opens, zone)
+                close = _moment(_next(day), "00:00", zone) if closes == "24:00" else _moment(day, closes, zone)
+                total += max(0.0, min(end, close) - max(start, begin))
+            day = _next(day)
+        return total
+
 
 def _next(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=1)

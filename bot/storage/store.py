@@ -560,7 +560,9 @@ def _index_snapshot(record: FeedbackRecord, customer: CustomerId) -> Command:
 
 
 def _feedback_hash(record: FeedbackRecord, customer: CustomerId) -> dict[str, str | int | float]:
+    nps: dict[str, str | int | float] = {"nps": record.nps} if record.nps is not None else {}
     return {
+        **nps,
         "id": record.id,
         "brand": record.venue.brand,
         "venue": record.venue.code,
@@ -599,6 +601,7 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "entities": json.loads(data.get("entities") or "[]"),
         "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
         "ticket": int(data["ticket"]) if data.get("ticket") else None,
+        "nps": int(data["nps"]) if data.get("nps") else None,  # the optional 0-10 question of a flow
     }
 
 

@@ -12,6 +12,7 @@ from bot.editing.editor import Admin
 from bot.errors import NotAllowed
 from bot.formats import Formats
 from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
+from bot.insights.figures import NAMES, SMALL_BASE, Figure
 from bot.insights.stats import (
     CHANNEL_ORDER,
     FIELD_REFERENCE,
@@ -22,6 +23,7 @@ from bot.insights.stats import (
     parse_period,
     venue_stats,
 )
+from bot.insights.tables import change_text, figure_text, staff_name
 from bot.labels import labels_for
 from bot.storage.store import Store
 
@@ -50,13 +52,14 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
     if admin.brand is not None and brand != admin.brand:
         raise NotAllowed(f"{admin.name} may see only the brand {admin.brand!r}, not {brand!r}")
     since, until = parse_period(
-        form["since"] or None, form["until"] or None, ("since", "until"), longest_days=MAX_PERIOD_DAYS
+        form["since"] or None, form["until"] or None, ("« depuis le »", "« jusqu'au »"), longest_days=MAX_PERIOD_DAYS
     )
     await store.get_brand(brand)
     rows = await venue_stats(store, brand, venue, since=since, until=until)
     [row] = [r for r in rows if r.venue == venue]
     return {
         "stats": row,
+        "field": field_context(row, [r for r in rows if r.venue is not None and venue is None]),
         "median": Formats().duration(row.median_first_response_seconds),
         "kinds": _kinds(row),
         "channels": _channels(row),
@@ -114,4 +117,54 @@ def _charts(row: VenueStats) -> dict[str, Markup]:
         "kinds": Markup(kinds_chart(row, title="Types de retours", reference_label="terrain", names=kind_names)),
         "trend": Markup(trend_chart(row, title="Retours par semaine")),
         "rating_trend": Markup(rating_trend_chart(row, title="Note moyenne par semaine")),
+    }
+
+
+#: The figures of the per-venue and per-staff tables (the staff's response rate means nothing: see figures).
+VENUE_COLUMNS = NAMES
+STAFF_COLUMNS = ("first_response_median", "first_response_p90", "within_deadline", "csat", "resolution_rate")
+
+
+def _cell(name: str, figure: Figure) -> dict[str, Any]:
+    return {"name": name, "value": figure.value, "text": figure_text(name, figure.value), "base": figure.base,
+            "low_base": figure.low_base}  # fmt: skip
+
+
+def field_context(row: VenueStats, venues: list[VenueStats]) -> dict[str, Any]:
+    """The field's figures of the row with their rules, beside the previous period; per venue (the brand's
+    venues when the row is the brand's) and per staff member."""
+    formats = Formats()
+    figures: list[dict[str, Any]] = []
+    if row.field is not None:
+        for name in NAMES:
+            figure = row.field[name]
+            before = row.field_previous[name] if row.field_previous is not None else None
+            change = row.field.change(name, row.field_previous)
+            figures.append({
+                **_cell(name, figure), "label": LABELS.name("figures", name), "rule": LABELS.name("figure_rules", name),
+                "previous": figure_text(name, before.value if before else None), "change": change_text(name, change),
+            })  # fmt: skip
+    previous = None
+    if row.previous_since is not None and row.previous_until is not None:
+        previous = f"du {formats.day(row.previous_since)} au {formats.day(row.previous_until)} (exclu)"
+    return {
+        "figures": figures,
+        "previous": previous,
+        "small_base": SMALL_BASE,
+        "columns": [(name, LABELS.name("figures", name)) for name in VENUE_COLUMNS],
+        "venues": [
+            {"code": v.venue, "name": v.venue_name, "cells": [_cell(n, v.field[n]) for n in VENUE_COLUMNS]}
+            for v in venues
+            if v.field is not None
+        ],
+        "staff_columns": [(name, LABELS.name("figures", name)) for name in STAFF_COLUMNS],
+        "staff": [
+            {
+                "by": s.by,
+                "name": staff_name(s.by),
+                "answered": s.figures["first_response_median"].base,
+                "cells": [_cell(n, s.figures[n]) for n in STAFF_COLUMNS],
+            }
+            for s in row.staff
+        ],
     }

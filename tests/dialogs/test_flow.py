@@ -200,7 +200,7 @@ def test_question_without_next(catalog: TemplateCatalog) -> None:
 
 def test_bad_input(catalog: TemplateCatalog) -> None:
     error = flow_error(VALID.replace("input: text", "input: photo"), catalog)
-    assert_error(error, 14, "input of step 'reason' must be rating or text, not 'photo'")
+    assert_error(error, 14, "input of step 'reason' must be rating, text or nps, not 'photo'")
 
 
 def test_text_step_without_store(catalog: TemplateCatalog) -> None:

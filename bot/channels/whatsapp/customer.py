@@ -1,7 +1,8 @@
 """The WhatsApp channel as the conversation core sees it: a customer's chat with the business number.
 
 The core's messages become Cloud API messages: text in WhatsApp's formatting; buttons as up to three
-reply buttons when their titles fit, else as an interactive list (the rating's five rows); every limit
+reply buttons when their titles fit, else as an interactive list (the rating's five rows), else (more than a
+list holds, for the 0-10 question) written out under the text for the customer to type one; every limit
 checked before the call. WhatsApp cannot edit a message or acknowledge a tap, so a notice or a replaced
 text is a new message. Outside the 24-hour window only the approved template reaches a customer.
 """
@@ -145,6 +146,10 @@ def render(to: str, message: OutgoingMessage) -> list[Payload]:
         head, _, tail = text.rpartition("\n")
         payloads = [_text(to, piece) for piece in chunks(head, limits.TEXT_BODY)] if head else []
         text = cut(tail or text, limits.INTERACTIVE_BODY)
+    if len(choices) > limits.LIST_ROWS and limits.typed_back(message.buttons):
+        # The 0-10 question's eleven scores do not fit a list: written under the text, to be typed back.
+        written = " · ".join(label.strip() for label, _ in choices)
+        return [*payloads, *(_text(to, piece) for piece in chunks(f"{text}\n\n{written}", limits.TEXT_BODY))]
     if len(choices) > limits.LIST_ROWS:
         log.warning("WhatsApp: %d choices, only %d fit a list; the rest are left out", len(choices), limits.LIST_ROWS)
         choices = choices[: limits.LIST_ROWS]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 from bot.channels.whatsapp.formatting import to_whatsapp
+from dialogs.keyboards import NPS_PREFIX, SKIP
 
 TEXT_BODY: Final = 4096
 INTERACTIVE_BODY: Final = 1024
@@ -18,6 +20,12 @@ ROW_ID: Final = 200
 ROW_DESCRIPTION: Final = 72
 TEMPLATE_PARAMETER: Final = 1024
 WINDOW: Final = 24 * 3600.0  # the customer service window: free-form messages only within it
+
+
+def typed_back(buttons: Sequence[Sequence[tuple[str, str]]]) -> bool:
+    """Whether choices too many for a list can be written under the text and typed back instead: the 0-10
+    scores of the NPS question (and its Skip), which the dialog reads typed."""
+    return all(data.startswith(NPS_PREFIX) or data == SKIP for row in buttons for _, data in row)
 
 
 def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...], label: bool) -> str | None:
@@ -34,7 +42,7 @@ def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...]
             )
         return None
     choices = sum(len(row) for row in buttons)
-    if choices > LIST_ROWS:
+    if choices > LIST_ROWS and not typed_back(buttons):
         return f"on WhatsApp a message offers at most {LIST_ROWS} choices, not {choices}"
     if choices and len(shown) > INTERACTIVE_BODY:
         return (

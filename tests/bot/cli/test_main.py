@@ -79,10 +79,13 @@ def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_t
         (("venue", "add", "--brand", "nobody", "--name", "X"), "no brand 'nobody'"),
         (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat and --lon"),
         (("venue", "list", "--brand", "nobody"), "no brand 'nobody'"),
-        (("export", "--brand", "nobody"), "no brand 'nobody'"),
-        (("stats", "--since", "0001-01-01", "--until", "9999-12-31"), "is out of range: a date between 2000-01-01"),
-        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' is out of range"),
-        (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "may last at most 10 years"),
+        (("export", "--brand", "nobody"), "parole : erreur : aucune marque 'nobody'"),
+        (
+            ("stats", "--since", "0001-01-01", "--until", "9999-12-31"),
+            "est hors limites : une date entre le 01/01/2000",
+        ),
+        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' est hors limites"),
+        (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "dure au plus 10 ans"),
     ],
 )
 def test_bad_input_gets_a_clear_message_and_changes_nothing(
@@ -187,6 +190,7 @@ async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None
     done = parole(
         "export", "--format", "csv", "-o", str(tmp_path / "out.csv"), "--venue", venue.code, env=env, cwd=tmp_path
     )
-    assert done.returncode == 0 and "exported 2" in done.stderr
-    rows = list(csv.DictReader(io.StringIO((tmp_path / "out.csv").read_text(encoding="utf-8-sig"))))
-    assert rows[0]["reason"] == 'Froid, "vraiment"; trop\nlong' and rows[1]["status"] == "abandoned"
+    assert done.returncode == 0 and "2 retours exportés" in done.stderr
+    text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
+    assert rows[0]["Raison"] == 'Froid, "vraiment"; trop\nlong' and rows[1]["État du retour"] == "interrompu"

@@ -12,6 +12,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.storage.store import Store
 from dialogs.catalog import TemplateCatalog
 from dialogs.flow import default_flow_path
+from tests.dialogs.test_nps import NPS_STEP, with_nps
 from tests.support import RATING_ONLY_FLOW
 
 OLGA = Admin("olga")  # an operator
@@ -218,3 +219,20 @@ def test_on_whatsapp_a_label_is_cut_only_beyond_what_a_list_row_shows() -> None:
     assert template_problem("🔔 Recevoir les nouvelles de Quick Massy", (), label=True) is None
     problem = template_problem("Passer " + "x" * 66, (), label=True)
     assert problem is not None and "this one has 73 and would be cut" in problem
+
+
+async def test_a_brand_adds_the_nps_question_to_its_flow(editor: Editor, whatsapp_editor: Editor) -> None:
+    quick = Scope("quick")
+    flow = with_nps()
+    wrong = with_nps(NPS_STEP.replace("optional: true", "store: reason"))
+    with pytest.raises(Refused) as refused:
+        await editor.set_flow(BRUNO, quick, wrong, expected=0)
+    assert "stored as nps: remove store" in refused.value.problem and refused.value.line is not None
+    assert await nothing_saved(editor)
+    await editor.set_flow(BRUNO, quick, flow, expected=0)
+    texts = await editor.texts(quick)
+    assert texts.flow.step("nps").ask == "ask_nps"
+    # Its question, with eleven scores and Skip, saves with WhatsApp on: they are written there, and typed back.
+    source = "De 0 à 10, recommanderiez-vous {{ venue_name }} ?"
+    await whatsapp_editor.set_template(BRUNO, quick, "ask_nps", "fr", source, expected=0)
+    assert await editor.overrides.revision() == 2

@@ -9,11 +9,13 @@ import pytest
 from bot.cli.serve import RunningBot
 from bot.editing.editor import Admin, Editor
 from bot.editing.overrides import Document, OverrideStore, Scope, template_document
+from bot.insights.stats import venue_stats
 from bot.storage import keys
 from bot.storage.identity import CustomerId
 from bot.storage.venues import Venue
 from dialogs.catalog import TemplateCatalog
 from emulator import ApiCall, BotApiEmulator
+from tests.dialogs.test_nps import with_nps
 from tests.support import Customer
 
 OLGA = Admin("olga")
@@ -145,3 +147,22 @@ async def test_a_chat_pinned_on_versions_that_cannot_be_read_goes_on_with_the_cu
     await bot.store.redis.set(keys.chat(CustomerId.telegram(anne.user.id)), json.dumps(chat))
     await editor.set_template(OLGA, brand, "ask_suggestion", "fr", "Une dernière chose ?", expected=0)
     assert "Une dernière chose ?" in (await anne.say("Très bon accueil.")).text
+
+
+async def test_a_brand_adds_the_nps_question_and_its_customers_answer_it_on_telegram(
+    bot: RunningBot, emulator: BotApiEmulator, venue: Venue, editor: Editor
+) -> None:
+    await editor.set_flow(OLGA, Scope("quick"), with_nps(), expected=0)
+    anne = Customer.new(emulator, "Anne")
+    await anne.say(f"/start {venue.token}")
+    await anne.tap("rate:5")
+    question = await anne.say("Très bon accueil.")
+    assert "de 0 à 10" in question.text and question.buttons[:11] == [str(n) for n in range(11)]
+    assert (await anne.say("douze")).text.startswith("Je n'ai pas compris votre réponse")  # asked again
+    await anne.tap("nps:9")
+    done = await anne.say("Rien à ajouter.")
+    assert "Merci" in done.text
+    [feedback] = [f async for f in bot.store.iter_feedback("quick")]
+    assert (feedback["nps"], feedback["rating"], feedback["status"]) == (9, 5, "complete")
+    row = (await venue_stats(bot.store, "quick", venue.code))[0].to_json()
+    assert row["figures"]["nps"]["value"] == 100.0 and row["figures"]["nps"]["base"] == 1

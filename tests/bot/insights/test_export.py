@@ -9,6 +9,7 @@ import datetime as dt
 import io
 import json
 import random
+import re
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -21,12 +22,14 @@ from bot.cli.main import main
 from bot.cli.progress import Progress
 from bot.insights.export import BOM, CSV_COLUMNS, write_export
 from bot.insights.stats import week_of
+from bot.labels import labels_for
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
 from tests.seeding import seed_feedback
 
 START = dt.datetime(2026, 9, 1, 8, 0, tzinfo=dt.UTC).timestamp()
+FRENCH = labels_for("fr")
 CONTRACT = {"id", "brand", "venue", "language", "rating", "reason", "suggestion", "created_at", "status", "kind",
             "aspects", "entities", "replies"}  # fmt: skip
 
@@ -107,7 +110,7 @@ def test_figures_from_the_export_agree_with_parole_stats(
     monkeypatch.setenv("PAROLE_REDIS_URL", redis_url)
     monkeypatch.setenv("PAROLE_DATA_DIR", str(tmp_path))
     code, out, err = _run(capsys, "export", "--brand", "quick")
-    assert code == 0 and "exported 401 feedback(s)" in err
+    assert code == 0 and "401 retours exportés" in err
     records = [json.loads(line) for line in out.splitlines()]
     assert all(set(r) >= CONTRACT and "chat_id" not in r for r in records)
     assert all(set(e) >= {"text", "label", "start", "end", "field"} for r in records for e in r["entities"])
@@ -126,12 +129,13 @@ def test_figures_from_the_export_agree_with_parole_stats(
                         "--until", "2026-09-15")  # fmt: skip
     text = (tmp_path / "all.csv").read_text(encoding="utf-8")
     assert code == 0 and text.startswith(BOM)
-    table = list(csv.DictReader(io.StringIO(text[1:])))
+    table = list(csv.DictReader(io.StringIO(text[1:]), delimiter=";"))
     code, out, _ = _run(capsys, "stats", "--brand", "quick", "--since", "2026-09-08", "--until", "2026-09-15", "--json")
     week = json.loads(out.splitlines()[-1])
-    assert len(table) == week["feedbacks"] == 56 and list(table[0]) == list(CSV_COLUMNS)
-    assert Counter(row["rating"] for row in table) == {k: v for k, v in week["distribution"].items() if v}
-    assert Counter(row["kind"] for row in table if row["kind"]) == {k: v for k, v in week["kinds"].items() if v}
+    assert len(table) == week["feedbacks"] == 56 and list(table[0]) == [heading for _, heading in CSV_COLUMNS]
+    assert Counter(row["Note"] for row in table) == {k: v for k, v in week["distribution"].items() if v}
+    kinds = {FRENCH.name("kinds", k): v for k, v in week["kinds"].items() if v}
+    assert Counter(row["Type"] for row in table if row["Type"]) == kinds
 
 
 def test_the_csv_opens_in_a_spreadsheet(
@@ -141,18 +145,24 @@ def test_the_csv_opens_in_a_spreadsheet(
     monkeypatch.setenv("PAROLE_REDIS_URL", redis_url)
     code, out, _ = _run(capsys, "export", "--format", "csv")
     assert code == 0 and out.startswith(BOM) and "\r\n" in out
-    rows = list(csv.DictReader(io.StringIO(out[1:], newline="")))
+    rows = list(csv.DictReader(io.StringIO(out[1:], newline=""), delimiter=";"))
     assert len(rows) == 21
     formula = rows[0]
-    assert formula["id"] == "formula" and formula["reason"] == '\'=HYPERLINK("x";"clic")\n"trop" cher 😡'
-    assert formula["suggestion"] == "'-1" and formula["ticket"] == "" and formula["kind"] == ""
-    answered = next(r for r in rows if r["replies"])
-    assert answered["replies"].startswith("[2026-09-") and "] staff: Merci ; réponse n°1" in answered["replies"]
-    assert answered["first_response_at"].endswith("+02:00") and answered["ticket_status"] == "answered"
-    named = next(r for r in rows if "PER" in r["entities"])
-    assert "Julien (PER, reason)" in named["entities"] or "Sarah (PER, reason)" in named["entities"]
-    suggestion = next(r for r in rows if r["suggestion"].startswith("Ouvrir"))
-    assert suggestion["suggestion"] == "Ouvrir à 7h, avec des croissants; et le Wi-Fi\nsvp"
+    assert formula["Identifiant"] == "formula" and formula["Raison"] == '\'=HYPERLINK("x";"clic")\n"trop" cher 😡'
+    assert formula["Suggestion"] == "'-1" and formula["Ticket"] == "" and formula["Type"] == ""
+    assert formula["État du retour"] == "interrompu" and formula["Langue"] == "français"
+    answered = next(r for r in rows if r["Échanges"])
+    assert re.match(r"\[\d\d/09/2026 \d\d:\d\d\] Équipe : Merci ; réponse n°1", answered["Échanges"])
+    assert (
+        re.fullmatch(r"\d\d/09/2026 \d\d:\d\d", answered["1re réponse le"]) and answered["État du ticket"] == "répondu"
+    )
+    named = next(r for r in rows if "personne" in r["Entités"])
+    assert "Julien (personne, raison)" in named["Entités"] or "Sarah (personne, raison)" in named["Entités"]
+    suggestion = next(r for r in rows if r["Suggestion"].startswith("Ouvrir"))
+    assert suggestion["Suggestion"] == "Ouvrir à 7h, avec des croissants; et le Wi-Fi\nsvp"
+    # Words, not codes, in every cell a person reads.
+    cells = {cell for row in rows for cell in row.values()}
+    assert not cells & {"praise", "complaint", "answered", "complete", "telegram", "True", "False"}
 
 
 class _Terminal(io.StringIO):
@@ -181,10 +191,10 @@ def test_bad_export_requests_change_nothing(
     monkeypatch.setenv("PAROLE_REDIS_URL", redis_url)
     target = tmp_path / "out.csv"
     for args, message in [
-        (("export", "--since", "lundi"), "--since 'lundi' is not a date"),
-        (("export", "--brand", "quick", "--venue", "nowhere"), "no venue 'quick/nowhere'"),
-        (("export", "--brand", "nobody"), "no brand 'nobody'"),
-        (("export", "--since", "2026-09-02", "--until", "2026-09-01"), "--until must come after --since"),
+        (("export", "--since", "lundi"), "--since 'lundi' n'est pas une date"),
+        (("export", "--brand", "quick", "--venue", "nowhere"), "aucun lieu 'quick/nowhere'"),
+        (("export", "--brand", "nobody"), "aucune marque 'nobody'"),
+        (("export", "--since", "2026-09-02", "--until", "2026-09-01"), "--until doit venir après --since"),
     ]:
         code, out, err = _run(capsys, *args, "-o", str(target))
         assert code == 1 and message in err and out == "" and not target.exists(), (args, err)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
-from bot.insights.stats import format_table, venue_stats
+from bot.insights.stats import venue_stats
+from bot.insights.tables import format_table
 from tests.bot.staff_scene import Scene
 from tests.support import Customer
 
@@ -36,8 +37,8 @@ async def test_response_rate_and_median_first_response_per_venue(scene: Scene) -
     assert (total.feedbacks, total.tickets, total.answered, total.average_rating) == (4, 3, 2, 2.25)
     [only] = await venue_stats(scene.bot.store, "quick", scene.orly.code)
     assert only.venue == scene.orly.code
-    table = format_table(await venue_stats(scene.bot.store))
-    assert "Quick Massy" in table and "67%" in table and "20 min" in table and "(all venues)" in table
+    table = format_table(await venue_stats(scene.bot.store), {"quick": "Quick"})
+    assert "Quick Massy" in table and "66,7\u00a0%" in table and "20 min" in table and "(tous les lieux)" in table
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -71,7 +72,7 @@ def test_the_staff_commands_of_parole(
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [r["venue"] for r in rows] == [venue, None] and rows[0]["response_rate"] is None
     code, out, _ = _run(capsys, "stats")
-    assert code == 0 and "(all venues)" in out
+    assert code == 0 and "(tous les lieux)" in out
     code, out, _ = _run(capsys, "staff", "rooms", "--brand", "quick")
     assert code == 0 and out == ""
     for args, message in [
@@ -81,9 +82,9 @@ def test_the_staff_commands_of_parole(
         (("staff", "rooms", "--brand", "nobody"), "no brand 'nobody'"),
         (("brand", "set-deadline", "quick", "--hours", "0"), "deadline must be more than 0"),
         (("brand", "set-deadline", "nobody", "--hours", "3"), "no brand 'nobody'"),
-        (("stats", "--venue", venue), "--venue needs --brand"),
-        (("stats", "--brand", "nobody"), "no brand 'nobody'"),
-        (("stats", "--brand", "quick", "--venue", "nowhere"), "no venue 'quick/nowhere'"),
+        (("stats", "--venue", venue), "parole : erreur : --venue demande --brand"),
+        (("stats", "--brand", "nobody"), "aucune marque 'nobody'"),
+        (("stats", "--brand", "quick", "--venue", "nowhere"), "aucun lieu 'quick/nowhere'"),
     ]:
         code, out, err = _run(capsys, *args)
         assert code == 1 and message in err and out == "", (args, err)

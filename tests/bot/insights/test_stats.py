@@ -94,13 +94,16 @@ def test_parole_stats_tables_json_and_period(
     week = json.loads(out.splitlines()[-1])
     assert week["feedbacks"] == 28 and week["since"] == "2026-09-14T00:00:00Z" and len(week["weekly"]) == 1
     code, out, _ = _run(capsys, "stats", "--brand", "quick", "--venue", venues[1], "--since", "2026-09-14")
-    assert code == 0 and "channel" in out and "kiosk" in out
-    assert "field reference" in out and "44%" in out and "week of" in out and "Quick Orly" in out
-    assert "staff most thanked" in out and "Julien" in out and "2026-09-14" in out and "2026-09-07" not in out
+    assert code == 0 and "Canal" in out and "Borne sur place" in out and "Navigateur" in out
+    assert "Terrain" in out and "44\u00a0%" in out and "Semaine du" in out and "Quick Orly" in out
+    assert "Personnel le plus remercié" in out and "Julien" in out and "\n14/09/2026 " in out
+    assert "\n07/09/2026 " not in out  # the week before the period is not in its trend
+    assert "Félicitations" in out and "praise" not in out and "kiosk" not in out  # words, not codes
+    assert "Quick · Quick Orly · depuis le 14/09/2026\n" in out
     for args, message in [
-        (("stats", "--brand", "quick", "--since", "yesterday"), "--since 'yesterday' is not a date"),
-        (("stats", "--brand", "quick", "--until", "2026-13-01"), "--until '2026-13-01' is not a date"),
-        (("stats", "--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-01"), "--until must come after"),
+        (("stats", "--brand", "quick", "--since", "yesterday"), "--since 'yesterday' n'est pas une date"),
+        (("stats", "--brand", "quick", "--until", "2026-13-01"), "--until '2026-13-01' n'est pas une date"),
+        (("stats", "--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-01"), "--until doit venir après"),
     ]:
         code, out, err = _run(capsys, *args)
         assert code == 1 and message in err and out == "", (args, err)

@@ -60,6 +60,24 @@ def test_the_hours_follow_the_clocks_across_a_daylight_saving_change() -> None:
     assert paris(SHOP.due(at("2027-03-27 17:30"), 1 * HOUR)) == "Mon 2027-03-29 09:30"
 
 
+def test_response_times_count_open_seconds_only() -> None:
+    # Friday 18:30 to Monday 09:45 across a weekend: Friday's last half hour, Saturday 10:00-18:00, Monday 45 min.
+    assert SHOP.open_seconds(at("2026-12-04 18:30"), at("2026-12-07 09:45")) == (0.5 + 8 + 0.75) * HOUR
+    # Over the lunch break, and before opening: nothing counts.
+    assert SHOP.open_seconds(at("2026-12-08 11:00"), at("2026-12-08 15:00")) == 2 * HOUR
+    assert SHOP.open_seconds(at("2026-12-08 06:00"), at("2026-12-08 08:59")) == 0.0
+    # A holiday counts nothing; across a daylight saving change, an always-open venue counts real seconds (23 h).
+    christmas = OpeningHours(weekly=SHOP.weekly, exceptions={"2026-12-25": ()})
+    assert christmas.open_seconds(at("2026-12-24 18:00"), at("2026-12-26 11:00")) == 2 * HOUR
+    night = OpeningHours(weekly=parse_weekly("mon-sun 00:00-24:00"))
+    assert night.open_seconds(at("2027-03-28 00:00"), at("2027-03-29 00:00")) == 23 * HOUR
+    # The inverse of a deadline: open seconds up to `due` are the seconds asked; none when the end comes first.
+    start = at("2026-12-05 17:00")
+    assert SHOP.open_seconds(start, SHOP.due(start, 2 * HOUR)) == 2 * HOUR
+    assert SHOP.open_seconds(at("2026-12-08 12:00"), at("2026-12-08 10:00")) == 0.0
+    assert OpeningHours().open_seconds(1000.0, 1600.0) == 600.0
+
+
 def test_no_hours_means_always_open_and_bad_hours_are_refused() -> None:
     assert OpeningHours().due(1000.0, 60.0) == 1060.0
     for bad in ("mon 19:00-09:00", "lun 09:00-19:00", "mon 9h-19h", "mon-fri", "mon 09:00-25:00"):

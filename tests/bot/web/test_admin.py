@@ -337,13 +337,13 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
         ({"brand": "sncf"}, 403, "olga may see only the brand &#39;quick&#39;, not &#39;sncf&#39;"),
         ({"brand": "nope"}, 403, "may see only the brand"),
         ({"venue": "nowhere"}, 404, "no venue &#39;quick/nowhere&#39;"),
-        ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
-        ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
-        ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
-        ({"since": "0001-01-01", "until": "9999-12-31"}, 400, "since &#39;0001-01-01&#39; is out of range"),
-        ({"until": "9999-12-31"}, 400, "a date between 2000-01-01 and 2100-01-01"),
-        ({"since": "0001-01-01T00:00:00+01:00"}, 400, "is out of range"),
-        ({"since": "2000-01-01", "until": "2100-01-01"}, 400, "may last at most 10 years: choose a shorter one"),
+        ({"since": "yesterday"}, 400, "« depuis le » &#39;yesterday&#39; n&#39;est pas une date : écrivez AAAA-MM-JJ"),
+        ({"until": "2026-13-01"}, 400, "« jusqu&#39;au » &#39;2026-13-01&#39; n&#39;est pas une date"),
+        ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "« jusqu&#39;au » doit venir après « depuis le »"),
+        ({"since": "0001-01-01", "until": "9999-12-31"}, 400, "« depuis le » &#39;0001-01-01&#39; est hors limites"),
+        ({"until": "9999-12-31"}, 400, "une date entre le 01/01/2000 et le 01/01/2100"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, 400, "est hors limites"),
+        ({"since": "2000-01-01", "until": "2100-01-01"}, 400, "dure au plus 10 ans : choisissez-en une plus courte"),
     ]:
         async with client.get(f"{web_admin.url}/dashboard", params=query) as response:
             page = await response.text()

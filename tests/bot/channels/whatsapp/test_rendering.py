@@ -8,6 +8,7 @@ import pytest
 from bot.channels.whatsapp.customer import render
 from bot.channels.whatsapp.formatting import one_line, to_whatsapp
 from bot.channels.whatsapp.keywords import command_for
+from bot.channels.whatsapp.limits import template_problem
 from bot.channels.whatsapp.links import code_in, whatsapp_link
 from bot.channels.whatsapp.updates import read_payload
 from bot.seam.outgoing import OutgoingMessage
@@ -55,6 +56,18 @@ def test_long_texts_and_labels_stay_within_the_limits() -> None:
     (text,) = render("33612345678", OutgoingMessage("y" * 4096))
     assert check_text(text["text"]) == "y" * 4096
     assert len(render("33612345678", OutgoingMessage("y" * 4097))) == 2
+
+
+def test_the_nps_scores_are_written_to_be_typed_as_no_list_holds_eleven() -> None:
+    scores = (tuple((str(n), f"nps:{n}") for n in range(6)), tuple((str(n), f"nps:{n}") for n in range(6, 11)))
+    keyboard = (*scores, (("Passer", "skip"),))
+    (message,) = render("33612345678", OutgoingMessage("<b>De 0 à 10</b>, nous recommanderiez-vous ?", keyboard))
+    text = check_text(message["text"])
+    assert text == "*De 0 à 10*, nous recommanderiez-vous ?\n\n0 · 1 · 2 · 3 · 4 · 5 · 6 · 7 · 8 · 9 · 10 · Passer"
+    assert template_problem("De 0 à 10 ?", keyboard, label=False) is None
+    # Other choices too many for a list are still refused when a template is saved (they could not be typed).
+    venues = tuple(((f"Lieu {n}", f"venue:{n}"),) for n in range(11))
+    assert template_problem("Où ?", venues, label=False) == "on WhatsApp a message offers at most 10 choices, not 11"
 
 
 @pytest.mark.parametrize(
