@@ -24,6 +24,7 @@ from bot.ops import about_ticket
 from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
+from bot.staff.hours import HoursStore, closed_notice
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage import keys
@@ -31,7 +32,7 @@ from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text, parse_yes_no
 from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, visible_length
-from dialogs.render import MessageRenderer
+from dialogs.render import PART_SEPARATOR, MessageRenderer
 from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
@@ -79,6 +80,7 @@ class Relay:
         self.channels = channels  # the customers'
         self.window = window
         self.clock = clock
+        self.hours = HoursStore(store.redis)  # a customer writing while the venue is closed is told when it opens
 
     async def to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         """Relay a staff message to the ticket's customer; tell the room what became of it."""
@@ -270,6 +272,10 @@ class Relay:
         if room_message is not None:
             acknowledged = {"venue_name": ticket.venue_name, "reopened": closed, "ticket": ticket.number}
             ack = renderer.render(MessagePart("customer_relayed", acknowledged), language)
+            hours = await self.hours.recent(ticket.brand, ticket.venue, now)
+            notice = closed_notice(hours, now, ticket.venue_name, language)
+            if notice is not None:
+                ack = PART_SEPARATOR.join((ack, renderer.render(notice, language)))
         else:
             ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
