@@ -29,6 +29,7 @@ from bot.config import Settings, load_settings
 from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.insights.export import write_export
 from bot.ops import configure_logging
+from bot.staff.escalation import EscalationChain, EscalationStore, parse_chain
 from bot.storage.store import Store
 from bot.storage.venues import Venue, deep_link, web_links, write_qr
 
@@ -72,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
     brand_deadline.add_argument("code")
     brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
+    brand_chain = brand.add_parser(
+        "escalation", help="who is reminded of unanswered tickets, in turn (shows it without options)"
+    )
+    brand_chain.add_argument("code")
+    brand_chain.add_argument(
+        "--chain",
+        help="steps in order, '+' joins audiences: room,admins,operators (default room,admins+operators)",
+    )
+    brand_chain.add_argument("--reminders", type=int, help="reminders to each step before the next (default 1)")
+    brand_chain.add_argument("--reset", action="store_true", help="back to the default chain")
 
     venue = sub.add_parser("venue", help="venues").add_subparsers(dest="action", required=True, metavar="ACTION")
     venue_add = venue.add_parser("add", help="create a venue and write its QR codes")
@@ -234,10 +245,26 @@ async def _brand(args: argparse.Namespace, settings: Settings) -> int:
             _print_json((await store.add_brand(args.code, args.name)).to_json())
         elif args.action == "set-deadline":
             _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
+        elif args.action == "escalation":
+            _print_json({"brand": args.code, "escalation": (await _escalation(store, args)).to_json()})
         else:
             for brand in await store.list_brands():
                 _print_json(brand.to_json())
     return 0
+
+
+async def _escalation(store: Store, args: argparse.Namespace) -> EscalationChain:
+    """Show, set or reset a brand's escalation chain (checked before anything is saved)."""
+    await store.get_brand(args.code)
+    chains = EscalationStore(store.redis)
+    if args.reset:
+        return await chains.set(args.code, None)
+    current = await chains.get(args.code)
+    if args.chain is None and args.reminders is None:
+        return current
+    reminders = current.reminders if args.reminders is None else args.reminders
+    chain = parse_chain(args.chain, reminders) if args.chain is not None else EscalationChain(current.steps, reminders)
+    return await chains.set(args.code, chain)
 
 
 async def _venue(args: argparse.Namespace, settings: Settings) -> int:

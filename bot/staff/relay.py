@@ -204,7 +204,8 @@ class Relay:
             if ticket is None or answer is None:
                 return False
             solved = answer
-        await self.tickets.resolution(ticket, solved, customer, self.clock())
+        now = self.clock()
+        await self.tickets.resolution(ticket, solved, customer, now, due=await self._reminder_due(ticket, now))
         await self.cards.refresh(await self._reloaded(ticket))
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
         template = "resolved_thanks" if solved else "resolved_reopened"
@@ -214,8 +215,15 @@ class Relay:
 
     async def reopen(self, ticket: Ticket) -> None:
         """Open a closed ticket again (answered if the staff had answered, else open) and show it on its card."""
-        await self.tickets.reopen(ticket, self.clock())
+        now = self.clock()
+        await self.tickets.reopen(ticket, now, due=await self._reminder_due(ticket, now))
         await self.cards.refresh(await self._reloaded(ticket))
+
+    async def _reminder_due(self, ticket: Ticket, since: float) -> float:
+        """When the first reminder of a ticket waiting for an answer since `since` is due (the brand's
+        deadline, in the venue's open hours)."""
+        hours = await self.store.deadline_hours(ticket.brand)
+        return await self.hours.due(ticket.brand, ticket.venue, since, hours * 3600)
 
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
@@ -243,7 +251,7 @@ class Relay:
         if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
         if closed:  # the thanks promised the team could answer here: the ticket opens again
-            await self.tickets.reopen(ticket, now)
+            await self.tickets.reopen(ticket, now, due=await self._reminder_due(ticket, now))
             ticket = await self._reloaded(ticket)
             await self.cards.refresh(ticket)
         if ticket.undeliverable:  # they write to the bot, so they unblocked it: answers reach them again

@@ -125,14 +125,26 @@ class Ticket:
     closed_at: float | None = None
     undeliverable: bool = False
     delivery: str = ""  # what became of the staff's latest answer, where the channel reports it (WhatsApp)
-    reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
+    reminders: int = 0  # reminders sent since the ticket opened (or opened again), along the brand's chain
     last_activity: float = 0.0
     policy_wait: bool = False  # no_answer until the analysis says whether the policy wants an answer
     resolved: str = ""  # "yes" or "no": the customer's answer to "problem solved?" after the ticket closed
+    reopened_at: float | None = None
+    last_response_at: float | None = None  # the staff's latest answer
 
     @property
     def member(self) -> str:
         return keys.ticket_member(self.brand, self.number)
+
+    @property
+    def waiting_since(self) -> float | None:
+        """Since when the ticket waits for a staff answer (its opening, or its reopening after an answer); None
+        when the staff answered it since."""
+        if self.first_response_at is None:
+            return self.created_at
+        if self.reopened_at is not None and self.reopened_at > (self.last_response_at or self.first_response_at):
+            return self.reopened_at
+        return None
 
 
 def _optional_float(value: str | None) -> float | None:
@@ -165,6 +177,8 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
         policy_wait=data.get("policy_wait") == "1",
         resolved=data.get("resolved", ""),
+        reopened_at=_optional_float(data.get("reopened_at")),
+        last_response_at=_optional_float(data.get("last_response_at")),
     )
 
 
@@ -391,7 +405,7 @@ class TicketStore:
             pipe.hsetnx(key, "first_response_at", now)
             if room is not None:
                 pipe.hsetnx(key, "room", room)
-            fields: dict[FieldT, EncodableT] = {"last_activity": now}
+            fields: dict[FieldT, EncodableT] = {"last_activity": now, "last_response_at": now}
             facets = []
             if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 fields["status"] = TicketStatus.ANSWERED.value
@@ -432,17 +446,18 @@ class TicketStore:
             )
             await pipe.execute()
 
-    async def reopen(self, ticket: Ticket, now: float) -> None:
+    async def reopen(self, ticket: Ticket, now: float, *, due: float) -> None:
         """Open a closed or spam ticket again (the staff, or its customer writing again): answered if the staff
-        had answered, else open; its thread and first answer are kept."""
+        had answered, else open; its thread and first answer are kept. Its reminders start again, the first at
+        `due`."""
         status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
         async with self.redis.pipeline(transaction=False) as pipe:
             key = keys.ticket(ticket.brand, ticket.number)
-            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now})
+            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now, "reminders": 0})
             pipe.hdel(key, "closed_at")
             pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
-            if status is TicketStatus.OPEN and ticket.card_message is not None:
-                pipe.zadd(keys.DEADLINES, {ticket.member: now})
+            if ticket.card_message is not None:
+                pipe.zadd(keys.DEADLINES, {ticket.member: due})
             pipe.execute_command(
                 *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
             )
@@ -476,15 +491,21 @@ class TicketStore:
         where = split_member(redis_text(member)) if member else None
         return await self.get(*where) if where else None
 
-    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float) -> None:
-        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered)."""
+    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float, *, due: float) -> None:
+        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered) and
+        starts its reminders again, the first at `due`."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, mapping={"resolved": "yes" if solved else "no", "resolved_at": now})
             pipe.delete(keys.customer_resolution(customer))
             if not solved and not ticket.status.is_open:
-                pipe.hset(key, mapping={"status": TicketStatus.ANSWERED.value, "last_activity": now})
+                reopened: dict[FieldT, EncodableT] = {
+                    "status": TicketStatus.ANSWERED.value, "last_activity": now, "reopened_at": now, "reminders": 0
+                }  # fmt: skip
+                pipe.hset(key, mapping=reopened)
                 pipe.hdel(key, "closed_at")
+                if ticket.card_message is not None:
+                    pipe.zadd(keys.DEADLINES, {ticket.member: due})
                 pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
                 pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
                 facets = [status_facet(TicketStatus.ANSWERED.value)]
