@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from bot.storage import keys
-from bot.storage.cluster import queue_script
 from bot.storage.identity import CustomerId
 from bot.storage.index import index_command, status_facet, words
+from bot.storage.scripts import Lua, execute, queue
 from bot.storage.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
@@ -32,14 +32,14 @@ RESOLUTION_SECONDS = 7 * 24 * 3600  # how long a customer's "problem solved?" wa
 # KEYS[1] the feedback hash, KEYS[2] the brand's ticket counter; ARGV[1] the first ticket number.
 # Returns {number, 1} when this call numbered the feedback, {number, 0} when it had a number, {-1, 0}
 # when the feedback is gone.
-_NUMBER = """
+_NUMBER = Lua("""
 local existing = redis.call('HGET', KEYS[1], 'ticket')
 if existing then return {tonumber(existing), 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
 local number = redis.call('INCR', KEYS[2]) + tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'ticket', number)
 return {number, 1}
-"""
+""")
 
 # KEYS[1] the ticket hash; ARGV[1] now, ARGV[2] claim lifetime. 1 when the caller may post the card.
 # What became of the staff's latest answer: statuses of one message only move forward (Meta may report them
@@ -208,14 +208,13 @@ class TicketStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._number = redis.register_script(_NUMBER)
         self._claim_card = redis.register_script(_CLAIM_CARD)
         self._delivery = redis.register_script(_DELIVERY)
 
     # --- creation --------------------------------------------------------------------------------
 
     async def open_many(self, items: Sequence[NewTicket], now: float) -> list[Ticket | None]:
-        """Give each feedback its ticket (idempotent: a numbered feedback keeps its ticket); 3 round trips.
+        """Give each feedback its ticket (idempotent: a numbered feedback keeps its ticket); 2 round trips.
 
         None for a feedback that no longer exists.
         """
@@ -224,8 +223,8 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for item in items:
                 numbering = [keys.feedback(item.brand, item.feedback), keys.ticket_sequence(item.brand)]
-                await queue_script(pipe, self._number, numbering, [FIRST_TICKET])
-            numbered = await pipe.execute()
+                queue(pipe, _NUMBER.call(numbering, [FIRST_TICKET]))
+            numbered = await execute(pipe)
         async with self.redis.pipeline(transaction=False) as pipe:
             for item, (number, created) in zip(items, numbered, strict=True):
                 if int(number) < 0:
@@ -248,14 +247,12 @@ class TicketStore:
                 if int(created):
                     if item.needs_answer:
                         pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
-                    pipe.execute_command(
-                        *index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)])
-                    )
+                    queue(pipe, index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)]))
                     if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
                         pipe.zadd(keys.customer_tickets(item.who), {member: now}, nx=True)
                 pipe.hgetall(ticket_key)
-            results = await pipe.execute()
+            results = await execute(pipe)
         # Each ticket's HGETALL is the last reply of its group: read them back in order.
         rows = iter(redis_strings(row) for row in results if isinstance(row, dict))
         found: list[Ticket | None] = []
@@ -280,7 +277,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for number in numbers:
                 pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
-            rows = await pipe.execute()
+            rows = await execute(pipe)
         return [ticket_from_hash(brand, redis_strings(row)) for row in rows if row]
 
     async def all_tickets(self, brand: str, *, batch: int = 500) -> list[Ticket]:
@@ -294,7 +291,7 @@ class TicketStore:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for number in numbers:
                     pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
-                found.extend(ticket_from_hash(brand, redis_strings(row)) for row in await pipe.execute() if row)
+                found.extend(ticket_from_hash(brand, redis_strings(row)) for row in await execute(pipe) if row)
 
     async def thread(self, brand: str, feedback_id: str) -> list[ThreadMessage]:
         rows = await self.redis.lrange(keys.replies(brand, feedback_id), 0, -1)
@@ -332,7 +329,7 @@ class TicketStore:
             pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
             if ticket.first_response_at is None and ticket.status.is_open:
                 pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
-            await pipe.execute()
+            await execute(pipe)
 
     async def card_failed(self, ticket: Ticket) -> int:
         """Count one more post of the ticket's card that failed; the count so far."""
@@ -362,7 +359,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for member in members:
                 pipe.zrem(key, member)
-            removed = await pipe.execute()
+            removed = await execute(pipe)
         return [member for member, done in zip(members, removed, strict=True) if done]
 
     async def map_message(self, ticket: Ticket, chat_id: int, message_id: int) -> None:
@@ -413,13 +410,13 @@ class TicketStore:
                 pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
                 pipe.hdel(key, "policy_wait")
             pipe.hset(key, mapping=fields)
-            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room is not None:
                 for message_id in message_ids:
                     pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
-            await pipe.execute()
+            await execute(pipe)
 
     async def customer_wrote(
         self, ticket: Ticket, text: str, *, customer: CustomerId, room_message: int | None, now: float
@@ -428,11 +425,11 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
-            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room_message is not None and ticket.room is not None:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
-            await pipe.execute()
+            await execute(pipe)
 
     # --- status ----------------------------------------------------------------------------------
 
@@ -441,10 +438,8 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
             pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
             pipe.zrem(keys.DEADLINES, ticket.member)
-            pipe.execute_command(
-                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
-            )
-            await pipe.execute()
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)]))
+            await execute(pipe)
 
     async def reopen(self, ticket: Ticket, now: float, *, due: float) -> None:
         """Open a closed or spam ticket again (the staff, or its customer writing again): answered if the staff
@@ -458,10 +453,8 @@ class TicketStore:
             pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
             if ticket.card_message is not None:
                 pipe.zadd(keys.DEADLINES, {ticket.member: due})
-            pipe.execute_command(
-                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
-            )
-            await pipe.execute()
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)]))
+            await execute(pipe)
 
     async def policy_decided(self, ticket: Ticket, needs_answer: bool, *, due: float | None) -> None:
         """The analysis told whether a waiting `no_answer` ticket needs an answer: open it (reminders from `due`,
@@ -475,15 +468,15 @@ class TicketStore:
                 if due is not None and ticket.card_message is not None and ticket.first_response_at is None:
                     pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
                 facets = [status_facet(TicketStatus.OPEN.value)]
-                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
-            await pipe.execute()
+                queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await execute(pipe)
 
     async def asked_resolution(self, ticket: Ticket, customer: CustomerId, now: float) -> None:
         """The customer was asked whether their problem is solved: their next yes or no answers it."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "resolution_asked_at", now)
             pipe.set(keys.customer_resolution(customer), ticket.member, ex=RESOLUTION_SECONDS)
-            await pipe.execute()
+            await execute(pipe)
 
     async def pending_resolution(self, customer: CustomerId) -> Ticket | None:
         """The closed ticket whose customer was asked "problem solved?" and has not answered (recently)."""
@@ -509,14 +502,14 @@ class TicketStore:
                 pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
                 pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
                 facets = [status_facet(TicketStatus.ANSWERED.value)]
-                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
-            await pipe.execute()
+                queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await execute(pipe)
 
     async def undeliverable(self, ticket: Ticket, now: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"undeliverable": 1, "undeliverable_at": now})
             pipe.zrem(keys.DEADLINES, ticket.member)
-            await pipe.execute()
+            await execute(pipe)
 
     async def delivery(self, ticket: Ticket, status: str, message: str, now: float) -> bool:
         """Record a delivery status (sent, delivered, read, failed) of the staff's answer `message`; whether
@@ -539,7 +532,7 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "reminders", stage)
             if next_due is not None:
                 pipe.zadd(keys.DEADLINES, {ticket.member: next_due})
-            await pipe.execute()
+            await execute(pipe)
 
 
 def _thread_json(author: Author, text: str, now: float, by: str = "") -> str:

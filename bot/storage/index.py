@@ -29,6 +29,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.storage import keys
+from bot.storage.scripts import Lua, run_commands
 
 IDS_BUCKET = 128  # positions per hash of feedback ids: Redis keeps a hash of up to 128 fields as a listpack
 # A word becomes a bitmap when more than 1 position in this many has it: a search then reads at most
@@ -101,6 +102,7 @@ for _, word in ipairs(data.words) do
 end
 return pos
 """ % {"bucket": IDS_BUCKET, "ratio": WORD_BITMAP_RATIO}  # noqa: UP031  # Lua's own % must stay
+_INDEX_SCRIPT = Lua(_INDEX)
 
 # KEYS[1] the brand's index prefix. ARGV[1] a random token (temporary keys), ARGV[2] JSON {"groups": [[facet
 # key, …] (OR), …] (AND), "words": [word, …] (AND), "since": day or "", "upto": day or "", "before":
@@ -263,15 +265,14 @@ def analysis_facets(kind: str, aspects: Iterable[str], known_aspects: Iterable[s
 
 def index_command(
     brand: str, feedback_id: str, created_at: float | None, facets: Sequence[Facet], text_words: Sequence[str] = ()
-) -> tuple[str | int, ...]:
-    """The EVAL that indexes a feedback (to run after its hash is written, in the same round trip or later).
+) -> tuple[str | int | float, ...]:
+    """The script call that indexes a feedback (to run after its hash is written, in the same round trip or
+    later; `bot.storage.scripts` runs it, with the script's text where the server lacks it).
 
     `created_at` places a feedback indexed for the first time in its day (None: unknown here, no day)."""
     payload = json.dumps({"facets": [f.to_json() for f in facets], "words": list(text_words)}, ensure_ascii=False)
-    return (
-        "EVAL", _INDEX, 2, keys.feedback(brand, feedback_id), keys.index(brand),
-        feedback_id, utc_day(created_at) if created_at is not None else "", payload,
-    )  # fmt: skip
+    day = utc_day(created_at) if created_at is not None else ""
+    return _INDEX_SCRIPT.call([keys.feedback(brand, feedback_id), keys.index(brand)], [feedback_id, day, payload])
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +301,7 @@ class FeedbackIndex:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._query = redis.register_script(_QUERY)  # by its SHA1, loaded again where the server lacks it
 
     async def index(
         self,
@@ -310,7 +312,8 @@ class FeedbackIndex:
         text_words: Sequence[str] = (),
     ) -> int:
         command = index_command(brand, feedback_id, created_at, facets, text_words)
-        return int(await self.redis.eval(str(command[1]), 2, *command[3:]))
+        [position] = await run_commands(self.redis, None, [command])
+        return int(position)
 
     async def query(self, query: InboxQuery) -> InboxPage:
         prefix = keys.index(query.brand)
@@ -326,8 +329,8 @@ class FeedbackIndex:
             "after": query.after,
             "limit": max(1, min(query.limit, MAX_PAGE)),
         }
-        reply: Any = await self.redis.eval(
-            _QUERY, 1, prefix, secrets.token_hex(6), json.dumps(payload, ensure_ascii=False)
+        reply: Any = await self._query(
+            keys=[prefix], args=[secrets.token_hex(6), json.dumps(payload, ensure_ascii=False)]
         )
         count, ids, more = reply
         found = [str(i) for i in ids if i]
