@@ -52,7 +52,8 @@ class StaffAnswer:
     mark: str
     room: int | None
     message_ids: tuple[int, ...] = ()
-    by: str = ""  # the web admin's user; "" in a room (Telegram keeps who wrote the message)
+    by: str = ""  # the web admin's user, or the staff member's name in a room
+    by_telegram: int = 0  # the staff member's Telegram user id in a room (0 from the web)
 
 
 class Relay:
@@ -90,9 +91,11 @@ class Relay:
             sent = await say(template, variables)
             return sent.message_id if sent is not None else None
 
+        author = message.from_user if message.from_user is not None and not message.from_user.is_bot else None
         answer = StaffAnswer(
-            text, keys.relayed(ticket.brand, room.chat_id, message.message_id), room.chat_id, (message.message_id,)
-        )
+            text, keys.relayed(ticket.brand, room.chat_id, message.message_id), room.chat_id, (message.message_id,),
+            by=author.full_name if author else "", by_telegram=author.id if author else 0,
+        )  # fmt: skip
         with about_ticket(ticket.brand, ticket.number):
             await self.answer(ticket, answer, told)
 
@@ -149,7 +152,14 @@ class Relay:
             confirmation = await say("staff_relayed", variables)
             ids = [*answer.message_ids] + ([confirmation] if confirmation is not None else [])
             await self.tickets.staff_replied(
-                ticket, cleaned, customer=customer, room=answer.room, message_ids=ids, now=now, by=answer.by
+                ticket,
+                cleaned,
+                customer=customer,
+                room=answer.room,
+                message_ids=ids,
+                now=now,
+                by=answer.by,
+                by_telegram=answer.by_telegram,
             )
             if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 await self.cards.refresh(await self._reloaded(ticket))

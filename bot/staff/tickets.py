@@ -92,17 +92,21 @@ class ThreadMessage:
     author: Author
     text: str
     at: float
-    by: str = ""  # the web admin's user who wrote a staff answer ("" from a staff room)
+    by: str = ""  # who wrote a staff answer: the web admin's user, or the staff member's Telegram name
+    by_telegram: int = 0  # that staff member's Telegram user id (0: written in the web admin, or not known)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"author": self.author.value, "text": self.text, "at": self.at}
         if self.by:
             data["by"] = self.by
+        if self.by_telegram:
+            data["by_telegram"] = self.by_telegram
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ThreadMessage:
-        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), str(data.get("by") or ""))
+        by, by_telegram = str(data.get("by") or ""), int(data.get("by_telegram") or 0)
+        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), by, by_telegram)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,12 +397,16 @@ class TicketStore:
         message_ids: Sequence[int],
         now: float,
         by: str = "",
+        by_telegram: int = 0,
     ) -> None:
-        """Keep a staff answer the customer received: thread (with who wrote it, from the web), first answer,
-        status, deadline, activity; `room`, the staff room it was written in (None: the web admin)."""
+        """Keep a staff answer the customer received: thread (with who wrote it: `by`, and their Telegram id
+        from a room), first answer, status, deadline, activity; `room`, the staff room it was written in (None:
+        the web admin)."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by))
+            pipe.rpush(
+                keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by, by_telegram)
+            )
             pipe.hsetnx(key, "first_response_at", now)
             if room is not None:
                 pipe.hsetnx(key, "room", room)
@@ -535,5 +543,5 @@ class TicketStore:
             await execute(pipe)
 
 
-def _thread_json(author: Author, text: str, now: float, by: str = "") -> str:
-    return json.dumps(ThreadMessage(author, text, now, by).to_json(), ensure_ascii=False)
+def _thread_json(author: Author, text: str, now: float, by: str = "", by_telegram: int = 0) -> str:
+    return json.dumps(ThreadMessage(author, text, now, by, by_telegram).to_json(), ensure_ascii=False)
