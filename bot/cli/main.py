@@ -167,6 +167,17 @@ def _parser() -> argparse.ArgumentParser:
     news_send.add_argument("--text", help="the message (plain text)")
     news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
 
+    mail = sub.add_parser("mail", help="brand admins' e-mail alerts and daily digests (with PAROLE_SMTP_HOST set)")
+    mail_sub = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mail_add = mail_sub.add_parser("add", help="an admin's address (again: changes what they get)")
+    mail_add.add_argument("--email", required=True)
+    mail_add.add_argument("--name", default="", help="how the e-mails greet them")
+    mail_add.add_argument("--no-alerts", action="store_true", help="no alert for a low rating or a complaint")
+    mail_add.add_argument("--no-digest", action="store_true", help="no daily digest per venue")
+    mail_remove = mail_sub.add_parser("remove", help="stop e-mailing an address")
+    mail_remove.add_argument("--email", required=True)
+    for mail_parser in (mail_add, mail_remove, mail_sub.add_parser("list", help="the brand's addresses (JSON lines)")):
+        mail_parser.add_argument("--brand", required=True)
     policy = sub.add_parser("policy", help="which feedback opens a ticket (needs an answer), per brand or venue")
     policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
     policy_parsers = (
@@ -582,6 +593,27 @@ def _read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def _mail(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff.mail import Recipient, RecipientStore
+
+    async with open_redis(settings) as redis:
+        await Store(redis).get_brand(args.brand)
+        recipients = RecipientStore(redis)
+        if args.action == "add":
+            wanted = Recipient(args.email, args.name, alerts=not args.no_alerts, digest=not args.no_digest)
+            _print_json({"brand": args.brand, **(await recipients.add(args.brand, wanted)).to_json()})
+        elif args.action == "remove":
+            if not await recipients.remove(args.brand, args.email):
+                raise NotFound("e-mail address", args.email)
+            _print_json({"brand": args.brand, "removed": args.email})
+        else:
+            for recipient in await recipients.list(args.brand):
+                _print_json({"brand": args.brand, **recipient.to_json()})
+    if settings.smtp is None:
+        print("parole: PAROLE_SMTP_HOST is not set: no e-mail goes out until it is", file=sys.stderr)
+    return 0
+
+
 async def _policy(args: argparse.Namespace, settings: Settings) -> int:
     from bot.staff.policy import PolicyStore
 
@@ -622,6 +654,7 @@ HANDLERS: dict[str, Handler] = {
     "staff": _staff,
     "stats": _stats,
     "policy": _policy,
+    "mail": _mail,
     "news": _news,
     "templates": run_templates,
     "flows": run_flows,

@@ -30,6 +30,7 @@ from bot.ops import about_ticket
 from bot.staff.cards import Cards
 from bot.staff.escalation import Audience, EscalationStore
 from bot.staff.hours import HoursStore
+from bot.staff.mail import MailAlerts
 from bot.staff.policy import Decision, PolicyStore
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
@@ -72,7 +73,9 @@ class StaffNotifier:
         batch: int = 100,
         name: str | None = None,
         clock: Callable[[], float] = time.time,
+        mail: MailAlerts | None = None,
     ) -> None:
+        """`mail` e-mails the brands' admins who asked for it (alerts, digests), when an SMTP server is set."""
         self.store = store
         self.redis: Redis = store.redis
         self.rooms = rooms
@@ -80,6 +83,7 @@ class StaffNotifier:
         self.policies = PolicyStore(store.redis)
         self.hours = HoursStore(store.redis)  # deadlines count the venue's open hours
         self.escalations = EscalationStore(store.redis)
+        self.mail = mail
         self.cards = cards
         self.renderer = renderer
         self.bot = bot
@@ -125,6 +129,8 @@ class StaffNotifier:
         now = self.clock()
         done += await self.post_due_cards(now)
         done += await self.sweep_deadlines(now)
+        if self.mail is not None:
+            done += await self.mail.digests(now)
         return done
 
     async def _group(self, stream: str) -> bool:
@@ -214,6 +220,8 @@ class StaffNotifier:
         ]
         tickets = await self.tickets.open_many(items, now)
         for (entry, row), ticket in zip(present, tickets, strict=True):
+            if ticket is not None and self.mail is not None:
+                await self.mail.feedback(ticket, row, analysed=False)
             if ticket is None or entry.brand not in with_rooms:
                 continue
             if now - float(row.get("updated_at") or now) > CARD_HORIZON:
@@ -272,6 +280,9 @@ class StaffNotifier:
         ticket = await self._ticket_of(brand, feedback_id)
         if ticket is None:
             return 0  # not complete yet, or its stream entry is still to come: the card will carry it
+        if self.mail is not None:
+            row = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
+            await self.mail.feedback(ticket, row, analysed=True)
         if ticket.policy_wait:
             policy = await self.policies.in_force(brand, ticket.venue)
             feedback = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
