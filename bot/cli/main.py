@@ -167,6 +167,11 @@ def _parser() -> argparse.ArgumentParser:
     news_send.add_argument("--text", help="the message (plain text)")
     news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
 
+    inbox = sub.add_parser("inbox", help="the web admin's inbox index").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    reindex = inbox.add_parser("reindex", help="index feedback stored before the index (resumable: run it again)")
+    reindex.add_argument("--brand", help="one brand (default: every brand)")
     mail = sub.add_parser("mail", help="brand admins' e-mail alerts and daily digests (with PAROLE_SMTP_HOST set)")
     mail_sub = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
     mail_add = mail_sub.add_parser("add", help="an admin's address (again: changes what they get)")
@@ -593,6 +598,31 @@ def _read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
+    """`parole inbox reindex`: the feedback the index lacks, brand by brand, with a progress bar."""
+    from bot.cli.progress import Progress
+    from bot.storage import keys
+    from bot.storage.index import FeedbackIndex
+
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        wanted = [await store.get_brand(args.brand)] if args.brand else await store.list_brands()
+        brands = [brand.code for brand in wanted]
+        index = FeedbackIndex(redis)
+        for brand in brands:
+            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"{brand} feedback")
+            shown = [0]
+
+            def advance(done: int, _indexed: int, progress: Progress = progress, shown: list[int] = shown) -> None:
+                progress.advance(done - shown[0])
+                shown[0] = done
+
+            seen, indexed = await index.index_missing(brand, on_batch=advance)
+            progress.close()
+            _print_json({"brand": brand, "feedback": seen, "indexed": indexed})
+    return 0
+
+
 async def _mail(args: argparse.Namespace, settings: Settings) -> int:
     from bot.staff.mail import Recipient, RecipientStore
 
@@ -655,6 +685,7 @@ HANDLERS: dict[str, Handler] = {
     "stats": _stats,
     "policy": _policy,
     "mail": _mail,
+    "inbox": _inbox,
     "news": _news,
     "templates": run_templates,
     "flows": run_flows,

@@ -22,7 +22,7 @@ import json
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -263,6 +263,36 @@ def analysis_facets(kind: str, aspects: Iterable[str], known_aspects: Iterable[s
     return [Facet("kind", (kind,), KINDS), Facet("aspect", tuple(aspects), tuple(known_aspects))]
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_REINDEX_FIELDS = (
+    "ix",
+    "venue",
+    "channel",
+    "rating",
+    "reason",
+    "suggestion",
+    "created_at",
+    "kind",
+    "aspects",
+    "ticket",
+)
+
+
+def _missing_command(
+    brand: str, feedback_id: str, row: Mapping[str, str], status: str, thread: Sequence[Any]
+) -> tuple[str | int | float, ...]:
+    """The index call of a stored feedback that is not indexed yet, from its hash, ticket state and thread."""
+    facets = stored_facets(row["venue"], row["channel"] or "telegram", int(row["rating"] or 0), row["suggestion"])
+    facets.append(status_facet(status))
+    if row["kind"]:
+        facets += analysis_facets(row["kind"], json.loads(row["aspects"] or "[]"))
+    texts = [row["reason"], row["suggestion"], *(str(json.loads(_text(m)).get("text", "")) for m in thread)]
+    return index_command(brand, feedback_id, float(row["created_at"] or 0) or None, facets, words(" ".join(texts)))
+
+
 def index_command(
     brand: str, feedback_id: str, created_at: float | None, facets: Sequence[Facet], text_words: Sequence[str] = ()
 ) -> tuple[str | int | float, ...]:
@@ -335,6 +365,47 @@ class FeedbackIndex:
         count, ids, more = reply
         found = [str(i) for i in ids if i]
         return InboxPage(int(count), found, int(more) if int(more) >= 0 else None)
+
+    async def index_missing(
+        self, brand: str, *, batch: int = 500, on_batch: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """Index the brand's feedback stored before the index existed (or whose indexing was lost), oldest
+        first, `batch` at a time: its venue, channel, rating, suggestion, ticket state, analysis and the words of
+        its texts and thread. Feedback already indexed is left as it is, so a run cut short goes on where it
+        stopped when run again. `on_batch(done, indexed)` after each batch; returns (seen, indexed)."""
+        seen = indexed = 0
+        start = 0
+        while True:
+            ids = [_text(i) for i in await self.redis.zrange(keys.feedbacks(brand), start, start + batch - 1)]
+            if not ids:
+                return seen, indexed
+            start += len(ids)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for feedback_id in ids:
+                    pipe.hmget(keys.feedback(brand, feedback_id), _REINDEX_FIELDS)
+                rows = [dict(zip(_REINDEX_FIELDS, (_text(v) if v is not None else "" for v in row), strict=True))
+                        for row in await pipe.execute()]  # fmt: skip
+            missing = [(i, row) for i, row in zip(ids, rows, strict=True) if row["venue"] and not row["ix"]]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for _, row in missing:
+                    if row["ticket"]:
+                        pipe.hget(keys.ticket(brand, int(row["ticket"])), "status")
+                    else:
+                        pipe.echo("")
+                for feedback_id, _ in missing:
+                    pipe.lrange(keys.replies(brand, feedback_id), 0, -1)
+                replies = await pipe.execute()
+            statuses, threads = replies[: len(missing)], replies[len(missing) :]
+            commands = [
+                _missing_command(brand, feedback_id, row, _text(status or "") or "none", thread)
+                for (feedback_id, row), status, thread in zip(missing, statuses, threads, strict=True)
+            ]
+            if commands:
+                await run_commands(self.redis, None, commands)
+            seen += len(ids)
+            indexed += len(commands)
+            if on_batch is not None:
+                on_batch(seen, indexed)
 
     async def newest(self, brand: str) -> int:
         """The position of the brand's newest indexed feedback (-1 when none)."""
