@@ -70,13 +70,15 @@ def count_redis() -> None:
 
     lane_execute = RedisLane.execute
 
-    async def counted_execute(self: RedisLane, commands: Sequence[Command]) -> list[Any]:
+    async def counted_execute(
+        self: RedisLane, commands: Sequence[Command], *, raise_on_error: bool = True
+    ) -> list[Any]:
         COUNTS["round_trips"] += 1
         COUNTS["commands"] += len(commands)
         if IN_UPDATE.get():
             COUNTS["update_round_trips"] += 1
             COUNTS["update_commands"] += len(commands)
-        return await lane_execute(self, commands)
+        return await lane_execute(self, commands, raise_on_error=raise_on_error)
 
     RedisLane.execute = counted_execute  # type: ignore[method-assign]
 

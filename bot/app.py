@@ -49,6 +49,7 @@ from bot.ops import Metrics
 from bot.seam.outgoing import Channels
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
+from bot.staff.mail import MailAlerts, Mailer
 from bot.staff.notifier import ANALYSIS_WAIT, StaffNotifier
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.relay import RELAY_WINDOW, Relay
@@ -226,9 +227,12 @@ def staff_notifier(
     rooms = RoomStore(store.redis)
     tickets = TicketStore(store.redis)
     cards = Cards(store, rooms, tickets, kit.renderer, bot, renderers=live or live_dialogs(store, kit))
+    mail = None
+    if settings.smtp is not None:
+        mail = MailAlerts(Mailer(settings.smtp, store.redis), store, kit.renderer, web_url=settings.web_url)
     return StaffNotifier(
         store, rooms, tickets, cards, kit.renderer, bot,
-        admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock,
+        admin_ids=settings.admin_ids, analysis_wait=analysis_wait, clock=clock, mail=mail,
     )  # fmt: skip
 
 

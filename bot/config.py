@@ -58,6 +58,19 @@ class WhatsAppSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The SMTP server alerts and digests go through: on when `PAROLE_SMTP_HOST` is set."""
+
+    host: str
+    port: int
+    sender: str  # the From address
+    security: str = "starttls"  # "starttls", "tls" (implicit, port 465) or "none"
+    username: str | None = None
+    password: Secret | None = None
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting of parole; see the configuration table in README.md."""
 
@@ -93,6 +106,7 @@ class Settings:
         return self.public_url is not None
 
     whatsapp: WhatsAppSettings | None = None
+    smtp: SmtpSettings | None = None  # e-mail alerts and digests (none without it)
 
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
@@ -234,7 +248,35 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         kiosk_gap=_positive("PAROLE_KIOSK_GAP", kiosk_gap, float) if kiosk_gap else 60.0,
         kiosk_idle=_positive("PAROLE_KIOSK_IDLE", kiosk_idle, float) if kiosk_idle else 90.0,
         whatsapp=_whatsapp(get),
+        smtp=_smtp(get),
     )
+
+
+_MAIL_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
+_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def _smtp(get: Callable[[str], str | None]) -> SmtpSettings | None:
+    """The SMTP settings, or None when e-mail is off (no `PAROLE_SMTP_HOST`)."""
+    host = get("PAROLE_SMTP_HOST")
+    if host is None:
+        return None
+    security = (get("PAROLE_SMTP_SECURITY") or "starttls").lower()
+    if security not in _SECURITY:
+        raise ConfigError("PAROLE_SMTP_SECURITY", "must be starttls, tls or none")
+    port = get("PAROLE_SMTP_PORT")
+    if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConfigError("PAROLE_SMTP_PORT", f"must be a port number, not {port!r}")
+    sender = get("PAROLE_SMTP_FROM")
+    if sender is None or not _MAIL_ADDRESS.match(sender):
+        raise ConfigError("PAROLE_SMTP_FROM", "must be the address alerts come from (required with PAROLE_SMTP_HOST)")
+    username, password = get("PAROLE_SMTP_USER"), get("PAROLE_SMTP_PASSWORD")
+    if (username is None) != (password is None):
+        raise ConfigError("PAROLE_SMTP_PASSWORD" if password is None else "PAROLE_SMTP_USER", "goes with the other")
+    return SmtpSettings(
+        host=host, port=int(port) if port else _SECURITY[security], sender=sender, security=security,
+        username=username, password=Secret(password) if password else None,
+    )  # fmt: skip
 
 
 _PHONE_NUMBER_ID = re.compile(r"^\d{1,30}$")

@@ -13,7 +13,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal, format_percent
 
 __all__ = ["DEFAULT_TIME_ZONE", "Formats", "page_filters"]
@@ -75,6 +75,22 @@ class Formats:
     def day_of(self, iso_date: str) -> str:
         """A calendar date written YYYY-MM-DD as a short date: "07/09/2026"."""
         return format_date(dt.date.fromisoformat(iso_date), "short", locale=self.locale)
+
+    def long_day(self, timestamp: float) -> str:
+        """A Unix time as the day people say, in the time zone: "lundi 7 décembre", "Monday 7 December"."""
+        when = dt.datetime.fromtimestamp(timestamp, ZoneInfo(self.time_zone)).date()
+        return format_date(when, "EEEE d MMMM", locale=self.locale)
+
+    def clock(self, timestamp: float) -> str:
+        """A Unix time as a time of day in the time zone: "09:00"."""
+        when = dt.datetime.fromtimestamp(timestamp, dt.UTC)
+        return format_time(when, "short", tzinfo=ZoneInfo(self.time_zone), locale=self.locale)
+
+    def days_from(self, start: float, timestamp: float) -> int:
+        """How many calendar days in the time zone from `start` to `timestamp` (0 the same day, 1 the next)."""
+        zone = ZoneInfo(self.time_zone)
+        first, last = (dt.datetime.fromtimestamp(t, zone).date() for t in (start, timestamp))
+        return (last - first).days
 
     def iso(self, timestamp: float) -> str:
         """A Unix time as ISO 8601 in the time zone, with its offset: "2025-03-14T11:02:00+01:00"."""

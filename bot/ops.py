@@ -149,7 +149,11 @@ class RedisFigures:
             "parole_cards_given_up", "Cards Telegram refused at every try, given up (the tickets stay open)"
         )
         given_up.add_metric([], int(await redis.get(keys.CARDS_GIVEN_UP) or 0))
-        self._redis_figures = [lag, pending, tickets, given_up]
+        mail_failed = CounterMetricFamily(
+            "parole_mail_failed", "E-mails (alerts, digests) the SMTP server refused or could not take"
+        )
+        mail_failed.add_metric([], int(await redis.get(keys.MAIL_FAILED) or 0))
+        self._redis_figures = [lag, pending, tickets, given_up, mail_failed]
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

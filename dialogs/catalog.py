@@ -72,6 +72,7 @@ class TemplateKind(StrEnum):
     BUTTON = "button"  # an inline button's label: plain text
     NOTICE = "notice"  # the short toast answering a button click: plain text, at most 200 characters
     PRINTED = "printed"  # a line printed on paper (the venue's poster): plain text, no Telegram limit
+    MAIL = "mail"  # an e-mail's subject or body, to a brand's admins: plain text, no Telegram limit
 
 
 #: What Telegram refuses past, by kind (UTF-16 units); a button label has no hard limit (checked on samples).

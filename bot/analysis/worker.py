@@ -31,6 +31,7 @@ from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE, is_cluster
 from bot.storage.index import analysis_facets, index_command
 from bot.storage.lane import RedisLane
+from bot.storage.scripts import run_commands
 from bot.storage.store import consumer_name
 from bot.storage.vocabulary import VocabularyStore
 from nlp.aspects import ASPECTS
@@ -209,15 +210,8 @@ class AnalysisStore:
             for (feedback_id, analysis, _), answer in zip(results, answers, strict=True)
             if answer == 1
         ]
-        if not commands:
-            return
-        if self.lane is not None:
-            await self.lane.execute(commands)
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            await pipe.execute()
+        if commands:
+            await run_commands(self.redis, self.lane, commands)
 
     async def _run(self, script: AsyncScript, calls: Sequence[_ScriptCall]) -> list[Any]:
         """Run `script` once per (keys, args), all in one pipeline. A server that lost its scripts (restarted,

@@ -30,6 +30,7 @@ from bot.errors import InvalidInput, NotFound, ParoleError
 from bot.formats import Formats
 from bot.insights.export import write_export
 from bot.ops import configure_logging
+from bot.staff.escalation import EscalationChain, EscalationStore, parse_chain
 from bot.storage.store import Store
 from bot.storage.venues import Venue, deep_link, web_links, write_qr
 
@@ -73,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
     brand_deadline.add_argument("code")
     brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
+    brand_chain = brand.add_parser(
+        "escalation", help="who is reminded of unanswered tickets, in turn (shows it without options)"
+    )
+    brand_chain.add_argument("code")
+    brand_chain.add_argument(
+        "--chain",
+        help="steps in order, '+' joins audiences: room,admins,operators (default room,admins+operators)",
+    )
+    brand_chain.add_argument("--reminders", type=int, help="reminders to each step before the next (default 1)")
+    brand_chain.add_argument("--reset", action="store_true", help="back to the default chain")
 
     venue = sub.add_parser("venue", help="venues").add_subparsers(dest="action", required=True, metavar="ACTION")
     venue_add = venue.add_parser("add", help="create a venue and write its QR codes")
@@ -161,6 +172,22 @@ def _parser() -> argparse.ArgumentParser:
     news_send.add_argument("--text", help="the message (plain text)")
     news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
 
+    inbox = sub.add_parser("inbox", help="the web admin's inbox index").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    reindex = inbox.add_parser("reindex", help="index feedback stored before the index (resumable: run it again)")
+    reindex.add_argument("--brand", help="one brand (default: every brand)")
+    mail = sub.add_parser("mail", help="brand admins' e-mail alerts and daily digests (with PAROLE_SMTP_HOST set)")
+    mail_sub = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mail_add = mail_sub.add_parser("add", help="an admin's address (again: changes what they get)")
+    mail_add.add_argument("--email", required=True)
+    mail_add.add_argument("--name", default="", help="how the e-mails greet them")
+    mail_add.add_argument("--no-alerts", action="store_true", help="no alert for a low rating or a complaint")
+    mail_add.add_argument("--no-digest", action="store_true", help="no daily digest per venue")
+    mail_remove = mail_sub.add_parser("remove", help="stop e-mailing an address")
+    mail_remove.add_argument("--email", required=True)
+    for mail_parser in (mail_add, mail_remove, mail_sub.add_parser("list", help="the brand's addresses (JSON lines)")):
+        mail_parser.add_argument("--brand", required=True)
     policy = sub.add_parser("policy", help="which feedback opens a ticket (needs an answer), per brand or venue")
     policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
     policy_parsers = (
@@ -239,10 +266,26 @@ async def _brand(args: argparse.Namespace, settings: Settings) -> int:
             _print_json((await store.add_brand(args.code, args.name)).to_json())
         elif args.action == "set-deadline":
             _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
+        elif args.action == "escalation":
+            _print_json({"brand": args.code, "escalation": (await _escalation(store, args)).to_json()})
         else:
             for brand in await store.list_brands():
                 _print_json(brand.to_json())
     return 0
+
+
+async def _escalation(store: Store, args: argparse.Namespace) -> EscalationChain:
+    """Show, set or reset a brand's escalation chain (checked before anything is saved)."""
+    await store.get_brand(args.code)
+    chains = EscalationStore(store.redis)
+    if args.reset:
+        return await chains.set(args.code, None)
+    current = await chains.get(args.code)
+    if args.chain is None and args.reminders is None:
+        return current
+    reminders = current.reminders if args.reminders is None else args.reminders
+    chain = parse_chain(args.chain, reminders) if args.chain is not None else EscalationChain(current.steps, reminders)
+    return await chains.set(args.code, chain)
 
 
 async def _venue(args: argparse.Namespace, settings: Settings) -> int:
@@ -565,6 +608,52 @@ def _read_text(path: Path) -> str:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
 
 
+async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
+    """`parole inbox reindex`: the feedback the index lacks, brand by brand, with a progress bar."""
+    from bot.cli.progress import Progress
+    from bot.storage import keys
+    from bot.storage.index import FeedbackIndex
+
+    async with open_redis(settings) as redis:
+        store = Store(redis)
+        wanted = [await store.get_brand(args.brand)] if args.brand else await store.list_brands()
+        brands = [brand.code for brand in wanted]
+        index = FeedbackIndex(redis)
+        for brand in brands:
+            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"{brand} feedback")
+            shown = [0]
+
+            def advance(done: int, _indexed: int, progress: Progress = progress, shown: list[int] = shown) -> None:
+                progress.advance(done - shown[0])
+                shown[0] = done
+
+            seen, indexed = await index.index_missing(brand, on_batch=advance)
+            progress.close()
+            _print_json({"brand": brand, "feedback": seen, "indexed": indexed})
+    return 0
+
+
+async def _mail(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.staff.mail import Recipient, RecipientStore
+
+    async with open_redis(settings) as redis:
+        await Store(redis).get_brand(args.brand)
+        recipients = RecipientStore(redis)
+        if args.action == "add":
+            wanted = Recipient(args.email, args.name, alerts=not args.no_alerts, digest=not args.no_digest)
+            _print_json({"brand": args.brand, **(await recipients.add(args.brand, wanted)).to_json()})
+        elif args.action == "remove":
+            if not await recipients.remove(args.brand, args.email):
+                raise NotFound("e-mail address", args.email)
+            _print_json({"brand": args.brand, "removed": args.email})
+        else:
+            for recipient in await recipients.list(args.brand):
+                _print_json({"brand": args.brand, **recipient.to_json()})
+    if settings.smtp is None:
+        print("parole: PAROLE_SMTP_HOST is not set: no e-mail goes out until it is", file=sys.stderr)
+    return 0
+
+
 async def _policy(args: argparse.Namespace, settings: Settings) -> int:
     from bot.staff.policy import PolicyStore
 
@@ -605,6 +694,8 @@ HANDLERS: dict[str, Handler] = {
     "staff": _staff,
     "stats": _stats,
     "policy": _policy,
+    "mail": _mail,
+    "inbox": _inbox,
     "news": _news,
     "templates": run_templates,
     "flows": run_flows,

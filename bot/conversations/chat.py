@@ -37,6 +37,7 @@ from bot.seam.commands import (
 from bot.seam.inbound import Inbound
 from bot.seam.outgoing import Buttons, Channels, CustomerChannel, OutgoingMessage
 from bot.staff.commands import STAFF_COMMANDS
+from bot.staff.hours import HoursStore, closed_notice
 from bot.staff.relay import Relay
 from bot.storage import keys
 from bot.storage.handled import HandledUpdates
@@ -117,6 +118,7 @@ class CustomerChat:
         self.live = live
         self._fixed = ScopeKit(renderer, engine, "")
         self.handled = HandledUpdates(store.round_trip)
+        self.hours = HoursStore(store.redis)
 
     async def handle(self, inbound: Inbound) -> None:
         """One thing a customer did."""
@@ -351,6 +353,7 @@ class CustomerChat:
                 kit = await self.live.pinned_kit(state.venue, kit, state.texts_ref)
                 engine = kit.engine
             outcome = self._offer_news(engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)))
+            outcome = await self._closed_notice(outcome, now)
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
                 outcome = dataclasses.replace(outcome, state=pinned)
@@ -410,6 +413,20 @@ class CustomerChat:
         label = MessagePart("button_news_opt_in", {"venue_name": record.venue.name})
         offered = dataclasses.replace(last, buttons=(*last.buttons, (ButtonSpec(label, f"{NEWS_IN}{record.id}"),)))
         return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], offered))
+
+    async def _closed_notice(self, outcome: Outcome, now: float) -> Outcome:
+        """The thanks of a feedback given while its venue is closed also says when the team will read it."""
+        complete = [r for r in outcome.feedback if r.status is FeedbackStatus.COMPLETE]
+        if not complete or not outcome.replies:
+            return outcome
+        venue = complete[-1].venue
+        hours = await self.hours.recent(venue.brand, venue.code, now)
+        notice = closed_notice(hours, now, venue.name, outcome.state.language)
+        if notice is None:
+            return outcome
+        last = outcome.replies[-1]
+        told = dataclasses.replace(last, parts=(*last.parts, notice))
+        return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], told))
 
     async def _venue_code(self, typed: str, customer: CustomerId) -> VenueCodeAnswer:
         """A short venue code typed (or picked), resolved."""

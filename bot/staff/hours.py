@@ -19,13 +19,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from redis.asyncio import Redis
 
 from bot.errors import InvalidInput
+from bot.formats import Formats
 from bot.storage import keys
 from bot.storage.store import redis_text
+from dialogs.types import MessagePart
 
 DEFAULT_TIME_ZONE = "Europe/Paris"
 FIELD = "opening_hours"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEARCH_DAYS = 400  # a deadline further than this in open hours falls back to wall-clock hours
+CACHE_SECONDS = 60.0  # how long the customers' side keeps a venue's hours before reading them again
+CACHE_VENUES = 10_000
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 Ranges = tuple[tuple[str, str], ...]
 
@@ -89,18 +93,59 @@ class OpeningHours:
         """How many seconds of open time lie between `start` and `end` (Unix times; 0 when end comes first)."""
         if end <= start:
             return 0.0
-        if not self.weekly and not any(self.exceptions.values()):
-            return end - start  # no hours given: always open
-        zone, total = self.zone, 0.0
-        day = dt.datetime.fromtimestamp(start, zone).date()
-        last = dt.datetime.fromtimestamp(end, zone).date()
+        if self.always_open:
+            return end - start
+        total = 0.0
+        day = dt.datetime.fromtimestamp(start, self.zone).date()
+        last = dt.datetime.fromtimestamp(end, self.zone).date()
         while day <= last:
-            for opens, closes in self.ranges_on(day):
-                begin = _moment(day, opens, zone)
-                close = _moment(_next(day), "00:00", zone) if closes == "24:00" else _moment(day, closes, zone)
+            for begin, close in self._spans(day):
                 total += max(0.0, min(end, close) - max(start, begin))
             day = _next(day)
         return total
+
+    @property
+    def always_open(self) -> bool:
+        """No hours given: the venue counts as open at every hour."""
+        return not self.weekly and not any(self.exceptions.values())
+
+    def _spans(self, day: dt.date) -> list[tuple[float, float]]:
+        """The day's open spans as Unix times (a range ending at 24:00 ends at the next day's midnight)."""
+        zone = self.zone
+        spans = []
+        for opens, closes in self.ranges_on(day):
+            end = _moment(_next(day), "00:00", zone) if closes == "24:00" else _moment(day, closes, zone)
+            spans.append((_moment(day, opens, zone), end))
+        return spans
+
+    def next_opening(self, now: float) -> float | None:
+        """When the venue opens next if it is closed at `now`: None when it is open (or has no hours), or
+        opens no more within `SEARCH_DAYS`."""
+        if self.always_open:
+            return None
+        day = dt.datetime.fromtimestamp(now, self.zone).date() - dt.timedelta(days=1)  # a range past midnight
+        for _ in range(SEARCH_DAYS):
+            for begin, end in self._spans(day):
+                if begin <= now < end:
+                    return None
+                if begin > now:
+                    return begin
+            day = _next(day)
+        return None
+
+
+def closed_notice(hours: OpeningHours | None, now: float, venue_name: str, language: str) -> MessagePart | None:
+    """What a customer who writes at `now` is told when the venue is closed (`venue_closed`): when its team
+    will read them, in the venue's time zone; None while it is open."""
+    opens = hours.next_opening(now) if hours is not None else None
+    if hours is None or opens is None:
+        return None
+    formats = Formats(language, hours.time_zone)
+    variables = {
+        "venue_name": venue_name, "opens_in_days": formats.days_from(now, opens),
+        "opens_day": formats.long_day(opens), "opens_time": formats.clock(opens),
+    }  # fmt: skip
+    return MessagePart("venue_closed", variables)
 
 
 def _next(day: dt.date) -> dt.date:
@@ -171,12 +216,25 @@ def _days(text: str) -> Sequence[str]:
 class HoursStore:
     """Venues' opening hours in their hashes, and the deadlines they make."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, keep: float = CACHE_SECONDS) -> None:
         self.redis = redis
+        self.keep = keep
+        self._cache: dict[tuple[str, str], tuple[float, OpeningHours | None]] = {}
 
     async def get(self, brand: str, venue: str) -> OpeningHours | None:
         raw = await self.redis.hget(keys.venue(brand, venue), FIELD)
         return OpeningHours.from_json(json.loads(redis_text(raw))) if raw else None
+
+    async def recent(self, brand: str, venue: str, now: float) -> OpeningHours | None:
+        """The venue's hours as read at most `keep` seconds ago: a customer's turn costs no round trip for them."""
+        kept = self._cache.get((brand, venue))
+        if kept is not None and now - kept[0] < self.keep:
+            return kept[1]
+        hours = await self.get(brand, venue)
+        if len(self._cache) >= CACHE_VENUES:
+            self._cache.clear()
+        self._cache[(brand, venue)] = (now, hours)
+        return hours
 
     async def set(self, brand: str, venue: str, hours: OpeningHours | None) -> None:
         if hours is None:

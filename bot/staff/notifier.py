@@ -28,7 +28,9 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.ops import about_ticket
 from bot.staff.cards import Cards
+from bot.staff.escalation import Audience, EscalationStore
 from bot.staff.hours import HoursStore
+from bot.staff.mail import MailAlerts
 from bot.staff.policy import Decision, PolicyStore
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
@@ -44,7 +46,6 @@ log = logging.getLogger(__name__)
 
 ANALYSIS_WAIT = 5.0  # seconds a card waits for the analysis before it goes out without it
 CLAIM_IDLE = 60.0  # seconds after which a stream entry another notifier left unacknowledged is taken over
-ESCALATE_AFTER = 2.0  # the brand admins are told at this many deadlines after the feedback
 CARD_HORIZON = 24 * 3600.0  # feedback older than this when the notifier first sees it gets no card
 
 
@@ -72,13 +73,17 @@ class StaffNotifier:
         batch: int = 100,
         name: str | None = None,
         clock: Callable[[], float] = time.time,
+        mail: MailAlerts | None = None,
     ) -> None:
+        """`mail` e-mails the brands' admins who asked for it (alerts, digests), when an SMTP server is set."""
         self.store = store
         self.redis: Redis = store.redis
         self.rooms = rooms
         self.tickets = tickets
         self.policies = PolicyStore(store.redis)
         self.hours = HoursStore(store.redis)  # deadlines count the venue's open hours
+        self.escalations = EscalationStore(store.redis)
+        self.mail = mail
         self.cards = cards
         self.renderer = renderer
         self.bot = bot
@@ -124,6 +129,8 @@ class StaffNotifier:
         now = self.clock()
         done += await self.post_due_cards(now)
         done += await self.sweep_deadlines(now)
+        if self.mail is not None:
+            done += await self.mail.digests(now)
         return done
 
     async def _group(self, stream: str) -> bool:
@@ -213,6 +220,8 @@ class StaffNotifier:
         ]
         tickets = await self.tickets.open_many(items, now)
         for (entry, row), ticket in zip(present, tickets, strict=True):
+            if ticket is not None and self.mail is not None:
+                await self.mail.feedback(ticket, row, analysed=False)
             if ticket is None or entry.brand not in with_rooms:
                 continue
             if now - float(row.get("updated_at") or now) > CARD_HORIZON:
@@ -271,6 +280,9 @@ class StaffNotifier:
         ticket = await self._ticket_of(brand, feedback_id)
         if ticket is None:
             return 0  # not complete yet, or its stream entry is still to come: the card will carry it
+        if self.mail is not None:
+            row = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
+            await self.mail.feedback(ticket, row, analysed=True)
         if ticket.policy_wait:
             policy = await self.policies.in_force(brand, ticket.venue)
             feedback = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
@@ -298,55 +310,64 @@ class StaffNotifier:
     # --- deadlines -------------------------------------------------------------------------------
 
     async def sweep_deadlines(self, now: float) -> int:
-        """Remind the room of tickets unanswered past the brand's deadline; later, tell the brand admins."""
+        """Remind who the brand's escalation chain names of tickets unanswered past each deadline: the room
+        first (by default), then the brand admins and operators."""
         handled = 0
         for brand, number in await self.tickets.due_deadlines(now):
             ticket = await self.tickets.get(brand, number)
-            if ticket is None or ticket.first_response_at is not None or not ticket.status.is_open:
+            since = ticket.waiting_since if ticket is not None else None
+            if ticket is None or since is None or not ticket.status.is_open or ticket.undeliverable:
                 continue
-            if ticket.undeliverable or ticket.room is None:
+            chain = await self.escalations.get(brand)
+            step = chain.step(ticket.reminders)
+            if step is None or ticket.room is None:
                 continue
-            hours = await self.store.deadline_hours(brand)
+            deadline = await self.store.deadline_hours(brand)
             room = await self.rooms.get(ticket.room)
-            variables = {"ticket": number, "venue_name": ticket.venue_name, "hours": _hours(hours)}
-            if ticket.reminders == 0:
-                if room is not None:
-                    await self.cards.say(
-                        room, "staff_reminder", variables, reply_to=ticket.card_message, priority=Priority.BROADCAST
-                    )
-                escalate_at = await self.hours.due(
-                    brand, ticket.venue, ticket.created_at, ESCALATE_AFTER * hours * 3600
+            sent = ticket.reminders + 1
+            variables = {
+                "ticket": number, "venue_name": ticket.venue_name, "hours": _hours(sent * deadline),
+                "reopened": since != ticket.created_at,
+            }  # fmt: skip
+            if Audience.ROOM in step and room is not None:
+                await self.cards.say(
+                    room, "staff_reminder", variables, reply_to=ticket.card_message, priority=Priority.BROADCAST
                 )
-                await self.tickets.reminded(ticket, 1, max(escalate_at, now + 1))
-            else:
-                late = {**variables, "hours": _hours(ESCALATE_AFTER * hours), "room_title": room.title if room else ""}
-                await self._escalate(ticket, room.language if room else "fr", late)
-                await self.tickets.reminded(ticket, 2, None)
+            people = set(self.admin_ids) if Audience.OPERATORS in step else set()
+            if Audience.ADMINS in step:
+                people |= await self._room_admins(ticket.room)
+            if people:
+                reminded = chain.room_reminders(ticket.reminders)
+                late = {**variables, "room_title": room.title if room and reminded else "", "reminders": reminded}
+                await self._escalate(ticket, room.language if room else "fr", late, people)
+            next_due = None
+            if chain.step(sent) is not None:
+                due = await self.hours.due(brand, ticket.venue, since, (sent + 1) * deadline * 3600)
+                next_due = max(due, now + 1)
+            await self.tickets.reminded(ticket, sent, next_due)
             handled += 1
         return handled
 
-    async def brand_admins(self, room_id: int | None) -> list[int]:
-        """Who hears of tickets left unanswered: the operators (`PAROLE_ADMIN_IDS`) and the Telegram
-        administrators of the room, among those who started the bot (Telegram lets a bot write only to them)."""
-        candidates = set(self.admin_ids)
-        if room_id is not None:
-            admins = await call_telegram(
-                lambda: self.bot.get_chat_administrators(room_id), idempotent=True, what="room administrators"
-            )
-            for member in admins.result or ():
-                if not member.user.is_bot:
-                    candidates.add(member.user.id)
-        ordered = sorted(candidates)
+    async def _room_admins(self, room_id: int) -> set[int]:
+        """The Telegram administrators of a staff room (bots aside)."""
+        admins = await call_telegram(
+            lambda: self.bot.get_chat_administrators(room_id), idempotent=True, what="room administrators"
+        )
+        return {member.user.id for member in admins.result or () if not member.user.is_bot}
+
+    async def _started(self, people: Collection[int]) -> list[int]:
+        """Those who started the bot (Telegram lets a bot write only to them)."""
+        ordered = sorted(people)
         async with self.redis.pipeline(transaction=False) as pipe:
             for user_id in ordered:
                 pipe.exists(keys.chat(CustomerId.telegram(user_id)))  # they started the bot: a private chat
             started = await pipe.execute()
         return [user_id for user_id, yes in zip(ordered, started, strict=True) if yes]
 
-    async def _escalate(self, ticket: Ticket, language: str, variables: dict[str, Any]) -> None:
+    async def _escalate(self, ticket: Ticket, language: str, variables: dict[str, Any], people: set[int]) -> None:
         brand = await self.store.get_brand(ticket.brand)
         text = self.renderer.render(MessagePart("admin_escalation", {**variables, "brand_name": brand.name}), language)
-        for user_id in await self.brand_admins(ticket.room):
+        for user_id in await self._started(people):
             send = functools.partial(self.bot.send_message, user_id, text, parse_mode=ParseMode.HTML)
             what = f"escalation of {ticket.member} to {user_id}"
             await call_telegram(send, idempotent=False, what=what, priority=Priority.BROADCAST)

@@ -24,6 +24,7 @@ from bot.ops import about_ticket
 from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
+from bot.staff.hours import HoursStore, closed_notice
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage import keys
@@ -31,7 +32,7 @@ from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import Store
 from dialogs.answers import clean_text, parse_yes_no
 from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, utf16_len, visible_length
-from dialogs.render import MessageRenderer
+from dialogs.render import PART_SEPARATOR, MessageRenderer
 from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
@@ -51,7 +52,8 @@ class StaffAnswer:
     mark: str
     room: int | None
     message_ids: tuple[int, ...] = ()
-    by: str = ""  # the web admin's user; "" in a room (Telegram keeps who wrote the message)
+    by: str = ""  # the web admin's user, or the staff member's name in a room
+    by_telegram: int = 0  # the staff member's Telegram user id in a room (0 from the web)
 
 
 class Relay:
@@ -79,6 +81,7 @@ class Relay:
         self.channels = channels  # the customers'
         self.window = window
         self.clock = clock
+        self.hours = HoursStore(store.redis)  # a customer writing while the venue is closed is told when it opens
 
     async def to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         """Relay a staff message to the ticket's customer; tell the room what became of it."""
@@ -88,9 +91,11 @@ class Relay:
             sent = await say(template, variables)
             return sent.message_id if sent is not None else None
 
+        author = message.from_user if message.from_user is not None and not message.from_user.is_bot else None
         answer = StaffAnswer(
-            text, keys.relayed(ticket.brand, room.chat_id, message.message_id), room.chat_id, (message.message_id,)
-        )
+            text, keys.relayed(ticket.brand, room.chat_id, message.message_id), room.chat_id, (message.message_id,),
+            by=author.full_name if author else "", by_telegram=author.id if author else 0,
+        )  # fmt: skip
         with about_ticket(ticket.brand, ticket.number):
             await self.answer(ticket, answer, told)
 
@@ -145,7 +150,14 @@ class Relay:
             confirmation = await say("staff_relayed", variables)
             ids = [*answer.message_ids] + ([confirmation] if confirmation is not None else [])
             await self.tickets.staff_replied(
-                ticket, cleaned, customer=customer, room=answer.room, message_ids=ids, now=now, by=answer.by
+                ticket,
+                cleaned,
+                customer=customer,
+                room=answer.room,
+                message_ids=ids,
+                now=now,
+                by=answer.by,
+                by_telegram=answer.by_telegram,
             )
             if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 await self.cards.refresh(await self._reloaded(ticket))
@@ -200,7 +212,8 @@ class Relay:
             if ticket is None or answer is None:
                 return False
             solved = answer
-        await self.tickets.resolution(ticket, solved, customer, self.clock())
+        now = self.clock()
+        await self.tickets.resolution(ticket, solved, customer, now, due=await self._reminder_due(ticket, now))
         await self.cards.refresh(await self._reloaded(ticket))
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
         template = "resolved_thanks" if solved else "resolved_reopened"
@@ -210,8 +223,15 @@ class Relay:
 
     async def reopen(self, ticket: Ticket) -> None:
         """Open a closed ticket again (answered if the staff had answered, else open) and show it on its card."""
-        await self.tickets.reopen(ticket, self.clock())
+        now = self.clock()
+        await self.tickets.reopen(ticket, now, due=await self._reminder_due(ticket, now))
         await self.cards.refresh(await self._reloaded(ticket))
+
+    async def _reminder_due(self, ticket: Ticket, since: float) -> float:
+        """When the first reminder of a ticket waiting for an answer since `since` is due (the brand's
+        deadline, in the venue's open hours)."""
+        hours = await self.store.deadline_hours(ticket.brand)
+        return await self.hours.due(ticket.brand, ticket.venue, since, hours * 3600)
 
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
@@ -239,7 +259,7 @@ class Relay:
         if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
         if closed:  # the thanks promised the team could answer here: the ticket opens again
-            await self.tickets.reopen(ticket, now)
+            await self.tickets.reopen(ticket, now, due=await self._reminder_due(ticket, now))
             ticket = await self._reloaded(ticket)
             await self.cards.refresh(ticket)
         if ticket.undeliverable:  # they write to the bot, so they unblocked it: answers reach them again
@@ -268,6 +288,10 @@ class Relay:
         if room_message is not None:
             acknowledged = {"venue_name": ticket.venue_name, "reopened": closed, "ticket": ticket.number}
             ack = renderer.render(MessagePart("customer_relayed", acknowledged), language)
+            hours = await self.hours.recent(ticket.brand, ticket.venue, now)
+            notice = closed_notice(hours, now, ticket.venue_name, language)
+            if notice is not None:
+                ack = PART_SEPARATOR.join((ack, renderer.render(notice, language)))
         else:
             ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")

@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from bot.storage import keys
-from bot.storage.cluster import queue_script
 from bot.storage.identity import CustomerId
 from bot.storage.index import index_command, status_facet, words
+from bot.storage.scripts import Lua, execute, queue
 from bot.storage.store import redis_strings, redis_text
 
 FIRST_TICKET = 1000  # ticket numbers are 1000 + a per-brand counter: short, and never look like a rating
@@ -32,14 +32,14 @@ RESOLUTION_SECONDS = 7 * 24 * 3600  # how long a customer's "problem solved?" wa
 # KEYS[1] the feedback hash, KEYS[2] the brand's ticket counter; ARGV[1] the first ticket number.
 # Returns {number, 1} when this call numbered the feedback, {number, 0} when it had a number, {-1, 0}
 # when the feedback is gone.
-_NUMBER = """
+_NUMBER = Lua("""
 local existing = redis.call('HGET', KEYS[1], 'ticket')
 if existing then return {tonumber(existing), 0} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
 local number = redis.call('INCR', KEYS[2]) + tonumber(ARGV[1])
 redis.call('HSET', KEYS[1], 'ticket', number)
 return {number, 1}
-"""
+""")
 
 # KEYS[1] the ticket hash; ARGV[1] now, ARGV[2] claim lifetime. 1 when the caller may post the card.
 # What became of the staff's latest answer: statuses of one message only move forward (Meta may report them
@@ -92,17 +92,21 @@ class ThreadMessage:
     author: Author
     text: str
     at: float
-    by: str = ""  # the web admin's user who wrote a staff answer ("" from a staff room)
+    by: str = ""  # who wrote a staff answer: the web admin's user, or the staff member's Telegram name
+    by_telegram: int = 0  # that staff member's Telegram user id (0: written in the web admin, or not known)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"author": self.author.value, "text": self.text, "at": self.at}
         if self.by:
             data["by"] = self.by
+        if self.by_telegram:
+            data["by_telegram"] = self.by_telegram
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ThreadMessage:
-        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), str(data.get("by") or ""))
+        by, by_telegram = str(data.get("by") or ""), int(data.get("by_telegram") or 0)
+        return cls(Author(data["author"]), str(data["text"]), float(data["at"]), by, by_telegram)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,14 +129,26 @@ class Ticket:
     closed_at: float | None = None
     undeliverable: bool = False
     delivery: str = ""  # what became of the staff's latest answer, where the channel reports it (WhatsApp)
-    reminders: int = 0  # 0 none yet, 1 the room was reminded, 2 the brand admins were told
+    reminders: int = 0  # reminders sent since the ticket opened (or opened again), along the brand's chain
     last_activity: float = 0.0
     policy_wait: bool = False  # no_answer until the analysis says whether the policy wants an answer
     resolved: str = ""  # "yes" or "no": the customer's answer to "problem solved?" after the ticket closed
+    reopened_at: float | None = None
+    last_response_at: float | None = None  # the staff's latest answer
 
     @property
     def member(self) -> str:
         return keys.ticket_member(self.brand, self.number)
+
+    @property
+    def waiting_since(self) -> float | None:
+        """Since when the ticket waits for a staff answer (its opening, or its reopening after an answer); None
+        when the staff answered it since."""
+        if self.first_response_at is None:
+            return self.created_at
+        if self.reopened_at is not None and self.reopened_at > (self.last_response_at or self.first_response_at):
+            return self.reopened_at
+        return None
 
 
 def _optional_float(value: str | None) -> float | None:
@@ -165,6 +181,8 @@ def ticket_from_hash(brand: str, data: Mapping[str, str]) -> Ticket:
         last_activity=float(data.get("last_activity") or data.get("created_at") or 0),
         policy_wait=data.get("policy_wait") == "1",
         resolved=data.get("resolved", ""),
+        reopened_at=_optional_float(data.get("reopened_at")),
+        last_response_at=_optional_float(data.get("last_response_at")),
     )
 
 
@@ -194,14 +212,13 @@ class TicketStore:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._number = redis.register_script(_NUMBER)
         self._claim_card = redis.register_script(_CLAIM_CARD)
         self._delivery = redis.register_script(_DELIVERY)
 
     # --- creation --------------------------------------------------------------------------------
 
     async def open_many(self, items: Sequence[NewTicket], now: float) -> list[Ticket | None]:
-        """Give each feedback its ticket (idempotent: a numbered feedback keeps its ticket); 3 round trips.
+        """Give each feedback its ticket (idempotent: a numbered feedback keeps its ticket); 2 round trips.
 
         None for a feedback that no longer exists.
         """
@@ -210,8 +227,8 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for item in items:
                 numbering = [keys.feedback(item.brand, item.feedback), keys.ticket_sequence(item.brand)]
-                await queue_script(pipe, self._number, numbering, [FIRST_TICKET])
-            numbered = await pipe.execute()
+                queue(pipe, _NUMBER.call(numbering, [FIRST_TICKET]))
+            numbered = await execute(pipe)
         async with self.redis.pipeline(transaction=False) as pipe:
             for item, (number, created) in zip(items, numbered, strict=True):
                 if int(number) < 0:
@@ -234,14 +251,12 @@ class TicketStore:
                 if int(created):
                     if item.needs_answer:
                         pipe.zadd(keys.open_tickets(item.brand), {str(number): now}, nx=True)
-                    pipe.execute_command(
-                        *index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)])
-                    )
+                    queue(pipe, index_command(item.brand, item.feedback, item.created_at, [status_facet(status.value)]))
                     if item.who is not None:
                         member = keys.ticket_member(item.brand, int(number))
                         pipe.zadd(keys.customer_tickets(item.who), {member: now}, nx=True)
                 pipe.hgetall(ticket_key)
-            results = await pipe.execute()
+            results = await execute(pipe)
         # Each ticket's HGETALL is the last reply of its group: read them back in order.
         rows = iter(redis_strings(row) for row in results if isinstance(row, dict))
         found: list[Ticket | None] = []
@@ -266,7 +281,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for number in numbers:
                 pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
-            rows = await pipe.execute()
+            rows = await execute(pipe)
         return [ticket_from_hash(brand, redis_strings(row)) for row in rows if row]
 
     async def all_tickets(self, brand: str, *, batch: int = 500) -> list[Ticket]:
@@ -280,7 +295,7 @@ class TicketStore:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for number in numbers:
                     pipe.hgetall(keys.ticket(brand, int(redis_text(number))))
-                found.extend(ticket_from_hash(brand, redis_strings(row)) for row in await pipe.execute() if row)
+                found.extend(ticket_from_hash(brand, redis_strings(row)) for row in await execute(pipe) if row)
 
     async def thread(self, brand: str, feedback_id: str) -> list[ThreadMessage]:
         rows = await self.redis.lrange(keys.replies(brand, feedback_id), 0, -1)
@@ -318,7 +333,7 @@ class TicketStore:
             pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
             if ticket.first_response_at is None and ticket.status.is_open:
                 pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
-            await pipe.execute()
+            await execute(pipe)
 
     async def card_failed(self, ticket: Ticket) -> int:
         """Count one more post of the ticket's card that failed; the count so far."""
@@ -348,7 +363,7 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             for member in members:
                 pipe.zrem(key, member)
-            removed = await pipe.execute()
+            removed = await execute(pipe)
         return [member for member, done in zip(members, removed, strict=True) if done]
 
     async def map_message(self, ticket: Ticket, chat_id: int, message_id: int) -> None:
@@ -382,16 +397,20 @@ class TicketStore:
         message_ids: Sequence[int],
         now: float,
         by: str = "",
+        by_telegram: int = 0,
     ) -> None:
-        """Keep a staff answer the customer received: thread (with who wrote it, from the web), first answer,
-        status, deadline, activity; `room`, the staff room it was written in (None: the web admin)."""
+        """Keep a staff answer the customer received: thread (with who wrote it: `by`, and their Telegram id
+        from a room), first answer, status, deadline, activity; `room`, the staff room it was written in (None:
+        the web admin)."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by))
+            pipe.rpush(
+                keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.STAFF, text, now, by, by_telegram)
+            )
             pipe.hsetnx(key, "first_response_at", now)
             if room is not None:
                 pipe.hsetnx(key, "room", room)
-            fields: dict[FieldT, EncodableT] = {"last_activity": now}
+            fields: dict[FieldT, EncodableT] = {"last_activity": now, "last_response_at": now}
             facets = []
             if ticket.status in (TicketStatus.OPEN, TicketStatus.NO_ANSWER):
                 fields["status"] = TicketStatus.ANSWERED.value
@@ -399,13 +418,13 @@ class TicketStore:
                 pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
                 pipe.hdel(key, "policy_wait")
             pipe.hset(key, mapping=fields)
-            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets, words(text)))
             pipe.zrem(keys.DEADLINES, ticket.member)
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room is not None:
                 for message_id in message_ids:
                     pipe.hset(keys.room_messages(ticket.brand, room), str(message_id), ticket.number)
-            await pipe.execute()
+            await execute(pipe)
 
     async def customer_wrote(
         self, ticket: Ticket, text: str, *, customer: CustomerId, room_message: int | None, now: float
@@ -414,11 +433,11 @@ class TicketStore:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.rpush(keys.replies(ticket.brand, ticket.feedback), _thread_json(Author.CUSTOMER, text, now))
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "last_activity", now)
-            pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, (), words(text)))
             pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
             if room_message is not None and ticket.room is not None:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
-            await pipe.execute()
+            await execute(pipe)
 
     # --- status ----------------------------------------------------------------------------------
 
@@ -427,26 +446,23 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"status": status.value, "closed_at": now})
             pipe.zrem(keys.open_tickets(ticket.brand), ticket.number)
             pipe.zrem(keys.DEADLINES, ticket.member)
-            pipe.execute_command(
-                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
-            )
-            await pipe.execute()
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)]))
+            await execute(pipe)
 
-    async def reopen(self, ticket: Ticket, now: float) -> None:
+    async def reopen(self, ticket: Ticket, now: float, *, due: float) -> None:
         """Open a closed or spam ticket again (the staff, or its customer writing again): answered if the staff
-        had answered, else open; its thread and first answer are kept."""
+        had answered, else open; its thread and first answer are kept. Its reminders start again, the first at
+        `due`."""
         status = TicketStatus.ANSWERED if ticket.first_response_at is not None else TicketStatus.OPEN
         async with self.redis.pipeline(transaction=False) as pipe:
             key = keys.ticket(ticket.brand, ticket.number)
-            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now})
+            pipe.hset(key, mapping={"status": status.value, "reopened_at": now, "last_activity": now, "reminders": 0})
             pipe.hdel(key, "closed_at")
             pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
-            if status is TicketStatus.OPEN and ticket.card_message is not None:
-                pipe.zadd(keys.DEADLINES, {ticket.member: now})
-            pipe.execute_command(
-                *index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)])
-            )
-            await pipe.execute()
+            if ticket.card_message is not None:
+                pipe.zadd(keys.DEADLINES, {ticket.member: due})
+            queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, [status_facet(status)]))
+            await execute(pipe)
 
     async def policy_decided(self, ticket: Ticket, needs_answer: bool, *, due: float | None) -> None:
         """The analysis told whether a waiting `no_answer` ticket needs an answer: open it (reminders from `due`,
@@ -460,15 +476,15 @@ class TicketStore:
                 if due is not None and ticket.card_message is not None and ticket.first_response_at is None:
                     pipe.zadd(keys.DEADLINES, {ticket.member: due}, nx=True)
                 facets = [status_facet(TicketStatus.OPEN.value)]
-                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
-            await pipe.execute()
+                queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await execute(pipe)
 
     async def asked_resolution(self, ticket: Ticket, customer: CustomerId, now: float) -> None:
         """The customer was asked whether their problem is solved: their next yes or no answers it."""
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "resolution_asked_at", now)
             pipe.set(keys.customer_resolution(customer), ticket.member, ex=RESOLUTION_SECONDS)
-            await pipe.execute()
+            await execute(pipe)
 
     async def pending_resolution(self, customer: CustomerId) -> Ticket | None:
         """The closed ticket whose customer was asked "problem solved?" and has not answered (recently)."""
@@ -476,26 +492,32 @@ class TicketStore:
         where = split_member(redis_text(member)) if member else None
         return await self.get(*where) if where else None
 
-    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float) -> None:
-        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered)."""
+    async def resolution(self, ticket: Ticket, solved: bool, customer: CustomerId, now: float, *, due: float) -> None:
+        """Keep the customer's answer; a "no" opens the ticket again (answered: the staff had answered) and
+        starts its reminders again, the first at `due`."""
         key = keys.ticket(ticket.brand, ticket.number)
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(key, mapping={"resolved": "yes" if solved else "no", "resolved_at": now})
             pipe.delete(keys.customer_resolution(customer))
             if not solved and not ticket.status.is_open:
-                pipe.hset(key, mapping={"status": TicketStatus.ANSWERED.value, "last_activity": now})
+                reopened: dict[FieldT, EncodableT] = {
+                    "status": TicketStatus.ANSWERED.value, "last_activity": now, "reopened_at": now, "reminders": 0
+                }  # fmt: skip
+                pipe.hset(key, mapping=reopened)
                 pipe.hdel(key, "closed_at")
+                if ticket.card_message is not None:
+                    pipe.zadd(keys.DEADLINES, {ticket.member: due})
                 pipe.zadd(keys.open_tickets(ticket.brand), {str(ticket.number): ticket.created_at})
                 pipe.zadd(keys.customer_tickets(customer), {ticket.member: now}, xx=True)
                 facets = [status_facet(TicketStatus.ANSWERED.value)]
-                pipe.execute_command(*index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
-            await pipe.execute()
+                queue(pipe, index_command(ticket.brand, ticket.feedback, ticket.created_at, facets))
+            await execute(pipe)
 
     async def undeliverable(self, ticket: Ticket, now: float) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), mapping={"undeliverable": 1, "undeliverable_at": now})
             pipe.zrem(keys.DEADLINES, ticket.member)
-            await pipe.execute()
+            await execute(pipe)
 
     async def delivery(self, ticket: Ticket, status: str, message: str, now: float) -> bool:
         """Record a delivery status (sent, delivered, read, failed) of the staff's answer `message`; whether
@@ -518,8 +540,8 @@ class TicketStore:
             pipe.hset(keys.ticket(ticket.brand, ticket.number), "reminders", stage)
             if next_due is not None:
                 pipe.zadd(keys.DEADLINES, {ticket.member: next_due})
-            await pipe.execute()
+            await execute(pipe)
 
 
-def _thread_json(author: Author, text: str, now: float, by: str = "") -> str:
-    return json.dumps(ThreadMessage(author, text, now, by).to_json(), ensure_ascii=False)
+def _thread_json(author: Author, text: str, now: float, by: str = "", by_telegram: int = 0) -> str:
+    return json.dumps(ThreadMessage(author, text, now, by, by_telegram).to_json(), ensure_ascii=False)

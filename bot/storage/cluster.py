@@ -1,5 +1,6 @@
 """Redis Cluster: the client for `redis+cluster://` URLs, and the few places where parole's Redis use
-differs on a cluster (writes across hash slots, scripts in pipelines, what "Redis is unavailable" raises).
+differs on a cluster (writes across hash slots, what "Redis is unavailable" raises; scripts in pipelines:
+`bot.storage.scripts`).
 
 The rest of `bot/` is written against `redis.asyncio.Redis`; redis-py's `RedisCluster` answers the same
 commands and routes each key to its node. A brand's keys share a hash tag (`parole:{brand}:…`, see
@@ -9,15 +10,12 @@ spans slots is a plain (non-transactional) pipeline, which redis-py splits by no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.asyncio.cluster import ClusterPipeline, RedisCluster
-from redis.commands.core import AsyncScript
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
-from redis.typing import EncodableT, KeyT
 
 CLUSTER_SCHEME_SUFFIX = "+cluster://"
 
@@ -50,16 +48,3 @@ def multi_slot_writes(redis: Redis) -> Pipeline:
     before the others. Callers order their writes so that such a moment is harmless.
     """
     return redis.pipeline(transaction=not is_cluster(redis))
-
-
-async def queue_script(pipe: Pipeline, script: AsyncScript, keys: Sequence[KeyT], args: Sequence[EncodableT]) -> None:
-    """Queue a call of a registered Lua script in a pipeline (of one Redis or of a cluster).
-
-    redis-py loads a single node's missing scripts before it runs a pipeline, but a cluster pipeline
-    sends `EVALSHA` as it is and fails with NOSCRIPT on a node that never saw the script: there the body
-    goes with each call (`EVAL`; the server caches the compiled script).
-    """
-    if isinstance(pipe, ClusterPipeline):
-        pipe.eval(script.script, len(keys), *keys, *args)
-    else:
-        await script(keys=keys, args=args, client=pipe)

@@ -22,13 +22,14 @@ import json
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from bot.storage import keys
+from bot.storage.scripts import Lua, run_commands
 
 IDS_BUCKET = 128  # positions per hash of feedback ids: Redis keeps a hash of up to 128 fields as a listpack
 # A word becomes a bitmap when more than 1 position in this many has it: a search then reads at most
@@ -101,6 +102,7 @@ for _, word in ipairs(data.words) do
 end
 return pos
 """ % {"bucket": IDS_BUCKET, "ratio": WORD_BITMAP_RATIO}  # noqa: UP031  # Lua's own % must stay
+_INDEX_SCRIPT = Lua(_INDEX)
 
 # KEYS[1] the brand's index prefix. ARGV[1] a random token (temporary keys), ARGV[2] JSON {"groups": [[facet
 # key, …] (OR), …] (AND), "words": [word, …] (AND), "since": day or "", "upto": day or "", "before":
@@ -261,17 +263,46 @@ def analysis_facets(kind: str, aspects: Iterable[str], known_aspects: Iterable[s
     return [Facet("kind", (kind,), KINDS), Facet("aspect", tuple(aspects), tuple(known_aspects))]
 
 
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_REINDEX_FIELDS = (
+    "ix",
+    "venue",
+    "channel",
+    "rating",
+    "reason",
+    "suggestion",
+    "created_at",
+    "kind",
+    "aspects",
+    "ticket",
+)
+
+
+def _missing_command(
+    brand: str, feedback_id: str, row: Mapping[str, str], status: str, thread: Sequence[Any]
+) -> tuple[str | int | float, ...]:
+    """The index call of a stored feedback that is not indexed yet, from its hash, ticket state and thread."""
+    facets = stored_facets(row["venue"], row["channel"] or "telegram", int(row["rating"] or 0), row["suggestion"])
+    facets.append(status_facet(status))
+    if row["kind"]:
+        facets += analysis_facets(row["kind"], json.loads(row["aspects"] or "[]"))
+    texts = [row["reason"], row["suggestion"], *(str(json.loads(_text(m)).get("text", "")) for m in thread)]
+    return index_command(brand, feedback_id, float(row["created_at"] or 0) or None, facets, words(" ".join(texts)))
+
+
 def index_command(
     brand: str, feedback_id: str, created_at: float | None, facets: Sequence[Facet], text_words: Sequence[str] = ()
-) -> tuple[str | int, ...]:
-    """The EVAL that indexes a feedback (to run after its hash is written, in the same round trip or later).
+) -> tuple[str | int | float, ...]:
+    """The script call that indexes a feedback (to run after its hash is written, in the same round trip or
+    later; `bot.storage.scripts` runs it, with the script's text where the server lacks it).
 
     `created_at` places a feedback indexed for the first time in its day (None: unknown here, no day)."""
     payload = json.dumps({"facets": [f.to_json() for f in facets], "words": list(text_words)}, ensure_ascii=False)
-    return (
-        "EVAL", _INDEX, 2, keys.feedback(brand, feedback_id), keys.index(brand),
-        feedback_id, utc_day(created_at) if created_at is not None else "", payload,
-    )  # fmt: skip
+    day = utc_day(created_at) if created_at is not None else ""
+    return _INDEX_SCRIPT.call([keys.feedback(brand, feedback_id), keys.index(brand)], [feedback_id, day, payload])
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +331,7 @@ class FeedbackIndex:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._query = redis.register_script(_QUERY)  # by its SHA1, loaded again where the server lacks it
 
     async def index(
         self,
@@ -310,7 +342,8 @@ class FeedbackIndex:
         text_words: Sequence[str] = (),
     ) -> int:
         command = index_command(brand, feedback_id, created_at, facets, text_words)
-        return int(await self.redis.eval(str(command[1]), 2, *command[3:]))
+        [position] = await run_commands(self.redis, None, [command])
+        return int(position)
 
     async def query(self, query: InboxQuery) -> InboxPage:
         prefix = keys.index(query.brand)
@@ -326,12 +359,53 @@ class FeedbackIndex:
             "after": query.after,
             "limit": max(1, min(query.limit, MAX_PAGE)),
         }
-        reply: Any = await self.redis.eval(
-            _QUERY, 1, prefix, secrets.token_hex(6), json.dumps(payload, ensure_ascii=False)
+        reply: Any = await self._query(
+            keys=[prefix], args=[secrets.token_hex(6), json.dumps(payload, ensure_ascii=False)]
         )
         count, ids, more = reply
         found = [str(i) for i in ids if i]
         return InboxPage(int(count), found, int(more) if int(more) >= 0 else None)
+
+    async def index_missing(
+        self, brand: str, *, batch: int = 500, on_batch: Callable[[int, int], None] | None = None
+    ) -> tuple[int, int]:
+        """Index the brand's feedback stored before the index existed (or whose indexing was lost), oldest
+        first, `batch` at a time: its venue, channel, rating, suggestion, ticket state, analysis and the words of
+        its texts and thread. Feedback already indexed is left as it is, so a run cut short goes on where it
+        stopped when run again. `on_batch(done, indexed)` after each batch; returns (seen, indexed)."""
+        seen = indexed = 0
+        start = 0
+        while True:
+            ids = [_text(i) for i in await self.redis.zrange(keys.feedbacks(brand), start, start + batch - 1)]
+            if not ids:
+                return seen, indexed
+            start += len(ids)
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for feedback_id in ids:
+                    pipe.hmget(keys.feedback(brand, feedback_id), _REINDEX_FIELDS)
+                rows = [dict(zip(_REINDEX_FIELDS, (_text(v) if v is not None else "" for v in row), strict=True))
+                        for row in await pipe.execute()]  # fmt: skip
+            missing = [(i, row) for i, row in zip(ids, rows, strict=True) if row["venue"] and not row["ix"]]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for _, row in missing:
+                    if row["ticket"]:
+                        pipe.hget(keys.ticket(brand, int(row["ticket"])), "status")
+                    else:
+                        pipe.echo("")
+                for feedback_id, _ in missing:
+                    pipe.lrange(keys.replies(brand, feedback_id), 0, -1)
+                replies = await pipe.execute()
+            statuses, threads = replies[: len(missing)], replies[len(missing) :]
+            commands = [
+                _missing_command(brand, feedback_id, row, _text(status or "") or "none", thread)
+                for (feedback_id, row), status, thread in zip(missing, statuses, threads, strict=True)
+            ]
+            if commands:
+                await run_commands(self.redis, None, commands)
+            seen += len(ids)
+            indexed += len(commands)
+            if on_batch is not None:
+                on_batch(seen, indexed)
 
     async def newest(self, brand: str) -> int:
         """The position of the brand's newest indexed feedback (-1 when none)."""

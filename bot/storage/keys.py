@@ -51,6 +51,9 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
+| `parole:mail:failed` | string | counter of e-mails (alerts, digests) the SMTP server refused or could not take |
+| `parole:{B}:mail` | hash | the brand's admins' e-mail addresses → JSON `{name, alerts, digest}` (`bot.staff.mail`) |
+| `parole:{B}:mail:sent:W` | string | an alert or digest `W` sent (or being sent), kept 3 days: sent once |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
@@ -107,6 +110,7 @@ NOTIFY_GROUP = "notify"
 SECRET = f"{PREFIX}:secret"
 CARDS_DUE = f"{PREFIX}:cards:due"
 CARDS_GIVEN_UP = f"{PREFIX}:cards:given-up"
+MAIL_FAILED = f"{PREFIX}:mail:failed"
 # Global, like tokens and short codes: a customer's location is searched before any brand is known.
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"
@@ -233,6 +237,14 @@ def invite(code: str) -> str:
 
 def room(chat_id: int) -> str:
     return f"{PREFIX}:room:{chat_id}"
+
+
+def mail_recipients(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:mail"
+
+
+def mail_sent(brand_code: str, what: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:mail:sent:{what}"
 
 
 def rooms(brand_code: str) -> str:

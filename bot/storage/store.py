@@ -26,6 +26,7 @@ from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
 from bot.storage.index import index_command, status_facet, stored_facets, words
 from bot.storage.lane import Command, RedisLane
+from bot.storage.scripts import Lua, execute, queue, run_commands
 from bot.storage.venues import (
     Brand,
     Venue,
@@ -56,7 +57,7 @@ WRITE_SOON = 0.05  # seconds a deferred write waits for a round trip to go with 
 # How many of a chat's last handled update ids are kept, to recognise an update Telegram delivers again.
 HANDLED_KEPT = 8
 # Deletes a chat's lock only if it is still the one this process took (not one taken after it expired).
-_RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_RELEASE = Lua("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +149,7 @@ class Store:
         return await self._send(commands)
 
     async def _send(self, commands: list[Command]) -> list[Any]:
-        if self.lane is not None:
-            return await self.lane.execute(commands)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            return await pipe.execute()
+        return await run_commands(self.redis, self.lane, commands)
 
     # --- brands and venues (administration: a few round trips are fine) -------------------------
 
@@ -344,7 +340,7 @@ class Store:
 
     async def release(self, customer: CustomerId, lock: str) -> None:
         """Give back the chat's lock taken by `load_chat` without saving a turn."""
-        await self._round_trip([("EVAL", _RELEASE, 1, keys.chat_lock(customer), lock)])
+        await self._round_trip([_RELEASE.call([keys.chat_lock(customer)], [lock])])
 
     async def recently_rated(self, venue: VenueRef, customer: CustomerId) -> bool:
         return bool(await self.redis.exists(keys.rated(venue.brand, venue.code, customer)))
@@ -395,7 +391,7 @@ class Store:
                 stream = ("brand", record.venue.brand, "feedback", record.id, "status", record.status.value)
                 commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
         if lock is not None:
-            commands.append(("EVAL", _RELEASE, 1, keys.chat_lock(customer), lock))
+            commands.append(_RELEASE.call([keys.chat_lock(customer)], [lock]))
         if not is_cluster(self.redis):
             # All or nothing: a write cut short (a connection lost mid-batch, a process killed) must not store
             # the state without the stream entry that feeds the analysis. (A Redis Cluster spreads these keys
@@ -424,14 +420,12 @@ class Store:
                 pipe.hset(key, mapping={"status": FeedbackStatus.ABANDONED.value, "updated_at": now})
                 if reason or suggestion:  # what the customer wrote before leaving, for the inbox's search
                     text = f"{_text(reason or '')} {_text(suggestion or '')}"
-                    pipe.execute_command(
-                        *index_command(brand_code, feedback_id, float(created_at or now), (), words(text))
-                    )
+                    queue(pipe, index_command(brand_code, feedback_id, float(created_at or now), (), words(text)))
                 pipe.xadd(
                     keys.FEEDBACK_STREAM,
                     {"brand": brand_code, "feedback": feedback_id, "status": FeedbackStatus.ABANDONED.value},
                 )
-                await pipe.execute()
+                await execute(pipe)
             handled.append(feedback_id)
         return handled
 

@@ -64,7 +64,8 @@ async def ticket_context(store: Store, tickets: TicketStore, ticket: Ticket) -> 
     ]  # fmt: skip
     for message in await tickets.thread(ticket.brand, ticket.feedback):
         staff = message.author is Author.STAFF
-        label = ("Équipe" + (f" ({message.by}, web)" if message.by else "")) if staff else "Client"
+        where = "Telegram" if message.by_telegram else "web"
+        label = ("Équipe" + (f" ({message.by}, {where})" if message.by else "")) if staff else "Client"
         thread.append({"who": message.author.value, "label": label, "at": message.at, "text": message.text})
     if ticket.closed_at is not None and not ticket.status.is_open:
         thread.append({"who": "notice", "label": STATUS_NAMES.get(ticket.status.value, ""), "at": ticket.closed_at})

@@ -45,6 +45,10 @@ CONTRACT_NAMES = {
     "slow_down",
     # Closing the loop: "problem solved?" after a closed ticket.
     "ask_resolved", "button_resolved_yes", "button_resolved_no", "resolved_thanks", "resolved_reopened",
+    # Opening hours: a customer who writes while the venue is closed is told when it opens.
+    "venue_closed",
+    # E-mail to brand admins: alerts and daily digests.
+    "mail_alert_subject", "mail_alert", "mail_digest_subject", "mail_digest",
 }  # fmt: skip
 
 SMALL_CATALOG = """

@@ -136,5 +136,5 @@ async def test_a_turn_is_written_all_or_nothing(
     assert len(writes) == 1
     [write] = writes
     assert write[0] == ("MULTI",) and write[-1] == ("EXEC",)
-    assert {command[0] for command in write[1:-1]} >= {"SET", "HSET", "XADD", "ZREM", "EVAL"}
+    assert {command[0] for command in write[1:-1]} >= {"SET", "HSET", "XADD", "ZREM", "EVALSHA"}
     assert await redis_client.xlen(keys.FEEDBACK_STREAM) == 1

@@ -14,8 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.errors import InvalidInput
-from bot.staff.hours import HoursStore, OpeningHours, parse_weekly
+from bot.staff.hours import HoursStore, OpeningHours, closed_notice, parse_weekly
 from bot.storage import keys
+from dialogs.catalog import TemplateCatalog
+from dialogs.render import MessageRenderer
 from tests.bot.staff_scene import FIRST_TICKET, Scene
 from tests.support import Customer
 
@@ -123,3 +125,76 @@ def test_parole_venue_hours(redis_url: str, tmp_path: Path) -> None:
     }  # fmt: skip
     assert "not a range" in str(parole("venue", "hours", code, "--brand", "quick", "--weekly", "mon 9-7", ok=False))
     assert parole("venue", "hours", code, "--brand", "quick", "--clear")["hours"] is None
+
+
+def test_when_a_closed_venue_opens_next() -> None:
+    christmas = OpeningHours(weekly=SHOP.weekly, exceptions={"2026-12-24": (("09:00", "13:00"),), "2026-12-25": ()})
+    assert SHOP.next_opening(at("2026-12-04 15:00")) is None  # a Friday afternoon: open
+    assert paris(SHOP.next_opening(at("2026-12-04 12:30")) or 0) == "Fri 2026-12-04 14:00"  # the lunch break
+    assert paris(SHOP.next_opening(at("2026-12-05 18:00")) or 0) == "Mon 2026-12-07 09:00"  # the weekend
+    assert paris(christmas.next_opening(at("2026-12-24 13:00")) or 0) == "Sat 2026-12-26 10:00"  # Christmas day
+    # The night the clocks go forward: Monday's 09:00 is Paris time, one hour less after the change in UTC.
+    monday = SHOP.next_opening(at("2027-03-27 19:00"))
+    assert monday is not None and paris(monday) == "Mon 2027-03-29 09:00"
+    assert dt.datetime.fromtimestamp(monday, dt.UTC).hour == 7
+    night = OpeningHours(weekly=parse_weekly("sat 22:00-24:00; sun 00:00-02:00"))
+    assert night.next_opening(at("2026-12-06 01:00")) is None  # still open after midnight
+    assert OpeningHours().next_opening(at("2026-12-06 03:00")) is None  # no hours: always open
+    assert OpeningHours(weekly={}, exceptions={"2026-12-25": ()}).next_opening(at("2026-12-25 03:00")) is None
+
+
+def test_the_closed_venue_notice_in_french_and_english() -> None:
+    renderer = MessageRenderer(TemplateCatalog())
+    christmas = OpeningHours(weekly=SHOP.weekly, exceptions={"2026-12-25": ()})
+    cases = {
+        ("fr", "2026-12-05 19:30"): "elle lira votre message lundi 7 décembre à partir de 09:00.",
+        ("fr", "2026-12-08 06:00"): "elle lira votre message aujourd'hui à partir de 09:00.",
+        ("fr", "2026-12-24 21:00"): "elle lira votre message samedi 26 décembre à partir de 10:00.",
+        ("fr", "2026-12-07 20:00"): "elle lira votre message demain à partir de 09:00.",
+        ("en", "2026-12-05 19:30"): "they will read your message on Monday 7 December from 09:00.",
+        ("en", "2026-12-07 20:00"): "they will read your message tomorrow from 09:00.",
+    }
+    for (language, moment), expected in cases.items():
+        notice = closed_notice(christmas, at(moment), "Le Petit Zinc", language)
+        assert notice is not None
+        text = renderer.render(notice, language)
+        assert text.endswith(expected), text
+        assert text.startswith(
+            "🌙 L'équipe du Petit Zinc n'est pas là" if language == "fr" else "🌙 The Le Petit Zinc team is away"
+        )
+    assert closed_notice(christmas, at("2026-12-07 10:00"), "Le Petit Zinc", "fr") is None
+    assert closed_notice(None, at("2026-12-07 23:00"), "Le Petit Zinc", "fr") is None
+    # A venue in another time zone: its own clock says when it opens.
+    tokyo = OpeningHours(time_zone="Asia/Tokyo", weekly=parse_weekly("mon-fri 09:00-18:00"))
+    notice = closed_notice(tokyo, at("2026-12-07 10:00"), "Le Petit Zinc", "fr")  # 18:00 in Tokyo, a Monday
+    assert notice is not None and renderer.render(notice, "fr").endswith("demain à partir de 09:00.")
+
+
+async def test_a_customer_who_writes_while_the_venue_is_closed_is_told_when_it_opens(scene: Scene) -> None:
+    christmas = OpeningHours(weekly=SHOP.weekly, exceptions={"2026-12-25": ()})
+    await HoursStore(scene.bot.store.redis).set("quick", scene.massy.code, christmas)
+    scene.clock.advance(at("2026-12-24 20:00") - scene.clock())  # Christmas Eve, after closing
+    camille = Customer.new(scene.emulator)
+    await camille.say(f"/start {scene.massy.token}")
+    await camille.say("2")
+    await camille.say("On a attendu 40 minutes.")
+    thanks = await camille.say("passer")
+    assert thanks.said == [
+        "Merci pour votre avis ! L'équipe de Quick Massy va le lire et pourra vous répondre ici même.\n\n"
+        "🌙 L'équipe de Quick Massy n'est pas là en ce moment : elle lira votre message samedi 26 décembre "
+        "à partir de 10:00."
+    ]
+    await scene.notify()
+    scene.clock.advance(HOUR)  # still Christmas Eve: the customer writes again, to the team
+    relayed = await camille.say("Et le parking était plein.")
+    assert relayed.said[-1] == (  # after the message in the room
+        "✉️ Transmis à l'équipe de Quick Massy.\n\n🌙 L'équipe de Quick Massy n'est pas là en ce moment : "
+        "elle lira votre message samedi 26 décembre à partir de 10:00."
+    )
+    scene.clock.advance(at("2026-12-26 11:00") - scene.clock())  # open: no notice
+    assert (await camille.say("Merci d'avance.")).said[-1] == "✉️ Transmis à l'équipe de Quick Massy."
+    bea = Customer.new(scene.emulator, "Bea")
+    await bea.say(f"/start {scene.massy.token}")
+    await bea.say("5")
+    await bea.say("Très bon accueil.")
+    assert "n'est pas là" not in (await bea.say("passer")).text

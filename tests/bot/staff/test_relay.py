@@ -285,3 +285,23 @@ async def test_the_notifier_loop_posts_cards_by_itself(settings: Settings, emula
             await asyncio.sleep(0.05)
         else:
             pytest.fail("no card within 5 s")
+
+
+async def test_a_staff_answer_from_telegram_records_who_wrote_it(scene: Scene) -> None:
+    from bot.web.tickets import ticket_context
+
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    said = await scene.staff_says(scene.julien, f"/reply {FIRST_TICKET} Nous avons ouvert une deuxième caisse.")
+    got = said.text(customer.user.id)
+    assert "deuxième caisse" in got and "Julien" not in got  # the customer reads the venue, not who wrote
+    await scene.emulator.send_text(scene.maria, "Merci de votre patience.", chat=scene.room,
+                                   reply_to=scene.card(FIRST_TICKET))  # fmt: skip
+    tickets = scene.bot.staff.tickets
+    ticket = await tickets.get("quick", FIRST_TICKET)
+    assert ticket is not None
+    thread = await tickets.thread("quick", ticket.feedback)
+    assert [(m.by, m.by_telegram) for m in thread] == [("Julien", scene.julien.id), ("Maria", scene.maria.id)]
+    page = await ticket_context(scene.bot.store, tickets, ticket)
+    labels = [item["label"] for item in page["thread"] if item["who"] == "staff"]
+    assert labels == ["Équipe (Julien, Telegram)", "Équipe (Maria, Telegram)"]

@@ -105,7 +105,7 @@ def test_every_key_of_a_brand_shares_one_hash_slot() -> None:
         if parameters and parameters[0] == "brand_code" and not name.endswith("member"):
             values = {"brand_code": "quick", "venue_code": "massy", "customer": CustomerId.telegram(7),
                       "feedback_id": "f1", "chat_id": -100, "message_id": 3, "number": 1001, "nonce": "n1",
-                      "job_id": "j1"}  # fmt: skip
+                      "job_id": "j1", "what": "alert:f1"}  # fmt: skip
             made.append(function(*(values[p] for p in parameters)))
     assert len(made) >= 15, made
     assert {key_slot(key.encode()) for key in made} == {key_slot(b"{quick}")}
