@@ -149,7 +149,9 @@ async def seed(redis: Redis) -> dict[str, str]:
             answered = await tickets.get("quick", ticket.number)
             assert answered is not None and row.answer is not None
             await tickets.close(answered, TicketStatus.CLOSED, row.answer[0] + 60)
-            await tickets.resolution(answered, row.resolved, customer, row.answer[0] + 120)
+            await tickets.resolution(
+                answered, row.resolved, customer, row.answer[0] + 120, due=row.answer[0] + 120 + 86400
+            )
     return {"massy": massy.code, "orly": orly.code}
 
 
