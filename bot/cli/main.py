@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
     demo.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram", help="the customer's channel")
+    shell = sub.add_parser("shell", help="chat with the bot as a customer in the terminal, offline (/staff answers)")
+    shell.add_argument("--no-analysis", action="store_true", help="no analysis worker (cards go out at once)")
 
     serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
     serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
@@ -200,6 +202,12 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.demo import run_demo
 
     return await run_demo(settings, out=sys.stdout)
+
+
+async def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.shell import run_shell
+
+    return await run_shell(settings, analysis=not args.no_analysis, out=sys.stdout, lines=sys.stdin)
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -583,6 +591,7 @@ def _print_json(record: dict[str, Any]) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "demo": _demo,
+    "shell": _shell,
     "serve": _serve,
     "redis": _redis,
     "brand": _brand,
@@ -607,7 +616,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
+        if args.command in ("demo", "shell") and "PAROLE_LOG_LEVEL" not in os.environ:
             logging.getLogger().setLevel(logging.WARNING)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(HANDLERS[args.command](args, settings))
