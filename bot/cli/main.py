@@ -108,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
     posters.add_argument("--brand", required=True)
     posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
+    for printing in (poster, posters):
+        printing.add_argument("--logo", type=Path, help="the brand's logo, PNG or JPEG, printed at the top")
+        printing.add_argument("--colour", "--color", help="the brand's colour, #RRGGBB (its name and the short code)")
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -323,10 +326,15 @@ def _whatsapp_link(settings: Settings, venue: Venue) -> dict[str, str]:
 
 
 async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    from bot.cli.posters import poster_content, write_poster
+    from bot.cli.posters import ACCENT, PosterStyle, load_logo, parse_colour, poster_content, write_poster
     from bot.cli.progress import Progress
     from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
 
+    # Checked before anything is read or written: a bad logo or colour changes nothing.
+    style = PosterStyle(
+        colour=parse_colour(args.colour) if args.colour is not None else ACCENT,
+        logo=load_logo(args.logo) if args.logo is not None else None,
+    )
     if args.action == "poster":
         venues = [await _find_venue(store, args.code, args.brand)]
     else:
@@ -346,7 +354,8 @@ async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -
             renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
             deep_link=link, bot_username=username, language=venue.language,
         )  # fmt: skip
-        svg, png = await asyncio.to_thread(write_poster, content, directory, f"{venue.brand}-{venue.code}-poster")
+        stem = f"{venue.brand}-{venue.code}-poster"
+        svg, png = await asyncio.to_thread(write_poster, content, directory, stem, style)
         if progress is not None:
             progress.advance()
         _print_json({"brand": venue.brand, "venue": venue.code, "deep_link": link, "svg": str(svg), "png": str(png)})
