@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Final, TextIO
@@ -20,7 +21,7 @@ from bot.cli.demo import add_sample_venue, offline_settings
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings
 from bot.storage.embedded import EmbeddedRedis, free_port
-from emulator import ApiCall, BotApiEmulator, EmulatedChat, EmulatedUser, RecordedMessage
+from emulator import ApiCall, BotApiEmulator, EmulatedChat, EmulatedUser, EmulatorError, RecordedMessage
 
 HELP: Final = """\
 Type what the customer says; a number taps the button of that number under the bot's last message.
@@ -84,20 +85,31 @@ class Shell:
             self.out.write(f"🤖 (notice) {call.params['text']}\n")
 
     def _choices(self) -> list[tuple[str, str]]:
-        """The buttons of the bot's last message in the customer's chat, in reading order."""
+        """The buttons of the bot's last message in the customer's chat that send the bot something (a link's
+        button opens a page: not a choice here), in reading order."""
         messages = self.emulator.bot_messages(self.customer.id)
         last: RecordedMessage | None = messages[-1] if messages else None
-        if last is None:
-            return []
-        return [(label, data) for row in last.buttons() for label, data in row if data]
+        rows = ((last.reply_markup or {}).get("inline_keyboard") or []) if last is not None else []
+        return [
+            (str(b.get("text", "")), str(b["callback_data"])) for row in rows for b in row if b.get("callback_data")
+        ]
 
     async def handle(self, line: str) -> bool:
-        """Act on one line typed at the prompt; False to stop."""
+        """Act on one line typed at the prompt; False to stop. What Telegram itself would not send (a text
+        longer than a message) is refused with the reason, and the chat goes on."""
         text = line.strip()
         if not text:
             return True
         if text in ("/quit", "/exit"):
             return False
+        try:
+            await self._act(text)
+        except EmulatorError as refused:
+            self.out.write(f"(shell) Telegram would not send that: {refused}\n")
+        await self.flush()
+        return True
+
+    async def _act(self, text: str) -> None:
         if text == STAFF_PREFIX or text.startswith(STAFF_PREFIX + " "):
             await self._as_staff(text.removeprefix(STAFF_PREFIX).strip())
         elif text == "/photo" or text.startswith("/photo "):
@@ -111,8 +123,6 @@ class Shell:
             await self.emulator.click(self.customer, message, data)
         else:
             await self.emulator.send_text(self.customer, text)
-        await self.flush()
-        return True
 
     async def _as_staff(self, text: str) -> None:
         if not text:
@@ -159,18 +169,25 @@ async def run_shell(settings: Settings, *, analysis: bool = True, out: TextIO, l
 async def _loop(shell: Shell, out: TextIO, lines: TextIO) -> None:
     """Read lines while printing what the bot sends meanwhile (the staff card, a staff answer)."""
     loop = asyncio.get_running_loop()
+    typed: asyncio.Queue[str] = asyncio.Queue()
+
+    def read() -> None:  # a daemon thread: a Ctrl-C while it waits for a line does not keep the process up
+        while line := lines.readline():
+            loop.call_soon_threadsafe(typed.put_nowait, line)
+        loop.call_soon_threadsafe(typed.put_nowait, "")
 
     async def watch() -> None:
         while True:
             await asyncio.sleep(0.3)
             await shell.print_new()
 
+    threading.Thread(target=read, name="shell-input", daemon=True).start()
     watcher = asyncio.create_task(watch())
     try:
         while True:
             out.write("> ")
             out.flush()
-            line = await loop.run_in_executor(None, lines.readline)
+            line = await typed.get()
             if not line:  # end of input
                 out.write("\n")
                 break

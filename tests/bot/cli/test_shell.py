@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -127,3 +128,15 @@ def test_the_shell_ends_at_the_end_of_its_input_and_refuses_a_bad_option(tmp_pat
         cwd=tmp_path,
     )  # fmt: skip
     assert refused.returncode == 2 and "unrecognized arguments: --staff-as" in refused.stderr
+
+
+def test_a_line_telegram_would_not_send_is_refused_and_ctrl_c_stops_the_shell(tmp_path: Path) -> None:
+    with Terminal(tmp_path, "--no-analysis") as shell:
+        shell.expect("[5] ⭐⭐⭐⭐⭐\n> ")
+        refused = shell.type("x" * 5000)
+        assert "(shell) Telegram would not send that: Telegram clients split messages longer than 4096" in refused
+        assert "🤖" not in refused  # nothing reached the bot
+        assert "👤 taps [⭐⭐⭐⭐]" in shell.type("4")  # and the chat goes on
+        shell.process.send_signal(signal.SIGINT)  # Ctrl-C while it waits for a line
+        assert shell.process.wait(timeout=60) == 130
+        assert shell.process.stderr is not None and "Traceback" not in shell.process.stderr.read()
