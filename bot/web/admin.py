@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import secrets
 import signal
@@ -537,7 +538,8 @@ async def _edit_context(
     origin = texts.origins.get(document.name)
     variables: dict[str, Any] = {}
     if document.name != FLOW_DOCUMENT:
-        variables = await editor.preview_values(document.scope, _template(document)[0])
+        values = await editor.preview_values(document.scope, _template(document)[0])
+        variables = {name: _shown(value) for name, value in values.items()}
     return {
         **await _document_context(editor.store, document),
         "variables": variables,
@@ -578,6 +580,16 @@ def _version(version: Version) -> dict[str, Any]:
         "source": version.source,
         "removed": version.content is None,
     }
+
+
+#: The longest value the editor's list of variables shows (a card's analysis, cut after this many characters).
+SHOWN_VALUE_LENGTH: Final = 60
+
+
+def _shown(value: Any) -> str:
+    """A variable's preview value as the editor lists it: a text in French quotes, anything else as JSON."""
+    text = f"« {value} »" if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= SHOWN_VALUE_LENGTH else text[: SHOWN_VALUE_LENGTH - 1] + "…"
 
 
 def _field(form: Any, name: str) -> str:

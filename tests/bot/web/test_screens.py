@@ -80,6 +80,15 @@ async def test_templates_are_grouped_searched_and_previewed_with_the_venue(web_a
     await phone.goto(f"{web_admin.url}/edit?scope=zinc&doc=template:thanks:fr")
     await expect(phone.locator("#preview")).to_contain_text("du Petit Zinc")
     await expect(phone.locator("#variables")).to_contain_text("{{ venue_name }} « Le Petit Zinc »")
+    # A long list stays folded (a click away), values as JSON with their accents, long ones cut.
+    await phone.goto(f"{web_admin.url}/edit?scope=zinc&doc=template:staff_card:fr")
+    await expect(phone.locator("#variables details")).not_to_have_attribute("open", "")
+    await phone.locator("#variables summary").click()
+    entities = phone.locator("#variables li").filter(has_text="{{ entities }}")
+    await expect(entities).to_have_text('{{ entities }} [{"text": "Julien", "label": "PER"}]')
+    parts = phone.locator("#variables li").filter(has_text="{{ reason_parts }}")
+    await expect(parts).to_contain_text('[{"text": "Trente minutes d\'attente &')
+    assert (await parts.inner_text()).endswith("…")
     await phone.goto(f"{web_admin.url}/edit?scope=zinc&doc=template:ask_rating:fr")
     await expect(phone.locator("#variables")).to_have_text("Ce modèle n'a pas de variable.")
 
@@ -127,6 +136,7 @@ async def test_a_rollback_asks_first_and_works_without_javascript(web_admin: Web
         await login(page, web_admin)
         await page.goto(f"{web_admin.url}/history?scope=quick&doc=template:greeting:fr")
         await expect(page.locator("#diff tr.added")).to_have_text("1+Hello {{ venue_name }}")
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         await page.get_by_role("link", name="Rétablir v1…").click()
         await expect(page.locator("h1")).to_have_text("Rétablir la version 1 de greeting · fr ?")
         # The texts are shown as they are written (escaped), line by line.
