@@ -20,7 +20,8 @@ from bot.config import Secret, Settings
 from bot.insights.export import export_record
 from bot.storage import keys
 from bot.storage.embedded import EmbeddedRedis, free_port
-from bot.storage.venues import deep_link
+from bot.storage.store import Store
+from bot.storage.venues import Venue, deep_link
 from bot.storage.vocabulary import VocabularyStore
 from emulator import ApiCall, BotApiEmulator, Delivery, EmulatedChat, EmulatedUser, RecordedMessage
 
@@ -123,8 +124,9 @@ async def _analyse(out: TextIO, redis_url: str, client: Redis, *, timeout: float
         await worker.wait()
 
 
-async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis_url: str) -> int:
-    store = bot.store
+async def add_sample_venue(store: Store) -> tuple[str, Venue]:
+    """The demo's brand (Quick, with a vocabulary) and venue (Quick Massy Gare); a fresh brand code when a
+    configured Redis already has one."""
     brand_code = "quick"
     if await store.redis.exists(keys.brand(brand_code)):  # a configured Redis that already ran the demo
         brand_code = f"quick-{secrets.token_hex(2)}"
@@ -133,6 +135,12 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
     words = VocabularyStore(store.redis)
     for label, term in (("ORG", "Quick"), ("PER", "Julien"), ("PRODUCT", "cheeseburger"), ("LOC", "gare RER")):
         await words.add(brand_code, label, term)
+    return brand_code, venue
+
+
+async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis_url: str) -> int:
+    store = bot.store
+    brand_code, venue = await add_sample_venue(store)
     link = deep_link(emulator.bot_username, venue.token)
     out.write(f"Venue {venue.name!r}: deep link {link} (short code {venue.short_code})\n")
     out.write("Vocabulary of the brand: Quick (ORG), Julien (PER), cheeseburger (PRODUCT), gare RER (LOC)\n\n")

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
     demo.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram", help="the customer's channel")
+    shell = sub.add_parser("shell", help="chat with the bot as a customer in the terminal, offline (/staff answers)")
+    shell.add_argument("--no-analysis", action="store_true", help="no analysis worker (cards go out at once)")
 
     serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
     serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
@@ -118,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
     posters.add_argument("--brand", required=True)
     posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
+    for printing in (poster, posters):
+        printing.add_argument("--logo", type=Path, help="the brand's logo, PNG or JPEG, printed at the top")
+        printing.add_argument("--colour", "--color", help="the brand's colour, #RRGGBB (its name and the short code)")
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -232,6 +237,12 @@ async def _demo(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli.demo import run_demo
 
     return await run_demo(settings, out=sys.stdout)
+
+
+async def _shell(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli.shell import run_shell
+
+    return await run_shell(settings, analysis=not args.no_analysis, out=sys.stdout, lines=sys.stdin)
 
 
 async def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -363,10 +374,15 @@ def _whatsapp_link(settings: Settings, venue: Venue) -> dict[str, str]:
 
 
 async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -> int:
-    from bot.cli.posters import poster_content, write_poster
+    from bot.cli.posters import ACCENT, PosterStyle, load_logo, parse_colour, poster_content, write_poster
     from bot.cli.progress import Progress
     from dialogs.render import MessageRenderer, TemplateCatalog, default_templates_dir
 
+    # Checked before anything is read or written: a bad logo or colour changes nothing.
+    style = PosterStyle(
+        colour=parse_colour(args.colour) if args.colour is not None else ACCENT,
+        logo=load_logo(args.logo) if args.logo is not None else None,
+    )
     if args.action == "poster":
         venues = [await _find_venue(store, args.code, args.brand)]
     else:
@@ -386,7 +402,8 @@ async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -
             renderer, brand_name=brand_names[venue.brand], venue_name=venue.name, short_code=venue.short_code,
             deep_link=link, bot_username=username, language=venue.language,
         )  # fmt: skip
-        svg, png = await asyncio.to_thread(write_poster, content, directory, f"{venue.brand}-{venue.code}-poster")
+        stem = f"{venue.brand}-{venue.code}-poster"
+        svg, png = await asyncio.to_thread(write_poster, content, directory, stem, style)
         if progress is not None:
             progress.advance()
         _print_json({"brand": venue.brand, "venue": venue.code, "deep_link": link, "svg": str(svg), "png": str(png)})
@@ -682,6 +699,7 @@ def _print_json(record: dict[str, Any]) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "demo": _demo,
+    "shell": _shell,
     "serve": _serve,
     "redis": _redis,
     "brand": _brand,
@@ -720,7 +738,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         configure_logging(settings.log_level, settings.log_format)
-        if args.command == "demo" and "PAROLE_LOG_LEVEL" not in os.environ:
+        if args.command in ("demo", "shell") and "PAROLE_LOG_LEVEL" not in os.environ:
             logging.getLogger().setLevel(logging.WARNING)
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(HANDLERS[args.command](args, settings))

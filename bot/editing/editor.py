@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from bot.editing.overrides import (
     FLOW_DOCUMENT,
+    DiffLine,
     Document,
     OverrideStore,
     Scope,
     Version,
     diff,
+    diff_lines,
     template_document,
 )
 from bot.errors import InvalidInput, NotFound, ParoleError
@@ -210,6 +212,10 @@ class Editor:
         after = await self.version_text(document, new)
         return diff(before, after, old_label=f"version {old}", new_label=f"version {new}")
 
+    async def diff_lines(self, document: Document, old: int, new: int) -> list[DiffLine]:
+        """The lines that differ between two versions (0: the default), with a few around them, to show."""
+        return diff_lines(await self.version_text(document, old), await self.version_text(document, new))
+
     # --- validation -----------------------------------------------------------------------------------
 
     def check_template(self, texts: ScopeTexts, name: str, language: str, source: str) -> TemplateCatalog:
@@ -297,7 +303,8 @@ class Editor:
         return await self.overrides.rollback(document, to, author=admin.name, expected=expected)
 
     async def preview(self, scope: Scope, name: str, language: str, source: str | None = None) -> RenderedMessage:
-        """A template rendered with its sample values and its buttons, as a customer would see it.
+        """A template rendered as a customer of the scope would see it, with its buttons: the scope's own brand
+        and venue names (`preview_values`), the catalog's samples for the rest.
 
         Raises:
             Refused: the source (when given) does not pass validation.
@@ -305,9 +312,23 @@ class Editor:
         texts = await self.texts(scope)
         catalog = texts.catalog if source is None else self.check_template(texts, name, language, _clean(source))
         try:
-            return _preview(catalog, DialogEngine(texts.flow), name, language)
+            return _preview(catalog, DialogEngine(texts.flow), name, language, await self.preview_values(scope, name))
         except TemplateError as refused:
             raise Refused(refused.problem, refused.line) from None
+
+    async def preview_values(self, scope: Scope, name: str) -> dict[str, Any]:
+        """The values a template's preview uses: the scope's brand and venue (a brand's first venue) where the
+        template reads them, the catalog's samples for every other variable (and for the global scope)."""
+        values = dict(self.base.sample_variables(name))
+        if scope.brand is None:
+            return values
+        real = {"brand_name": (await self.store.get_brand(scope.brand)).name}
+        if scope.venue is not None:
+            real["venue_name"] = (await self.store.get_venue(scope.brand, scope.venue)).name
+        elif venues := await self.store.list_venues(scope.brand):
+            real["venue_name"] = venues[0].name
+        values.update({key: value for key, value in real.items() if key in values})
+        return values
 
 
 def template_parts(document: str) -> tuple[str, str]:
@@ -321,8 +342,10 @@ def _clean(source: str) -> str:
     return source.replace("\r\n", "\n").replace("\r", "\n").rstrip() + "\n"
 
 
-def _preview(catalog: TemplateCatalog, engine: DialogEngine, name: str, language: str) -> RenderedMessage:
-    part = MessagePart(name, catalog.sample_variables(name))
+def _preview(
+    catalog: TemplateCatalog, engine: DialogEngine, name: str, language: str, values: Mapping[str, Any] | None = None
+) -> RenderedMessage:
+    part = MessagePart(name, catalog.sample_variables(name) if values is None else values)
     return MessageRenderer(catalog).render_reply(Reply((part,), engine.keyboard_for(name)), language)
 
 

@@ -26,11 +26,13 @@ from bot.storage.venues import check_brand_code
 
 __all__ = [
     "FLOW_DOCUMENT",
+    "DiffLine",
     "Document",
     "OverrideStore",
     "Scope",
     "Version",
     "VersionConflict",
+    "diff_lines",
     "template_document",
 ]
 
@@ -255,6 +257,38 @@ class OverrideStore:
     async def documents(self, scope: Scope) -> list[str]:
         """The documents with an active override in a scope, sorted."""
         return sorted(cast(dict[str, str], await self.redis.hgetall(scope.key)))
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    """One line of a diff as a person reads it: kept, removed or added, with its numbers in the old and new
+    texts; a `skipped` line stands for that many unchanged lines left out."""
+
+    kind: str  # "same", "removed", "added" or "skipped"
+    text: str
+    old: int | None = None
+    new: int | None = None
+    skipped: int = 0
+
+
+def diff_lines(old: str, new: str, *, context: int = 3) -> list[DiffLine]:
+    """The changes from `old` to `new`, line by line, with `context` unchanged lines around each ([] when equal)."""
+    before, after = old.splitlines(), new.splitlines()
+    result: list[DiffLine] = []
+    shown = 0  # lines of `before` accounted for
+    for group in difflib.SequenceMatcher(None, before, after, autojunk=False).get_grouped_opcodes(context):
+        if group[0][1] > shown:
+            result.append(DiffLine("skipped", "", skipped=group[0][1] - shown))
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                result += [DiffLine("same", before[i], i + 1, j1 + i - i1 + 1) for i in range(i1, i2)]
+                continue
+            result += [DiffLine("removed", before[i], old=i + 1) for i in range(i1, i2)]
+            result += [DiffLine("added", after[j], new=j + 1) for j in range(j1, j2)]
+        shown = group[-1][2]
+    if result and shown < len(before):
+        result.append(DiffLine("skipped", "", skipped=len(before) - shown))
+    return result
 
 
 def diff(old: str, new: str, *, old_label: str, new_label: str) -> str:

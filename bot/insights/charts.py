@@ -13,15 +13,20 @@ from html import escape
 
 from bot.insights.stats import FIELD_REFERENCE, KINDS, VenueStats
 
-WIDTH = 640
-BAR_HEIGHT = 28
-GAP = 10
-LABEL_WIDTH = 150
-VALUE_WIDTH = 130
-TOP = 40
+# Drawn narrow (the user units of a phone's width) so that, scaled to a phone's screen, no text falls under
+# 12 CSS px: 14 units on a 340-unit chart are 13.5 px on a 360 px wide phone (328 px of content).
+WIDTH = 340
+FONT_SIZE = 14
+TITLE_SIZE = 16
+BAR_HEIGHT = 18
+LABEL_GAP = 6  # between a bar's label line and the bar
+GAP = 12
+TOP = 34
 BAR_COLOUR = "#2f6f9f"
 REFERENCE_COLOUR = "#c0392b"
-LINE_HEIGHT = 260
+LINE_HEIGHT = 200
+#: The most labels on a line chart's axis (and values over its dots), so that neighbours never overlap.
+MAX_AXIS_LABELS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,44 +53,43 @@ def _open(chart_id: str, title: str, description: str, height: int) -> list[str]
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" width="100%" '
         f'preserveAspectRatio="xMidYMid meet" role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" '
-        f'font-family="system-ui, sans-serif" font-size="14" class="chart" id="{chart_id}">',
+        f'font-family="system-ui, sans-serif" font-size="{FONT_SIZE}" class="chart" id="{chart_id}">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
         f'<desc id="{chart_id}-desc">{escape(description)}</desc>',
-        f'<text x="0" y="20" font-size="16" font-weight="bold" aria-hidden="true">{escape(title)}</text>',
+        f'<text x="0" y="18" font-size="{TITLE_SIZE}" font-weight="bold" aria-hidden="true">{escape(title)}</text>',
     ]
 
 
 def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, scale: float | None = None) -> str:
-    """Horizontal bars, longest = `scale` (default: the largest value or reference), labelled with text."""
-    height = TOP + len(bars) * (BAR_HEIGHT + GAP) + GAP
+    """Horizontal bars, longest = `scale` (default: the largest value or reference), each under a line with its
+    label on the left and its value on the right: on a phone's width, neither is cut nor drawn over a bar."""
+    row = FONT_SIZE + LABEL_GAP + BAR_HEIGHT + GAP
+    height = TOP + len(bars) * row
     description = "; ".join(
         f"{b.label}: {b.text}" + (f" ({b.reference_text})" if b.reference_text else "") for b in bars
     )
     parts = _open(chart_id, title, description or "no data", height)
     largest = scale or max([b.value for b in bars] + [b.reference or 0.0 for b in bars] + [0.0])
-    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    span = WIDTH - 2  # from x = 1 to WIDTH - 1: a reference mark's stroke stays inside
     for index, bar in enumerate(bars):
-        y = TOP + index * (BAR_HEIGHT + GAP)
+        baseline = TOP + index * row + FONT_SIZE
+        y = baseline + LABEL_GAP
         length = span * bar.value / largest if largest > 0 else 0.0
-        middle = y + BAR_HEIGHT / 2 + 5
         parts.append('<g class="bar">')
-        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{middle:.1f}" text-anchor="end">{escape(bar.label)}</text>')
+        parts.append(f'<text x="0" y="{baseline}">{escape(bar.label)}</text>')
+        label = bar.text + (f" · {bar.reference_text}" if bar.reference_text else "")
+        parts.append(f'<text x="{WIDTH}" y="{baseline}" text-anchor="end">{escape(label)}</text>')
         parts.append(
-            f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}">'
+            f'<rect x="1" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR_COLOUR}">'
             f"<title>{escape(bar.label)}: {escape(bar.text)}</title></rect>"
         )
-        end = length
         if bar.reference is not None and largest > 0:
-            x = LABEL_WIDTH + span * bar.reference / largest
-            end = max(length, x - LABEL_WIDTH)
+            x = 1 + span * bar.reference / largest
             parts.append(
                 f'<line class="reference" x1="{x:.1f}" x2="{x:.1f}" y1="{y - 3}" y2="{y + BAR_HEIGHT + 3}" '
                 f'stroke="{REFERENCE_COLOUR}" stroke-width="3" stroke-dasharray="4 2">'
                 f"<title>{escape(bar.reference_text)}</title></line>"
             )
-        # The value is written after the bar and its reference mark: never over either.
-        label = bar.text + (f" · {bar.reference_text}" if bar.reference_text else "")
-        parts.append(f'<text x="{LABEL_WIDTH + end + 6:.1f}" y="{middle:.1f}">{escape(label)}</text>')
         parts.append("</g>")
     parts.append("</svg>")
     return "\n".join(parts)
@@ -95,13 +99,14 @@ def line_chart(
     chart_id: str, title: str, points: Sequence[Point], *, low: float = 0.0, high: float | None = None
 ) -> str:
     """A line over labelled points (gaps where a value is None), each value written above its dot."""
-    left, right, top, bottom = 40.0, 20.0, float(TOP + 10), 50.0
+    left, right, top, bottom = 30.0, 20.0, float(TOP + 16), 36.0
     values = [p.value for p in points if p.value is not None]
     high = high if high is not None else max([*values, low + 1.0])
     description = "; ".join(f"{p.label}: {p.text or ('—' if p.value is None else f'{p.value:g}')}" for p in points)
     parts = _open(chart_id, title, description or "no data", LINE_HEIGHT)
     plot_w, plot_h = WIDTH - left - right, LINE_HEIGHT - top - bottom
-    step = plot_w / max(1, len(points) - 1)
+    inset = 16.0  # the first and last dots, their values and labels clear of the axis's own labels
+    step = (plot_w - 2 * inset) / max(1, len(points) - 1)
 
     def y_of(value: float) -> float:
         return top + plot_h * (1 - (value - low) / (high - low)) if high > low else top + plot_h
@@ -111,15 +116,16 @@ def line_chart(
         'aria-hidden="true"/>'
     )
     for tick in (low, high):
-        parts.append(f'<text x="{left - 6}" y="{y_of(tick) + 5:.1f}" text-anchor="end" font-size="12">{tick:g}</text>')
-    every = max(1, len(points) // 8)  # at most about eight labels on the axis of a phone-sized chart
+        parts.append(f'<text x="{left - 6}" y="{y_of(tick) + 5:.1f}" text-anchor="end">{tick:g}</text>')
+    every = max(1, -(-len(points) // MAX_AXIS_LABELS))  # labels and values far enough apart not to overlap
     segment: list[str] = []
     segments: list[list[str]] = []
     for index, point in enumerate(points):
-        x = left + step * index if len(points) > 1 else left + plot_w / 2
-        if index % every == 0 or index == len(points) - 1:
+        x = left + inset + step * index if len(points) > 1 else left + plot_w / 2
+        labelled = index % every == 0
+        if labelled:
             parts.append(
-                f'<text x="{x:.1f}" y="{LINE_HEIGHT - bottom + 20:.1f}" text-anchor="middle" font-size="12">'
+                f'<text x="{x:.1f}" y="{LINE_HEIGHT - bottom + 24:.1f}" text-anchor="middle">'
                 f"{escape(point.label)}</text>"
             )
         if point.value is None:
@@ -130,10 +136,10 @@ def line_chart(
         y = y_of(point.value)
         segment.append(f"{x:.1f},{y:.1f}")
         text = point.text or f"{point.value:g}"
+        value = f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle">{escape(text)}</text>' if labelled else ""
         parts.append(
             f'<g class="point"><circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{BAR_COLOUR}">'
-            f"<title>{escape(point.label)}: {escape(text)}</title></circle>"
-            f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle" font-size="12">{escape(text)}</text></g>'
+            f"<title>{escape(point.label)}: {escape(text)}</title></circle>{value}</g>"
         )
     if segment:
         segments.append(segment)

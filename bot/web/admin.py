@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import secrets
 import signal
@@ -51,9 +52,12 @@ LOGINS_KEY: Final = web.AppKey("logins", WebLogins)
 PAGES_KEY: Final = web.AppKey("pages", jinja2.Environment)
 SECURE_KEY: Final = web.AppKey("secure_cookies", bool)
 SESSION_KEY: Final = web.RequestKey("session", WebSession)
+BRAND_NAME_KEY: Final = web.RequestKey("brand_name", str)
 RELAY_KEY: Final = web.AppKey("relay", Relay)
 MAX_FORM_BYTES: Final = 256 * 1024
 STATIC_DIR: Final = default_templates_dir() / "web" / "static"
+#: The global scope, as the pages name it.
+GLOBAL_NAME: Final = "toutes les marques"
 _STATIC_TYPES: Final = {".js": "text/javascript", ".css": "text/css"}
 
 _POLICY: Final = (
@@ -94,6 +98,7 @@ def web_app(
     app.router.add_post("/edit", save)
     app.router.add_post("/preview", preview)
     app.router.add_get("/history", history)
+    app.router.add_get("/rollback", rollback)
     app.router.add_post("/rollback", rollback)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/inbox", inbox)
@@ -120,6 +125,9 @@ async def _session_middleware(request: web.Request, handler: Handler) -> web.Str
         if not session.csrf_ok(sent if isinstance(sent, str) else None):
             return _page(request, "message.html", {"title": "Refusé", "message": "csrf"}, status=403)
     request[SESSION_KEY] = session
+    if session.admin.brand is not None:  # the header names the admin's brand
+        with contextlib.suppress(NotFound):
+            request[BRAND_NAME_KEY] = (await request.app[EDITOR_KEY].store.get_brand(session.admin.brand)).name
     try:
         return await handler(request)
     except (InvalidInput, NotFound) as refused:
@@ -203,21 +211,46 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # --- pages ----------------------------------------------------------------------------------------------
 
 
+#: The template lists' groups: who reads the text, told by its name's first word (the rest: customers).
+TEMPLATE_GROUPS: Final = (
+    ("customer", "Clients"),
+    ("staff", "Équipe (salon du personnel)"),
+    ("admin", "Administration"),
+)
+
+
+def template_group(name: str) -> str:
+    """`staff` or `admin` for a template whose name starts so, `customer` for the others."""
+    first = name.partition("_")[0]
+    return first if first in ("staff", "admin") else "customer"
+
+
 async def index(request: web.Request) -> web.StreamResponse:
-    """The templates of a scope and where each text comes from."""
+    """The templates of a scope, grouped by who reads them and searched by name or description, and where
+    each text comes from."""
     editor = request.app[EDITOR_KEY]
     session = _session(request)
     scope = await _scope(request, request.query.get("scope"))
     language = request.query.get("language", "fr")
     editor.check_template_name("greeting", language)
-    entries = [e for e in await editor.entries(scope) if e.language == language]
+    search = request.query.get("q", "").strip()
+    entries = [
+        e for e in await editor.entries(scope)
+        if e.language == language and search.casefold() in f"{e.name} {e.description}".casefold()
+    ]  # fmt: skip
     texts = await editor.texts(scope)
     context = {
         "scope": scope.label(),
+        "scope_name": await _scope_name(editor.store, scope),
         "scopes": await _visible_scopes(editor.store, session.admin),
         "language": language,
         "languages": editor.base.languages,
-        "entries": entries,
+        "search": search,
+        "groups": [
+            (group, heading, [e for e in entries if template_group(e.name) == group])
+            for group, heading in TEMPLATE_GROUPS
+        ],
+        "found": len(entries),
         "flow_origin": texts.flow_ref or "default",
     }
     return _page(request, "index.html", context)
@@ -293,24 +326,40 @@ async def history(request: web.Request) -> web.StreamResponse:
     if not (0 <= old <= newest and 0 <= new <= newest):
         raise InvalidInput(f"versions go from 0 to {newest}")
     context = {
-        **_document_context(document),
+        **await _document_context(editor.store, document),
         "versions": [_version(v) for v in reversed(versions)],
         "newest": newest,
         "old": old,
         "new": new,
-        "diff": await editor.diff(document, old, new) if newest else "",
+        "diff": await editor.diff_lines(document, old, new) if newest else [],
     }
     return _page(request, "history.html", context)
 
 
 async def rollback(request: web.Request) -> web.StreamResponse:
+    """Go back to a version, once confirmed: the history's buttons lead to a page that shows what would change
+    and asks (a GET, or a POST without `confirmed`, changes nothing); its button confirms."""
     editor = request.app[EDITOR_KEY]
-    form = await request.post()
-    document = await _document(request, form)
+    values: Any = await request.post() if request.method == "POST" else request.query
+    document = await _document(request, values)
     try:
-        to, expected = int(_field(form, "to")), int(_field(form, "expected"))
+        to, expected = int(_field(values, "to")), int(_field(values, "expected"))
     except ValueError:
         raise InvalidInput("the version to go back to is not a number") from None
+    if request.method != "POST" or values.get("confirmed") != "yes":
+        newest = await editor.latest_number(document)
+        if not 0 <= to <= newest:
+            raise InvalidInput(f"versions go from 0 to {newest}")
+        context = {
+            **await _document_context(editor.store, document),
+            "title": "Rétablir une version",
+            "to": to,
+            "expected": expected,
+            "newest": newest,
+            "stale": expected != newest,
+            "diff": await editor.diff_lines(document, newest, to),
+        }
+        return _page(request, "rollback.html", context)
     try:
         await editor.rollback(_session(request).admin, document, to, expected=expected)
     except (Refused, VersionConflict) as refused:
@@ -487,8 +536,13 @@ async def _edit_context(
         description = editor.base.description(name)
     texts = await editor.texts(document.scope)
     origin = texts.origins.get(document.name)
+    variables: dict[str, Any] = {}
+    if document.name != FLOW_DOCUMENT:
+        values = await editor.preview_values(document.scope, _template(document)[0])
+        variables = {name: _shown(value) for name, value in values.items()}
     return {
-        **_document_context(document),
+        **await _document_context(editor.store, document),
+        "variables": variables,
         "description": description,
         "text": current if text is None else text,
         "expected": latest if expected is None else expected,
@@ -501,10 +555,11 @@ async def _edit_context(
     }
 
 
-def _document_context(document: Document) -> dict[str, Any]:
+async def _document_context(store: Store, document: Document) -> dict[str, Any]:
     is_flow = document.name == FLOW_DOCUMENT
     return {
         "scope": document.scope.label(),
+        "scope_name": await _scope_name(store, document.scope),
         "doc": document.name,
         "is_flow": is_flow,
         "what": "flow" if is_flow else " · ".join(_template(document)),
@@ -527,6 +582,16 @@ def _version(version: Version) -> dict[str, Any]:
     }
 
 
+#: The longest value the editor's list of variables shows (a card's analysis, cut after this many characters).
+SHOWN_VALUE_LENGTH: Final = 60
+
+
+def _shown(value: Any) -> str:
+    """A variable's preview value as the editor lists it: a text in French quotes, anything else as JSON."""
+    text = f"« {value} »" if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= SHOWN_VALUE_LENGTH else text[: SHOWN_VALUE_LENGTH - 1] + "…"
+
+
 def _field(form: Any, name: str) -> str:
     value = form.get(name)
     if not isinstance(value, str):
@@ -534,13 +599,27 @@ def _field(form: Any, name: str) -> str:
     return value
 
 
-async def _visible_scopes(store: Store, admin: Admin) -> list[str]:
-    brands = [b.code for b in await store.list_brands()] if admin.brand is None else [admin.brand]
-    scopes = ["global"] if admin.brand is None else []
+async def _visible_scopes(store: Store, admin: Admin) -> list[tuple[str, str]]:
+    """The scopes the admin may choose, each as (label, name to show)."""
+    brands = await store.list_brands() if admin.brand is None else [await store.get_brand(admin.brand)]
+    scopes = [("global", GLOBAL_NAME)] if admin.brand is None else []
     for brand in brands:
-        scopes.append(brand)
-        scopes += [f"{brand}/{venue.code}" for venue in await store.list_venues(brand)]
+        scopes.append((brand.code, brand.name))
+        scopes += [
+            (f"{brand.code}/{venue.code}", f"{brand.name} · {venue.name}")
+            for venue in await store.list_venues(brand.code)
+        ]
     return scopes
+
+
+async def _scope_name(store: Store, scope: Scope) -> str:
+    """A scope as people call it: the brand's name, and the venue's after it."""
+    if scope.brand is None:
+        return GLOBAL_NAME
+    brand = (await store.get_brand(scope.brand)).name
+    if scope.venue is None:
+        return brand
+    return f"{brand} · {(await store.get_venue(scope.brand, scope.venue)).name}"
 
 
 def _page(request: web.Request, page: str, context: dict[str, Any], status: int = 200) -> web.Response:
@@ -548,6 +627,7 @@ def _page(request: web.Request, page: str, context: dict[str, Any], status: int 
     base = {
         "csrf": session.csrf if isinstance(session, WebSession) else "",
         "admin": session.admin if isinstance(session, WebSession) else None,
+        "admin_brand_name": request.get(BRAND_NAME_KEY),
         "title": context.get("title", "parole"),
     }
     html = request.app[PAGES_KEY].get_template(page).render({**base, **context})

@@ -25,24 +25,35 @@ from bot.insights.stats import (
 )
 from bot.insights.tables import change_text, figure_text, staff_name
 from bot.labels import labels_for
+from bot.storage import keys
 from bot.storage.store import Store
 
 FIELDS = ("brand", "venue", "since", "until")
 
 
 async def dashboard_form(store: Store, admin: Admin, query: Mapping[str, str]) -> dict[str, Any]:
-    """The form's values as asked (brand: by default the admin's, or an operator's first), with the brands
-    the admin may choose from and the venues of the brand shown."""
+    """The form's values as asked (brand: by default the admin's, or for an operator the brand that heard from
+    a customer last), with the brands the admin may choose from and the venues of the brand shown."""
     form: dict[str, Any] = {name: query.get(name, "").strip() for name in FIELDS}
     names = {b.code: b.name for b in await store.list_brands()}
     brands = [admin.brand] if admin.brand is not None else list(names)
-    form["brand"] = form["brand"] or next(iter(brands), "")
+    form["brand"] = form["brand"] or await _liveliest(store, brands)
     form["brands"] = brands
     form["brand_names"] = {code: names.get(code, code) for code in brands}
     form["venues"] = (
         [(v.code, v.name) for v in await store.list_venues(form["brand"])] if form["brand"] in brands else []
     )
     return form
+
+
+async def _liveliest(store: Store, brands: list[str]) -> str:
+    """The brand whose newest feedback is the most recent (the first brand when none has any; "" without any)."""
+    newest: dict[str, float] = {}
+    for code in brands:
+        found = await store.redis.zrange(keys.feedbacks(code), -1, -1, withscores=True)
+        if found:
+            newest[code] = float(found[0][1])
+    return max(newest, key=newest.__getitem__) if newest else next(iter(brands), "")
 
 
 async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str]) -> dict[str, Any]:

@@ -109,10 +109,10 @@ def test_the_packages_import_each_other_without_a_cycle() -> None:
     graphlib.TopologicalSorter(graph).prepare()  # raises CycleError, naming the cycle
 
 
-def test_only_the_demo_imports_the_emulators() -> None:
+def test_only_the_demo_and_the_shell_import_the_emulators() -> None:
     for emulator in ("emulator", "whatsapp_emulator"):
         users = sorted(m for m, names in IMPORTS.items() if top_level(names, frozenset({emulator})))
-        assert set(users) <= {"bot.cli.demo", "bot.cli.demo_whatsapp"}, emulator
+        assert set(users) <= {"bot.cli.demo", "bot.cli.demo_whatsapp", "bot.cli.shell"}, emulator
 
 
 def test_parole_serve_loads_neither_the_emulator_nor_spacy() -> None:

@@ -49,7 +49,7 @@ def test_an_escaped_name_stays_escaped() -> None:
             "Transmis à l'équipe d&#39;Ibis",
         ),
         ("news_subscribed_notice", {"venue_name": "Les Halles"}, "les nouvelles des Halles."),
-        ("poster_invitation", {"venue_name": "Le Petit Zinc"}, "l'équipe du Petit Zinc vous lit"),
+        ("poster_invitation", {"venue_name": "Le Petit Zinc"}, "L'équipe du Petit Zinc lit chaque avis"),
         ("staff_linked", {"brand_name": "Le Zinc", "venue_name": ""}, "le salon de l'équipe <b>du Zinc</b>."),
     ],
 )

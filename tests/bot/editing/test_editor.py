@@ -236,3 +236,22 @@ async def test_a_brand_adds_the_nps_question_to_its_flow(editor: Editor, whatsap
     source = "De 0 à 10, recommanderiez-vous {{ venue_name }} ?"
     await whatsapp_editor.set_template(BRUNO, quick, "ask_nps", "fr", source, expected=0)
     assert await editor.overrides.revision() == 2
+
+
+async def test_previews_use_the_scopes_brand_and_venue_and_the_samples_elsewhere(editor: Editor) -> None:
+    store = editor.store
+    await store.add_brand("halles", "Les Halles & Cie")
+    halles = await store.add_venue("halles", "Les Halles")
+    await store.add_brand("vide", "Vide")  # a brand without a venue
+    said = {
+        label: (await editor.preview(Scope.parse(label), "greeting", "fr")).text
+        for label in ("global", "halles", f"halles/{halles.code}", "vide")
+    }
+    assert "chez Quick Massy" in said["global"]  # the catalog's sample
+    assert "aux Halles" in said["halles"] and said["halles"] == said[f"halles/{halles.code}"]
+    assert "chez Quick Massy" in said["vide"]  # no venue of its own: the sample
+    values = await editor.preview_values(Scope("halles", halles.code), "staff_linked")
+    assert values == {"brand_name": "Les Halles & Cie", "venue_name": "Les Halles"}
+    assert "rating" in await editor.preview_values(Scope("halles"), "button_rating")  # samples for the rest
+    with pytest.raises(Refused, match="nom_client"):  # a source is still checked with the samples first
+        await editor.preview(Scope("halles"), "greeting", "fr", "Salut {{ nom_client }}")

@@ -10,11 +10,13 @@ from redis.asyncio import Redis
 from bot.editing.overrides import (
     FLOW_DOCUMENT,
     Action,
+    DiffLine,
     Document,
     OverrideStore,
     Scope,
     VersionConflict,
     diff,
+    diff_lines,
     template_document,
 )
 from bot.errors import InvalidInput, NotFound
@@ -105,3 +107,20 @@ async def test_bad_input_is_refused_and_changes_nothing(overrides: OverrideStore
 def test_diff_is_unified() -> None:
     assert diff("a\nb\n", "a\nc", old_label="v1", new_label="v2") == "--- v1\n+++ v2\n@@ -1,2 +1,2 @@\n a\n-b\n+c\n"
     assert diff("same", "same", old_label="v1", new_label="v2") == ""
+
+
+def test_diff_lines_show_the_changes_with_their_numbers_and_skip_what_did_not_change() -> None:
+    old = "\n".join(f"ligne {n}" for n in range(1, 21))
+    new = old.replace("ligne 10", "ligne dix <b>&</b>").replace("ligne 20", "ligne 20\nligne 21")
+    found = diff_lines(old, new, context=2)
+    assert found[0] == DiffLine("skipped", "", skipped=7)
+    assert [(d.kind, d.text, d.old, d.new) for d in found[1:7]] == [
+        ("same", "ligne 8", 8, 8), ("same", "ligne 9", 9, 9),
+        ("removed", "ligne 10", 10, None), ("added", "ligne dix <b>&</b>", None, 10),  # as written: pages escape
+        ("same", "ligne 11", 11, 11), ("same", "ligne 12", 12, 12),
+    ]  # fmt: skip
+    assert found[7] == DiffLine("skipped", "", skipped=6)  # lines 13 to 18
+    assert [(d.kind, d.text, d.new) for d in found[-3:]] == [
+        ("same", "ligne 19", 19), ("same", "ligne 20", 20), ("added", "ligne 21", 21)
+    ]  # fmt: skip
+    assert diff_lines(old, old) == [] and diff_lines("", "a") == [DiffLine("added", "a", new=1)]

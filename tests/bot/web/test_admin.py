@@ -193,20 +193,35 @@ async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, cl
         assert 'name="expected" value="1"' in page  # saving again goes on top of it
     async with client.get(f"{url}/history", params=GREETING) as response:
         page = await response.text()
-        assert "-Bonjour et bienvenue" in page and "+Salut &lt;b&gt;{{ venue_name }}&lt;/b&gt;" in page
+        removed = r'<tr class="removed"><td class="number">1</td><td class="number"></td><td>.*Bonjour et bienvenue'
+        assert re.search(removed, page)  # line 1 of the default text, gone
+        assert re.search(r'<tr class="added">.*</span>Salut &lt;b&gt;\{\{ venue_name }}&lt;/b&gt;</td>', page)
     [saved] = await web_admin.editor.overrides.history(Document(Scope("quick"), template_document("greeting", "fr")))
     paris = dt.datetime.fromtimestamp(saved.at, ZoneInfo("Europe/Paris")).strftime("%d/%m/%Y %H:%M")
     assert paris in page and "UTC" not in page  # the time in France, as the French write it
-    async with client.post(f"{url}/rollback", data={**GREETING, "csrf": csrf, "to": "0", "expected": "1"}) as done:
-        assert done.status == 200 and "texte par défaut" in await done.text()
     document = Document(Scope("quick"), template_document("greeting", "fr"))
+    # The history's button asks first: the page shows what would change, and nothing changes until confirmed.
+    back = {**GREETING, "to": "0", "expected": "1"}
+    async with client.get(f"{url}/rollback", params=back) as asked:
+        page = await asked.text()
+        assert asked.status == 200 and "Revenir au texte par défaut de greeting · fr ?" in page
+        assert re.search(r'<tr class="removed">.*Salut &lt;b&gt;', page) and 'name="confirmed" value="yes"' in page
+    async with client.post(f"{url}/rollback", data={**back, "csrf": csrf}) as unconfirmed:
+        assert unconfirmed.status == 200 and 'id="confirm"' in await unconfirmed.text()
+    assert len(await web_admin.editor.overrides.history(document)) == 1
+    async with client.post(f"{url}/rollback", data={**back, "csrf": csrf, "confirmed": "yes"}) as done:
+        assert done.status == 200 and "texte par défaut" in await done.text()
     assert [v.content for v in await web_admin.editor.overrides.history(document)] == [
         "Salut <b>{{ venue_name }}</b>\n",
         None,
     ]
     for bad in ({"to": "x", "expected": "2"}, {"to": "9", "expected": "2"}, {"to": "1", "expected": "0"}):
-        async with client.post(f"{url}/rollback", data={**GREETING, "csrf": csrf, **bad}) as response:
-            assert response.status in (403, 409), bad
+        for confirmed in ("yes", ""):
+            data = {**GREETING, "csrf": csrf, "confirmed": confirmed, **bad}
+            async with client.post(f"{url}/rollback", data=data) as response:
+                assert response.status in (403, 409) or (bad["to"] == "1" and not confirmed), (bad, confirmed)
+    async with client.get(f"{url}/rollback", params={**GREETING, "to": "9", "expected": "2"}) as response:
+        assert response.status == 403 and "versions go from 0 to 2" in await response.text()
     async with client.get(f"{url}/history", params={**GREETING, "to": "7"}) as response:
         assert response.status == 403 and "versions go from 0 to 2" in await response.text()
     assert len(await web_admin.editor.overrides.history(document)) == 2
