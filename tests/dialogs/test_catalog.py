@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from dialogs.engine import DialogEngine
 from dialogs.errors import CatalogError, TemplateError
 from dialogs.messages import ENGINE_MESSAGES
 
+_TERMINAL = re.compile(r"\bparole [a-z]")
 CONTRACT_NAMES = {
     "greeting", "ask_rating", "ask_reason_low", "ask_reason_mid", "ask_reason_high", "ask_suggestion",
     "thanks", "unknown_venue", "ask_venue_code", "bad_venue_code", "already_rated", "reprompt_rating",
@@ -306,13 +308,18 @@ def test_catalog_reads_a_templates_directory_or_its_bot_subdirectory(tmp_path: P
     assert TemplateCatalog(default_templates_dir()).names == TemplateCatalog(default_templates_dir() / "bot").names
 
 
-def test_no_staff_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
-    """Staff in a Telegram group cannot run `parole …`: their messages name who to ask instead."""
+def test_no_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
+    """Customers and staff cannot run `parole …`: no bot message nor web page tells them to (they name who to
+    ask, or the bot command that does it). Only operators, who run the deployment, read a terminal command: the
+    web pages' line for a deployment without any brand yet (a brand admin always has one)."""
     faults = [
         f"{language}/{name}"
         for name in catalog.names
-        if name.startswith("staff_")
         for language in catalog.languages
-        if catalog.has(name, language) and "parole " in catalog.source(name, language)
+        if catalog.has(name, language) and _TERMINAL.search(catalog.source(name, language))
     ]
+    for page in sorted((default_templates_dir() / "web").glob("*.html")):
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+            if _TERMINAL.search(line) and "not form.brands %}" not in line:
+                faults.append(f"web/{page.name}:{number}")
     assert faults == []
