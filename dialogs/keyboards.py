@@ -10,10 +10,13 @@ from dialogs.messages import MessageName, language_button
 from dialogs.types import ButtonSpec, MessagePart
 
 __all__ = [
+    "DISCARD",
+    "KEEP",
     "LANGUAGE_PREFIX",
     "RATE_PREFIX",
     "SKIP",
     "Keyboard",
+    "discard_keyboard",
     "language_keyboard",
     "parse_language",
     "parse_rate",
@@ -26,6 +29,8 @@ Keyboard: TypeAlias = tuple[tuple[ButtonSpec, ...], ...]
 RATE_PREFIX: Final = "rate:"
 LANGUAGE_PREFIX: Final = "lang:"
 SKIP: Final = "skip"
+DISCARD: Final = "rating:discard"  # after /cancel: the rating given is deleted
+KEEP: Final = "rating:keep"  # after /cancel: the rating given is kept
 
 
 def rating_keyboard() -> Keyboard:
@@ -41,6 +46,16 @@ def rating_keyboard() -> Keyboard:
 def skip_keyboard() -> Keyboard:
     """The Skip button of an optional question."""
     return ((ButtonSpec(MessagePart(MessageName.BUTTON_SKIP), SKIP),),)
+
+
+def discard_keyboard() -> Keyboard:
+    """After /cancel with a rating given: delete it, or keep it."""
+    return (
+        (
+            ButtonSpec(MessagePart(MessageName.BUTTON_DISCARD_RATING), DISCARD),
+            ButtonSpec(MessagePart(MessageName.BUTTON_KEEP_RATING), KEEP),
+        ),
+    )
 
 
 def language_keyboard(languages: Iterable[str]) -> Keyboard:

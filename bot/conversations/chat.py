@@ -377,6 +377,7 @@ class CustomerChat:
                 handled=(*snapshot.handled, inbound.update_id),
                 outbox=outbox,
                 lock=lock,
+                discarded=outcome.discarded,
             )
         except BaseException:
             with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself

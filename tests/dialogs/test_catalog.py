@@ -20,6 +20,8 @@ CONTRACT_NAMES = {
     "reprompt_text", "text_truncated", "help", "cancelled", "nothing_to_cancel", "idle", "choose_language",
     "language_set", "expired_button", "rating_recap", "button_rating", "button_skip", "button_language_fr",
     "button_language_en", "staff_card", "staff_reply",
+    # /cancel after a rating: delete it or keep it.
+    "ask_discard_rating", "rating_discarded", "button_discard_rating", "button_keep_rating",
     # The staff rooms and the relay (journeys 7-9), and the customer's /mydata and /forget.
     "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
     "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_vocab_usage",
