@@ -53,6 +53,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
+| `parole:{B}:news-draft:CHAT:M` | string, expires | `/news` M of room CHAT, previewed: until Envoyer or Annuler (1 h) |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
 | `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
@@ -167,6 +168,10 @@ def venue_member(brand_code: str, venue_code: str) -> str:
 
 def news_subscribers(brand_code: str, venue_code: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:news:{venue_code}"
+
+
+def news_draft(brand_code: str, chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:news-draft:{chat_id}:{message_id}"
 
 
 def customer_news(customer: CustomerId) -> str:

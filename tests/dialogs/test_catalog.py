@@ -40,6 +40,8 @@ CONTRACT_NAMES = {
     # "You said, we did": news to the customers who opted in.
     "button_news_opt_in", "button_news_stop", "news_subscribed_notice", "news_unsubscribed_notice", "news_stopped",
     "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
+    "staff_news_preview", "staff_news_confirm", "staff_news_cancelled", "staff_news_not_yours", "button_news_send",
+    "button_news_cancel",
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
