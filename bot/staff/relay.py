@@ -20,10 +20,12 @@ from telegram.constants import ParseMode
 
 from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
+from bot.formats import DEFAULT_TIME_ZONE, Formats
 from bot.ops import about_ticket
 from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.staff.cards import Cards
+from bot.staff.hours import HoursStore
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage import keys
@@ -233,9 +235,19 @@ class Relay:
         if now - recent > self.window or not (ticket.status.is_open or closed):
             return False
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
+        cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
+        if ticket.room is None and ticket.card_message is None and cleaned:
+            # Opened before any staff room covered its venue: its card goes to one linked since, or the message
+            # waits for one (posted when it is linked).
+            room = await self.rooms.for_venue(ticket.brand, ticket.venue)
+            if room is None:
+                if await self.tickets.claim_customer_relay(ticket, message_id):
+                    await self._wait_for_room(ticket, customer, language, cleaned, now)
+                return True
+            if await self.cards.post(ticket, now):
+                ticket = await self._reloaded(ticket)
         if room is None or room.brand != ticket.brand or not room.covers(ticket.venue):
             return False
-        cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
         if not cleaned:
             return False
         if not await self.tickets.claim_customer_relay(ticket, message_id):
@@ -250,20 +262,10 @@ class Relay:
             await self.cards.refresh(ticket)
         variables = {
             "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
-            "reopened": closed,
+            "reopened": closed, "written_at": "",
         }  # fmt: skip
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
-        rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
-        reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
-        send = functools.partial(
-            self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
-        )
-        what = f"customer message on {ticket.member}"
-        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
-        if sent.outcome is Delivered.BLOCKED:
-            await self.rooms.unlink(room)
-        room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
+        room_message = await self._to_room(room, ticket, renderer, variables)
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
         # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
@@ -274,6 +276,62 @@ class Relay:
             ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
+
+    async def _wait_for_room(self, ticket: Ticket, customer: CustomerId, language: str, text: str, now: float) -> None:
+        """Keep the message in the thread and for the room to come; tell the customer what happens to it."""
+        await self.tickets.customer_wrote(ticket, text, customer=customer, room_message=None, now=now)
+        await self.tickets.wait_for_room(ticket, text, now)
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        told = renderer.render(MessagePart("customer_queued", {"venue_name": ticket.venue_name}), language)
+        await self.channels.send(customer, OutgoingMessage(told), what="customer message kept for a room")
+
+    async def post_waiting(self, room: StaffRoom) -> int:
+        """A room was just linked: the tickets it covers whose customers wrote while there was none get their
+        card, and under it what the customers wrote, in order, with when they wrote it. How many messages went."""
+        posted_in_all = 0
+        zone = HoursStore(self.store.redis)
+        for number in await self.tickets.waiting_for_room(room.brand):
+            ticket = await self.tickets.get(room.brand, number)
+            if ticket is None or not room.covers(ticket.venue):
+                continue
+            if ticket.card_message is None and await self.cards.post(ticket, self.clock()):
+                ticket = await self._reloaded(ticket)
+            if ticket.room != room.chat_id:
+                continue  # its card is in another room (the venue's own), whose link posts them
+            queued = await self.tickets.queued_for_room(ticket)
+            hours = await zone.get(ticket.brand, ticket.venue)
+            formats = Formats(room.language, hours.time_zone if hours is not None else DEFAULT_TIME_ZONE)
+            renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+            posted = 0
+            for text, at in queued:
+                variables = {
+                    "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name,
+                    "text": text, "reopened": False, "written_at": formats.moment(at),
+                }  # fmt: skip
+                sent = await self._to_room(room, ticket, renderer, variables)
+                if sent is None:
+                    break
+                await self.tickets.map_message(ticket, room.chat_id, sent)
+                posted += 1
+            await self.tickets.room_reached(ticket, posted, len(queued))
+            posted_in_all += posted
+        return posted_in_all
+
+    async def _to_room(
+        self, room: StaffRoom, ticket: Ticket, renderer: MessageRenderer, variables: Mapping[str, object]
+    ) -> int | None:
+        """A customer's message under the ticket's card; its message id in the room (None: not sent)."""
+        # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
+        rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
+        reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
+        send = functools.partial(
+            self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
+        )
+        what = f"customer message on {ticket.member}"
+        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
+        if sent.outcome is Delivered.BLOCKED:
+            await self.rooms.unlink(room)
+        return sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
 
     async def answer_status(self, customer: CustomerId, message: str, status: str, *, latest: bool) -> None:
         """The customer's channel reports what became of a staff answer (`message`, its id there): `sent`,

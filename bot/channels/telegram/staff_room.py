@@ -217,6 +217,7 @@ class StaffRoomChat:
         await self.cards.say(linked.room, "staff_linked", variables, reply_to=message.message_id)
         if linked.replaced is not None:
             await self.cards.say(linked.replaced, "staff_moved", {**variables, "title": linked.room.title})
+        await self.relay.post_waiting(linked.room)  # what customers wrote while no room covered their tickets
 
     async def _unlink(self, room: StaffRoom, message: Message) -> None:
         assert message.from_user is not None

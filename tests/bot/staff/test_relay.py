@@ -10,6 +10,7 @@ import pytest
 from bot.analysis.worker import AnalysisStore
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings
+from bot.formats import Formats
 from bot.insights.export import export_record
 from bot.staff.tickets import TicketStatus
 from bot.storage import keys
@@ -285,3 +286,56 @@ async def test_the_notifier_loop_posts_cards_by_itself(settings: Settings, emula
             await asyncio.sleep(0.05)
         else:
             pytest.fail("no card within 5 s")
+
+
+async def test_messages_written_before_any_room_wait_for_it(
+    staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock
+) -> None:
+    """A ticket opened while the brand had no staff room: what its customer writes is kept (they are told so), and
+    posted in the room once one is linked: the card, then the messages in order with when they were written."""
+    await staff_bot.store.add_brand("zinc", "Le Petit Zinc")
+    venue = await staff_bot.store.add_venue("zinc", "Le Petit Zinc")
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.say("2")
+    await customer.say("Le plat est arrivé froid.")
+    await customer.say("passer")
+    await staff_bot.staff.notifier.tick()  # the ticket opens; no room: no card
+    [ticket] = await staff_bot.staff.tickets.open_tickets("zinc")
+    assert ticket.card_message is None and ticket.room is None
+    written = [clock()]
+    first = await customer.say("Vous avez eu mon message ?")
+    assert "Votre message est gardé pour l'équipe du Petit Zinc" in first.text and "scannez" not in first.text
+    clock.advance(20 * 60)
+    written.append(clock())
+    await customer.say("Le serveur s'appelait Hugo.")
+    await customer.say("\u200b")  # nothing to pass on: not queued
+    clock.advance(3600)
+    marie = emulator.add_user("Marie")
+    room = emulator.add_group("Zinc — équipe", admins=[marie])
+    code = (await staff_bot.staff.rooms.invite("zinc", None, hours=1, now=clock())).code
+    mark = len(emulator.calls)
+    await emulator.send_text(marie, f"/link {code}", chat=room)
+    posted = [
+        t for c in emulator.calls[mark:] if c.method == "sendMessage" and c.params.get("chat_id") == room.id
+        for t in [str(c.response["result"]["text"])]
+    ]  # fmt: skip
+    assert "salon de l'équipe du Petit Zinc" in posted[0]
+    assert "Ticket n° 1001" in posted[1] and "Le plat est arrivé froid." in posted[1]  # the card
+    assert len(posted) == 4 and "Vous avez eu mon message ?" in posted[2] and "Hugo" in posted[3]
+    for text, at in zip(posted[2:], written, strict=True):  # each with when it was written (Paris time)
+        moments = {Formats("fr").moment(at), Formats("fr").moment(at + 1)}  # (a minute may turn meanwhile)
+        assert any(f"écrit le {moment}, avant que ce salon soit relié" in text for moment in moments), text
+    linked = await staff_bot.staff.tickets.get("zinc", 1001)
+    assert linked is not None and linked.room == room.id
+    assert await staff_bot.staff.tickets.waiting_for_room("zinc") == []
+    # The staff answer a message that waited by replying to it; the customer's next one is relayed as usual.
+    queued = emulator.bot_messages(room.id)[2]
+    mark = len(emulator.calls)
+    await emulator.send_text(marie, "Oui, désolés : nous offrons le dessert.", chat=room, reply_to=queued)
+    relayed = [
+        c for c in emulator.calls[mark:] if c.method == "sendMessage" and c.params["chat_id"] == customer.user.id
+    ]
+    assert relayed and "nous offrons le dessert" in str(relayed[0].params["text"])
+    after = await customer.say("Merci !")
+    assert "Transmis à l'équipe du Petit Zinc" in after.text
