@@ -38,6 +38,7 @@ from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
 MAX_RELAY_TEXT = 3500  # characters of a relayed text: room for the template within Telegram's 4096
+MAX_CAPTION_TEXT = 800  # characters of a relayed photo's caption: room for the template within Telegram's 1024
 
 
 #: Tells the staff what became of an answer: a template and its variables; the id of the room message it sent.
@@ -220,8 +221,12 @@ class Relay:
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
 
-    async def from_customer(self, message_id: int, customer: CustomerId, language: str, text: str) -> bool:
-        """Relay a customer's text under the card of their latest ticket, if it is open and recent.
+    async def from_customer(
+        self, message_id: int, customer: CustomerId, language: str, text: str, *, picture: bool = False,
+        photo: str | None = None,
+    ) -> bool:  # fmt: skip
+        """Relay a customer's text under the card of their latest ticket, if it is open and recent; a `picture`
+        (`text` its caption, or "") goes as the photo `photo`, or the customer is told plainly why it cannot.
 
         Returns False when there is no such ticket (the customer gets the usual answer instead).
         """
@@ -235,11 +240,15 @@ class Relay:
         if now - recent > self.window or not (ticket.status.is_open or closed):
             return False
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
-        cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
-        if ticket.room is None and ticket.card_message is None and cleaned:
+        cleaned, _ = clean_text(text, MAX_CAPTION_TEXT if picture else MAX_RELAY_TEXT)
+        if picture and photo is None:  # the customer's channel cannot hand the photo over to the staff's
+            return await self._photo_not_passed(ticket, customer, language, "channel")
+        if ticket.room is None and ticket.card_message is None and (cleaned or picture):
             # Opened before any staff room covered its venue: its card goes to one linked since, or the message
             # waits for one (posted when it is linked).
             room = await self.rooms.for_venue(ticket.brand, ticket.venue)
+            if room is None and picture:  # a photo is not kept for a room to come: its file may not outlive the wait
+                return await self._photo_not_passed(ticket, customer, language, "no_room")
             if room is None:
                 if await self.tickets.claim_customer_relay(ticket, message_id):
                     await self._wait_for_room(ticket, customer, language, cleaned, now)
@@ -248,7 +257,7 @@ class Relay:
                 ticket = await self._reloaded(ticket)
         if room is None or room.brand != ticket.brand or not room.covers(ticket.venue):
             return False
-        if not cleaned:
+        if not cleaned and not picture:
             return False
         if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
@@ -265,7 +274,9 @@ class Relay:
             "reopened": closed, "written_at": "",
         }  # fmt: skip
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        room_message = await self._to_room(room, ticket, renderer, variables)
+        room_message = await self._to_room(room, ticket, renderer, variables, photo=photo)
+        if photo is not None:  # the thread keeps that there was a photo (the export, /mydata, the web admin)
+            cleaned = f"📷 {cleaned}" if cleaned else "📷"
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
         # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
@@ -317,16 +328,32 @@ class Relay:
             posted_in_all += posted
         return posted_in_all
 
+    async def _photo_not_passed(self, ticket: Ticket, customer: CustomerId, language: str, why: str) -> bool:
+        """Tell the customer plainly that their photo does not reach the team, why, and what to do instead."""
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        told = renderer.render(MessagePart("photo_not_passed", {"venue_name": ticket.venue_name, "why": why}), language)
+        await self.channels.send(customer, OutgoingMessage(told), what="photo not passed on")
+        return True
+
     async def _to_room(
-        self, room: StaffRoom, ticket: Ticket, renderer: MessageRenderer, variables: Mapping[str, object]
-    ) -> int | None:
-        """A customer's message under the ticket's card; its message id in the room (None: not sent)."""
-        # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
-        rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
+        self, room: StaffRoom, ticket: Ticket, renderer: MessageRenderer, variables: Mapping[str, object],
+        *, photo: str | None = None,
+    ) -> int | None:  # fmt: skip
+        """A customer's message (or photo) under the ticket's card; its message id in the room (None: not sent)."""
         reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
-        send = functools.partial(
-            self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
-        )
+        send: Callable[[], Awaitable[object]]
+        if photo is not None:  # the bot's own file_id of the customer's photo: sent again, never downloaded
+            caption = renderer.render(MessagePart("staff_customer_photo", variables), room.language)
+            send = functools.partial(
+                self.bot.send_photo, room.chat_id, photo, caption=caption, parse_mode=ParseMode.HTML,
+                reply_parameters=reply,
+            )  # fmt: skip
+        else:
+            # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
+            rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
+            send = functools.partial(
+                self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
+            )
         what = f"customer message on {ticket.member}"
         sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
         if sent.outcome is Delivered.BLOCKED:

@@ -30,6 +30,7 @@ CONTRACT_NAMES = {
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
     "staff_relay_failed", "staff_card_given_up", "staff_kiosk_no_reply", "staff_relayed", "staff_customer_message",
     "staff_only_text", "staff_reply_too_long", "customer_relay_failed", "customer_queued",
+    "staff_customer_photo", "photo_not_passed",
     "staff_closed",
     "staff_tickets", "staff_no_tickets", "staff_reminder", "admin_escalation", "button_close", "button_spam",
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",

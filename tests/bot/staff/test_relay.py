@@ -339,3 +339,36 @@ async def test_messages_written_before_any_room_wait_for_it(
     assert relayed and "nous offrons le dessert" in str(relayed[0].params["text"])
     after = await customer.say("Merci !")
     assert "Transmis à l'équipe du Petit Zinc" in after.text
+
+
+async def test_a_photo_after_the_journey_goes_to_the_room(scene: Scene) -> None:
+    """After the journey a photo reaches the ticket's room under its card (sendPhoto with the bot's own file_id, the
+    caption kept), and the thread keeps it; with no ticket the customer is told plainly it reaches nobody."""
+    stranger = Customer.new(scene.emulator, "Bea")
+    told = await stranger.send("photo")
+    assert "Je ne peux transmettre cette photo à personne" in told.text and told.calls[-1].method == "sendMessage"
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    mark = scene.mark()
+    sent = await customer.send("photo", caption="La porte des toilettes, cassée depuis un mois.")
+    assert "Transmis à l'équipe de Quick Massy" in sent.text
+    [photo] = scene.since(mark).to(scene.room.id, "sendPhoto")
+    original = scene.emulator.chat_messages(customer.user.id)[-2]  # the customer's photo, before the answer
+    assert photo.params["photo"] == original.payload["photo"][-1]["file_id"]  # its largest size, sent again
+    assert photo.params["reply_parameters"]["message_id"] == scene.card(1001).message_id
+    in_room = scene.last_in_room()
+    assert in_room.kind.value == "photo" and in_room.text.startswith("📷 Client #")
+    assert "ticket n° 1001 (Quick Massy)" in in_room.text and "cassée depuis un mois" in in_room.text
+    plain = await customer.send("photo")  # without a caption
+    assert "Transmis" in plain.text and scene.last_in_room().text.endswith("(Quick Massy)")
+    thread = await scene.bot.staff.tickets.thread("quick", (await _ticket_feedback(scene, 1001)))
+    assert [m.text for m in thread][-2:] == ["📷 La porte des toilettes, cassée depuis un mois.", "📷"]
+    # The staff answer a photo by replying to it, as to any message of the thread.
+    said = await scene.staff_says(scene.julien, "Merci, le plombier passe demain.", reply_to=scene.last_in_room())
+    assert "le plombier passe demain" in said.text(customer.user.id)
+
+
+async def _ticket_feedback(scene: Scene, number: int) -> str:
+    ticket = await scene.bot.staff.tickets.get("quick", number)
+    assert ticket is not None
+    return ticket.feedback
