@@ -372,3 +372,26 @@ async def _ticket_feedback(scene: Scene, number: int) -> str:
     ticket = await scene.bot.staff.tickets.get("quick", number)
     assert ticket is not None
     return ticket.feedback
+
+
+async def test_a_room_linked_after_the_ticket_gets_its_card_at_the_next_message(
+    staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock
+) -> None:
+    """Linked after the ticket opened (nothing was waiting for it): the customer's next message brings the card
+    to the room, and goes under it."""
+    await staff_bot.store.add_brand("zinc", "Le Petit Zinc")
+    venue = await staff_bot.store.add_venue("zinc", "Le Petit Zinc")
+    customer = Customer.new(emulator)
+    for said in (f"/start {venue.token}", "2", "Le plat est arrivé froid.", "passer"):
+        await customer.say(said)
+    await staff_bot.staff.notifier.tick()
+    marie = emulator.add_user("Marie")
+    room = emulator.add_group("Zinc — équipe", admins=[marie])
+    code = (await staff_bot.staff.rooms.invite("zinc", None, hours=1, now=clock())).code
+    await emulator.send_text(marie, f"/link {code}", chat=room)
+    assert len(emulator.bot_messages(room.id)) == 1  # "linked": nothing waited
+    told = await customer.say("Vous avez eu mon message ?")
+    assert "Transmis à l'équipe du Petit Zinc" in told.text
+    card, message = emulator.bot_messages(room.id)[1:]
+    assert "Ticket n° 1001" in card.text and "Vous avez eu mon message ?" in message.text
+    assert message.reply_to_message_id == card.message_id
