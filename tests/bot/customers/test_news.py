@@ -338,3 +338,30 @@ async def test_news_in_a_venue_room_previews_and_waits_for_its_author(scene: Sce
     await staff_bot.staff.news.idle()
     for customer in people.values():
         assert [t.endswith("Troisième essai") for t in _news_to(scene, mark, customer)] == [True]
+
+
+async def test_forged_news_buttons_send_nothing(scene: Scene, staff_bot: RunningBot) -> None:
+    """Callback data no preview carries (another number, not a number, a room's other message) change nothing."""
+    people = await _customers(scene, "Ann")
+    await _opt_in(scene, people["Ann"])
+    await scene.staff_says(scene.maria, f"/news {scene.massy.code} Bientôt du nouveau")
+    preview = _preview(scene)
+    [send, _] = _datas(preview)
+    julien = await scene.emulator.click(scene.julien, preview, send)  # a real press, refused: its shape to forge
+    mark = scene.mark()
+    for data in (
+        f"{send}0",
+        f"{NEWS_SEND_PREFIX}abc",
+        f"{NEWS_DROP_PREFIX}",
+        f"{NEWS_SEND_PREFIX}{preview.message_id}",
+    ):
+        forged = json.loads(json.dumps(julien.update))
+        forged.pop("update_id")
+        forged["callback_query"].update(data=data, **{"from": scene.maria.to_json()})
+        await scene.emulator.deliver_raw(forged)
+    await staff_bot.staff.news.idle()
+    assert not _news_to(scene, mark, people["Ann"]) and scene.since(mark).texts(scene.room.id) == []
+    assert _buttons_of(scene, preview) == ["Envoyer", "Annuler"]  # still waiting for its author's press
+    await _confirm(scene)
+    await staff_bot.staff.news.idle()
+    assert len(_news_to(scene, mark, people["Ann"])) == 1
