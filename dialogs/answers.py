@@ -13,6 +13,8 @@ __all__ = [
     "is_skip",
     "normalise_venue_code",
     "parse_nps",
+
+    "parse_discard",
     "parse_rating",
     "parse_yes_no",
 ]
@@ -132,6 +134,20 @@ _YES_WORDS: Final = frozenset(
 _NO_WORDS: Final = frozenset(
     {"non", "no", "nope", "pas résolu", "pas resolu", "non pas résolu", "not solved", "👎", "n"}
 )
+
+
+_DISCARD_WORDS: Final = frozenset(
+    {"supprimer", "supprimer ma note", "supprimez", "supprimez ma note", "supprime", "effacer", "effacer ma note",
+     "delete", "delete my rating", "discard", "remove"}
+)  # fmt: skip
+_KEEP_WORDS: Final = frozenset({"garder", "garder ma note", "gardez", "garde", "conserver", "keep", "keep my rating"})
+
+
+def parse_discard(text: str) -> bool | None:
+    """After /cancel: a typed "delete my rating" (True) or "keep it" (False), in French or English, else None."""
+    folded = " ".join(unicodedata.normalize("NFKC", text).casefold().replace("\ufe0f", "").split())
+    folded = folded.strip(".!,;: ")
+    return True if folded in _DISCARD_WORDS else False if folded in _KEEP_WORDS else None
 
 
 def parse_yes_no(text: str) -> bool | None:

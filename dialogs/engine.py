@@ -15,11 +15,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, assert_never
 
-from dialogs.answers import clean_text, is_skip, parse_nps, parse_rating
-from dialogs.flow import VENUE_CODE_STEP, AnswerField, Flow, InputKind, Step
+from dialogs.answers import clean_text, is_skip, parse_discard, parse_nps, parse_rating
+from dialogs.flow import DISCARD_STEP, VENUE_CODE_STEP, AnswerField, Flow, InputKind, Step
 from dialogs.keyboards import (
+    DISCARD,
+    KEEP,
     SKIP,
     Keyboard,
+    discard_keyboard,
     language_keyboard,
     nps_keyboard,
     parse_language,
@@ -199,6 +202,10 @@ class DialogEngine:
         language = parse_language(data)
         if language is not None and language in self._flow.languages:
             return self._set_language(current, language, now, clicked=True)
+        if current.step == DISCARD_STEP and data in (DISCARD, KEEP):
+            return (
+                self._discard(current, now, clicked=True) if data == DISCARD else self._keep(current, now, clicked=True)
+            )
         step = self._step(current)
         if step is not None:
             rating = parse_rate(data)
@@ -218,6 +225,11 @@ class DialogEngine:
             return self._reply(touched, (MessagePart(MessageName.IDLE),))
         if current.step == VENUE_CODE_STEP:
             return self._reply(touched, (MessagePart(MessageName.BAD_VENUE_CODE),))
+        if current.step == DISCARD_STEP:
+            discard = parse_discard(text)
+            if discard is None:  # neither answer: the question again, nothing changes
+                return self._reply(touched, *self._question(touched))
+            return self._discard(current, now, clicked=False) if discard else self._keep(current, now, clicked=False)
         step = self._flow.step(current.step)
         if step.input is InputKind.RATING:
             rating = parse_rating(text)
@@ -244,7 +256,7 @@ class DialogEngine:
         touched = replace(current, updated_at=now)
         if current.step is None:
             return self._reply(touched, (MessagePart(MessageName.IDLE),))
-        if current.step == VENUE_CODE_STEP:
+        if current.step in (VENUE_CODE_STEP, DISCARD_STEP):
             return self._reply(touched, *self._question(touched))
         step = self._flow.step(current.step)
         if step.input is InputKind.RATING:
@@ -259,15 +271,10 @@ class DialogEngine:
         if name == "cancel":
             if current.step is None:
                 return self._reply(touched, (MessagePart(MessageName.NOTHING_TO_CANCEL),))
-            abandoned = self._abandon(current, now)
-            state = replace(_cleared(touched), step=None)
-            # A rating given is kept (the team sees it and may answer): say so, and when a new one is possible.
-            hours = int(self._window_hours) if self._window_hours.is_integer() else self._window_hours
-            told = {
-                "kept": bool(abandoned), "rating": current.rating or 0, "hours": hours,
-                "venue_name": current.venue.name if current.venue is not None else "",
-            }  # fmt: skip
-            return self._reply(state, (MessagePart(MessageName.CANCELLED, told),), feedback=abandoned)
+            if self._is_under_way(current):  # a rating given: the customer chooses to delete it or keep it
+                asking = replace(touched, step=DISCARD_STEP)
+                return self._reply(asking, *self._question(asking))
+            return self._keep(current, now, clicked=False)
         if name in _LANGUAGE_COMMANDS:
             choice = _language_choice(command.args, self._flow.languages)
             if choice is not None:
@@ -328,6 +335,26 @@ class DialogEngine:
         parts, buttons = self._question(state) if state.step is not None else ((), ())
         return self._reply(state, (MessagePart(MessageName.LANGUAGE_SET), *parts), buttons, clicked=clicked)
 
+    def _keep(self, current: Conversation, now: float, *, clicked: bool) -> Outcome:
+        """Stop the conversation; a rating given is kept (the team sees it and may answer): say so, and when a
+        new one is possible."""
+        abandoned = self._abandon(current, now)
+        state = replace(_cleared(current), step=None, updated_at=now)
+        told = {"kept": bool(abandoned), **self._cancel_variables(current)}
+        return self._reply(state, (MessagePart(MessageName.CANCELLED, told),), clicked=clicked, feedback=abandoned)
+
+    def _discard(self, current: Conversation, now: float, *, clicked: bool) -> Outcome:
+        """Stop the conversation and delete the feedback under way, as if it had never been given."""
+        taken_back = self._snapshot(current, FeedbackStatus.IN_PROGRESS, now)
+        state = replace(_cleared(current), step=None, feedback_id=None, created_at=0.0, updated_at=now)
+        said = MessagePart(MessageName.RATING_DISCARDED, self._flow_variables(current))
+        return Outcome(state, (Reply((said,), (), clicked),), discarded=(taken_back,))
+
+    def _cancel_variables(self, state: Conversation) -> dict[str, Any]:
+        hours = int(self._window_hours) if self._window_hours.is_integer() else self._window_hours
+        venue_name = state.venue.name if state.venue is not None else ""
+        return {"rating": state.rating or 0, "hours": hours, "venue_name": venue_name}
+
     def _reprompt_text(self, touched: Conversation) -> Outcome:
         parts, buttons = self._question(touched)
         return self._reply(touched, (MessagePart(MessageName.REPROMPT_TEXT), *parts), buttons)
@@ -343,6 +370,8 @@ class DialogEngine:
             return state
         if state.step == VENUE_CODE_STEP:
             known = True
+        elif state.step == DISCARD_STEP:
+            known = state.venue is not None and state.rating is not None
         else:
             known = self._flow.has_step(state.step) and state.venue is not None
         if known and now - state.updated_at <= self._timeout:
@@ -350,13 +379,15 @@ class DialogEngine:
         return replace(_cleared(state), step=None)
 
     def _step(self, state: Conversation) -> Step | None:
-        """The flow step waiting for an answer (None when idle or waiting for a venue code)."""
-        if state.step is None or state.step == VENUE_CODE_STEP:
+        """The flow step waiting for an answer (None when idle or on one of the engine's own steps)."""
+        if state.step is None or state.step in (VENUE_CODE_STEP, DISCARD_STEP):
             return None
         return self._flow.step(state.step)
 
     def _question(self, state: Conversation) -> tuple[_Parts, Keyboard]:
         """The current question, with its keyboard, as asked (again)."""
+        if state.step == DISCARD_STEP:
+            return (MessagePart(MessageName.ASK_DISCARD_RATING, self._cancel_variables(state)),), discard_keyboard()
         step = self._step(state)
         if step is None:
             return (MessagePart(MessageName.ASK_VENUE_CODE),), ()
@@ -391,7 +422,8 @@ class DialogEngine:
 
     def _is_under_way(self, state: Conversation) -> bool:
         """Tell whether a feedback has started (rating given) and is not complete yet."""
-        return self._step(state) is not None and state.rating is not None and state.feedback_id is not None
+        asking = state.step == DISCARD_STEP or self._step(state) is not None
+        return asking and state.rating is not None and state.feedback_id is not None
 
     def _abandon(self, current: Conversation, now: float) -> tuple[FeedbackRecord, ...]:
         """The abandoned snapshot of the feedback under way, if there is one."""

@@ -56,6 +56,7 @@ from dialogs.errors import FlowError
 from dialogs.yamlnodes import NodeReader, line_of
 
 __all__ = [
+    "DISCARD_STEP",
     "FLOW_VARIABLES",
     "NPS_SCORES",
     "RATINGS",
@@ -72,6 +73,8 @@ __all__ = [
 
 #: The engine's own step while it waits for a short venue code; no flow step may take this name.
 VENUE_CODE_STEP: Final = "venue_code"
+# The engine's own step after /cancel with a rating given: discard the rating, or keep it.
+DISCARD_STEP: Final = "discard_rating"
 #: The variables the engine gives every template a flow step names.
 FLOW_VARIABLES: Final = frozenset({"venue_name", "brand_name", "rating"})
 RATINGS: Final = range(1, 6)
@@ -253,8 +256,8 @@ class _FlowParser:
     def _steps(self, node: yaml.Node) -> tuple[Step, ...]:
         steps = []
         for name, key_node, step_node in self._reader.mapping(node, "steps"):
-            if name == VENUE_CODE_STEP:
-                self._reader.fail(key_node, f"'{VENUE_CODE_STEP}' is reserved for the engine: rename the step")
+            if name in (VENUE_CODE_STEP, DISCARD_STEP):
+                self._reader.fail(key_node, f"'{name}' is reserved for the engine: rename the step")
             self._step_nodes[name] = key_node
             steps.append(self._step(name, key_node, step_node))
         if not steps:

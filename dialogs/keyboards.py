@@ -10,11 +10,14 @@ from dialogs.messages import MessageName, language_button
 from dialogs.types import ButtonSpec, MessagePart
 
 __all__ = [
+    "DISCARD",
+    "KEEP",
     "LANGUAGE_PREFIX",
     "NPS_PREFIX",
     "RATE_PREFIX",
     "SKIP",
     "Keyboard",
+    "discard_keyboard",
     "language_keyboard",
     "nps_keyboard",
     "parse_language",
@@ -30,6 +33,8 @@ RATE_PREFIX: Final = "rate:"
 NPS_PREFIX: Final = "nps:"
 LANGUAGE_PREFIX: Final = "lang:"
 SKIP: Final = "skip"
+DISCARD: Final = "rating:discard"  # after /cancel: the rating given is deleted
+KEEP: Final = "rating:keep"  # after /cancel: the rating given is kept
 
 
 def rating_keyboard() -> Keyboard:
@@ -59,6 +64,16 @@ def parse_nps_button(data: str) -> int | None:
 def skip_keyboard() -> Keyboard:
     """The Skip button of an optional question."""
     return ((ButtonSpec(MessagePart(MessageName.BUTTON_SKIP), SKIP),),)
+
+
+def discard_keyboard() -> Keyboard:
+    """After /cancel with a rating given: delete it, or keep it."""
+    return (
+        (
+            ButtonSpec(MessagePart(MessageName.BUTTON_DISCARD_RATING), DISCARD),
+            ButtonSpec(MessagePart(MessageName.BUTTON_KEEP_RATING), KEEP),
+        ),
+    )
 
 
 def language_keyboard(languages: Iterable[str]) -> Keyboard:

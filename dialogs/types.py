@@ -155,13 +155,15 @@ class Outcome:
 
     `notice` is the short text shown on the customer's screen when the event was a button click
     (Telegram's callback answer); the adapter always answers a click, with or without it.
-    `feedback` holds the snapshots to store, in order (a restart may abandon one and start none).
+    `feedback` holds the snapshots to store, in order (a restart may abandon one and start none);
+    `discarded` the feedback the customer took back after /cancel, to delete with every trace of it.
     """
 
     state: Conversation
     replies: tuple[Reply, ...] = ()
     notice: MessagePart | None = None
     feedback: tuple[FeedbackRecord, ...] = ()
+    discarded: tuple[FeedbackRecord, ...] = ()
 
 
 # --- state -----------------------------------------------------------------------------------------

@@ -175,6 +175,10 @@ class BotApiEmulator:
             bot_is_admin=bot_is_admin,
         )
 
+    def open_private_chat(self, user: EmulatedUser) -> EmulatedChat:
+        """The user's private chat with the bot, as after they started it (without an update to deliver)."""
+        return self._world.open_private_chat(self._world.user(user.id))
+
     def block_bot(self, user: EmulatedUser) -> None:
         """The user blocks the bot: sending to them answers 403."""
         self._world.blocked.add(self._world.user(user.id).id)

@@ -190,6 +190,15 @@ class World:
             return messages[message_id - 1]
         return None
 
+    def photo_with(self, file_id: str) -> list[JsonDict] | None:
+        """The sizes of the photo one of whose sizes has this file_id (a photo sent by anyone), else None."""
+        for messages in self._messages.values():
+            for message in messages:
+                sizes = message.payload.get("photo")
+                if isinstance(sizes, list) and any(size.get("file_id") == file_id for size in sizes):
+                    return [dict(size) for size in sizes]
+        return None
+
     def next_file_number(self) -> int:
         number = self._next_file
         self._next_file += 1

@@ -117,8 +117,8 @@ def load_transcript(name: str) -> list[dict[str, Any]]:
 
 
 async def play(customer: Customer, steps: list[dict[str, Any]], variables: dict[str, str]) -> list[BotTurn]:
-    """Run a transcript: each step's `user`/`tap`/`send`, then check `bot` (substrings the bot's texts
-    must contain), `not` (substrings they must not), `buttons` (the exact labels of the last
+    """Run a transcript: each step's `user`/`tap`/`send` (with its `caption`), then check `bot` (substrings the
+    bot's texts must contain), `not` (substrings they must not), `buttons` (the exact labels of the last
     keyboard), `notice`, and `silent: true` (the bot said and edited nothing)."""
     turns: list[BotTurn] = []
     for number, step in enumerate(steps, start=1):
@@ -128,7 +128,7 @@ async def play(customer: Customer, steps: list[dict[str, Any]], variables: dict[
         elif "tap" in step:
             turn = await customer.tap(str(step["tap"]))
         elif "send" in step:
-            turn = await customer.send(str(step["send"]))
+            turn = await customer.send(str(step["send"]), caption=step.get("caption"))
         else:
             raise AssertionError(f"{where}: no user, tap or send")
         assert not turn.failed, f"{where}: Telegram refused {[(c.method, c.response) for c in turn.failed]}"

@@ -273,8 +273,11 @@ class CloudApiEmulator:
         where = {"latitude": latitude, "longitude": longitude}
         return await self.deliver(self.value(user, self.message(user, "location", where)))
 
-    async def send_media(self, user: WhatsAppUser, kind: str) -> Delivery:
-        """A message without text: image, audio, video, document, sticker, reaction, contacts, unsupported."""
+    async def send_media(self, user: WhatsAppUser, kind: str, *, caption: str | None = None) -> Delivery:
+        """A message without text: image, audio, video, document, sticker, reaction, contacts, unsupported; an
+        image, video or document may carry a caption, as on WhatsApp."""
+        if caption is not None and kind not in ("image", "video", "document"):
+            raise AssertionError(f"a WhatsApp {kind} message has no caption")
         if kind == "reaction":
             last = self.messages_to(user)
             content: JsonDict = {"message_id": last[-1].id if last else self._wamid(), "emoji": "👍"}
@@ -287,6 +290,8 @@ class CloudApiEmulator:
             return await self.deliver(self.value(user, message))
         else:
             content = {"id": str(next(self._ids) + 900000), "mime_type": _MIME.get(kind, "application/octet-stream")}
+            if caption is not None:
+                content["caption"] = caption
         return await self.deliver(self.value(user, self.message(user, kind, content)))
 
     async def _contacts(self, user: WhatsAppUser) -> Delivery:

@@ -115,7 +115,7 @@ async def running_bot(
             route(application, chat, staff_side)
             lanes.slow_down = slow_down(application.bot, kit)
             await application.start()
-            await register_menus(application.bot)
+            await register_menus(application.bot, operators=settings.admin_ids)
             if listen is not None and webhook_url is not None and secret is not None:
                 path = urlparse(webhook_url).path or "/"
                 server = webhook_app(application, store, path=path, secret=secret)

@@ -70,6 +70,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
 NEARBY_RADIUS_M = 3000.0
 NEARBY_COUNT = 5
+PHOTO = "photo"  # `Inbound.kind` of a picture the channel cannot hand over (a WhatsApp image)
 
 
 def new_feedback_id(now: float) -> str:
@@ -357,19 +358,26 @@ class CustomerChat:
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
                 outcome = dataclasses.replace(outcome, state=pinned)
-            # No feedback under way: a text may answer "problem solved?", or the staff of a recent ticket.
-            if (
-                self.relay is not None
-                and isinstance(event, Text)
-                and _is_idle_answer(outcome)
-                and inbound.message_id is not None
-                and (
-                    await self.relay.resolution(customer, state.language, text=event.text)
-                    or await self.relay.from_customer(inbound.message_id, customer, state.language, event.text)
-                )
-            ):
-                await self.store.release(customer, lock)
-                return
+            # No feedback under way: a text may answer "problem solved?", or the staff of a recent ticket; a photo
+            # goes to them too, or the customer is told plainly that it reaches nobody.
+            picture = inbound.photo is not None or inbound.kind == PHOTO
+            if self.relay is not None and _is_idle_answer(outcome) and inbound.message_id is not None:
+                said = event.text if isinstance(event, Text) else ""
+                if (
+                    isinstance(event, Text)
+                    and not picture
+                    and await self.relay.resolution(customer, state.language, text=said)
+                ) or (
+                    (isinstance(event, Text) or picture)
+                    and await self.relay.from_customer(
+                        inbound.message_id, customer, state.language, said, picture=picture, photo=inbound.photo
+                    )
+                ):
+                    await self.store.release(customer, lock)
+                    return
+            if picture and _is_idle_answer(outcome):
+                reply = Reply((MessagePart("photo_not_passed", {"venue_name": "", "why": "no_ticket"}),))
+                outcome = dataclasses.replace(outcome, replies=(reply,))
             outbox = Outbox(inbound.update_id, channel.answer(inbound, self._messages(outcome, kit.renderer)))
             await self.store.save_turn(
                 customer,
@@ -380,6 +388,7 @@ class CustomerChat:
                 handled=(*snapshot.handled, inbound.update_id),
                 outbox=outbox,
                 lock=lock,
+                discarded=outcome.discarded,
             )
         except BaseException:
             with contextlib.suppress(Exception):  # Redis may be what failed: the lock then expires by itself

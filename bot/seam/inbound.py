@@ -22,6 +22,9 @@ class Inbound:
     text: str | None = None
     kind: str | None = None  # a message without text: what it is ("photo", "sticker", "voice"...), else "other"
     location: tuple[float, float] | None = None  # (latitude, longitude)
+    # A photo the customer sent, as the staff rooms' bot can send it again (Telegram's file_id of its largest size);
+    # None where the channel cannot pass it on (a WhatsApp image is `kind="photo"`, or a text with its caption).
+    photo: str | None = None
     button_data: str | None = None  # a button clicked: its data...
     button_id: str | None = None  # ...the channel's handle to acknowledge the click (None: nothing to acknowledge)
     clicked_message_id: int | None = None  # ...and the message it is under, when that message can still be edited

@@ -16,4 +16,6 @@ ADMIN_COMMANDS: Final = frozenset({"templates", "template", "flow", "weblogin"})
 
 CLOSE_PREFIX: Final = "ticket:close:"  # + the ticket number: the card's Close button
 SPAM_PREFIX: Final = "ticket:spam:"  # + the ticket number: the card's Spam button
+NEWS_SEND_PREFIX: Final = "news:send:"  # + the /news message's id: the preview's Envoyer button
+NEWS_DROP_PREFIX: Final = "news:drop:"  # + the /news message's id: the preview's Annuler button
 PREVIEW_BUTTON: Final = "preview"  # the buttons of a template preview: they do nothing

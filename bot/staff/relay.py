@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 
 from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
+from bot.formats import DEFAULT_TIME_ZONE, Formats
 from bot.ops import about_ticket
 from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
@@ -37,6 +38,7 @@ from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
 MAX_RELAY_TEXT = 3500  # characters of a customer's text relayed under the card (longer: cut with "…")
+MAX_CAPTION_TEXT = 800  # characters of a relayed photo's caption: room for the template within Telegram's 1024
 
 
 #: Tells the staff what became of an answer: a template and its variables; the id of the room message it sent.
@@ -236,8 +238,12 @@ class Relay:
     async def _reloaded(self, ticket: Ticket) -> Ticket:
         return await self.tickets.get(ticket.brand, ticket.number) or ticket
 
-    async def from_customer(self, message_id: int, customer: CustomerId, language: str, text: str) -> bool:
-        """Relay a customer's text under the card of their latest ticket, if it is open and recent.
+    async def from_customer(
+        self, message_id: int, customer: CustomerId, language: str, text: str, *, picture: bool = False,
+        photo: str | None = None,
+    ) -> bool:  # fmt: skip
+        """Relay a customer's text under the card of their latest ticket, if it is open and recent; a `picture`
+        (`text` its caption, or "") goes as the photo `photo`, or the customer is told plainly why it cannot.
 
         Returns False when there is no such ticket (the customer gets the usual answer instead).
         """
@@ -251,10 +257,24 @@ class Relay:
         if now - recent > self.window or not (ticket.status.is_open or closed):
             return False
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
+        cleaned, _ = clean_text(text, MAX_CAPTION_TEXT if picture else MAX_RELAY_TEXT)
+        if picture and photo is None:  # the customer's channel cannot hand the photo over to the staff's
+            return await self._photo_not_passed(ticket, customer, language, "channel")
+        if ticket.room is None and ticket.card_message is None and (cleaned or picture):
+            # Opened before any staff room covered its venue: its card goes to one linked since, or the message
+            # waits for one (posted when it is linked).
+            room = await self.rooms.for_venue(ticket.brand, ticket.venue)
+            if room is None and picture:  # a photo is not kept for a room to come: its file may not outlive the wait
+                return await self._photo_not_passed(ticket, customer, language, "no_room")
+            if room is None:
+                if await self.tickets.claim_customer_relay(ticket, message_id):
+                    await self._wait_for_room(ticket, customer, language, cleaned, now)
+                return True
+            if await self.cards.post(ticket, now):
+                ticket = await self._reloaded(ticket)
         if room is None or room.brand != ticket.brand or not room.covers(ticket.venue):
             return False
-        cleaned, _ = clean_text(text, MAX_RELAY_TEXT)
-        if not cleaned:
+        if not cleaned and not picture:
             return False
         if not await self.tickets.claim_customer_relay(ticket, message_id):
             return True  # relayed already: a duplicate delivery of the update gets no second answer
@@ -268,20 +288,12 @@ class Relay:
             await self.cards.refresh(ticket)
         variables = {
             "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
-            "reopened": closed,
+            "reopened": closed, "written_at": "",
         }  # fmt: skip
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
-        rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
-        reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
-        send = functools.partial(
-            self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
-        )
-        what = f"customer message on {ticket.member}"
-        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
-        if sent.outcome is Delivered.BLOCKED:
-            await self.rooms.unlink(room)
-        room_message = sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
+        room_message = await self._to_room(room, ticket, renderer, variables, photo=photo)
+        if photo is not None:  # the thread keeps that there was a photo (the export, /mydata, the web admin)
+            cleaned = f"📷 {cleaned}" if cleaned else "📷"
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
         # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
@@ -296,6 +308,78 @@ class Relay:
             ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
+
+    async def _wait_for_room(self, ticket: Ticket, customer: CustomerId, language: str, text: str, now: float) -> None:
+        """Keep the message in the thread and for the room to come; tell the customer what happens to it."""
+        await self.tickets.customer_wrote(ticket, text, customer=customer, room_message=None, now=now)
+        await self.tickets.wait_for_room(ticket, text, now)
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        told = renderer.render(MessagePart("customer_queued", {"venue_name": ticket.venue_name}), language)
+        await self.channels.send(customer, OutgoingMessage(told), what="customer message kept for a room")
+
+    async def post_waiting(self, room: StaffRoom) -> int:
+        """A room was just linked: the tickets it covers whose customers wrote while there was none get their
+        card, and under it what the customers wrote, in order, with when they wrote it. How many messages went."""
+        posted_in_all = 0
+        zone = HoursStore(self.store.redis)
+        for number in await self.tickets.waiting_for_room(room.brand):
+            ticket = await self.tickets.get(room.brand, number)
+            if ticket is None or not room.covers(ticket.venue):
+                continue
+            if ticket.card_message is None and await self.cards.post(ticket, self.clock()):
+                ticket = await self._reloaded(ticket)
+            if ticket.room != room.chat_id:
+                continue  # its card is in another room (the venue's own), whose link posts them
+            queued = await self.tickets.queued_for_room(ticket)
+            hours = await zone.get(ticket.brand, ticket.venue)
+            formats = Formats(room.language, hours.time_zone if hours is not None else DEFAULT_TIME_ZONE)
+            renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+            posted = 0
+            for text, at in queued:
+                variables = {
+                    "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name,
+                    "text": text, "reopened": False, "written_at": formats.moment(at),
+                }  # fmt: skip
+                sent = await self._to_room(room, ticket, renderer, variables)
+                if sent is None:
+                    break
+                await self.tickets.map_message(ticket, room.chat_id, sent)
+                posted += 1
+            await self.tickets.room_reached(ticket, posted, len(queued))
+            posted_in_all += posted
+        return posted_in_all
+
+    async def _photo_not_passed(self, ticket: Ticket, customer: CustomerId, language: str, why: str) -> bool:
+        """Tell the customer plainly that their photo does not reach the team, why, and what to do instead."""
+        renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+        told = renderer.render(MessagePart("photo_not_passed", {"venue_name": ticket.venue_name, "why": why}), language)
+        await self.channels.send(customer, OutgoingMessage(told), what="photo not passed on")
+        return True
+
+    async def _to_room(
+        self, room: StaffRoom, ticket: Ticket, renderer: MessageRenderer, variables: Mapping[str, object],
+        *, photo: str | None = None,
+    ) -> int | None:  # fmt: skip
+        """A customer's message (or photo) under the ticket's card; its message id in the room (None: not sent)."""
+        reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
+        send: Callable[[], Awaitable[object]]
+        if photo is not None:  # the bot's own file_id of the customer's photo: sent again, never downloaded
+            caption = renderer.render(MessagePart("staff_customer_photo", variables), room.language)
+            send = functools.partial(
+                self.bot.send_photo, room.chat_id, photo, caption=caption, parse_mode=ParseMode.HTML,
+                reply_parameters=reply,
+            )  # fmt: skip
+        else:
+            # Cut to Telegram's limit (the whole text is kept in the thread: export, /mydata, the web admin).
+            rendered = fit_html(renderer.render(MessagePart("staff_customer_message", variables), room.language))
+            send = functools.partial(
+                self.bot.send_message, room.chat_id, rendered, parse_mode=ParseMode.HTML, reply_parameters=reply
+            )
+        what = f"customer message on {ticket.member}"
+        sent = await call_telegram(send, idempotent=False, what=what, priority=Priority.CARD)
+        if sent.outcome is Delivered.BLOCKED:
+            await self.rooms.unlink(room)
+        return sent.result.message_id if sent.ok and isinstance(sent.result, Message) else None
 
     async def answer_status(self, customer: CustomerId, message: str, status: str, *, latest: bool) -> None:
         """The customer's channel reports what became of a staff answer (`message`, its id there): `sent`,

@@ -439,6 +439,30 @@ class TicketStore:
                 pipe.hset(keys.room_messages(ticket.brand, ticket.room), str(room_message), ticket.number)
             await execute(pipe)
 
+    async def wait_for_room(self, ticket: Ticket, text: str, now: float) -> None:
+        """Keep a customer's message for the staff room the ticket's venue does not have yet (in order)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.room_queue(ticket.brand, ticket.number), json.dumps({"text": text, "at": now}))
+            pipe.sadd(keys.room_waiting(ticket.brand), ticket.number)
+            await pipe.execute()
+
+    async def waiting_for_room(self, brand: str) -> list[int]:
+        """The tickets of the brand whose customer messages wait for a staff room, oldest first."""
+        return sorted(int(n) for n in await self.redis.smembers(keys.room_waiting(brand)))
+
+    async def queued_for_room(self, ticket: Ticket) -> list[tuple[str, float]]:
+        """What the customer wrote while no room covered the ticket: (text, time), in order."""
+        entries = [json.loads(e) for e in await self.redis.lrange(keys.room_queue(ticket.brand, ticket.number), 0, -1)]
+        return [(str(e["text"]), float(e["at"])) for e in entries]
+
+    async def room_reached(self, ticket: Ticket, posted: int, queued: int) -> None:
+        """The first `posted` of the `queued` messages waiting for a room are in one now; the rest wait on."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.ltrim(keys.room_queue(ticket.brand, ticket.number), posted, -1)
+            if posted >= queued:
+                pipe.srem(keys.room_waiting(ticket.brand), ticket.number)
+            await pipe.execute()
+
     # --- status ----------------------------------------------------------------------------------
 
     async def close(self, ticket: Ticket, status: TicketStatus, now: float) -> None:

@@ -104,6 +104,21 @@ return pos
 """ % {"bucket": IDS_BUCKET, "ratio": WORD_BITMAP_RATIO}  # noqa: UP031  # Lua's own % must stay
 _INDEX_SCRIPT = Lua(_INDEX)
 
+# KEYS[1] the feedback hash, KEYS[2] the brand's index prefix. ARGV[1] JSON [facet key ("group:value"), …] to
+# clear at its position. Returns 1 when the feedback was indexed, else 0. (Run before the hash is deleted.)
+_UNINDEX = """
+local fb, p = KEYS[1], KEYS[2]
+local pos = redis.call('HGET', fb, 'ix')
+if not pos then return 0 end
+pos = tonumber(pos)
+redis.call('SETBIT', p .. ':all', pos, 0)
+redis.call('HDEL', p .. ':ids:' .. math.floor(pos / %(bucket)d), pos %% %(bucket)d)
+for _, key in ipairs(cjson.decode(ARGV[1])) do
+  if redis.call('GETBIT', p .. ':f:' .. key, pos) == 1 then redis.call('SETBIT', p .. ':f:' .. key, pos, 0) end
+end
+return 1
+""" % {"bucket": IDS_BUCKET}  # noqa: UP031  # Lua's own % must stay
+
 # KEYS[1] the brand's index prefix. ARGV[1] a random token (temporary keys), ARGV[2] JSON {"groups": [[facet
 # key, …] (OR), …] (AND), "words": [word, …] (AND), "since": day or "", "upto": day or "", "before":
 # position or -1, "after": position or -1, "limit": n}. Returns {count, {feedback ids…}, next cursor or -1}.
@@ -303,6 +318,14 @@ def index_command(
     payload = json.dumps({"facets": [f.to_json() for f in facets], "words": list(text_words)}, ensure_ascii=False)
     day = utc_day(created_at) if created_at is not None else ""
     return _INDEX_SCRIPT.call([keys.feedback(brand, feedback_id), keys.index(brand)], [feedback_id, day, payload])
+
+
+def unindex_command(brand: str, feedback_id: str, facets: Sequence[Facet]) -> tuple[str | int, ...]:
+    """The EVAL that takes a feedback out of the inbox index (before its hash is deleted): its position, and the
+    facet values `facets` may have set there (values and cleared ones alike)."""
+    cleared = sorted({f"{facet.group}:{value}" for facet in facets for value in (*facet.values, *facet.cleared)})
+    payload = json.dumps(cleared, ensure_ascii=False)
+    return ("EVAL", _UNINDEX, 2, keys.feedback(brand, feedback_id), keys.index(brand), payload)
 
 
 @dataclass(frozen=True, slots=True)

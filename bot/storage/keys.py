@@ -49,6 +49,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:relayed:CHAT:M` | string, expires | staff message M of room CHAT was relayed already (idempotency) |
 | `parole:{B}:relayed:web:NONCE` | string, expires | the web admin's answer form NONCE was relayed already |
 | `parole:{B}:relayed:ticket-N:M` | string, expires | the customer's message M on ticket N was relayed already |
+| `parole:{B}:room-queue:N` | list | JSON `{text, at}`: what ticket N's customer wrote while no staff room covered it |
+| `parole:{B}:room-waiting` | set | numbers of the tickets whose customer messages wait for a staff room |
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
 | `parole:mail:failed` | string | counter of e-mails (alerts, digests) the SMTP server refused or could not take |
@@ -56,6 +58,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:mail:sent:W` | string | an alert or digest `W` sent (or being sent), kept 3 days: sent once |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
+| `parole:{B}:news-draft:CHAT:M` | string, expires | `/news` M of room CHAT, previewed: until Envoyer or Annuler (1 h) |
 | `parole:customer:C:news` | set | `B/V` of the venues whose news the customer receives (`/stopnews`, `/forget`) |
 | `parole:{B}:newsjob:ID` | hash | a news broadcast (`bot.customers.broadcasts`): venue, text, room, cursor, counts |
 | `parole:{B}:newsjob:ID:to` | list | its recipients (`C`), in order |
@@ -195,6 +198,10 @@ def news_job_lease(brand_code: str, job_id: str) -> str:
     return f"{news_job(brand_code, job_id)}:lease"
 
 
+def news_draft(brand_code: str, chat_id: int, message_id: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:news-draft:{chat_id}:{message_id}"
+
+
 def customer_news(customer: CustomerId) -> str:
     return f"{PREFIX}:customer:{customer.key}:news"
 
@@ -282,6 +289,14 @@ def relayed(brand_code: str, chat_id: int, message_id: int) -> str:
 def web_relayed(brand_code: str, nonce: str) -> str:
     """A staff answer posted from the web admin's ticket page (its form's nonce) was relayed already."""
     return f"{PREFIX}:{{{brand_code}}}:relayed:web:{nonce}"
+
+
+def room_queue(brand_code: str, number: int) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:room-queue:{number}"
+
+
+def room_waiting(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:room-waiting"
 
 
 def customer_relayed(brand_code: str, number: int, message_id: int) -> str:

@@ -24,7 +24,16 @@ from bot.errors import InvalidInput, NotFound
 from bot.storage import keys
 from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
-from bot.storage.index import index_command, status_facet, stored_facets, words
+from bot.storage.index import (
+    RATINGS,
+    STATUSES,
+    Facet,
+    index_command,
+    status_facet,
+    stored_facets,
+    unindex_command,
+    words,
+)
 from bot.storage.lane import Command, RedisLane
 from bot.storage.scripts import Lua, execute, queue, run_commands
 from bot.storage.venues import (
@@ -356,6 +365,7 @@ class Store:
         handled: Iterable[int] = (),
         outbox: Outbox | None = None,
         lock: str | None = None,
+        discarded: Iterable[FeedbackRecord] = (),
     ) -> None:
         """Store the new conversation state and the feedback snapshots of one update (one round trip).
 
@@ -364,7 +374,9 @@ class Store:
 
         A new feedback is indexed (for the brand, and for the customer's `/mydata` and `/forget`) and
         marks the customer as having rated the venue; one in progress is scheduled to count as abandoned
-        after the timeout; a complete or abandoned one goes to the analysis stream.
+        after the timeout; a complete or abandoned one goes to the analysis stream. A `discarded` one (the
+        customer took it back after /cancel, before it was complete or abandoned) is deleted with its indexes
+        and its "already rated" mark: no ticket, no analysis, no wait before a new one.
         """
         chat: dict[str, Any] = {"conversation": conversation.to_json(), "handled": list(handled)[-HANDLED_KEPT:]}
         if outbox is not None:
@@ -390,6 +402,8 @@ class Store:
             else:
                 stream = ("brand", record.venue.brand, "feedback", record.id, "status", record.status.value)
                 commands += [("ZREM", keys.PENDING, member), ("XADD", keys.FEEDBACK_STREAM, "*", *stream)]
+        for record in discarded:
+            commands += _discard_commands(record, customer)
         if lock is not None:
             commands.append(_RELEASE.call([keys.chat_lock(customer)], [lock]))
         if not is_cluster(self.redis):
@@ -551,6 +565,25 @@ def _index_snapshot(record: FeedbackRecord, customer: CustomerId) -> Command:
         else []
     )
     return index_command(venue.brand, record.id, record.created_at, facets, text)
+
+
+def _discard_commands(record: FeedbackRecord, customer: CustomerId) -> list[Command]:
+    """Delete a feedback still in progress and every trace of it (it never reached the stream: no ticket, no
+    analysis)."""
+    brand, venue = record.venue.brand, record.venue.code
+    member = keys.pending_member(brand, record.id)
+    facets = [
+        Facet("venue", (venue,)), Facet("channel", (customer.channel,)), Facet("rating", (), RATINGS),
+        Facet("suggestion", ("1",)), Facet("status", (), STATUSES),
+    ]  # fmt: skip
+    return [
+        unindex_command(brand, record.id, facets),
+        ("DEL", keys.feedback(brand, record.id)),
+        ("ZREM", keys.feedbacks(brand), record.id),
+        ("ZREM", keys.PENDING, member),
+        ("SREM", keys.customer_feedbacks(customer), member),
+        ("DEL", keys.rated(brand, venue, customer)),
+    ]
 
 
 def _feedback_hash(record: FeedbackRecord, customer: CustomerId) -> dict[str, str | int | float]:

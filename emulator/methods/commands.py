@@ -6,10 +6,11 @@ import json
 import re
 
 from emulator.errors import bad_request
-from emulator.methods.context import JsonDict, MethodContext, Params
+from emulator.methods.context import JsonDict, MethodContext, Params, chat_for_reading
 
 MAX_COMMANDS = 100
 _COMMAND = re.compile(r"[a-z0-9_]{1,32}")
+_CHAT_SCOPES = frozenset({"chat", "chat_administrators", "chat_member"})
 
 
 def _key(params: Params) -> tuple[str, str]:
@@ -30,6 +31,9 @@ async def set_my_commands(ctx: MethodContext, params: Params) -> bool:
             raise bad_request("BOT_COMMAND_INVALID")
         if not 1 <= len(command["description"].strip()) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+    scope = params.get("scope") or {}
+    if scope.get("type") in _CHAT_SCOPES:
+        chat_for_reading(ctx.world, scope.get("chat_id", 0))  # a chat the bot does not know: "chat not found"
     language = str(params.get("language_code") or "")
     if language and not re.fullmatch(r"[a-z]{2}", language):
         raise bad_request("LANG_CODE_INVALID")

@@ -17,6 +17,7 @@ from emulator.methods.context import (
     reply_target,
 )
 from emulator.records import ChatType, MemberStatus, MessageKind, RecordedMessage, UploadedFile
+from emulator.world import World
 
 NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are exactly the same "
@@ -48,9 +49,14 @@ async def send_message(ctx: MethodContext, params: Params) -> JsonDict:
     return ctx.world.message_json(message)
 
 
-def _file_payload(kind: MessageKind, source: object, number: int) -> JsonDict:
+def _file_payload(world: World, kind: MessageKind, source: object, number: int) -> JsonDict:
     if isinstance(source, str) and not source.strip():
         raise bad_request("wrong file identifier/HTTP URL specified")
+    if kind is MessageKind.PHOTO and isinstance(source, str) and "://" not in source:
+        sizes = world.photo_with(source)  # a file_id: one of a photo Telegram has, the same file sent again
+        if sizes is None:
+            raise bad_request("wrong file identifier/HTTP URL specified")
+        return {"photo": sizes}
     if kind is MessageKind.PHOTO:
         return {"photo": photo_sizes(number)}
     name = source.filename if isinstance(source, UploadedFile) and source.filename else None
@@ -86,7 +92,7 @@ async def _send_file(ctx: MethodContext, params: Params, kind: MessageKind, fiel
         entities=caption.entities,
         reply_markup=markup,
         reply_to_message_id=reply_target(ctx.world, chat, params),
-        payload={**_file_payload(kind, params[field], ctx.world.next_file_number()), **_extras(params)},
+        payload={**_file_payload(ctx.world, kind, params[field], ctx.world.next_file_number()), **_extras(params)},
     )
     return ctx.world.message_json(message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from dialogs.engine import DialogEngine
 from dialogs.errors import CatalogError, TemplateError
 from dialogs.messages import ENGINE_MESSAGES
 
+_TERMINAL = re.compile(r"\bparole [a-z]")
 CONTRACT_NAMES = {
     "greeting", "ask_rating", "ask_reason_low", "ask_reason_mid", "ask_reason_high", "ask_suggestion",
     "thanks", "unknown_venue", "ask_venue_code", "bad_venue_code", "already_rated", "reprompt_rating",
@@ -20,6 +22,8 @@ CONTRACT_NAMES = {
     "button_language_en", "staff_card", "staff_reply",
     # The optional NPS question a brand may add to its flow (`input: nps`).
     "ask_nps", "button_nps", "nps_recap", "reprompt_nps",
+    # /cancel after a rating: delete it or keep it.
+    "ask_discard_rating", "rating_discarded", "button_discard_rating", "button_keep_rating",
     # The staff rooms and the relay (journeys 7-9), and the customer's /mydata and /forget.
     "staff_linked", "staff_moved", "staff_link_usage", "staff_link_bad_code", "staff_link_other_brand",
     "staff_not_linked", "staff_not_allowed", "staff_unlink_refused", "staff_unlinked", "staff_vocab_usage",
@@ -27,7 +31,8 @@ CONTRACT_NAMES = {
     "staff_reply_usage", "staff_outside_window", "staff_delivery_failed", "staff_help",
     "staff_close_usage", "staff_ticket_unknown", "staff_ticket_closed", "staff_undeliverable", "staff_customer_gone",
     "staff_relay_failed", "staff_card_given_up", "staff_kiosk_no_reply", "staff_relayed", "staff_customer_message",
-    "staff_only_text", "staff_reply_too_long", "customer_relay_failed",
+    "staff_only_text", "staff_reply_too_long", "customer_relay_failed", "customer_queued",
+    "staff_customer_photo", "photo_not_passed",
     "staff_closed",
     "staff_tickets", "staff_no_tickets", "staff_reminder", "admin_escalation", "button_close", "button_spam",
     "ticket_closed_notice", "ticket_spam_notice", "staff_not_allowed_notice", "staff_command_private",
@@ -38,6 +43,8 @@ CONTRACT_NAMES = {
     # "You said, we did": news to the customers who opted in.
     "button_news_opt_in", "button_news_stop", "news_subscribed_notice", "news_unsubscribed_notice", "news_stopped",
     "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
+    "staff_news_preview", "staff_news_confirm", "staff_news_cancelled", "staff_news_not_yours", "button_news_send",
+    "button_news_cancel",
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
@@ -312,13 +319,18 @@ def test_catalog_reads_a_templates_directory_or_its_bot_subdirectory(tmp_path: P
     assert TemplateCatalog(default_templates_dir()).names == TemplateCatalog(default_templates_dir() / "bot").names
 
 
-def test_no_staff_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
-    """Staff in a Telegram group cannot run `parole …`: their messages name who to ask instead."""
+def test_no_message_sends_people_to_a_terminal_command(catalog: TemplateCatalog) -> None:
+    """Customers and staff cannot run `parole …`: no bot message nor web page tells them to (they name who to
+    ask, or the bot command that does it). Only operators, who run the deployment, read a terminal command: the
+    web pages' line for a deployment without any brand yet (a brand admin always has one)."""
     faults = [
         f"{language}/{name}"
         for name in catalog.names
-        if name.startswith("staff_")
         for language in catalog.languages
-        if catalog.has(name, language) and "parole " in catalog.source(name, language)
+        if catalog.has(name, language) and _TERMINAL.search(catalog.source(name, language))
     ]
+    for page in sorted((default_templates_dir() / "web").glob("*.html")):
+        for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), start=1):
+            if _TERMINAL.search(line) and "not form.brands %}" not in line:
+                faults.append(f"web/{page.name}:{number}")
     assert faults == []

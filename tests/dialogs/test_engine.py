@@ -511,38 +511,116 @@ def test_help(engine: DialogEngine, renderer: MessageRenderer) -> None:
     )
 
 
-def test_cancel_with_a_rating_abandons_the_feedback(engine: DialogEngine, renderer: MessageRenderer) -> None:
+ASK_DISCARD = "ask_discard_rating [rating:discard rating:keep]"
+
+
+def test_cancel_with_a_rating_asks_whether_to_delete_it(engine: DialogEngine, renderer: MessageRenderer) -> None:
+    """/cancel after a rating: the customer chooses; other answers get the question again and change nothing."""
     played = play(
         engine,
         renderer,
         [
-            (Command("cancel"), ["cancelled"]),
-            (Command("cancel"), ["nothing_to_cancel"]),
-            (Text("4"), ["idle"]),
+            (Command("cancel"), [ASK_DISCARD]),
+            (Text("hein ?"), [ASK_DISCARD]),
+            (NonText("sticker"), [ASK_DISCARD]),
+            (Command("cancel"), [ASK_DISCARD]),
+            (Button("rate:4"), ["notice: expired_button"]),
+            (Command("help"), [f"help + {ASK_DISCARD}"]),
         ],
         state=at_step(engine, renderer, 3).state,
         start=T0 + 100,
     )
-    assert [(r.id, r.status, r.rating) for r in played.feedback] == [("fb-1", FeedbackStatus.ABANDONED, 3)]
-    assert (played.state.step, played.state.rating) == (None, None)
+    # The feedback stays in progress (each turn keeps it alive), neither kept nor deleted yet.
+    assert {(r.id, r.status, r.rating) for r in played.feedback} == {("fb-1", FeedbackStatus.IN_PROGRESS, 3)}
+    assert not any(o.discarded for o in played.outcomes)
+    assert (played.state.step, played.state.rating) == ("discard_rating", 3)
+
+
+@pytest.mark.parametrize("answer", [Button("rating:keep"), Text("Garder"), Text("garder !"), Text("keep")], ids=repr)
+def test_cancel_then_keep_abandons_the_feedback(engine: DialogEngine, renderer: MessageRenderer, answer: Event) -> None:
+    clicked = isinstance(answer, Button)
+    played = play(
+        engine,
+        renderer,
+        [
+            (Command("cancel"), [ASK_DISCARD]),
+            (answer, ["edit: cancelled" if clicked else "cancelled"]),
+            (Command("cancel"), ["nothing_to_cancel"]),
+            (Text("4"), ["idle"]),
+            (Button("rating:discard"), ["notice: expired_button"]),  # the old question's other button
+        ],
+        state=at_step(engine, renderer, 3).state,
+        start=T0 + 100,
+    )
+    assert [(r.id, r.status, r.rating) for r in played.feedback][-1] == ("fb-1", FeedbackStatus.ABANDONED, 3)
+    assert not any(o.discarded for o in played.outcomes)
+    assert (played.state.step, played.state.rating, played.state.feedback_id) == (None, None, "fb-1")
+
+
+@pytest.mark.parametrize(
+    "answer", [Button("rating:discard"), Text("Supprimer ma note"), Text("supprimer"), Text("Delete")], ids=repr
+)
+def test_cancel_then_delete_takes_the_feedback_back(
+    engine: DialogEngine, renderer: MessageRenderer, answer: Event
+) -> None:
+    clicked = isinstance(answer, Button)
+    played = play(
+        engine,
+        renderer,
+        [
+            (Command("cancel"), [ASK_DISCARD]),
+            (answer, ["edit: rating_discarded" if clicked else "rating_discarded"]),
+            (Command("cancel"), ["nothing_to_cancel"]),
+            (Button("rating:keep"), ["notice: expired_button"]),
+        ],
+        state=at_step(engine, renderer, 3).state,
+        start=T0 + 100,
+    )
+    assert all(r.status is FeedbackStatus.IN_PROGRESS for r in played.feedback)  # never abandoned nor complete
+    [taken_back] = [record for outcome in played.outcomes for record in outcome.discarded]
+    assert (taken_back.id, taken_back.rating, taken_back.venue) == ("fb-1", 3, VENUE)
+    state = played.state
+    assert (state.step, state.rating, state.feedback_id, state.created_at) == (None, None, None, 0.0)
+
+
+def test_discard_question_times_out_as_the_feedback_does(engine: DialogEngine, renderer: MessageRenderer) -> None:
+    """Left unanswered, the question ends with the conversation: the sweeper counts the feedback as abandoned
+    (kept), and a late answer is an idle message."""
+    played = play(
+        engine,
+        renderer,
+        [(Command("cancel"), [ASK_DISCARD]), (Later(3600), []), (Text("supprimer"), ["idle"])],
+        state=at_step(engine, renderer, 2).state,
+        start=T0 + 100,
+    )
+    assert not any(o.discarded for o in played.outcomes)
 
 
 @pytest.mark.parametrize(
     ("language", "told"),
     [
-        ("fr", "C'est arrêté. Votre note (3/5) et ce que vous avez déjà écrit sont gardés : l'équipe de Quick Massy"),
-        ("en", "Stopped. Your rating (3/5) and what you already wrote are kept: the Quick Massy team"),
+        ("fr", "Vous arrêtez là. Que faire de votre note (3/5) ?"),
+        ("en", "Stopping here. What should happen to your rating (3/5)?"),
     ],
 )
-def test_cancel_after_a_rating_says_what_is_kept(
+def test_cancel_after_a_rating_says_what_each_choice_does(
     engine: DialogEngine, renderer: MessageRenderer, language: str, told: str
 ) -> None:
-    """/cancel does not silently keep the rating: the customer reads that it is kept and when a new one can come."""
+    """/cancel does not silently keep the rating: the customer reads what deleting and keeping do."""
     state = at_step(engine, renderer, 3).state
-    outcome = engine.handle(state, Command("cancel"), now=T0 + 100, new_feedback_id="fb-2")
-    [reply] = outcome.replies
-    text = renderer.render_reply(reply, language).text
-    assert text.startswith(told) and ("dans 24 h" in text or "in 24 h" in text)
+    asked = engine.handle(state, Command("cancel"), now=T0 + 100, new_feedback_id="fb-2")
+    [reply] = asked.replies
+    rendered = renderer.render_reply(reply, language)
+    assert rendered.text.startswith(told) and ("dans 24 h" in rendered.text or "in 24 h" in rendered.text)
+    assert [label for row in rendered.buttons for label, _ in row] == (
+        ["Supprimer ma note", "Garder"] if language == "fr" else ["Delete my rating", "Keep it"]
+    )
+    kept = engine.handle(asked.state, Button("rating:keep"), now=T0 + 110, new_feedback_id="fb-2")
+    text = renderer.render_reply(kept.replies[0], language).text
+    assert text.startswith("C'est arrêté. Votre note (3/5)" if language == "fr" else "Stopped. Your rating (3/5)")
+    deleted = engine.handle(asked.state, Button("rating:discard"), now=T0 + 110, new_feedback_id="fb-2")
+    text = renderer.render_reply(deleted.replies[0], language).text
+    assert text.startswith("Votre note est supprimée" if language == "fr" else "Your rating is deleted")
 
 
 def test_cancel_without_a_rating(engine: DialogEngine, renderer: MessageRenderer) -> None:

@@ -137,6 +137,18 @@ async def test_replies_forwards_copies_and_files(emulator: BotApiEmulator, tg: B
     assert [m.kind for m in emulator.bot_messages(staff.id)] == ["text", "text", "document"]
 
 
+async def test_a_photo_sent_again_by_its_file_id(emulator: BotApiEmulator, tg: Bot) -> None:
+    """A file_id Telegram knows sends that same photo again (its sizes); one it does not know is refused."""
+    user = await started(emulator)
+    await emulator.send_media(user, "photo")
+    sizes = emulator.chat_messages(user.id)[-1].payload["photo"]
+    staff = emulator.add_group("Staff", members=[user])
+    again = await tg.send_photo(staff.id, sizes[-1]["file_id"], caption="📷 Client")
+    assert [p.file_unique_id for p in again.photo] == [s["file_unique_id"] for s in sizes]
+    with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
+        await tg.send_photo(staff.id, "EMU-photo1280-999999")
+
+
 async def test_who_the_bot_cannot_write_to(emulator: BotApiEmulator, tg: Bot) -> None:
     stranger = emulator.add_user("Stranger")
     with pytest.raises(Forbidden, match="bot can't initiate conversation with a user"):

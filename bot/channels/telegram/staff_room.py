@@ -11,12 +11,21 @@ messages in groups are staff talking among themselves: ignored.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from telegram import CallbackQuery, ChatMemberUpdated, Message, Update
+from telegram import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
@@ -29,11 +38,15 @@ from bot.insights.stats import parse_day
 from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards, closed_status
-from bot.staff.commands import STAFF_COMMANDS, STAFF_HELP_COMMANDS
+from bot.staff.commands import NEWS_DROP_PREFIX, NEWS_SEND_PREFIX, STAFF_COMMANDS, STAFF_HELP_COMMANDS
 from bot.staff.relay import Relay
 from bot.staff.rooms import LinkProblem, LinkRefused, RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
+from bot.storage import keys
+from bot.storage.identity import CustomerId
+from bot.storage.venues import Venue
 from bot.storage.vocabulary import VocabularyStore
+from dialogs.markup import fit_html
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
@@ -47,6 +60,7 @@ _LINK_PROBLEMS = {
 }
 MAX_LISTED = 30
 _PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})?\.\.(\d{4}-\d{2}-\d{2})?$")
+NEWS_DRAFT_SECONDS = 3600  # a /news preview's buttons work this long
 
 
 def _period(found: re.Match[str] | None) -> tuple[float | None, float | None]:
@@ -204,6 +218,7 @@ class StaffRoomChat:
         await self.cards.say(linked.room, "staff_linked", variables, reply_to=message.message_id)
         if linked.replaced is not None:
             await self.cards.say(linked.replaced, "staff_moved", {**variables, "title": linked.room.title})
+        await self.relay.post_waiting(linked.room)  # what customers wrote while no room covered their tickets
 
     async def _unlink(self, room: StaffRoom, message: Message) -> None:
         assert message.from_user is not None
@@ -248,19 +263,22 @@ class StaffRoomChat:
             await self.cards.say(room, "staff_vocab_refused", {"problem": str(refused)}, reply_to=reply)
 
     async def _news(self, room: StaffRoom, message: Message, args: str) -> None:
-        """`/news VENUE [FROM..TO] TEXT`: a message to the venue's customers who opted in (in that period)."""
+        """`/news [VENUE] [FROM..TO] TEXT`: a message to the venue's customers who opted in (in that period), shown
+        first as they will read it with their number and Envoyer / Annuler; nothing goes out before Envoyer. In a
+        venue's room, VENUE is that venue's and may be left out."""
         assert message.from_user is not None and self.news is not None
         reply = message.message_id
         if not await self.auth.is_admin(room.chat_id, message.from_user.id):
             await self.cards.say(room, "staff_admin_only", {}, reply_to=reply)
             return
-        venue_code, _, rest = args.strip().partition(" ")
-        first, _, after = rest.strip().partition(" ")
+        venue_code, rest = await self._news_venue(room, args.strip())
+        first, _, after = rest.partition(" ")
         period = _PERIOD.match(first)
-        text = after.strip() if period else rest.strip()
+        text = after.strip() if period else rest
         if not venue_code or not text or (period and not any(period.groups())):
-            await self.cards.say(room, "staff_news_usage", {}, reply_to=reply)
+            await self.cards.say(room, "staff_news_usage", {"venue_room": room.venue is not None}, reply_to=reply)
             return
+        since, until = None, None
         try:
             since, until = _period(period)
             if not room.covers(venue_code):
@@ -272,11 +290,104 @@ class StaffRoomChat:
         if not chats:
             await self.cards.say(room, "staff_news_nobody", {"venue_name": venue.name}, reply_to=reply)
             return
-        if not await self.tickets.claim_relay(room.brand, room.chat_id, message.message_id):
-            return  # the same update delivered again: the message is already going out
+        draft = {"venue": venue.code, "text": text, "since": since, "until": until, "by": message.from_user.id}
+        await self._news_preview(room, message.message_id, venue, len(chats), draft)
+
+    async def _news_venue(self, room: StaffRoom, args: str) -> tuple[str, str]:
+        """The venue a /news names and the rest of it: a venue's room's own venue when its first word names no
+        venue of the brand (another venue's code stays, to be refused)."""
+        first, _, rest = args.partition(" ")
+        if room.venue is None or first == room.venue:
+            return first, rest.strip()
+        try:
+            await self.cards.store.get_venue(room.brand, first)
+        except NotFound:
+            return room.venue, args
+        return first, rest.strip()
+
+    async def _news_preview(
+        self, room: StaffRoom, command: int, venue: Venue, count: int, draft: Mapping[str, object]
+    ) -> None:
+        """The message as customers will read it, between what it is and "send to N customers?", with the buttons;
+        the draft waits for them an hour."""
+        assert self.news is not None
+        renderer = await self.cards.renderer_for(room.brand, room.venue)
+        brand_name = (await self.cards.store.get_brand(room.brand)).name
+        sample = {"venue_name": venue.name, "brand_name": brand_name, "text": draft["text"]}
+        parts = [
+            MessagePart("staff_news_preview", {"venue_name": venue.name}),
+            MessagePart("news_message", sample),
+            MessagePart("staff_news_confirm", {"count": count}),
+        ]
+        shown = fit_html("\n\n".join(renderer.render(part, room.language) for part in parts))
+        send = renderer.render_label(MessagePart("button_news_send"), room.language)
+        cancel = renderer.render_label(MessagePart("button_news_cancel"), room.language)
+        buttons = InlineKeyboardMarkup(
+            [[
+                InlineKeyboardButton(send, callback_data=f"{NEWS_SEND_PREFIX}{command}"),
+                InlineKeyboardButton(cancel, callback_data=f"{NEWS_DROP_PREFIX}{command}"),
+            ]]
+        )  # fmt: skip
+        key = keys.news_draft(room.brand, room.chat_id, command)
+        await self.rooms.redis.set(key, json.dumps(draft, ensure_ascii=False), ex=NEWS_DRAFT_SECONDS)
+        say = functools.partial(
+            self.cards.bot.send_message, room.chat_id, shown, parse_mode=ParseMode.HTML, reply_markup=buttons,
+            reply_parameters=ReplyParameters(command, allow_sending_without_reply=True),
+        )  # fmt: skip
+        await call_telegram(say, idempotent=False, what="news preview")
+
+    async def _news_button(self, query: CallbackQuery, room: StaffRoom | None) -> str | None:
+        """Envoyer or Annuler under a /news preview, by its author, once; the notice to show (None: done)."""
+        data = query.data or ""
+        sending = data.startswith(NEWS_SEND_PREFIX)
+        command = data.removeprefix(NEWS_SEND_PREFIX if sending else NEWS_DROP_PREFIX)
+        language = room.language if room is not None else "fr"
+        if room is None or self.news is None or not command.isdigit() or query.message is None:
+            return self._notice("expired_button", {}, language)
+        key = keys.news_draft(room.brand, room.chat_id, int(command))
+        raw = await self.rooms.redis.get(key)  # another room's button names no draft of this one
+        if raw is None:
+            return self._notice("expired_button", {}, language)  # sent, cancelled, or older than an hour
+        draft = json.loads(raw)
+        if query.from_user.id != draft["by"] or not await self.auth.is_admin(room.chat_id, query.from_user.id):
+            return self._notice("staff_news_not_yours", {}, language)
+        if not await self.rooms.redis.getdel(key):
+            return self._notice("expired_button", {}, language)  # pressed twice at once: the other press won
+        preview = query.message.message_id
+        if not sending:
+            cancelled = self.renderer.render(MessagePart("staff_news_cancelled"), language)
+            edit = functools.partial(
+                self.cards.bot.edit_message_text, cancelled, chat_id=room.chat_id, message_id=preview,
+                parse_mode=ParseMode.HTML,
+            )  # fmt: skip
+            await call_telegram(edit, idempotent=True, what="news preview cancelled")
+            return None
+        unbutton = functools.partial(
+            self.cards.bot.edit_message_reply_markup, chat_id=room.chat_id, message_id=preview, reply_markup=None
+        )
+        await call_telegram(unbutton, idempotent=True, what="news preview sent")
+        text = str(draft["text"])
+        try:  # the subscribers of now: some may have left since the preview
+            since, until = draft["since"], draft["until"]
+            venue, chats = await self.news.prepare(room.brand, str(draft["venue"]), text, since=since, until=until)
+        except (InvalidInput, NotFound) as refused:
+            await self.cards.say(room, "staff_news_refused", {"problem": str(refused)}, reply_to=preview)
+            return None
+        if not chats:
+            await self.cards.say(room, "staff_news_nobody", {"venue_name": venue.name}, reply_to=preview)
+            return None
+        await self._broadcast(room, venue, chats, text, reply_to=preview)
+        return None
+
+    async def _broadcast(
+        self, room: StaffRoom, venue: Venue, chats: list[CustomerId], text: str, *, reply_to: int
+    ) -> None:
+        """Start a confirmed /news as a job in Redis (whichever bot process holds its lease sends it, and another
+        finishes it if that one stops); its report in the room, edited as it goes."""
+        assert self.news is not None
         job = await self.news.create(venue, chats, text, room=room.chat_id, language=room.language)
         nothing_yet = BroadcastReport(venue.brand, venue.code, venue.name, len(chats))
-        started = await self.cards.say(room, "staff_news_progress", _report(nothing_yet), reply_to=reply)
+        started = await self.cards.say(room, "staff_news_progress", _report(nothing_yet), reply_to=reply_to)
         if started is not None:
             job = await self.news.jobs.reported_in(job, started.message_id)
         self.news.start(job)
@@ -375,7 +486,9 @@ class StaffRoomChat:
         notice: str | None = None
         wanted = closed_status(query.data or "")
         room = await self.rooms.get(query.message.chat.id) if query.message is not None else None
-        if wanted is not None and room is not None:
+        if (query.data or "").startswith((NEWS_SEND_PREFIX, NEWS_DROP_PREFIX)):
+            notice = await self._news_button(query, room)
+        elif wanted is not None and room is not None:
             status, number = wanted
             if not await self.auth.is_staff(room.chat_id, query.from_user.id):
                 notice = self._notice("staff_not_allowed_notice", {}, room.language)

@@ -97,7 +97,7 @@ def _message(update_id: int, message: object) -> Inbound | None:
         return None
     caption = message.get("caption")
     if text is None and isinstance(caption, str) and caption.strip():
-        text = caption  # a photo with a few words: the words are the answer (the photo cannot be kept)
+        text = caption  # a photo with a few words: the words are the answer (after the journey, the photo goes too)
     location = None
     kind = None
     if text is None:
@@ -118,7 +118,16 @@ def _message(update_id: int, message: object) -> Inbound | None:
         text=text,
         kind=kind,
         location=location,
+        photo=_largest_photo(message.get("photo")),
     )
+
+
+def _largest_photo(sizes: object) -> str | None:
+    """The file_id of a photo's largest size (Telegram lists them smallest first), or None."""
+    if not isinstance(sizes, list) or not sizes or not isinstance(sizes[-1], Mapping):
+        return None
+    file_id = sizes[-1].get("file_id")
+    return file_id if isinstance(file_id, str) and 0 < len(file_id) <= 256 else None
 
 
 def _button(update_id: int, query: object) -> Inbound | None:

@@ -19,6 +19,7 @@ from bot.storage.identity import CustomerId
 
 WHATSAPP: Final = "whatsapp"
 MAX_TEXT: Final = 10_000  # characters of a message kept (WhatsApp allows 65,536; the core cuts further)
+_CAPTIONED: Final = frozenset({"image", "video", "document"})  # the kinds Meta sends with a `caption`
 _WAMID: Final = re.compile(r"^[A-Za-z0-9._=+/:-]{1,256}$")
 # Country codes where French is what a customer most likely reads (WhatsApp tells no app language).
 _FRENCH_CODES: Final = ("33", "32", "41", "352", "377", "262", "508", "590", "594", "596", "687", "689")
@@ -153,8 +154,11 @@ def _message(item: object) -> Incoming | None:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # type: ignore[operator]  # numbers, checked above
             return None  # found by the fuzz test: Redis refuses such a point when nearby venues are searched
         common.update(kind="location", location=(float(latitude), float(longitude)))  # type: ignore[arg-type]
+    elif kind in _CAPTIONED and isinstance(content, Mapping) and _str(content.get("caption"), MAX_TEXT):
+        common["text"] = content["caption"]  # an image with a few words: the words are the answer, as on Telegram
     else:  # image, audio, video, document, sticker, reaction, contacts, order, system, unsupported...
-        common["kind"] = kind if kind.isidentifier() else "other"
+        # The core's word for a picture is Telegram's; WhatsApp's media id is not one the staff rooms' bot can send.
+        common["kind"] = "photo" if kind == "image" else kind if kind.isidentifier() else "other"
     inbound = Inbound(number, customer, language_of(sender), **common)
     return Incoming(wamid, inbound, int(timestamp))
 

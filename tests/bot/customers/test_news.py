@@ -19,10 +19,11 @@ from bot.cli.serve import RunningBot
 from bot.config import Settings
 from bot.customers.news import NewsSender, NewsStore, SendBudget
 from bot.seam.commands import NEWS_IN, NEWS_OUT
+from bot.staff.commands import NEWS_DROP_PREFIX, NEWS_SEND_PREFIX
 from bot.storage import keys
 from bot.storage.identity import CustomerId
-from emulator import RecordedMessage
-from tests.bot.staff_scene import Scene
+from emulator import EmulatedChat, RecordedMessage
+from tests.bot.staff_scene import Said, Scene
 from tests.support import BotTurn, Customer
 
 DAY = 24 * 3600.0
@@ -40,6 +41,32 @@ async def _opt_in(scene: Scene, customer: Customer) -> BotTurn:
     thanks = _thanks(scene, customer)
     [data] = [d for d in _datas(thanks) if d.startswith(NEWS_IN)]
     return await customer.tap(data, thanks)
+
+
+async def _confirm(scene: Scene, chat: EmulatedChat | None = None) -> Said:
+    """Press Envoyer under the room's last /news preview (as Maria, its author, by default)."""
+    preview = _preview(scene, chat)
+    [data] = [d for d in _datas(preview) if d.startswith(NEWS_SEND_PREFIX)]
+    mark = scene.mark()
+    await scene.emulator.click(scene.maria, preview, data)
+    return scene.since(mark)
+
+
+def _preview(scene: Scene, chat: EmulatedChat | None = None) -> RecordedMessage:
+    """The room's last /news preview whose buttons are still there."""
+    messages = reversed(scene.emulator.bot_messages((chat or scene.room).id))
+    return next(m for m in messages if any(d.startswith(NEWS_SEND_PREFIX) for d in _datas(m)))
+
+
+def _buttons_of(scene: Scene, message: RecordedMessage) -> list[str]:
+    current = scene.emulator.chat_messages(message.chat_id)
+    return [label for m in current if m.message_id == message.message_id for row in m.buttons() for label, _ in row]
+
+
+async def _news(scene: Scene, text: str, chat: EmulatedChat | None = None) -> Said:
+    """Maria sends /news and confirms it."""
+    await scene.staff_says(scene.maria, text, chat=chat)
+    return await _confirm(scene, chat)
 
 
 def _news_to(scene: Scene, mark: int, customer: Customer) -> list[str]:
@@ -93,7 +120,18 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     mark = scene.mark()
     text = "Vous l'aviez demandé : une 2e caisse <b>ouvre</b> !"
     said = await scene.staff_says(scene.maria, f"/news {scene.massy.code} {text}")
+    assert said.text(scene.room.id) == (  # a preview: the message as customers will read it, and their number
+        "Aperçu : les clients abonnés aux nouvelles de Quick Massy recevront ce message :\n\n"
+        "📣 Quick Massy — vous nous l'avez dit, voici ce que nous avons fait :\n\n"
+        "Vous l'aviez demandé : une 2e caisse <b>ouvre</b> !\n\nEnvoyer à 2 clients ?"
+    )
+    preview = _preview(scene)
+    assert _buttons_of(scene, preview) == ["Envoyer", "Annuler"]
+    await staff_bot.staff.news.idle()
+    assert not _news_to(scene, mark, people["Ann"])  # nothing goes before Envoyer
+    said = await _confirm(scene)
     assert "envoi en cours, 0 envoyée sur 2" in said.text(scene.room.id)
+    assert _buttons_of(scene, preview) == []  # pressed: its buttons are gone
     await staff_bot.staff.news.idle()
     [sent] = _news_to(scene, mark, people["Ann"])
     assert (
@@ -131,11 +169,11 @@ async def test_a_period_and_bad_requests_send_nothing(scene: Scene, staff_bot: R
     today = dt.datetime.fromtimestamp(scene.clock(), dt.UTC).date()
     earlier = (today - dt.timedelta(days=2)).isoformat()
     mark = scene.mark()
-    await scene.staff_says(scene.maria, f"/news {scene.massy.code} ..{earlier} Pour les premiers inscrits")
+    await _news(scene, f"/news {scene.massy.code} ..{earlier} Pour les premiers inscrits")
     await staff_bot.staff.news.idle()
     assert _news_to(scene, mark, people["Ann"]) and not _news_to(scene, mark, people["Bea"])
     mark = scene.mark()
-    await scene.staff_says(scene.maria, f"/news {scene.massy.code} {today.isoformat()}.. Pour les derniers")
+    await _news(scene, f"/news {scene.massy.code} {today.isoformat()}.. Pour les derniers")
     await staff_bot.staff.news.idle()
     assert not _news_to(scene, mark, people["Ann"]) and _news_to(scene, mark, people["Bea"])
     orly_room = scene.emulator.add_group("Quick Orly — équipe", admins=[scene.maria])
@@ -163,6 +201,10 @@ async def test_the_same_update_twice_sends_once(scene: Scene, staff_bot: Running
     mark = scene.mark()
     delivery = await scene.emulator.send_text(scene.maria, f"/news {scene.massy.code} Une fois", chat=scene.room)
     await scene.emulator.deliver_raw(delivery.update)  # Telegram delivers it again
+    assert len([m for m in scene.emulator.bot_messages(scene.room.id) if m.buttons()]) == 1  # one preview
+    command = delivery.update["message"]["message_id"]
+    click = await scene.emulator.click(scene.maria, _preview(scene), f"{NEWS_SEND_PREFIX}{command}")
+    await scene.emulator.deliver_raw(click.update)  # the press delivered again
     await staff_bot.staff.news.idle()
     assert len(_news_to(scene, mark, people["Ann"])) == 1
 
@@ -282,7 +324,8 @@ async def _broadcast_stopped_after(
     first.budget = budget = _StoppingBudget(staff_bot.store.redis, sends)
     first.lease = 0.5
     mark = scene.mark()
-    said = await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    said = await _confirm(scene)
     assert "envoi en cours, 0 envoyée sur 6" in said.text(scene.room.id)
     await asyncio.wait_for(budget.reached.wait(), 10)
     other = NewsSender(
@@ -362,7 +405,83 @@ async def test_news_take_the_bots_one_budget_after_answers_and_cards(
 
     monkeypatch.setattr(outbound, "pace", spied)
     await scene.staff_says(scene.maria, f"/news {scene.massy.code} Une 2e caisse ouvre !")
+    await _confirm(scene)
     await staff_bot.staff.news.idle()
     to_customers = [p for p, chat in asked if chat in {str(c.user.id) for c in people.values()}]
     assert to_customers == [Priority.BROADCAST, Priority.BROADCAST]
     assert {p for p, chat in asked if chat == str(scene.room.id)} == {Priority.CARD}
+
+
+async def test_news_in_a_venue_room_previews_and_waits_for_its_author(scene: Scene, staff_bot: RunningBot) -> None:
+    """In a venue's room /news needs no code; the preview counts the subscribers; Annuler sends nothing; only its
+    author presses its buttons, once, within the hour."""
+    people = await _customers(scene, "Ann", "Bea")
+    for customer in people.values():
+        await scene.feedback(customer, scene.orly, rating=4, reason="Bien", notify=False)
+        await _opt_in(scene, customer)
+    orly_room = scene.emulator.add_group("Quick Orly — équipe", members=[scene.julien], admins=[scene.maria])
+    await scene.link(orly_room, scene.maria, venue=scene.orly.code)
+    usage = await scene.staff_says(scene.maria, "/news", chat=orly_room)
+    assert "/news TEXTE : à tous ceux de cet établissement" in usage.text(orly_room.id)
+    mark = scene.mark()
+    said = await scene.staff_says(scene.maria, "/news Nouveau : le drive ouvre à 7 h.", chat=orly_room)
+    shown = said.text(orly_room.id)
+    assert "nouvelles de Quick Orly recevront ce message" in shown
+    assert "Nouveau : le drive ouvre à 7 h." in shown and shown.endswith("Envoyer à 2 clients ?")
+    preview = _preview(scene, orly_room)
+    [send, drop] = _datas(preview)
+    assert send.startswith(NEWS_SEND_PREFIX) and drop.startswith(NEWS_DROP_PREFIX)
+    # Julien (staff, not the author) presses: refused, nothing changes.
+    foreign = await scene.emulator.click(scene.julien, preview, send)
+    assert any("Seule la personne qui a écrit ce /news" in str(c.params.get("text")) for c in foreign.calls)
+    assert _buttons_of(scene, preview) == ["Envoyer", "Annuler"]
+    # Maria cancels: the preview says so, its buttons go; nothing reached the customers.
+    cancelled = await scene.emulator.click(scene.maria, preview, drop)
+    assert [c.method for c in cancelled.calls if c.method.startswith("edit")] == ["editMessageText"]
+    assert _buttons_of(scene, preview) == []
+    assert "Annulé : ce message n'est parti chez personne." in scene.since(mark).text(orly_room.id)
+    # A preview left over an hour: its Envoyer is refused as a stale button.
+    await scene.staff_says(scene.maria, "/news Deuxième essai", chat=orly_room)
+    late = _preview(scene, orly_room)
+    for key in [k async for k in staff_bot.store.redis.scan_iter(match="parole:{quick}:news-draft:*")]:
+        await staff_bot.store.redis.delete(key)  # what its expiry (an hour) does
+    stale = await _confirm(scene, orly_room)
+    assert any("n'est plus actif" in str(c.params.get("text")) for c in stale.calls)
+    assert "envoi en cours" not in stale.text(orly_room.id) and _buttons_of(scene, late) == ["Envoyer", "Annuler"]
+    await staff_bot.staff.news.idle()
+    for customer in people.values():
+        assert not _news_to(scene, mark, customer)
+    # Confirmed by its author: sent, once.
+    await scene.staff_says(scene.maria, "/news Troisième essai", chat=orly_room)
+    sent = await _confirm(scene, orly_room)
+    assert "envoi en cours, 0 envoyée sur 2" in sent.text(orly_room.id)
+    await staff_bot.staff.news.idle()
+    for customer in people.values():
+        assert [t.endswith("Troisième essai") for t in _news_to(scene, mark, customer)] == [True]
+
+
+async def test_forged_news_buttons_send_nothing(scene: Scene, staff_bot: RunningBot) -> None:
+    """Callback data no preview carries (another number, not a number, a room's other message) change nothing."""
+    people = await _customers(scene, "Ann")
+    await _opt_in(scene, people["Ann"])
+    await scene.staff_says(scene.maria, f"/news {scene.massy.code} Bientôt du nouveau")
+    preview = _preview(scene)
+    [send, _] = _datas(preview)
+    julien = await scene.emulator.click(scene.julien, preview, send)  # a real press, refused: its shape to forge
+    mark = scene.mark()
+    for data in (
+        f"{send}0",
+        f"{NEWS_SEND_PREFIX}abc",
+        f"{NEWS_DROP_PREFIX}",
+        f"{NEWS_SEND_PREFIX}{preview.message_id}",
+    ):
+        forged = json.loads(json.dumps(julien.update))
+        forged.pop("update_id")
+        forged["callback_query"].update(data=data, **{"from": scene.maria.to_json()})
+        await scene.emulator.deliver_raw(forged)
+    await staff_bot.staff.news.idle()
+    assert not _news_to(scene, mark, people["Ann"]) and scene.since(mark).texts(scene.room.id) == []
+    assert _buttons_of(scene, preview) == ["Envoyer", "Annuler"]  # still waiting for its author's press
+    await _confirm(scene)
+    await staff_bot.staff.news.idle()
+    assert len(_news_to(scene, mark, people["Ann"])) == 1

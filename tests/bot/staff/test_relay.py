@@ -10,6 +10,7 @@ import pytest
 from bot.analysis.worker import AnalysisStore
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings
+from bot.formats import Formats
 from bot.insights.export import export_record
 from bot.staff.tickets import TicketStatus
 from bot.storage import keys
@@ -305,3 +306,112 @@ async def test_a_staff_answer_from_telegram_records_who_wrote_it(scene: Scene) -
     page = await ticket_context(scene.bot.store, tickets, ticket)
     labels = [item["label"] for item in page["thread"] if item["who"] == "staff"]
     assert labels == ["Équipe (Julien, Telegram)", "Équipe (Maria, Telegram)"]
+
+
+async def test_messages_written_before_any_room_wait_for_it(
+    staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock
+) -> None:
+    """A ticket opened while the brand had no staff room: what its customer writes is kept (they are told so), and
+    posted in the room once one is linked: the card, then the messages in order with when they were written."""
+    await staff_bot.store.add_brand("zinc", "Le Petit Zinc")
+    venue = await staff_bot.store.add_venue("zinc", "Le Petit Zinc")
+    customer = Customer.new(emulator)
+    await customer.say(f"/start {venue.token}")
+    await customer.say("2")
+    await customer.say("Le plat est arrivé froid.")
+    await customer.say("passer")
+    await staff_bot.staff.notifier.tick()  # the ticket opens; no room: no card
+    [ticket] = await staff_bot.staff.tickets.open_tickets("zinc")
+    assert ticket.card_message is None and ticket.room is None
+    written = [clock()]
+    first = await customer.say("Vous avez eu mon message ?")
+    assert "Votre message est gardé pour l'équipe du Petit Zinc" in first.text and "scannez" not in first.text
+    clock.advance(20 * 60)
+    written.append(clock())
+    await customer.say("Le serveur s'appelait Hugo.")
+    await customer.say("\u200b")  # nothing to pass on: not queued
+    clock.advance(3600)
+    marie = emulator.add_user("Marie")
+    room = emulator.add_group("Zinc — équipe", admins=[marie])
+    code = (await staff_bot.staff.rooms.invite("zinc", None, hours=1, now=clock())).code
+    mark = len(emulator.calls)
+    await emulator.send_text(marie, f"/link {code}", chat=room)
+    posted = [
+        t for c in emulator.calls[mark:] if c.method == "sendMessage" and c.params.get("chat_id") == room.id
+        for t in [str(c.response["result"]["text"])]
+    ]  # fmt: skip
+    assert "salon de l'équipe du Petit Zinc" in posted[0]
+    assert "Ticket n° 1001" in posted[1] and "Le plat est arrivé froid." in posted[1]  # the card
+    assert len(posted) == 4 and "Vous avez eu mon message ?" in posted[2] and "Hugo" in posted[3]
+    for text, at in zip(posted[2:], written, strict=True):  # each with when it was written (Paris time)
+        moments = {Formats("fr").moment(at), Formats("fr").moment(at + 1)}  # (a minute may turn meanwhile)
+        assert any(f"écrit le {moment}, avant que ce salon soit relié" in text for moment in moments), text
+    linked = await staff_bot.staff.tickets.get("zinc", 1001)
+    assert linked is not None and linked.room == room.id
+    assert await staff_bot.staff.tickets.waiting_for_room("zinc") == []
+    # The staff answer a message that waited by replying to it; the customer's next one is relayed as usual.
+    queued = emulator.bot_messages(room.id)[2]
+    mark = len(emulator.calls)
+    await emulator.send_text(marie, "Oui, désolés : nous offrons le dessert.", chat=room, reply_to=queued)
+    relayed = [
+        c for c in emulator.calls[mark:] if c.method == "sendMessage" and c.params["chat_id"] == customer.user.id
+    ]
+    assert relayed and "nous offrons le dessert" in str(relayed[0].params["text"])
+    after = await customer.say("Merci !")
+    assert "Transmis à l'équipe du Petit Zinc" in after.text
+
+
+async def test_a_photo_after_the_journey_goes_to_the_room(scene: Scene) -> None:
+    """After the journey a photo reaches the ticket's room under its card (sendPhoto with the bot's own file_id, the
+    caption kept), and the thread keeps it; with no ticket the customer is told plainly it reaches nobody."""
+    stranger = Customer.new(scene.emulator, "Bea")
+    told = await stranger.send("photo")
+    assert "Je ne peux transmettre cette photo à personne" in told.text and told.calls[-1].method == "sendMessage"
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    mark = scene.mark()
+    sent = await customer.send("photo", caption="La porte des toilettes, cassée depuis un mois.")
+    assert "Transmis à l'équipe de Quick Massy" in sent.text
+    [photo] = scene.since(mark).to(scene.room.id, "sendPhoto")
+    original = scene.emulator.chat_messages(customer.user.id)[-2]  # the customer's photo, before the answer
+    assert photo.params["photo"] == original.payload["photo"][-1]["file_id"]  # its largest size, sent again
+    assert photo.params["reply_parameters"]["message_id"] == scene.card(1001).message_id
+    in_room = scene.last_in_room()
+    assert in_room.kind.value == "photo" and in_room.text.startswith("📷 Client #")
+    assert "ticket n° 1001 (Quick Massy)" in in_room.text and "cassée depuis un mois" in in_room.text
+    plain = await customer.send("photo")  # without a caption
+    assert "Transmis" in plain.text and scene.last_in_room().text.endswith("(Quick Massy)")
+    thread = await scene.bot.staff.tickets.thread("quick", (await _ticket_feedback(scene, 1001)))
+    assert [m.text for m in thread][-2:] == ["📷 La porte des toilettes, cassée depuis un mois.", "📷"]
+    # The staff answer a photo by replying to it, as to any message of the thread.
+    said = await scene.staff_says(scene.julien, "Merci, le plombier passe demain.", reply_to=scene.last_in_room())
+    assert "le plombier passe demain" in said.text(customer.user.id)
+
+
+async def _ticket_feedback(scene: Scene, number: int) -> str:
+    ticket = await scene.bot.staff.tickets.get("quick", number)
+    assert ticket is not None
+    return ticket.feedback
+
+
+async def test_a_room_linked_after_the_ticket_gets_its_card_at_the_next_message(
+    staff_bot: RunningBot, emulator: BotApiEmulator, clock: Clock
+) -> None:
+    """Linked after the ticket opened (nothing was waiting for it): the customer's next message brings the card
+    to the room, and goes under it."""
+    await staff_bot.store.add_brand("zinc", "Le Petit Zinc")
+    venue = await staff_bot.store.add_venue("zinc", "Le Petit Zinc")
+    customer = Customer.new(emulator)
+    for said in (f"/start {venue.token}", "2", "Le plat est arrivé froid.", "passer"):
+        await customer.say(said)
+    await staff_bot.staff.notifier.tick()
+    marie = emulator.add_user("Marie")
+    room = emulator.add_group("Zinc — équipe", admins=[marie])
+    code = (await staff_bot.staff.rooms.invite("zinc", None, hours=1, now=clock())).code
+    await emulator.send_text(marie, f"/link {code}", chat=room)
+    assert len(emulator.bot_messages(room.id)) == 1  # "linked": nothing waited
+    told = await customer.say("Vous avez eu mon message ?")
+    assert "Transmis à l'équipe du Petit Zinc" in told.text
+    card, message = emulator.bot_messages(room.id)[1:]
+    assert "Ticket n° 1001" in card.text and "Vous avez eu mon message ?" in message.text
+    assert message.reply_to_message_id == card.message_id

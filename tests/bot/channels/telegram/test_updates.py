@@ -81,11 +81,16 @@ def test_what_the_customer_chat_reads_of_each_shape() -> None:
 
 def test_a_captioned_photo_is_read_as_its_caption() -> None:
     """A photo with "les frites étaient froides" under it answers with those words, not "send text"."""
-    photo = [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]
+    photo = [
+        {"file_id": "small", "file_unique_id": "s", "width": 90, "height": 90},
+        {"file_id": "large", "file_unique_id": "l", "width": 1280, "height": 960},
+    ]
     captioned = read_json(message(photo=photo, caption="Les frites étaient froides"))
-    assert captioned == Inbound(7, AWA, "fr", message_id=3, text="Les frites étaient froides")
+    assert captioned == Inbound(7, AWA, "fr", message_id=3, text="Les frites étaient froides", photo="large")
     bare = read_json(message(photo=photo, caption="  "))
-    assert bare is not None and (bare.text, bare.kind) == (None, "photo")
+    assert bare is not None and (bare.text, bare.kind, bare.photo) == (None, "photo", "large")  # its largest size
+    odd = read_json(message(photo=[{"file_id": 7}], caption="Bonjour"))
+    assert odd is not None and (odd.text, odd.photo) == ("Bonjour", None)  # no file_id to pass on: the text only
 
 
 @pytest.mark.parametrize(

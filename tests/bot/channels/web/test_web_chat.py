@@ -87,6 +87,24 @@ async def test_a_reload_shows_the_same_conversation_and_a_typed_rating_works(
     assert [m.text for m in again.messages] == [m.text for m in page.messages]  # not greeted twice
 
 
+async def test_cancel_after_a_rating_deletes_it_on_the_web(scene: Scene, visitors: Callable[..., Visitor]) -> None:
+    """The conversation is the channels' one: /cancel on the page offers the same choice, and the deleted rating
+    leaves no feedback and no wait before a new one."""
+    visitor = visitors()
+    await visitor.get(f"/c/{scene.massy.token}")
+    await visitor.say("2")
+    page = await visitor.say("/cancel")
+    assert "Que faire de votre note (2/5) ?" in page.bot_texts[-1]
+    assert [label for label, _ in page.last.buttons] == ["Supprimer ma note", "Garder"]
+    page = await visitor.tap("Supprimer ma note")
+    assert "Votre note est supprimée" in page.bot_texts[-1]
+    assert [f async for f in scene.bot.store.iter_feedback()] == []
+    page = await visitor.say("/start")
+    assert "Quelle note" in page.bot_texts[-1]  # no "already rated": the rating was never given
+    page = await visitor.say("5")
+    assert "Qu'avez-vous le plus apprécié ?" in page.bot_texts[-1]
+
+
 async def test_a_staff_reply_reaches_the_web_customer_who_answers_back(
     scene: Scene, visitors: Callable[..., Visitor]
 ) -> None:

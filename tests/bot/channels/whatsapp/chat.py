@@ -54,8 +54,8 @@ class WhatsAppCustomer:
                 return await self._turn(self.cloud.choose(self.user, message, title))
         raise AssertionError(f"no message offered {title!r}")
 
-    async def send(self, kind: str) -> Turn:
-        return await self._turn(self.cloud.send_media(self.user, kind))
+    async def send(self, kind: str, *, caption: str | None = None) -> Turn:
+        return await self._turn(self.cloud.send_media(self.user, kind, caption=caption))
 
     async def share_location(self, latitude: float, longitude: float) -> Turn:
         return await self._turn(self.cloud.send_location(self.user, latitude, longitude))
@@ -69,7 +69,8 @@ def load(name: str) -> list[dict[str, Any]]:
 
 async def play(customer: WhatsAppCustomer, steps: list[dict[str, Any]], variables: dict[str, str]) -> list[Turn]:
     """Run a transcript. Each step does one thing: `user: TEXT`, `choose: TITLE` (a button or a list row),
-    `send: KIND` (image, sticker, audio, video, document, reaction, contacts, unsupported), or
+    `send: KIND` (image, sticker, audio, video, document, reaction, contacts, unsupported; `caption` for the first
+    three), or
     `location: [LAT, LON]`; then checks `bot` (substrings of what the bot sent, in order of the list),
     `choices` (the titles offered, exactly) and `kind` (`list` or `button`: how they were offered)."""
     turns = []
@@ -80,7 +81,7 @@ async def play(customer: WhatsAppCustomer, steps: list[dict[str, Any]], variable
         elif "choose" in step:
             turn = await customer.choose(str(step["choose"]))
         elif "send" in step:
-            turn = await customer.send(str(step["send"]))
+            turn = await customer.send(str(step["send"]), caption=step.get("caption"))
         elif "location" in step:
             turn = await customer.share_location(*step["location"])
         else:

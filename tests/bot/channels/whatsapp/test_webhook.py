@@ -205,3 +205,12 @@ async def test_a_post_for_another_number_or_of_an_unknown_shape_changes_nothing(
         assert delivery.status in (200, 400) and delivery.calls == []
     assert await wa_bot.store.load_chat(CAMILLE) is not None
     assert (await wa_bot.store.load_chat(CAMILLE)).conversation is None
+
+
+async def test_cancel_after_a_rating_deletes_it_on_whatsapp(
+    wa_bot: RunningBot, cloud: CloudApiEmulator, camille: WhatsAppUser
+) -> None:
+    """The conversation is the channels' one: on WhatsApp too, a deleted rating leaves no feedback and no wait."""
+    prefilled, _ = await venue_link(wa_bot, cloud)
+    await play(WhatsAppCustomer(cloud, camille), load("whatsapp_cancel_discard"), {"prefilled": prefilled})
+    assert [f["status"] async for f in wa_bot.store.iter_feedback("quick")] == ["in_progress"]  # the new one only
