@@ -409,7 +409,10 @@ async def test_news_take_the_bots_one_budget_after_answers_and_cards(
     await staff_bot.staff.news.idle()
     to_customers = [p for p, chat in asked if chat in {str(c.user.id) for c in people.values()}]
     assert to_customers == [Priority.BROADCAST, Priority.BROADCAST]
-    assert {p for p, chat in asked if chat == str(scene.room.id)} == {Priority.CARD}
+    # The preview and its buttons' removal answer Maria's own command and press; the broadcast's report is a card.
+    in_room = [p for p, chat in asked if chat == str(scene.room.id)]
+    assert Priority.CARD in in_room and set(in_room) == {Priority.ANSWER, Priority.CARD}
+    assert in_room.count(Priority.ANSWER) == 2  # the preview, then its buttons removed
 
 
 async def test_news_in_a_venue_room_previews_and_waits_for_its_author(scene: Scene, staff_bot: RunningBot) -> None:
