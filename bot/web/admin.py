@@ -72,7 +72,7 @@ def web_app(
     (a Telegram token configured), tickets can be answered, closed and reopened from their page; without it
     they are shown only.
     """
-    app = web.Application(middlewares=[_session_middleware], client_max_size=MAX_FORM_BYTES)
+    app = web.Application(middlewares=[_gone_middleware, _session_middleware], client_max_size=MAX_FORM_BYTES)
     if relay is not None:
         app[RELAY_KEY] = relay
     app[EDITOR_KEY] = editor
@@ -105,6 +105,16 @@ def web_app(
 
 
 # --- sessions -------------------------------------------------------------------------------------------
+
+
+@web.middleware
+async def _gone_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A browser that went away mid-request (a preview superseded, a page left) is no error of ours."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        log.debug("%s %s: the browser went away before the answer", request.method, request.path)
+        return web.Response(status=499)  # nginx's "client closed request": nobody reads it
 
 
 @web.middleware

@@ -358,3 +358,27 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
             assert response.status == 200 and 'data-figure="feedbacks" data-value="0"' in page
     async with aiohttp.ClientSession() as stranger, stranger.get(f"{web_admin.url}/dashboard") as response:
         assert response.status == 401
+
+
+async def test_a_preview_the_browser_cancels_logs_no_error(
+    web_admin: WebAdmin, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = await login(client, web_admin)
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client.cookie_jar)
+    encoded = "&".join(f"{k}={v}" for k, v in {**GREETING, "csrf": csrf}.items()) + "&text=" + "Bonjour%20" * 50
+    host, port = web_admin.url.removeprefix("http://").split(":")
+    for sent in (encoded[: len(encoded) // 2], encoded):  # cut while the form is read, then before the answer
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        head = (
+            f"POST /preview HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(encoded)}\r\n\r\n"
+        )
+        writer.write(head.encode() + sent.encode())
+        await writer.drain()
+        writer.transport.abort()
+        await asyncio.sleep(0.3)
+    # The page still works, and nothing was logged as an error.
+    async with client.post(f"{web_admin.url}/preview", data={**GREETING, "csrf": csrf, "text": "Bonjour"}) as answer:
+        assert answer.status == 200 and (await answer.json())["ok"] is True
+    errors = [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    assert errors == [], [record.getMessage() for record in errors]
