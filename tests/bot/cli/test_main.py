@@ -134,6 +134,9 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     assert stored["kind"] in ("critique", "complaint")
     assert {"text": "Julien", "label": "PER", "id": "julien"}.items() <= stored["entities"][0].items()
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+    # The ticket it has just answered, with its times.
+    assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
+    assert stored["ticket_opened_at"] and stored["first_response_at"] and stored["undeliverable"] is False
 
 
 def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) -> None:
@@ -149,6 +152,7 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
     stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
     assert stored["channel"] == "whatsapp" and stored["rating"] == 2 and stored["status"] == "complete"
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+    assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
 
 
 def test_demo_refuses_an_unknown_channel(tmp_path: Path) -> None:
