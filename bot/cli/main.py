@@ -19,6 +19,7 @@ import uvloop
 from bot.app import bot_username, open_redis
 from bot.channels.whatsapp.links import whatsapp_link
 from bot.cli.analysis_extra import require_analysis
+from bot.cli.notices import notice
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
 from bot.cli.web import add_parser as add_web_parser
@@ -26,9 +27,10 @@ from bot.cli.web import run_web
 from bot.cli.worker import add_parser as add_worker_parser
 from bot.cli.worker import run_worker
 from bot.config import Settings, load_settings
-from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError, problem
 from bot.insights.export import write_export
 from bot.ops import configure_logging
+from bot.refusals import refusal_text
 from bot.storage.store import Store
 from bot.storage.venues import Venue, deep_link, web_links, write_qr
 
@@ -215,13 +217,20 @@ async def _redis(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.embedded import SharedRedis, shutdown
 
     if settings.redis_url is not None:
-        raise InvalidInput("PAROLE_REDIS_URL is set: parole uses that Redis, not an embedded one")
+        raise InvalidInput(
+            problem("cli_redis_url_set", "PAROLE_REDIS_URL is set: parole uses that Redis, not an embedded one")
+        )
     embedded = SharedRedis(settings.data_dir / "redis")
     if args.action == "status":
         _print_json(embedded.status())
         return 0
     if embedded.in_use() and not args.force:
-        raise InvalidInput("parole processes use the embedded Redis now: stop them (the last one stops it), or --force")
+        raise InvalidInput(
+            problem(
+                "cli_redis_in_use",
+                "parole processes use the embedded Redis now: stop them (the last one stops it), or --force",
+            )
+        )
     stopped = shutdown(embedded.server)
     _print_json({"directory": str(embedded.server.directory), "stopped": stopped})
     return 0
@@ -296,7 +305,9 @@ async def _venue_hours(args: argparse.Namespace, store: Store) -> dict[str, Any]
         for item in args.day:
             day, sep, ranges = item.partition("=")
             if not sep:
-                raise InvalidInput(f"--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]")
+                raise InvalidInput(
+                    problem("cli_day_format", "--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]", item=item)
+                )
             exceptions[day] = parse_weekly(f"mon {ranges}")["mon"]
         hours = OpeningHours(
             time_zone=args.time_zone or base.time_zone,
@@ -355,7 +366,14 @@ async def _find_venue(store: Store, code: str, brand: str | None) -> Venue:
     if not found:
         raise NotFound("venue", code)
     if len(found) > 1:
-        raise InvalidInput(f"several brands have a venue {code!r}: give --brand ({', '.join(v.brand for v in found)})")
+        raise InvalidInput(
+            problem(
+                "cli_venue_ambiguous",
+                "several brands have a venue {code!r}: give --brand ({brands})",
+                code=code,
+                brands=tuple(v.brand for v in found),
+            )
+        )
     return found[0]
 
 
@@ -397,12 +415,12 @@ async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         brands = await _brand_codes(store, args.brand)
         total = await store.count_feedback(brands)
-        print("loading the French model…", file=sys.stderr)
+        notice(problem("cli_loading_model", "loading the French model…"))
         analyzer = await asyncio.to_thread(Analyzer)
         progress = Progress(total, "feedback")
         stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
         progress.close()
-        print(f"reanalysed {stored} feedback(s)", file=sys.stderr)
+        notice(problem("cli_reanalysed", "reanalysed {count:feedback|feedbacks}", count=stored))
     return 0
 
 
@@ -432,7 +450,7 @@ async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
     if args.file is not None:
         texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
     if not texts:
-        raise InvalidInput("give texts to analyse, or --file F")
+        raise InvalidInput(problem("cli_nlp_nothing", "give texts to analyse, or --file F"))
     vocabulary: Vocabulary | None = None
     if args.brand:
         from bot.storage.vocabulary import VocabularyStore
@@ -479,7 +497,7 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.insights.stats import MAX_PERIOD_DAYS, format_details, format_table, venue_stats
 
     if args.venue and not args.brand:
-        raise InvalidInput("--venue needs --brand")
+        raise InvalidInput(problem("cli_venue_needs_brand", "--venue needs --brand"))
     since, until = _period(args, longest_days=MAX_PERIOD_DAYS)
     async with open_redis(settings) as redis:
         rows = await venue_stats(Store(redis), args.brand, args.venue, since=since, until=until)
@@ -523,7 +541,7 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"brand": venue.brand, "venue": venue.code, "customers": len(chats)})
         return 0
     if (args.text is None) == (args.file is None):
-        raise InvalidInput("give the message with --text or --file, one of them")
+        raise InvalidInput(problem("cli_news_text", "give the message with --text or --file, one of them"))
     text = _read_text(args.file).strip() if args.file is not None else args.text
     token = settings.require_token().reveal()
     async with open_redis(settings) as redis:
@@ -552,7 +570,9 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            problem("cli_unreadable", "cannot read {path}: {error}", path=str(path), error=exc.strerror or str(exc))
+        ) from None
 
 
 async def _policy(args: argparse.Namespace, settings: Settings) -> int:
@@ -572,7 +592,11 @@ async def _policy(args: argparse.Namespace, settings: Settings) -> int:
                 "contact": None if args.contact is None else args.contact == "yes",
             }
             if all(value is None for value in changes.values()):
-                raise InvalidInput("nothing to change: give --max-rating, --kinds, --suggestion or --contact")
+                raise InvalidInput(
+                    problem(
+                        "cli_policy_nothing", "nothing to change: give --max-rating, --kinds, --suggestion or --contact"
+                    )
+                )
             _print_json(await policies.set(store, args.brand, args.venue, changes))
     return 0
 
@@ -612,7 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(HANDLERS[args.command](args, settings))
     except ParoleError as exc:
-        print(f"parole: error: {exc}", file=sys.stderr)
+        print(f"parole : erreur : {refusal_text(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, problem
 from bot.storage import keys
 from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
@@ -162,7 +162,7 @@ class Store:
         brand = Brand(code=code, name=check_name(name, "brand"), created_at=time.time())
         created = await self.redis.hsetnx(keys.brand(code), "code", code)
         if not created:
-            raise InvalidInput(f"brand {code!r} already exists")
+            raise InvalidInput(problem("brand_exists", "brand {code!r} already exists", code=code))
         await self.redis.hset(keys.brand(code), mapping={"name": brand.name, "created_at": brand.created_at})
         await self.redis.sadd(keys.BRANDS, code)
         return brand
@@ -177,7 +177,13 @@ class Store:
         """Set the hours the brand gives itself to answer a feedback first (reminder, then escalation)."""
         await self.get_brand(code)
         if not 0 < hours <= MAX_DEADLINE_HOURS:
-            raise InvalidInput(f"the deadline must be more than 0 and at most {MAX_DEADLINE_HOURS:.0f} hours")
+            raise InvalidInput(
+                problem(
+                    "deadline_range",
+                    "the deadline must be more than 0 and at most {most} hours",
+                    most=round(MAX_DEADLINE_HOURS),
+                )
+            )
         await self.redis.hset(keys.brand(code), "deadline_hours", hours)
         return hours
 
@@ -210,7 +216,7 @@ class Store:
             if await self.redis.hsetnx(keys.venue(brand.code, code), "code", code):
                 break
         else:
-            raise InvalidInput(f"too many venues named {name!r}")
+            raise InvalidInput(problem("venue_name_full", "too many venues named {name!r}", name=name))
         token = new_token()
         while not await self.redis.set(keys.token(token), "", nx=True):
             token = new_token()
@@ -245,7 +251,7 @@ class Store:
         brand = await self.get_brand(brand_code)
         lat, lon = check_coordinates(lat, lon)
         if forget_location and lat is not None:
-            raise InvalidInput("give --lat/--lon or --no-location, not both")
+            raise InvalidInput(problem("location_or_none", "give --lat/--lon or --no-location, not both"))
         changed = replace(
             venue,
             name=check_name(name, "venue") if name is not None else venue.name,

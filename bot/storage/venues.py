@@ -7,11 +7,11 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import segno
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from dialogs.answers import SHORT_CODE_ALPHABET, SHORT_CODE_LENGTH
 from dialogs.markup import utf16_len
 
@@ -67,31 +67,43 @@ class Venue:
 
 def check_brand_code(code: str) -> str:
     if not BRAND_CODE_RE.match(code):
-        raise InvalidInput(
-            f"brand code {code!r} must be 1-32 characters of lower-case letters, digits and '-', "
+        text = (
+            "brand code {code!r} must be 1-32 characters of lower-case letters, digits and '-', "
             "starting with a letter or digit"
         )
+        raise InvalidInput(problem("brand_code", text, code=code))
     return code
 
 
-def check_name(name: str, what: str) -> str:
+_NAME_OF: Final = {
+    "brand": problem("name_of_brand", "brand name"),
+    "venue": problem("name_of_venue", "venue name"),
+    "city": problem("name_of_city", "city name"),
+}
+
+
+def check_name(name: str, kind: str) -> str:
+    """A brand's, venue's or city's name (`kind`), its spaces tidied."""
+    what = _NAME_OF.get(kind, kind)
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise InvalidInput(f"{what} name must not be empty")
+        raise InvalidInput(problem("name_empty", "{what} must not be empty", what=what))
     if utf16_len(cleaned) > 100:  # as Telegram counts, so templates/bot/limits.yaml holds for every name
-        raise InvalidInput(f"{what} name must be at most 100 characters (an emoji may count as two)")
+        raise InvalidInput(
+            problem("name_too_long", "{what} must be at most 100 characters (an emoji may count as two)", what=what)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
-        raise InvalidInput(f"{what} name must not contain control characters")
+        raise InvalidInput(problem("name_control", "{what} must not contain control characters", what=what))
     return cleaned
 
 
 def check_coordinates(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
     if (lat is None) != (lon is None):
-        raise InvalidInput("give both --lat and --lon, or neither")
+        raise InvalidInput(problem("lat_lon_both", "give both --lat and --lon, or neither"))
     if lat is not None and not -85.05112878 <= lat <= 85.05112878:
-        raise InvalidInput(f"latitude {lat} is outside -85.05…85.05")
+        raise InvalidInput(problem("latitude_range", "latitude {lat} is outside -85.05…85.05", lat=lat))
     if lon is not None and not -180 <= lon <= 180:
-        raise InvalidInput(f"longitude {lon} is outside -180…180")
+        raise InvalidInput(problem("longitude_range", "longitude {lon} is outside -180…180", lon=lon))
     return lat, lon
 
 

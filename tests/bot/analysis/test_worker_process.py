@@ -64,10 +64,10 @@ async def test_worker_options_that_leave_nothing_to_run_are_refused(
 ) -> None:
     env = worker_env(settings, emulator, tmp_path)
     cases = [
-        (("--no-analysis", "--no-notifier"), env, "leave nothing to run"),
+        (("--no-analysis", "--no-notifier"), env, "ne laissent rien à faire tourner"),
         (("--no-analysis",), {k: v for k, v in env.items() if k != "PAROLE_TELEGRAM_TOKEN"}, "PAROLE_TELEGRAM_TOKEN"),
-        (("--batch", "0"), env, "--batch must be at least 1"),
-        (("--claim-after", "-1"), env, "--claim-after must be a positive"),
+        (("--batch", "0"), env, "--batch doit valoir au moins 1"),
+        (("--claim-after", "-1"), env, "--claim-after doit être un nombre de secondes positif"),
     ]
     for args, environ, message in cases:
         done = await asyncio.create_subprocess_exec(
@@ -102,4 +102,4 @@ async def test_a_worker_stopped_after_redis_went_away_exits_cleanly(
     stderr = (seen + rest).decode()
     assert worker.returncode == 0, stderr
     assert "Traceback" not in stderr, stderr
-    assert "stopped" in stderr or "analysed" in stderr, stderr
+    assert "arrêtées" in stderr or "avis analysé" in stderr, stderr

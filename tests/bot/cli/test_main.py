@@ -75,11 +75,11 @@ def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_t
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("brand", "add", "Bad Code", "--name", "X"), "brand code"),
-        (("venue", "add", "--brand", "nobody", "--name", "X"), "no brand 'nobody'"),
-        (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat and --lon"),
-        (("venue", "list", "--brand", "nobody"), "no brand 'nobody'"),
-        (("export", "--brand", "nobody"), "no brand 'nobody'"),
+        (("brand", "add", "Bad Code", "--name", "X"), "le code de marque « Bad Code »"),
+        (("venue", "add", "--brand", "nobody", "--name", "X"), "la marque « nobody » n'existe pas"),
+        (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat et --lon"),
+        (("venue", "list", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
+        (("export", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
         (("stats", "--since", "0001-01-01", "--until", "9999-12-31"), "is out of range: a date between 2000-01-01"),
         (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' is out of range"),
         (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "may last at most 10 years"),
@@ -100,7 +100,7 @@ def test_bad_configuration_names_the_variable(env: dict[str, str], tmp_path: Pat
     done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "localhost"}, cwd=tmp_path)
     assert done.returncode == 1 and "PAROLE_REDIS_URL" in done.stderr
     done = parole("serve", env={**env, "PAROLE_TELEGRAM_TOKEN": ""}, cwd=tmp_path)
-    assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN is required" in done.stderr
+    assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN est nécessaire pour parler à Telegram" in done.stderr
     done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=tmp_path)
     assert done.returncode == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
 

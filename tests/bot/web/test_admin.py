@@ -169,7 +169,7 @@ async def test_a_brand_admin_sees_only_their_brand(web_admin: WebAdmin, client: 
         assert "quick/quick-massy" in page and "sncf" not in page and ">global<" not in page
     for path in ("/?scope=sncf", "/?scope=global", "/edit?scope=sncf&doc=flow", "/history?scope=global&doc=flow"):
         async with client.get(f"{web_admin.url}{path}") as response:
-            assert response.status == 403 and "may edit only the brand &#39;quick&#39;" in await response.text(), path
+            assert response.status == 403 and "ne peut modifier que la marque « quick »" in await response.text(), path
     data = {"scope": "sncf", "doc": "template:greeting:fr", "text": "Hi {{ venue_name }}", "expected": "0"}
     async with client.post(f"{web_admin.url}/edit", data={**data, "csrf": csrf}) as response:
         assert response.status == 403
@@ -182,7 +182,7 @@ async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, cl
     form = {**GREETING, "csrf": csrf, "expected": "0"}
     async with client.post(f"{url}/edit", data={**form, "text": "Salut\n{{ venue_name }"}) as response:
         page = await response.text()
-        assert response.status == 422 and "Refusé (ligne 2) : syntax error" in page
+        assert response.status == 422 and "Refusé (ligne 2) : erreur de syntaxe" in page
         assert 'class="bad" id="bad-line">  2  {{ venue_name }' in page  # the line is marked
     async with client.post(f"{url}/edit", data={**form, "text": "Salut <b>{{ venue_name }}</b>\r\n"}) as response:
         assert response.status == 200 and "Enregistré (version 1)" in await response.text()
@@ -226,7 +226,7 @@ async def test_preview_answers_the_message_and_its_buttons_or_the_reason(
     }
     async with client.post(f"{web_admin.url}/preview", data={**data, "text": "{{ cycler.__init__ }}"}) as response:
         result = await response.json()
-    assert result["ok"] is False and "'cycler' that the catalog does not declare" in result["problem"]
+    assert result["ok"] is False and "« cycler », que le catalogue ne déclare pas" in result["problem"]
     for bad in ({"doc": "template:nothing:fr"}, {"doc": "bogus"}, {"doc": "template:greeting:xx"}, {"scope": "Bad!"}):
         async with client.post(f"{web_admin.url}/preview", data={**data, **bad}) as response:
             assert response.status == 403, bad
@@ -334,9 +334,9 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
 ) -> None:
     await login(client, web_admin, "quick")
     for query, status, message in [
-        ({"brand": "sncf"}, 403, "olga may see only the brand &#39;quick&#39;, not &#39;sncf&#39;"),
-        ({"brand": "nope"}, 403, "may see only the brand"),
-        ({"venue": "nowhere"}, 404, "no venue &#39;quick/nowhere&#39;"),
+        ({"brand": "sncf"}, 403, "olga ne peut voir que la marque « quick », pas « sncf »"),
+        ({"brand": "nope"}, 403, "ne peut voir que la marque"),
+        ({"venue": "nowhere"}, 404, "le lieu « quick/nowhere » n&#39;existe pas"),
         ({"since": "yesterday"}, 400, "since &#39;yesterday&#39; is not a date: write YYYY-MM-DD"),
         ({"until": "2026-13-01"}, 400, "until &#39;2026-13-01&#39; is not a date"),
         ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "until must come after since"),
@@ -352,7 +352,7 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as operator:
         await login(operator, web_admin, None)
         async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "nope"}) as response:
-            assert response.status == 404 and "no brand &#39;nope&#39;" in await response.text()
+            assert response.status == 404 and "la marque « nope » n&#39;existe pas" in await response.text()
         async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "sncf"}) as response:
             page = await response.text()
             assert response.status == 200 and 'data-figure="feedbacks" data-value="0"' in page
