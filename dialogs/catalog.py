@@ -48,6 +48,7 @@ __all__ = [
     "default_templates_dir",
     "parse_catalog",
     "parse_limits",
+    "template_languages",
 ]
 
 FALLBACK_LANGUAGE: Final = "fr"
@@ -102,6 +103,13 @@ def default_templates_dir() -> Path:
     if (here.parent / "pyproject.toml").is_file() and checkout.is_dir():
         return checkout
     return installed  # missing: loading the catalog names this path
+
+
+def template_languages(directory: Path | None = None) -> tuple[str, ...]:
+    """The languages a templates directory has templates in, French first (read from its folders' names)."""
+    bot = (directory or default_templates_dir()) / BOT_SUBDIRECTORY
+    found = sorted(path.name for path in bot.iterdir() if path.is_dir() and _LANGUAGE.fullmatch(path.name))
+    return (FALLBACK_LANGUAGE, *(language for language in found if language != FALLBACK_LANGUAGE))
 
 
 def parse_catalog(text: str, *, source: str) -> tuple[CatalogEntry, ...]:

@@ -71,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
     brand_add.add_argument("--name", required=True, help="display name")
     brand.add_parser("list", help="list brands as JSON lines")
+    for action, helped in (
+        ("archive", "its venues take no new feedback (their data stays)"),
+        ("unarchive", "undo archive"),
+    ):
+        brand.add_parser(action, help=helped).add_argument("code")
     brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
     brand_deadline.add_argument("code")
     brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
@@ -82,7 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     venue_add.add_argument("--city")
     venue_add.add_argument("--lat", type=float)
     venue_add.add_argument("--lon", type=float)
-    venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
+    venue_add.add_argument("--language", default="fr", help="of its poster (default fr; a language of the templates)")
+    venue_add.add_argument("--force", action="store_true", help="even if the brand has a venue of that name")
     venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
     venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
     venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
@@ -108,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
     posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
     posters.add_argument("--brand", required=True)
     posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
+    for action, helped in (
+        ("archive", "out of the location search, no new feedback on any channel (its data and links stay)"),
+        ("unarchive", "undo archive"),
+    ):
+        archive = venue.add_parser(action, help=helped)
+        archive.add_argument("code", metavar="VENUE", help="the venue's code")
+        archive.add_argument("--brand", required=True)
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -241,6 +254,8 @@ async def _brand(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         if args.action == "add":
             _print_json((await store.add_brand(args.code, args.name)).to_json())
+        elif args.action in ("archive", "unarchive"):
+            _print_json((await store.archive_brand(args.code, archived=args.action == "archive")).to_json())
         elif args.action == "set-deadline":
             _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
         else:
@@ -267,6 +282,10 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
+        if args.action in ("archive", "unarchive"):
+            archived = await store.archive_venue(args.brand, args.code, archived=args.action == "archive")
+            _print_json(archived.to_json())
+            return 0
         if args.action == "edit":
             edited = await store.edit_venue(
                 args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
@@ -276,7 +295,7 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         username = await bot_username(settings)
         venue = await store.add_venue(
-            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
+            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language, force=args.force
         )
         link = deep_link(username, venue.token)
         web = web_links(settings.public_url, venue.token, venue.short_code) if settings.public_url else {}

@@ -171,7 +171,8 @@ class Store:
         data = _strings(await self.redis.hgetall(keys.brand(code)))
         if not data:
             raise NotFound("brand", code)
-        return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]))
+        archived = float(data["archived_at"]) if data.get("archived_at") else None
+        return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]), archived_at=archived)
 
     async def set_deadline(self, code: str, hours: float) -> float:
         """Set the hours the brand gives itself to answer a feedback first (reminder, then escalation)."""
@@ -204,12 +205,17 @@ class Store:
         lat: float | None = None,
         lon: float | None = None,
         language: str = "fr",
+        force: bool = False,
     ) -> Venue:
+        """Create a venue; a name the brand already has is refused unless `force` (a second venue, say a
+        second counter under the same sign)."""
         brand = await self.get_brand(brand_code)
         name = check_name(name, "venue")
         city = check_name(city, "city") if city is not None else None
         lat, lon = check_coordinates(lat, lon)
         check_language(language)
+        if not force:
+            await self._check_new_name(brand.code, name)
         base = slugify(f"{name}-{city}" if city and slugify(city) not in slugify(name) else name)
         for attempt in range(1000):
             code = base if attempt == 0 else f"{base}-{attempt + 1}"
@@ -229,7 +235,7 @@ class Store:
         )  # fmt: skip
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
-            _write_venue(pipe, venue, brand.name)
+            _write_venue(pipe, venue, brand)
             await pipe.execute()
         return venue
 
@@ -262,7 +268,48 @@ class Store:
         )
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hdel(keys.venue(brand_code, code), "lat", "lon")
-            _write_venue(pipe, changed, brand.name)
+            _write_venue(pipe, changed, brand)
+            await pipe.execute()
+        return changed
+
+    async def _check_new_name(self, brand_code: str, name: str, *, but: str | None = None) -> None:
+        """Refuse a venue name the brand already has (letter case and spaces aside)."""
+        for venue in await self.list_venues(brand_code):
+            if venue.code != but and venue.name.casefold() == name.casefold():
+                text = (
+                    "the brand {brand!r} already has a venue named {name!r} ({code}): choose another name, or --force"
+                )
+                raise InvalidInput(
+                    problem("venue_name_taken", text, brand=brand_code, name=venue.name, code=venue.code)
+                )
+
+    async def archive_venue(self, brand_code: str, code: str, *, archived: bool = True) -> Venue:
+        """Archive a venue (out of the location search, no new feedback on any channel; its data and its
+        links stay) or bring it back."""
+        venue = await self.get_venue(brand_code, code)
+        brand = await self.get_brand(brand_code)
+        changed = replace(venue, archived_at=time.time() if archived else None)
+        if (venue.archived_at is None) == (changed.archived_at is None):
+            return venue  # already so
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.venue(brand_code, code), "archived_at")
+            _write_venue(pipe, changed, brand)
+            await pipe.execute()
+        return changed
+
+    async def archive_brand(self, code: str, *, archived: bool = True) -> Brand:
+        """Archive a brand (none of its venues takes new feedback; its data stays) or bring it back; each
+        venue archived on its own stays so."""
+        brand = await self.get_brand(code)
+        changed = replace(brand, archived_at=time.time() if archived else None)
+        venues = await self.list_venues(code)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if archived:
+                pipe.hset(keys.brand(code), "archived_at", changed.archived_at or 0.0)
+            else:
+                pipe.hdel(keys.brand(code), "archived_at")
+            for venue in venues:
+                _write_venue(pipe, venue, changed)
             await pipe.execute()
         return changed
 
@@ -522,15 +569,17 @@ _text = redis_text
 _strings = redis_strings
 
 
-def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
-    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map."""
-    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand_name).to_json())
+def _write_venue(pipe: Any, venue: Venue, brand: Brand) -> None:
+    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map (an
+    archived venue, or one of an archived brand, has none: the location search leaves it out)."""
+    archived = venue.archived_at is not None or brand.archived_at is not None
+    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand.name, archived=archived).to_json())
     fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
     pipe.hset(keys.venue(venue.brand, venue.code), mapping=fields)
     pipe.set(keys.token(venue.token), ref)
     pipe.set(keys.short_code(venue.short_code), ref)
     member = keys.venue_member(venue.brand, venue.code)
-    if venue.lat is not None and venue.lon is not None:
+    if venue.lat is not None and venue.lon is not None and not archived:
         pipe.geoadd(keys.GEO_VENUES, (venue.lon, venue.lat, member))
     else:
         pipe.zrem(keys.GEO_VENUES, member)
@@ -620,4 +669,5 @@ def _venue_from_hash(data: dict[str, str]) -> Venue:
         lat=float(data["lat"]) if data.get("lat") else None,
         lon=float(data["lon"]) if data.get("lon") else None,
         language=data.get("language") or "fr",
+        archived_at=float(data["archived_at"]) if data.get("archived_at") else None,
     )

@@ -13,13 +13,13 @@ import segno
 
 from bot.errors import InvalidInput, problem
 from dialogs.answers import SHORT_CODE_ALPHABET, SHORT_CODE_LENGTH
+from dialogs.catalog import template_languages
 from dialogs.markup import utf16_len
 
 BRAND_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 VENUE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 # Telegram's start parameter: up to 64 characters of A-Z, a-z, 0-9, _ and -.
 START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 TOKEN_BYTES = 16  # 22 characters once URL-safe base64 encoded: 128 bits, unguessable
 
 
@@ -30,9 +30,11 @@ class Brand:
     code: str
     name: str
     created_at: float
+    archived_at: float | None = None  # archived: its venues take no new feedback; its data stays
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "created_at": self.created_at}
+        data: dict[str, Any] = {"code": self.code, "name": self.name, "created_at": self.created_at}
+        return data | ({"archived_at": self.archived_at} if self.archived_at is not None else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class Venue:
     lat: float | None = None
     lon: float | None = None
     language: str = "fr"  # of its poster, and of the customers who do not tell theirs
+    archived_at: float | None = None  # archived: out of the location search, no new feedback; its data stays
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,7 +65,7 @@ class Venue:
             "token": self.token,
             "short_code": self.short_code,
             "created_at": self.created_at,
-        }
+        } | ({"archived_at": self.archived_at} if self.archived_at is not None else {})
 
 
 def check_brand_code(code: str) -> str:
@@ -108,8 +111,11 @@ def check_coordinates(lat: float | None, lon: float | None) -> tuple[float | Non
 
 
 def check_language(language: str) -> str:
-    if not LANGUAGE_RE.match(language):
-        raise InvalidInput(f"language {language!r} must be a 2- or 3-letter code such as fr or en")
+    """A language the bot's templates are written in (a venue's poster and its customers' default)."""
+    known = template_languages()
+    if language not in known:
+        text = "language {language!r} must be one of {languages}: the languages the templates are written in"
+        raise InvalidInput(problem("venue_language", text, language=language, languages=known))
     return language
 
 

@@ -43,6 +43,8 @@ CONTRACT_NAMES = {
     "slow_down",
     # Closing the loop: "problem solved?" after a closed ticket.
     "ask_resolved", "button_resolved_yes", "button_resolved_no", "resolved_thanks", "resolved_reopened",
+    # An archived venue's QR code, still on a wall.
+    "venue_archived",
 }  # fmt: skip
 
 SMALL_CATALOG = """

@@ -49,6 +49,42 @@ def test_brand_and_venue_add_print_the_contract(env: dict[str, str], tmp_path: P
     assert [json.loads(line)["token"] for line in listed.stdout.splitlines()] == [venue["token"]]
 
 
+def test_a_venue_name_twice_languages_without_templates_and_archiving(env: dict[str, str], tmp_path: Path) -> None:
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    first = parole("venue", "add", "--brand", "quick", "--name", "Quick Massy", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    for args, message in [
+        (("--name", "quick  MASSY"), "la marque « quick » a déjà un lieu nommé « Quick Massy » (quick-massy)"),
+        (("--name", "Quick Orly", "--language", "de"), "la langue « de » n'est pas possible : au choix fr, en"),
+        (("--name", "Quick Orly", "--language", "xx"), "la langue « xx » n'est pas possible"),
+    ]:
+        refused = parole("venue", "add", "--brand", "quick", *args, env=env, cwd=tmp_path)
+        assert refused.returncode == 1 and refused.stderr.startswith("parole : erreur : "), refused.stderr
+        assert message in refused.stderr and refused.stdout == "", refused.stderr
+    listed = parole("venue", "list", "--brand", "quick", env=env, cwd=tmp_path).stdout.splitlines()
+    assert [json.loads(line)["code"] for line in listed] == ["quick-massy"]  # nothing changed
+    edited = parole("venue", "edit", "quick-massy", "--brand", "quick", "--language", "de", env=env, cwd=tmp_path)
+    assert edited.returncode == 1 and "la langue « de »" in edited.stderr
+    forced = parole("venue", "add", "--brand", "quick", "--name", "Quick Massy", "--force", env=env, cwd=tmp_path)
+    assert forced.returncode == 0 and json.loads(forced.stdout)["code"] == "quick-massy-2", forced.stderr
+    english = parole(
+        "venue", "add", "--brand", "quick", "--name", "Quick Oxford", "--language", "en", env=env, cwd=tmp_path
+    )
+    assert english.returncode == 0 and json.loads(english.stdout)["language"] == "en", english.stderr
+
+    archived = parole("venue", "archive", "quick-massy", "--brand", "quick", env=env, cwd=tmp_path)
+    assert archived.returncode == 0 and json.loads(archived.stdout)["archived_at"] > 0, archived.stderr
+    listed = parole("venue", "list", "--brand", "quick", env=env, cwd=tmp_path).stdout.splitlines()
+    assert [bool(json.loads(line).get("archived_at")) for line in listed] == [True, False, False]
+    back = parole("venue", "unarchive", "quick-massy", "--brand", "quick", env=env, cwd=tmp_path)
+    assert back.returncode == 0 and "archived_at" not in json.loads(back.stdout)
+    brand = parole("brand", "archive", "quick", env=env, cwd=tmp_path)
+    assert brand.returncode == 0 and json.loads(brand.stdout)["archived_at"] > 0
+    assert "archived_at" not in json.loads(parole("brand", "unarchive", "quick", env=env, cwd=tmp_path).stdout)
+    missing = parole("venue", "archive", "nowhere", "--brand", "quick", env=env, cwd=tmp_path)
+    assert missing.returncode == 1 and "le lieu « quick/nowhere » n'existe pas" in missing.stderr
+
+
 def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_the_landing_page(
     env: dict[str, str], tmp_path: Path
 ) -> None:

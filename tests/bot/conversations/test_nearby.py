@@ -133,7 +133,7 @@ def test_parole_venue_edit(
         (("--lat", "91", "--lon", "2"), "la latitude 91.0 sort de"),
         (("--lat", "48", "--lon", "2", "--no-location"), "pas les deux"),
         (("--name", " "), "le nom du lieu ne peut pas être vide"),
-        (("--language", "fr-FR"), "language 'fr-FR'"),
+        (("--language", "fr-FR"), "la langue « fr-FR » n'est pas possible"),
     ]:
         code, out, err = run("venue", "edit", "quick-orly", "--brand", "quick", *args)
         assert code == 1 and message in err and out == "", (args, err)
