@@ -37,7 +37,7 @@ __all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts", "template_p
 MAX_CALLBACK_DATA_BYTES: Final = 64
 MAX_BUTTON_TEXT: Final = 64
 # A channel's own limits on a rendered template: (text, buttons, is a label) → why it does not fit, or None.
-ChannelCheck = Callable[[str, tuple[tuple[tuple[str, str], ...], ...], bool], str | None]
+ChannelCheck = Callable[[str, tuple[tuple[tuple[str, str], ...], ...], bool], Problem | str | None]
 DEFAULT_FLOW_SOURCE: Final = "default.yaml"
 
 
