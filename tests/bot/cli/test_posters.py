@@ -100,7 +100,10 @@ def test_posters_decode_to_the_deep_link(
             "le lieu « nobody/quick-orly » n'existe pas",
         ),
         (("venue", "posters", "--brand", "nobody", "--out", refused), "la marque « nobody » n'existe pas"),
-        (("venue", "add", "--brand", "quick", "--name", "Quick Evry", "--language", "Français"), "language 'Français'"),
+        (
+            ("venue", "add", "--brand", "quick", "--name", "Quick Evry", "--language", "Français"),
+            "la langue « Français » n'est pas possible",
+        ),
     ]:
         code, out, err = _run(capsys, *args)
         assert code == 1 and message in err and out == "" and not Path(refused).exists(), (args, err)

@@ -57,7 +57,7 @@ async def test_bad_edits_are_refused_with_the_reason_and_change_nothing(scene: S
         ("/template set farewell\nSalut", "le modèle « farewell » n'existe pas"),
         ("/template show greeting @sncf", "ne peut modifier que la marque « quick »"),
         ("/template set greeting @global\nSalut {{ venue_name }}", "ne peut modifier que la marque « quick »"),
-        ("/template set greeting @Bad!\nSalut", "brand code 'Bad!'"),
+        ("/template set greeting @Bad!\nSalut", "le code de marque « Bad! »"),
         ("/template rollback greeting fr", "rollback a besoin de la version"),
         ("/template rollback greeting fr 3", "la version « 3, template:greeting:fr (quick) » n'existe pas"),
         ("/template frobnicate greeting", "/template show NOM"),
@@ -165,7 +165,7 @@ async def test_a_venue_rooms_admin_acts_on_that_venue_only(scene: Scene) -> None
     vocab = await scene.staff_says(vera, "/vocab add PER Julien", chat=group_admins)
     assert "depuis le salon de la marque" in said(vocab)
     login = await scene.staff_says(vera, "/weblogin", chat=group_admins)
-    assert "for the brand's admins" in said(login)
+    assert "réservée aux administrateurs de la marque" in said(login)
     assert scene.emulator.bot_messages(vera.id) == []  # no link sent in private
     # The brand room's admin keeps the brand-wide rights.
     brand = await scene.staff_says(scene.maria, "/template set greeting fr 0 @quick\nBonjour la marque !")
