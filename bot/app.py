@@ -97,9 +97,13 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         try:
             await client.ping()
         except (RedisConnectionError, RedisClusterException, OSError) as exc:
-            raise RedisUnavailable(f"cannot reach Redis at {_safe_url(url)}: {exc}") from exc
+            raise RedisUnavailable(
+                problem("redis_unreachable", "cannot reach Redis at {url}: {error}", url=_safe_url(url), error=str(exc))
+            ) from exc
         except RedisError as exc:
-            raise RedisUnavailable(f"Redis at {_safe_url(url)} refused: {exc}") from exc
+            raise RedisUnavailable(
+                problem("redis_refused", "Redis at {url} refused: {error}", url=_safe_url(url), error=str(exc))
+            ) from exc
         await require_redis_7(client, where=f"Redis at {_safe_url(url)}")
         yield client
     finally:

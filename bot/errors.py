@@ -49,10 +49,15 @@ class RedisTooOld(RedisUnavailable):
 class AnalysisNotInstalled(ParoleError):
     """spaCy or its French model is missing: this install has no `worker` extra."""
 
-    def __init__(self, missing: tuple[str, ...], command: str, alternative: str = "") -> None:
+    def __init__(self, missing: tuple[str, ...], command: str, alternative: str | Problem = "") -> None:
+        text = (
+            "{command} needs the analysis, which is not installed here ({missing} missing): "
+            "pip install 'parole[worker]'"
+        )
         super().__init__(
-            f"{command} needs the analysis, which is not installed here ({', '.join(missing)} missing): "
-            f"pip install 'parole[worker]'{alternative}"
+            problem(
+                "analysis_missing", text + "{alternative}", command=command, missing=missing, alternative=alternative
+            )
         )
         self.missing = missing
         self.command = command

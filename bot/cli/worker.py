@@ -54,7 +54,10 @@ async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
             problem("cli_worker_nothing", "--no-analysis and --no-notifier together leave nothing to run")
         )
     if not args.no_analysis:
-        require_analysis("parole worker", alternative=", or run the staff notifier alone with --no-analysis")
+        require_analysis(
+            "parole worker",
+            alternative=problem("analysis_notifier_alone", ", or run the staff notifier alone with --no-analysis"),
+        )
     notify = not args.no_notifier
     if notify and settings.telegram_token is None:
         if args.no_analysis:

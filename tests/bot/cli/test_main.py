@@ -138,7 +138,7 @@ def test_bad_configuration_names_the_variable(env: dict[str, str], tmp_path: Pat
     done = parole("serve", env={**env, "PAROLE_TELEGRAM_TOKEN": ""}, cwd=tmp_path)
     assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN est nécessaire pour parler à Telegram" in done.stderr
     done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=tmp_path)
-    assert done.returncode == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "impossible de joindre Redis" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_venue_add_without_a_username_or_token_says_what_to_set(env: dict[str, str], tmp_path: Path) -> None:
