@@ -44,7 +44,7 @@ from bot.editing.editor import Editor
 from bot.editing.in_force import EngineSettings, LiveDialogs, ScopeKit
 from bot.editing.logins import WebLogins
 from bot.editing.overrides import OverrideStore
-from bot.errors import ConfigError, RedisUnavailable
+from bot.errors import ConfigError, RedisUnavailable, problem
 from bot.ops import Metrics
 from bot.seam.outgoing import Channels
 from bot.staff.auth import StaffAuth
@@ -98,9 +98,13 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
         try:
             await client.ping()
         except (RedisConnectionError, RedisClusterException, OSError) as exc:
-            raise RedisUnavailable(f"cannot reach Redis at {_safe_url(url)}: {exc}") from exc
+            raise RedisUnavailable(
+                problem("redis_unreachable", "cannot reach Redis at {url}: {error}", url=_safe_url(url), error=str(exc))
+            ) from exc
         except RedisError as exc:
-            raise RedisUnavailable(f"Redis at {_safe_url(url)} refused: {exc}") from exc
+            raise RedisUnavailable(
+                problem("redis_refused", "Redis at {url} refused: {error}", url=_safe_url(url), error=str(exc))
+            ) from exc
         await require_redis_7(client, where=f"Redis at {_safe_url(url)}")
         yield client
     finally:
@@ -190,7 +194,10 @@ async def bot_username(settings: Settings, bot: Bot | None = None) -> str:
         return settings.bot_username
     if bot is None:
         if settings.telegram_token is None:
-            raise ConfigError("PAROLE_BOT_USERNAME", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set")
+            raise ConfigError(
+                "PAROLE_BOT_USERNAME",
+                problem("config_username_needed", "is needed for deep links when PAROLE_TELEGRAM_TOKEN is not set"),
+            )
         async with standalone_bot(settings) as bot:
             return str((await bot.get_me()).username)
     return str((await bot.get_me()).username)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, problem
 
 TELEGRAM_API_URL = "https://api.telegram.org/bot"
 WHATSAPP_API_URL = "https://graph.facebook.com/v21.0"
@@ -111,7 +111,10 @@ class Settings:
     def require_token(self) -> Secret:
         """Return the bot token, or fail naming the variable that must be set."""
         if self.telegram_token is None:
-            raise ConfigError("PAROLE_TELEGRAM_TOKEN", "is required to talk to Telegram (get one from @BotFather)")
+            raise ConfigError(
+                "PAROLE_TELEGRAM_TOKEN",
+                problem("config_token_required", "is required to talk to Telegram (get one from @BotFather)"),
+            )
         return self.telegram_token
 
 
@@ -128,7 +131,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
             line = line[len("export ") :].strip()
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"{path}:{number}", "is not a KEY=value line")
+            raise ConfigError(f"{path}:{number}", problem("config_dotenv_line", "is not a KEY=value line"))
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -140,7 +143,12 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     parsed = urlparse(value)
     where = parsed.path if parsed.scheme == "unix" else parsed.netloc
     if parsed.scheme not in schemes or not where:
-        raise ConfigError(name, f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
+        raise ConfigError(
+            name,
+            problem(
+                "config_url", "must be a URL starting with {schemes:or}", schemes=tuple(s + "://" for s in schemes)
+            ),
+        )
     return value
 
 
@@ -155,18 +163,28 @@ def _redis_url(value: str) -> None:
     except ValueError:
         port = None
     if not parsed.hostname or port is None:
-        raise ConfigError(name, "must name one node of the cluster as host:port (redis+cluster://host:port)")
+        raise ConfigError(
+            name,
+            problem(
+                "config_cluster_node", "must name one node of the cluster as host:port (redis+cluster://host:port)"
+            ),
+        )
     if parsed.path.strip("/") not in ("", "0"):
-        raise ConfigError(name, "cannot choose a database on a Redis Cluster (it has only database 0)")
+        raise ConfigError(
+            name,
+            problem("config_cluster_database", "cannot choose a database on a Redis Cluster (it has only database 0)"),
+        )
 
 
 def _positive(name: str, value: str, kind: type[int] | type[float]) -> float:
     try:
         number = kind(value)
     except ValueError:
-        raise ConfigError(name, f"must be a positive number, not {value!r}") from None
+        raise ConfigError(
+            name, problem("config_positive", "must be a positive number, not {value!r}", value=value)
+        ) from None
     if not math.isfinite(number) or number <= 0:
-        raise ConfigError(name, f"must be a positive number, not {value!r}")
+        raise ConfigError(name, problem("config_positive", "must be a positive number, not {value!r}", value=value))
     return number
 
 
@@ -181,7 +199,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
 
     token = get("PAROLE_TELEGRAM_TOKEN")
     if token is not None and not _TOKEN_RE.match(token):
-        raise ConfigError("PAROLE_TELEGRAM_TOKEN", "does not look like a bot token (123456:ABC-…)")
+        raise ConfigError(
+            "PAROLE_TELEGRAM_TOKEN", problem("config_bot_token", "does not look like a bot token (123456:ABC-…)")
+        )
     api_url = get("PAROLE_TELEGRAM_API_URL") or TELEGRAM_API_URL
     _url("PAROLE_TELEGRAM_API_URL", api_url, ("http", "https"))
     redis_url = get("PAROLE_REDIS_URL")
@@ -192,24 +212,35 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
         _url("PAROLE_WEBHOOK_URL", webhook_url, ("http", "https"))
     secret = get("PAROLE_WEBHOOK_SECRET")
     if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise ConfigError("PAROLE_WEBHOOK_SECRET", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        raise ConfigError(
+            "PAROLE_WEBHOOK_SECRET",
+            problem("config_webhook_secret", "must be 1-256 characters of A-Z, a-z, 0-9, _ and -"),
+        )
     admin_ids: set[int] = set()
     for item in (get("PAROLE_ADMIN_IDS") or "").replace(";", ",").split(","):
         if item.strip():
             if not re.fullmatch(r"-?\d{1,20}", item.strip()):
-                raise ConfigError("PAROLE_ADMIN_IDS", f"must be Telegram user ids separated by commas, not {item!r}")
+                raise ConfigError(
+                    "PAROLE_ADMIN_IDS",
+                    problem(
+                        "config_admin_ids", "must be Telegram user ids separated by commas, not {item!r}", item=item
+                    ),
+                )
             admin_ids.add(int(item))
     username = get("PAROLE_BOT_USERNAME")
     if username is not None:
         username = username.removeprefix("@")
         if not _USERNAME_RE.match(username):
-            raise ConfigError("PAROLE_BOT_USERNAME", f"is not a Telegram username: {username!r}")
+            raise ConfigError(
+                "PAROLE_BOT_USERNAME",
+                problem("config_username", "is not a Telegram username: {username!r}", username=username),
+            )
     log_level = (get("PAROLE_LOG_LEVEL") or "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-        raise ConfigError("PAROLE_LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
+        raise ConfigError("PAROLE_LOG_LEVEL", problem("config_log_level", "must be DEBUG, INFO, WARNING or ERROR"))
     log_format = (get("PAROLE_LOG_FORMAT") or "text").lower()
     if log_format not in {"text", "json"}:
-        raise ConfigError("PAROLE_LOG_FORMAT", "must be text or json")
+        raise ConfigError("PAROLE_LOG_FORMAT", problem("config_log_format", "must be text or json"))
     window = get("PAROLE_DUPLICATE_WINDOW_HOURS")
     timeout = get("PAROLE_CONVERSATION_TIMEOUT")
     max_text = get("PAROLE_MAX_TEXT_LENGTH")
@@ -219,13 +250,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: Path | No
     if public_url is not None:
         _url("PAROLE_PUBLIC_URL", public_url, ("http", "https"))
         if urlparse(public_url).query or urlparse(public_url).fragment:
-            raise ConfigError("PAROLE_PUBLIC_URL", "must be a base URL, without ?query or #fragment")
+            raise ConfigError(
+                "PAROLE_PUBLIC_URL", problem("config_base_url", "must be a base URL, without ?query or #fragment")
+            )
     kiosk_gap = get("PAROLE_KIOSK_GAP")
     kiosk_idle = get("PAROLE_KIOSK_IDLE")
     secure = (get("PAROLE_WEB_SECURE_COOKIES") or "").lower()
     if secure not in {"", "true", "false"}:
         raise ConfigError(
-            "PAROLE_WEB_SECURE_COOKIES", "must be true or false (unset: true when PAROLE_WEB_URL is https)"
+            "PAROLE_WEB_SECURE_COOKIES",
+            problem("config_secure_cookies", "must be true or false (unset: true when PAROLE_WEB_URL is https)"),
         )
     return Settings(
         telegram_token=Secret(token) if token else None,
@@ -293,22 +327,35 @@ def _whatsapp(get: Callable[[str], str | None]) -> WhatsAppSettings | None:
         return None
     if token is None or number_id is None:
         missing = "PAROLE_WHATSAPP_TOKEN" if token is None else "PAROLE_WHATSAPP_PHONE_NUMBER_ID"
-        raise ConfigError(missing, "is required with the other WhatsApp setting (both turn WhatsApp on)")
+        raise ConfigError(
+            missing,
+            problem("config_whatsapp_pair", "is required with the other WhatsApp setting (both turn WhatsApp on)"),
+        )
     if not _GRAPH_TOKEN.match(token):
-        raise ConfigError("PAROLE_WHATSAPP_TOKEN", "does not look like a Graph API access token")
+        raise ConfigError(
+            "PAROLE_WHATSAPP_TOKEN", problem("config_graph_token", "does not look like a Graph API access token")
+        )
     if not _PHONE_NUMBER_ID.match(number_id):
-        raise ConfigError("PAROLE_WHATSAPP_PHONE_NUMBER_ID", f"must be the digits Meta shows, not {number_id!r}")
+        raise ConfigError(
+            "PAROLE_WHATSAPP_PHONE_NUMBER_ID",
+            problem("config_phone_number_id", "must be the digits Meta shows, not {number_id!r}", number_id=number_id),
+        )
     app_secret, verify = get("PAROLE_WHATSAPP_APP_SECRET"), get("PAROLE_WHATSAPP_VERIFY_TOKEN")
     if app_secret is None or not _APP_SECRET.match(app_secret):
         raise ConfigError(
-            "PAROLE_WHATSAPP_APP_SECRET", "is required with WhatsApp: the app secret (8-256 letters/digits)"
+            "PAROLE_WHATSAPP_APP_SECRET",
+            problem("config_app_secret", "is required with WhatsApp: the app secret (8-256 letters/digits)"),
         )
     if verify is None or not _VERIFY_TOKEN.match(verify):
-        raise ConfigError("PAROLE_WHATSAPP_VERIFY_TOKEN", "is required with WhatsApp: 1-256 printable characters")
+        raise ConfigError(
+            "PAROLE_WHATSAPP_VERIFY_TOKEN",
+            problem("config_verify_token", "is required with WhatsApp: 1-256 printable characters"),
+        )
     number = re.sub(r"[\s.()-]", "", get("PAROLE_WHATSAPP_NUMBER") or "").removeprefix("+").removeprefix("00")
     if not re.fullmatch(r"[1-9]\d{6,14}", number):
         raise ConfigError(
-            "PAROLE_WHATSAPP_NUMBER", "is required with WhatsApp: the business number in international form"
+            "PAROLE_WHATSAPP_NUMBER",
+            problem("config_whatsapp_number", "is required with WhatsApp: the business number in international form"),
         )
     api_url = _url("PAROLE_WHATSAPP_API_URL", get("PAROLE_WHATSAPP_API_URL") or WHATSAPP_API_URL, ("http", "https"))
     template, language = None, "fr"
@@ -316,7 +363,8 @@ def _whatsapp(get: Callable[[str], str | None]) -> WhatsAppSettings | None:
         found = _TEMPLATE.match(named)
         if found is None:
             raise ConfigError(
-                "PAROLE_WHATSAPP_REPLY_TEMPLATE", "must be a template name (a-z, 0-9, _), optionally :LANGUAGE"
+                "PAROLE_WHATSAPP_REPLY_TEMPLATE",
+                problem("config_reply_template", "must be a template name (a-z, 0-9, _), optionally :LANGUAGE"),
             )
         template, language = found.group(1), found.group(2) or "fr"
     throughput = get("PAROLE_WHATSAPP_THROUGHPUT")

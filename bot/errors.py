@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+from dialogs.errors import Problem, problem
+
+__all__ = [
+    "AnalysisNotInstalled", "ChatBusy", "ConfigError", "InvalidInput", "NotAllowed", "NotFound", "ParoleError",
+    "Problem", "RedisTooOld", "RedisUnavailable", "problem",
+]  # fmt: skip
+
 
 class ParoleError(Exception):
-    """Base of every error parole reports to a person."""
+    """Base of every error parole reports to a person: its `reason` is a `Problem` that `bot.refusals` puts
+    into the person's language (an error raised with a plain text carries it uncoded)."""
+
+    def __init__(self, *args: object) -> None:
+        first = args[0] if args else ""
+        super().__init__(*(str(arg) if isinstance(arg, Problem) else arg for arg in args))
+        self.reason = first if isinstance(first, Problem) else Problem("", Exception.__str__(self))
 
 
 class ConfigError(ParoleError):
     """A configuration variable is missing or bad."""
 
-    def __init__(self, variable: str, problem: str) -> None:
-        super().__init__(f"{variable} {problem}")
+    def __init__(self, variable: str, reason: str | Problem) -> None:
+        super().__init__(problem("config", "{variable} {problem}", variable=variable, problem=reason))
         self.variable = variable
-        self.problem = problem
+        self.problem = str(reason)
 
 
 class RedisUnavailable(ParoleError):
@@ -36,10 +49,15 @@ class RedisTooOld(RedisUnavailable):
 class AnalysisNotInstalled(ParoleError):
     """spaCy or its French model is missing: this install has no `worker` extra."""
 
-    def __init__(self, missing: tuple[str, ...], command: str, alternative: str = "") -> None:
+    def __init__(self, missing: tuple[str, ...], command: str, alternative: str | Problem = "") -> None:
+        text = (
+            "{command} needs the analysis, which is not installed here ({missing} missing): "
+            "pip install 'parole[worker]'"
+        )
         super().__init__(
-            f"{command} needs the analysis, which is not installed here ({', '.join(missing)} missing): "
-            f"pip install 'parole[worker]'{alternative}"
+            problem(
+                "analysis_missing", text + "{alternative}", command=command, missing=missing, alternative=alternative
+            )
         )
         self.missing = missing
         self.command = command
@@ -49,7 +67,8 @@ class NotFound(ParoleError):
     """A brand, venue or feedback named on the command line does not exist."""
 
     def __init__(self, what: str, name: str) -> None:
-        super().__init__(f"no {what} {name!r}")
+        code = f"not_found_{what.replace(' ', '_')}"
+        super().__init__(problem(code, "no {what} {name!r}", what=what, name=name))
         self.what = what
         self.name = name
 

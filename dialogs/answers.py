@@ -12,9 +12,8 @@ __all__ = [
     "clean_text",
     "is_skip",
     "normalise_venue_code",
-    "parse_nps",
-
     "parse_discard",
+    "parse_nps",
     "parse_rating",
     "parse_yes_no",
 ]

@@ -19,7 +19,7 @@ from typing import Any, Final, NoReturn
 from jinja2 import nodes
 
 from dialogs import french
-from dialogs.errors import TemplateError
+from dialogs.errors import Problem, TemplateError, problem
 from dialogs.markup import plain_problem, scan_html, utf16_len
 
 __all__ = ["DEFAULT_LIMIT", "Bound", "Limit", "check_bounds", "shape_of"]
@@ -199,17 +199,23 @@ def check_bounds(
     size, stacks = walker.body(tree.body, dict(variables), frozenset({()}), nested=0)
     for stack in sorted(stacks):
         if stack:
-            walker.fail(None, f"<{stack[-1]}> is never closed on some path through the template's conditions")
+            walker.fail(
+                None,
+                problem(
+                    "tag_never_closed",
+                    "<{stack}> is never closed on some path through the template's conditions",
+                    stack=stack[-1],
+                ),
+            )
     if size.whole > MAX_OUTPUT_UNITS:
-        walker.fail(
-            None, f"may produce up to {size.whole} characters; a message template stays under {MAX_OUTPUT_UNITS}"
-        )
+        text = "may produce up to {most} characters; a message template stays under {limit}"
+        walker.fail(None, problem("output_bound", text, most=size.whole, limit=MAX_OUTPUT_UNITS))
     if limit is not None and size.fit > limit:
-        problem = (
-            f"may be {size.fit} characters long (in Telegram's UTF-16 units, every variable at its longest), "
-            f"more than Telegram's {limit}"
+        text = (
+            "may be {most} characters long (in Telegram's UTF-16 units, every variable at its longest), "
+            "more than Telegram's {limit}"
         )
-        walker.fail(None, problem)
+        walker.fail(None, problem("telegram_bound", text, most=size.fit, limit=limit))
     return size
 
 
@@ -244,18 +250,21 @@ def _merge(a: _Value, b: _Value) -> _Value:
     return a  # _Truth, _Nothing: nothing to merge
 
 
-def _describe(value: _Value) -> str:
-    return {
-        _Text: "a text",
-        _Number: "a number",
-        _Truth: "a yes/no value",
-        _Nothing: "none",
-        _Items: "a list",
-        _Record: "an item of a list",
-        _Table: "a table",
-        _Loop: "'loop'",
-        _OneOf: "a value",
-    }[type(value)]
+_DESCRIPTIONS: Final = {
+    _Text: problem("value_text", "a text"),
+    _Number: problem("value_number", "a number"),
+    _Truth: problem("value_truth", "a yes/no value"),
+    _Nothing: problem("value_none", "none"),
+    _Items: problem("value_list", "a list"),
+    _Record: problem("value_item", "an item of a list"),
+    _Table: problem("value_table", "a table"),
+    _Loop: problem("value_loop", "'loop'"),
+    _OneOf: problem("value_any", "a value"),
+}
+
+
+def _describe(value: _Value) -> Problem:
+    return _DESCRIPTIONS[type(value)]
 
 
 class _Walker:
@@ -265,9 +274,9 @@ class _Walker:
         self.html = html
         self.line = 1
 
-    def fail(self, node: nodes.Node | None, problem: str) -> NoReturn:
+    def fail(self, node: nodes.Node | None, reason: Problem) -> NoReturn:
         line = getattr(node, "lineno", None) if node is not None else None
-        raise TemplateError(self.name, self.language, line, problem)
+        raise TemplateError(self.name, self.language, line, reason)
 
     # --- statements -----------------------------------------------------------------------------------
 
@@ -298,13 +307,18 @@ class _Walker:
             return self.loop(node, scope, stacks, nested=nested)
         if isinstance(node, nodes.Assign):
             if nested:
-                self.fail(node, "{% set %} is allowed only outside conditions and loops in message templates")
+                self.fail(
+                    node,
+                    problem(
+                        "set_nested", "{{% set %}} is allowed only outside conditions and loops in message templates"
+                    ),
+                )
             if not isinstance(node.target, nodes.Name):
-                self.fail(node, "{% set %} names one variable in message templates")
+                self.fail(node, problem("set_one_name", "{{% set %}} names one variable in message templates"))
             scope[node.target.name] = self.expr(node.node, scope, 0)
             return _NOTHING, stacks
         what = type(node).__name__.lower()
-        self.fail(node, f"'{what}' blocks are not allowed in message templates")
+        self.fail(node, problem("block_forbidden", "'{what}' blocks are not allowed in message templates", what=what))
 
     def condition(
         self, node: nodes.If, scope: dict[str, _Value], stacks: _Stacks, *, nested: int
@@ -324,9 +338,9 @@ class _Walker:
 
     def loop(self, node: nodes.For, scope: dict[str, _Value], stacks: _Stacks, *, nested: int) -> tuple[Bound, _Stacks]:
         if node.recursive:
-            self.fail(node, "recursive loops are not allowed in message templates")
+            self.fail(node, problem("recursive_loop", "recursive loops are not allowed in message templates"))
         if not isinstance(node.target, nodes.Name):
-            self.fail(node, "a loop takes one name for its items in message templates")
+            self.fail(node, problem("loop_one_name", "a loop takes one name for its items in message templates"))
         items = self.expr(node.iter, scope, 0)
         count, item = self.iterated(items, node)
         inner = {**scope, node.target.name: item, "loop": _Loop(count)}
@@ -334,7 +348,9 @@ class _Walker:
             self.expr(node.test, inner, 0)
         body, body_stacks = self.body(node.body, inner, frozenset({()}), nested=nested + 1)
         if body_stacks != frozenset({()}):
-            self.fail(node, "a loop's body must close every tag it opens (<b>…</b> inside the loop)")
+            self.fail(
+                node, problem("loop_tags", "a loop's body must close every tag it opens (<b>…</b> inside the loop)")
+            )
         otherwise, else_stacks = self.body(node.else_, dict(scope), stacks, nested=nested + 1)
         return body.times(count).most(otherwise), stacks | else_stacks
 
@@ -346,16 +362,24 @@ class _Walker:
             merged = _join(lists)
             assert isinstance(merged, _Items)
             return merged.count, merged.item
-        self.fail(node, f"a loop goes over a list the catalog declares, not over {_describe(items)}")
+        self.fail(
+            node,
+            problem(
+                "loop_over", "a loop goes over a list the catalog declares, not over {what}", what=_describe(items)
+            ),
+        )
 
     def data(self, node: nodes.TemplateData, stacks: _Stacks) -> tuple[Bound, _Stacks]:
         text = node.data
         if "tg://" in text.lower():
-            self.fail(node, "links to Telegram users or chats (tg://) are not allowed in message templates")
+            self.fail(
+                node,
+                problem("tg_links", "links to Telegram users or chats (tg://) are not allowed in message templates"),
+            )
         if not self.html:
-            problem = plain_problem(text)
-            if problem is not None:
-                self.fail(node, problem)
+            found = plain_problem(text)
+            if found is not None:
+                self.fail(node, found)
             units = utf16_len(text)
             return Bound(units, units), stacks
         scan = scan_html(text)
@@ -368,25 +392,57 @@ class _Walker:
                 if not closing:
                     current.append(tag)
                 elif not current or current.pop() != tag:
-                    self.fail(node, f"</{tag}> closes a tag that is not open (on some path through the template)")
+                    self.fail(
+                        node,
+                        problem(
+                            "tag_not_open",
+                            "</{tag}> closes a tag that is not open (on some path through the template)",
+                            tag=tag,
+                        ),
+                    )
             after.add(tuple(current))
         return Bound(scan.visible, scan.visible), self.limited(node, frozenset(after))
 
     def limited(self, node: nodes.Node, stacks: _Stacks) -> _Stacks:
         if len(stacks) > _MAX_TAG_STATES:
-            self.fail(node, "too many ways to leave <b> and <i> open: close tags inside each condition")
+            self.fail(
+                node, problem("tag_paths", "too many ways to leave <b> and <i> open: close tags inside each condition")
+            )
         return stacks
 
     # --- expressions ------------------------------------------------------------------------------------
 
     def expr(self, node: nodes.Node, scope: Mapping[str, _Value], depth: int) -> _Value:
         if depth > MAX_EXPRESSION_DEPTH:
-            self.fail(node, f"expressions may nest at most {MAX_EXPRESSION_DEPTH} deep in message templates")
+            self.fail(
+                node,
+                problem(
+                    "expression_depth",
+                    "expressions may nest at most {max_expression_depth} deep in message templates",
+                    max_expression_depth=MAX_EXPRESSION_DEPTH,
+                ),
+            )
         value = self.evaluate(node, scope, depth + 1)
         if isinstance(value, _Text) and value.size.whole > MAX_TEXT_UNITS:
-            self.fail(node, f"builds a text of up to {value.size.whole} characters; at most {MAX_TEXT_UNITS}")
+            self.fail(
+                node,
+                problem(
+                    "text_too_big",
+                    "builds a text of up to {most} characters; at most {max_text_units}",
+                    most=value.size.whole,
+                    max_text_units=MAX_TEXT_UNITS,
+                ),
+            )
         if isinstance(value, _Items) and value.count.whole > MAX_TEXT_UNITS:
-            self.fail(node, f"builds a list of up to {value.count.whole} items; at most {MAX_TEXT_UNITS}")
+            self.fail(
+                node,
+                problem(
+                    "list_too_big",
+                    "builds a list of up to {most} items; at most {max_text_units}",
+                    most=value.count.whole,
+                    max_text_units=MAX_TEXT_UNITS,
+                ),
+            )
         return value
 
     def evaluate(self, node: nodes.Node, scope: Mapping[str, _Value], depth: int) -> _Value:
@@ -394,7 +450,9 @@ class _Walker:
             return self.constant(node)
         if isinstance(node, nodes.Name):
             if node.name not in scope:
-                self.fail(node, f"'{node.name}' is not a variable of this template")
+                self.fail(
+                    node, problem("not_a_variable", "'{name}' is not a variable of this template", name=node.name)
+                )
             return scope[node.name]
         if isinstance(node, nodes.Getattr):
             return self.field(self.expr(node.node, scope, depth), node.attr, node)
@@ -406,7 +464,7 @@ class _Walker:
             return self.filtered(node, scope, depth)
         if isinstance(node, nodes.Test):
             if node.name not in _ALLOWED_TESTS:
-                self.fail(node, f"the test '{node.name}' is not allowed")
+                self.fail(node, problem("test_forbidden", "the test '{name}' is not allowed", name=node.name))
             self.arguments(node, scope, depth)
             self.expr(node.node, scope, depth)
             return _Truth()
@@ -441,10 +499,15 @@ class _Walker:
         if isinstance(node, nodes.Dict):
             for pair in node.items:
                 if not isinstance(pair.key, nodes.Const):
-                    self.fail(pair, "a table's keys are written in the template")
+                    self.fail(pair, problem("table_keys", "a table's keys are written in the template"))
             values = [self.expr(pair.value, scope, depth) for pair in node.items]
             return _Table(_join(values) if values else _Nothing())
-        self.fail(node, f"'{type(node).__name__}' is not allowed in message templates")
+        self.fail(
+            node,
+            problem(
+                "node_forbidden", "'{construct}' is not allowed in message templates", construct=type(node).__name__
+            ),
+        )
 
     def constant(self, node: nodes.Const) -> _Value:
         value = node.value
@@ -452,14 +515,24 @@ class _Walker:
             return _Truth()
         if isinstance(value, int | float):
             if abs(value) > MAX_NUMBER:
-                self.fail(node, f"numbers in message templates stay within ±{MAX_NUMBER:.0e}")
+                self.fail(
+                    node,
+                    problem(
+                        "constant_too_big",
+                        "numbers in message templates stay within ±{max_number:.0e}",
+                        max_number=MAX_NUMBER,
+                    ),
+                )
             return _Number(value, value, isinstance(value, int))
         if isinstance(value, str):
             units = utf16_len(value)
             return _Text(Bound(units, units))
         if value is None:
             return _Nothing()
-        self.fail(node, f"the constant {value!r} is not allowed in message templates")
+        self.fail(
+            node,
+            problem("constant_forbidden", "the constant {value!r} is not allowed in message templates", value=value),
+        )
 
     def field(self, value: _Value, name: str, node: nodes.Node) -> _Value:
         if isinstance(value, _OneOf):
@@ -468,13 +541,24 @@ class _Walker:
             return value.fields[name]
         if isinstance(value, _Record):
             known = ", ".join(sorted(value.fields))
-            self.fail(node, f"the items have no field '{name}' (fields: {known})")
+            self.fail(
+                node,
+                problem("no_such_field", "the items have no field '{name}' (fields: {known})", name=name, known=known),
+            )
         if isinstance(value, _Loop) and name in _LOOP_FIELDS:
             if name in ("first", "last"):
                 return _Truth()
             return _Number(0, value.count.whole)
         what = _describe(value)
-        self.fail(node, f"refused by the sandbox: access to attribute '{name}' of {what} is not allowed")
+        self.fail(
+            node,
+            problem(
+                "attribute_forbidden",
+                "refused by the sandbox: access to attribute '{name}' of {what} is not allowed",
+                name=name,
+                what=what,
+            ),
+        )
 
     def item(self, node: nodes.Getitem, scope: Mapping[str, _Value], depth: int) -> _Value:
         value = self.expr(node.node, scope, depth)
@@ -484,7 +568,10 @@ class _Walker:
                     self.number(self.expr(part, scope, depth), part)
             if isinstance(value, _Items | _Text):
                 return value
-            self.fail(node, f"slices take a part of a list or a text, not of {_describe(value)}")
+            self.fail(
+                node,
+                problem("slice_of", "slices take a part of a list or a text, not of {what}", what=_describe(value)),
+            )
         key = self.expr(node.arg, scope, depth)
         if isinstance(value, _Record) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
             return self.field(value, node.arg.value, node)
@@ -494,49 +581,59 @@ class _Walker:
             return _Text(Bound(2, 2))
         if isinstance(value, _Table):
             return value.values
-        self.fail(node, f"'[…]' does not apply to {_describe(value)} here")
+        self.fail(node, problem("subscript_forbidden", "'[…]' does not apply to {what} here", what=_describe(value)))
 
     def call(self, node: nodes.Call, scope: Mapping[str, _Value], depth: int) -> _Value:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
-            self.fail(node, "'*args' and '**kwargs' are not allowed in message templates")
+            self.fail(node, problem("star_arguments", "'*args' and '**kwargs' are not allowed in message templates"))
         callee = node.node
         if isinstance(callee, nodes.Name) and callee.name == "range" and "range" not in scope:
             if node.kwargs or not 1 <= len(node.args) <= 3:
-                self.fail(node, "range() takes one to three numbers")
+                self.fail(node, problem("range_arguments", "range() takes one to three numbers"))
             bounds = []
             for argument in node.args:
                 self.expr(argument, scope, depth)
                 if not (isinstance(argument, nodes.Const) and type(argument.value) is int):
-                    self.fail(node, "range() takes whole numbers written in the template")
+                    self.fail(node, problem("range_written", "range() takes whole numbers written in the template"))
                 bounds.append(argument.value)
             if bounds[-1] == 0 and len(bounds) == 3:
-                self.fail(node, "range() cannot step by 0")
+                self.fail(node, problem("range_step", "range() cannot step by 0"))
             length = len(range(*bounds))
             if length > MAX_RANGE:
-                self.fail(node, f"range() is limited to {MAX_RANGE} numbers in message templates")
+                self.fail(
+                    node,
+                    problem(
+                        "range_too_long",
+                        "range() is limited to {max_range} numbers in message templates",
+                        max_range=MAX_RANGE,
+                    ),
+                )
             return _Items(Bound(length, length), _Number(min(bounds, default=0), max(bounds, default=0)))
         if isinstance(callee, nodes.Getattr) and callee.attr == "get" and not node.kwargs and 1 <= len(node.args) <= 2:
             table = self.expr(callee.node, scope, depth)
             if isinstance(table, _Table):
                 found = [self.expr(argument, scope, depth) for argument in node.args]
                 return _join((table.values, found[1] if len(found) == 2 else _Nothing()))
-        what = f"'{callee.attr}'" if isinstance(callee, nodes.Getattr) else "functions"
-        self.fail(
-            node,
-            f"refused by the sandbox: calling {what} is not allowed in message templates "
-            "(no method calls: only TABLE.get(key, default) on a table the template sets, and range())",
+        text = (
+            "refused by the sandbox: calling {what} is not allowed in message templates "
+            "(no method calls: only TABLE.get(key, default) on a table the template sets, and range())"
         )
+        if isinstance(callee, nodes.Getattr):
+            self.fail(node, problem("call_forbidden", text, what=f"'{callee.attr}'"))
+        self.fail(node, problem("call_forbidden", text, what=problem("what_functions", "functions")))
 
     def arguments(self, node: nodes.Filter | nodes.Test, scope: Mapping[str, _Value], depth: int) -> list[_Value]:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
-            self.fail(node, "'*args' and '**kwargs' are not allowed in message templates")
+            self.fail(node, problem("star_arguments", "'*args' and '**kwargs' are not allowed in message templates"))
         for keyword in node.kwargs:
             self.expr(keyword.value, scope, depth)
         return [self.expr(argument, scope, depth) for argument in node.args]
 
     def filtered(self, node: nodes.Filter, scope: Mapping[str, _Value], depth: int) -> _Value:
         if node.node is None:
-            self.fail(node, "filter blocks are not allowed in message templates")
+            self.fail(
+                node, problem("construct_filter_blocks_forbidden", "filter blocks are not allowed in message templates")
+            )
         value = self.expr(node.node, scope, depth)
         self.arguments(node, scope, depth)
         return self.apply(node, value, scope, depth)
@@ -554,7 +651,10 @@ class _Walker:
                 return _Number(0, value.count.whole)
             if isinstance(value, _Text):
                 return _Number(0, value.size.whole)
-            self.fail(node, f"'{name}' counts a list or a text, not {_describe(value)}")
+            self.fail(
+                node,
+                problem("counts_of", "'{name}' counts a list or a text, not {what}", name=name, what=_describe(value)),
+            )
         if name in ("abs", "round"):
             number = self.number(value, node)
             if name == "abs":
@@ -563,7 +663,14 @@ class _Walker:
         if name in ("int", "float"):
             if isinstance(value, _Text):
                 if value.size.whole > 15:
-                    self.fail(node, f"'{name}' reads a number from a text of at most 15 characters")
+                    self.fail(
+                        node,
+                        problem(
+                            "number_from_text",
+                            "'{name}' reads a number from a text of at most 15 characters",
+                            name=name,
+                        ),
+                    )
                 return _Number(-MAX_NUMBER, MAX_NUMBER, name == "int")
             number = self.number(value, node)
             return _Number(number.low - 1, number.high + 1, name == "int")
@@ -577,28 +684,41 @@ class _Walker:
                 return value.item
             if isinstance(value, _Text):
                 return _Text(Bound(2, 2))
-            self.fail(node, f"'{name}' takes from a list or a text, not from {_describe(value)}")
+            self.fail(
+                node,
+                problem(
+                    "takes_from",
+                    "'{name}' takes from a list or a text, not from {what}",
+                    name=name,
+                    what=_describe(value),
+                ),
+            )
         if name in ("list", "sort", "unique"):
             if isinstance(value, _Items):
                 return value
             if isinstance(value, _Text):
                 return _Items(value.size, _Text(Bound(2, 2)))
-            self.fail(node, f"'{name}' works on a list or a text, not on {_describe(value)}")
+            self.fail(
+                node,
+                problem(
+                    "works_on", "'{name}' works on a list or a text, not on {what}", name=name, what=_describe(value)
+                ),
+            )
         if name == "sum":
             if isinstance(value, _Items):
                 each = self.number(value.item, node)
                 count = value.count.whole
                 return _Number(min(0, each.low * count), max(0, each.high * count), each.integral)
-            self.fail(node, f"'sum' adds the numbers of a list, not {_describe(value)}")
+            self.fail(node, problem("sum_of", "'sum' adds the numbers of a list, not {what}", what=_describe(value)))
         if name == "join":
             if not isinstance(value, _Items):
-                self.fail(node, f"'join' joins a list, not {_describe(value)}")
+                self.fail(node, problem("join_of", "'join' joins a list, not {what}", what=_describe(value)))
             separator = given.get(0, "d")
             attribute = given.get(1, "attribute")
             item = value.item
             if attribute is not None:
                 if not (isinstance(attribute, nodes.Const) and isinstance(attribute.value, str)):
-                    self.fail(node, "'join' takes the name of a field written in the template")
+                    self.fail(node, problem("join_field", "'join' takes the name of a field written in the template"))
                 item = self.field(item, attribute.value, node)
             between = self.printed(self.expr(separator, scope, depth), node) if separator is not None else _NOTHING
             return _Text((self.printed(item, node) + between).times(value.count))
@@ -612,18 +732,20 @@ class _Walker:
             elif isinstance(length, nodes.Const) and type(length.value) is int:
                 most = length.value
             else:
-                self.fail(node, "'truncate' takes a length written in the template")
+                self.fail(node, problem("truncate_length", "'truncate' takes a length written in the template"))
             end_units = self.printed(self.expr(end, scope, depth), node).whole if end is not None else 3
             cap = 2 * (max(most, 0) + 5) + end_units
             return _Text(self.printed(value, node).least(Bound(cap, cap)))
-        self.fail(node, f"the filter '{name}' is not allowed")
+        self.fail(node, problem("filter_not_allowed", "the filter '{name}' is not allowed", name=name))
 
     def replaced(
         self, node: nodes.Filter, value: _Value, given: _Arguments, scope: Mapping[str, _Value], depth: int
     ) -> _Value:
         old, new = given.get(0, "old"), given.get(1, "new")
         if old is None or new is None:
-            self.fail(node, "'replace' takes the text to find and the text to put instead")
+            self.fail(
+                node, problem("replace_arguments", "'replace' takes the text to find and the text to put instead")
+            )
         size = self.printed(value, node)
         added = self.printed(self.expr(new, scope, depth), node)
         found = len(old.value) if isinstance(old, nodes.Const) and isinstance(old.value, str) else 0
@@ -634,7 +756,7 @@ class _Walker:
     def arithmetic(self, node: nodes.BinExpr, left: _Value, right: _Value) -> _Value:
         operator = node.operator
         if operator == "**":
-            self.fail(node, "'**' is not allowed in message templates (no big numbers)")
+            self.fail(node, problem("power_forbidden", "'**' is not allowed in message templates (no big numbers)"))
         if operator == "*":
             for text, times in ((left, right), (right, left)):
                 if isinstance(text, _Text | _Items) and not isinstance(times, _Text | _Items):
@@ -647,7 +769,13 @@ class _Walker:
         if operator == "+" and isinstance(left, _Items) and isinstance(right, _Items):
             return _Items(left.count + right.count, _join((left.item, right.item)))
         if isinstance(left, _Text) and operator == "%":
-            self.fail(node, "'%' formatting is not allowed in message templates: write the variables in the text")
+            self.fail(
+                node,
+                problem(
+                    "percent_format",
+                    "'%' formatting is not allowed in message templates: write the variables in the text",
+                ),
+            )
         a, b = self.number(left, node), self.number(right, node)
         if operator in ("+", "-", "*"):
             pairs = [(x, y) for x in (a.low, a.high) for y in (b.low, b.high)]
@@ -664,11 +792,24 @@ class _Walker:
         else:  # "/" and "//": as big as the dividend over the smallest divisor that is not 0
             smallest = 1.0 if b.integral else min((abs(x) for x in (b.low, b.high) if x != 0), default=1.0)
             if (not b.integral and b.low < 0 < b.high) or smallest < 1:
-                self.fail(node, "dividing by a number that may be close to 0 is not allowed in message templates")
+                self.fail(
+                    node,
+                    problem(
+                        "divide_near_zero",
+                        "dividing by a number that may be close to 0 is not allowed in message templates",
+                    ),
+                )
             most = max(abs(a.low), abs(a.high)) / smallest
             result = _Number(-most, most, operator == "//" and a.integral and b.integral)
         if max(abs(result.low), abs(result.high)) > MAX_NUMBER:
-            self.fail(node, f"may compute numbers beyond ±{MAX_NUMBER:.0e}: no big numbers in message templates")
+            self.fail(
+                node,
+                problem(
+                    "number_too_big",
+                    "may compute numbers beyond ±{max_number:.0e}: no big numbers in message templates",
+                    max_number=MAX_NUMBER,
+                ),
+            )
         return result
 
     def number(self, value: _Value, node: nodes.Node) -> _Number:
@@ -681,7 +822,7 @@ class _Walker:
             merged = _join(numbers)
             assert isinstance(merged, _Number)
             return merged
-        self.fail(node, f"expects a number, not {_describe(value)}")
+        self.fail(node, problem("expects_number", "expects a number, not {what}", what=_describe(value)))
 
     def printed(self, value: _Value, node: nodes.Node) -> Bound:
         """The most text a value shows once printed."""
@@ -701,7 +842,14 @@ class _Walker:
             for option in value.options:
                 size = size.most(self.printed(option, node))
             return size
-        self.fail(node, f"prints {_describe(value)} as Python would: loop over it, or use one of its fields")
+        self.fail(
+            node,
+            problem(
+                "prints_raw",
+                "prints {what} as Python would: loop over it, or use one of its fields",
+                what=_describe(value),
+            ),
+        )
 
 
 @dataclass(slots=True)

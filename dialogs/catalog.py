@@ -34,7 +34,7 @@ from typing import Any, Final
 import jinja2
 
 from dialogs.bounds import Limit, check_bounds, shape_of
-from dialogs.errors import CatalogError, TemplateError
+from dialogs.errors import CatalogError, Problem, TemplateError, problem
 from dialogs.markup import html_problem, plain_problem, visible_length
 from dialogs.sandbox import compile_template, make_environment, parse_template, render_template, template_variables
 from dialogs.yamlnodes import NodeReader
@@ -48,6 +48,7 @@ __all__ = [
     "default_templates_dir",
     "parse_catalog",
     "parse_limits",
+    "template_languages",
 ]
 
 FALLBACK_LANGUAGE: Final = "fr"
@@ -103,6 +104,13 @@ def default_templates_dir() -> Path:
     if (here.parent / "pyproject.toml").is_file() and checkout.is_dir():
         return checkout
     return installed  # missing: loading the catalog names this path
+
+
+def template_languages(directory: Path | None = None) -> tuple[str, ...]:
+    """The languages a templates directory has templates in, French first (read from its folders' names)."""
+    bot = (directory or default_templates_dir()) / BOT_SUBDIRECTORY
+    found = sorted(path.name for path in bot.iterdir() if path.is_dir() and _LANGUAGE.fullmatch(path.name))
+    return (FALLBACK_LANGUAGE, *(language for language in found if language != FALLBACK_LANGUAGE))
 
 
 def parse_catalog(text: str, *, source: str) -> tuple[CatalogEntry, ...]:
@@ -208,11 +216,13 @@ class TemplateCatalog:
         self._plain = make_environment(html=False)
         for name, language in self._sources:
             if name not in self._entries:
-                raise TemplateError(name, language, None, f"not declared in {CATALOG_FILE}")
+                raise TemplateError(
+                    name, language, None, problem("template_undeclared", "not declared in {file}", file=CATALOG_FILE)
+                )
         for name in self._entries:
             if (name, FALLBACK_LANGUAGE) not in self._sources:
-                problem = "missing: French is the fallback language and must have every template"
-                raise TemplateError(name, FALLBACK_LANGUAGE, None, problem)
+                text = "missing: French is the fallback language and must have every template"
+                raise TemplateError(name, FALLBACK_LANGUAGE, None, problem("template_no_french", text))
         for (name, language), text in sorted(self._sources.items()):
             if only is None or (name, language) in only:
                 self._validate(self._entries[name], language, text)
@@ -243,7 +253,9 @@ class TemplateCatalog:
         try:
             return self._entries[name]
         except KeyError:
-            raise TemplateError(name, None, None, "unknown template") from None
+            raise TemplateError(
+                name, None, None, problem("template_unknown", "unknown template {name}", name=name)
+            ) from None
 
     def source(self, name: str, language: str) -> str:
         """The Jinja2 source of a template in a language (no fallback)."""
@@ -251,7 +263,12 @@ class TemplateCatalog:
             return self._sources[name, language]
         except KeyError:
             self.entry(name)
-            raise TemplateError(name, language, None, "no template in this language") from None
+            raise TemplateError(
+                name,
+                language,
+                None,
+                problem("template_no_language", "no template in this language ({language})", language=language),
+            ) from None
 
     def description(self, name: str) -> str:
         """The one-line description of a template."""
@@ -306,17 +323,27 @@ class TemplateCatalog:
         check_bounds(tree, shapes, name=entry.name, language=language, html=html, limit=limit)
         template = compile_template(env, text, name=entry.name, language=language)
         rendered = render_template(template, entry.variables, name=entry.name, language=language)
-        problem = _output_problem(entry.kind, rendered)
-        if problem is not None:
-            raise TemplateError(entry.name, language, None, f"with the sample variables: {problem}")
+        found = _output_problem(entry.kind, rendered)
+        if found is not None:
+            raise TemplateError(
+                entry.name,
+                language,
+                None,
+                problem("with_samples", "with the sample variables: {problem}", problem=found),
+            )
 
     @staticmethod
     def _check_variables(env: jinja2.Environment, entry: CatalogEntry, language: str, text: str) -> None:
         for variable, line in template_variables(env, text, name=entry.name, language=language).items():
             if variable not in entry.variables:
-                declared = ", ".join(sorted(entry.variables)) or "none"
-                problem = f"uses the variable '{variable}' that the catalog does not declare (declared: {declared})"
-                raise TemplateError(entry.name, language, line, problem)
+                text = "uses the variable '{variable}' that the catalog does not declare (declared: {declared})"
+                declared = tuple(sorted(entry.variables)) or problem("declared_none", "none")
+                raise TemplateError(
+                    entry.name,
+                    language,
+                    line,
+                    problem("undeclared_variable", text, variable=variable, declared=declared),
+                )
 
 
 def _read_directory(
@@ -350,15 +377,16 @@ def _read_directory(
     return entries, sources, limits
 
 
-def _output_problem(kind: TemplateKind, rendered: str) -> str | None:
+def _output_problem(kind: TemplateKind, rendered: str) -> Problem | str | None:
     if not rendered:
-        return "the text is empty (Telegram refuses empty messages and labels)"
+        return problem("empty_text", "the text is empty (Telegram refuses empty messages and labels)")
+    too_long = "{length} characters (UTF-16 units), more than Telegram's {limit}"
     if kind is TemplateKind.MESSAGE:
-        problem = html_problem(rendered)
-        if problem is None and visible_length(rendered) > MAX_MESSAGE_LENGTH:
-            problem = f"{visible_length(rendered)} characters (UTF-16 units), more than Telegram's {MAX_MESSAGE_LENGTH}"
-        return problem
+        found = html_problem(rendered)
+        if found is None and visible_length(rendered) > MAX_MESSAGE_LENGTH:
+            return problem("too_long", too_long, length=visible_length(rendered), limit=MAX_MESSAGE_LENGTH)
+        return found
     if kind is TemplateKind.NOTICE and visible_length(rendered) > MAX_NOTICE_LENGTH:
-        problem = f"{visible_length(rendered)} characters (UTF-16 units), more than Telegram's {MAX_NOTICE_LENGTH}"
-        return f"{problem} for a notice"
+        text = too_long + " for a notice"
+        return problem("too_long_notice", text, length=visible_length(rendered), limit=MAX_NOTICE_LENGTH)
     return plain_problem(rendered)

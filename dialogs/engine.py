@@ -165,6 +165,9 @@ class DialogEngine:
         already_rated: bool,
         now: float,
     ) -> Outcome:
+        if venue is not None and venue.archived:  # its data stays; it takes no new feedback
+            part = MessagePart(MessageName.VENUE_ARCHIVED, {"venue_name": venue.name})
+            return self._reply(self._restart(current, now, None, None), (part,), feedback=self._abandon(current, now))
         if venue is not None and self._is_rating(current, venue):
             # The customer scanned again while rating this venue: start over on the same feedback, so
             # the new answers replace the old ones and nothing is counted twice.

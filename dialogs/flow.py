@@ -52,7 +52,7 @@ from typing import Final, NoReturn
 import yaml
 
 from dialogs.catalog import TemplateCatalog
-from dialogs.errors import FlowError
+from dialogs.errors import FlowError, Problem, problem
 from dialogs.yamlnodes import NodeReader, line_of
 
 __all__ = [
@@ -84,6 +84,16 @@ NPS_SCORES: Final = range(0, 11)
 _TOP_KEYS: Final = ("name", "description", "languages", "start", "steps")
 _STEP_KEYS: Final = ("ask", "input", "store", "optional", "next", "say", "end")
 _LANGUAGE: Final = re.compile(r"[a-z]{2,3}")
+_THE_FLOW: Final = problem("what_flow", "the flow")
+_WHEN: Final = problem("what_top", "{key}", key="when")
+
+
+def _step(name: str) -> Problem:
+    return problem("what_step", "step '{step}'", step=name)
+
+
+def _of(key: str, what: Problem) -> Problem:
+    return problem("what_of", "{key} of {what}", key=key, what=what)
 
 
 class InputKind(StrEnum):
@@ -184,7 +194,7 @@ def load_flow(path: Path, catalog: TemplateCatalog) -> Flow:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FlowError(str(path), None, f"cannot be read: {exc}") from exc
+        raise FlowError(str(path), None, problem("unreadable", "cannot be read: {error}", error=str(exc))) from exc
     return parse_flow(text, source=str(path), catalog=catalog)
 
 
@@ -219,16 +229,16 @@ class _FlowParser:
         root = reader.compose(text)
         top = reader.check_keys(
             root,
-            reader.mapping(root, "the flow"),
-            "the flow",
+            reader.mapping(root, _THE_FLOW),
+            _THE_FLOW,
             allowed=_TOP_KEYS,
             required=("name", "languages", "start", "steps"),
         )
-        name = reader.string(top["name"], "name")
+        name = reader.string(top["name"], problem("what_top", "{key}", key="name"))
         if "description" in top:
-            reader.string(top["description"], "description")
+            reader.string(top["description"], problem("what_top", "{key}", key="description"))
         languages = self._languages(top["languages"])
-        start = reader.string(top["start"], "start")
+        start = reader.string(top["start"], problem("what_top", "{key}", key="start"))
         self._references.append(_Reference(start, top["start"], "start"))
         steps = self._steps(top["steps"])
         flow = Flow(name, languages, start, steps, source=reader.source)
@@ -242,61 +252,112 @@ class _FlowParser:
     def _languages(self, node: yaml.Node) -> tuple[str, ...]:
         reader = self._reader
         languages: list[str] = []
-        for item in reader.sequence(node, "languages"):
-            language = reader.string(item, "a language")
+        for item in reader.sequence(node, problem("what_top", "{key}", key="languages")):
+            language = reader.string(item, problem("what_language", "a language"))
             if not _LANGUAGE.fullmatch(language):
-                reader.fail(item, f"language '{language}' must be a lower-case code such as fr or en")
+                reader.fail(
+                    item,
+                    problem(
+                        "flow_language_code",
+                        "language '{language}' must be a lower-case code such as fr or en",
+                        language=language,
+                    ),
+                )
             if language in languages:
-                reader.fail(item, f"language '{language}' is listed twice")
+                reader.fail(
+                    item, problem("flow_language_twice", "language '{language}' is listed twice", language=language)
+                )
             languages.append(language)
         if not languages:
-            reader.fail(node, "languages must list at least one language")
+            reader.fail(node, problem("flow_no_language", "languages must list at least one language"))
         return tuple(languages)
 
     def _steps(self, node: yaml.Node) -> tuple[Step, ...]:
         steps = []
-        for name, key_node, step_node in self._reader.mapping(node, "steps"):
+        for name, key_node, step_node in self._reader.mapping(node, problem("what_top", "{key}", key="steps")):
             if name in (VENUE_CODE_STEP, DISCARD_STEP):
-                self._reader.fail(key_node, f"'{name}' is reserved for the engine: rename the step")
+                self._reader.fail(
+                    key_node,
+                    problem(
+                        "flow_reserved_step",
+                        "'{step}' is reserved for the engine: rename the step",
+                        step=name,
+                    ),
+                )
             self._step_nodes[name] = key_node
             steps.append(self._step(name, key_node, step_node))
         if not steps:
-            self._reader.fail(node, "steps must declare at least one step")
+            self._reader.fail(node, problem("flow_no_step", "steps must declare at least one step"))
         return tuple(steps)
 
     def _step(self, name: str, key_node: yaml.Node, node: yaml.Node) -> Step:
         reader = self._reader
-        what = f"step '{name}'"
+        what = _step(name)
         keys = reader.check_keys(node, reader.mapping(node, what), what, allowed=_STEP_KEYS)
         if "ask" in keys and "say" in keys:
-            reader.fail(keys["say"], f"{what} has both ask and say: a step either asks or ends the flow")
+            reader.fail(
+                keys["say"],
+                problem(
+                    "flow_ask_and_say", "{what} has both ask and say: a step either asks or ends the flow", what=what
+                ),
+            )
         if "ask" in keys:
             return self._question(name, key_node, node, keys)
         if "say" in keys:
             return self._end(name, key_node, keys)
-        reader.fail(key_node, f"{what} has neither ask nor say")
+        reader.fail(key_node, problem("flow_no_ask_nor_say", "{what} has neither ask nor say", what=what))
 
     def _question(self, name: str, key_node: yaml.Node, node: yaml.Node, keys: dict[str, yaml.Node]) -> Step:
         reader = self._reader
-        what = f"step '{name}'"
+        what = _step(name)
         if "end" in keys:
-            reader.fail(keys["end"], f"{what} asks a question: only a step that says (say:) can end the flow")
-        ask = reader.string(keys["ask"], f"ask of {what}")
+            reader.fail(
+                keys["end"],
+                problem(
+                    "flow_question_ends",
+                    "{what} asks a question: only a step that says (say:) can end the flow",
+                    what=what,
+                ),
+            )
+        ask = reader.string(keys["ask"], _of("ask", what))
         self._templates.append((ask, keys["ask"]))
         if "input" not in keys:
-            reader.fail(node, f"{what} asks but has no input (rating or text)")
-        input_text = reader.string(keys["input"], f"input of {what}")
+            reader.fail(node, problem("flow_no_input", "{what} asks but has no input (rating or text)", what=what))
+        input_text = reader.string(keys["input"], _of("input", what))
         if input_text not in set(InputKind):
-            reader.fail(keys["input"], f"input of {what} must be rating, text or nps, not '{input_text}'")
+            reader.fail(
+                keys["input"],
+                problem(
+                    "flow_bad_input",
+                    "input of {what} must be rating, text or nps, not '{found}'",
+                    what=what,
+                    found=input_text,
+                ),
+            )
         input_kind = InputKind(input_text)
-        optional = reader.boolean(keys["optional"], f"optional of {what}") if "optional" in keys else False
+        optional = reader.boolean(keys["optional"], _of("optional", what)) if "optional" in keys else False
         if "next" not in keys:
-            reader.fail(node, f"{what} has no next step (add next:, or make it an end step with say:)")
+            reader.fail(
+                node,
+                problem(
+                    "flow_no_next", "{what} has no next step (add next:, or make it an end step with say:)", what=what
+                ),
+            )
         if input_kind is InputKind.RATING:
             if "store" in keys:
-                reader.fail(keys["store"], f"{what} asks for the rating, which is always stored: remove store")
+                reader.fail(
+                    keys["store"],
+                    problem(
+                        "flow_rating_store",
+                        "{what} asks for the rating, which is always stored: remove store",
+                        what=what,
+                    ),
+                )
             if optional:
-                reader.fail(keys["optional"], f"{what} asks for the rating, which cannot be optional")
+                reader.fail(
+                    keys["optional"],
+                    problem("flow_rating_optional", "{what} asks for the rating, which cannot be optional", what=what),
+                )
             branches = self._next(name, keys["next"], branching=True)
             return Step(name, ask=ask, input=input_kind, next=branches, line=line_of(key_node))
         if input_kind is InputKind.NPS:
@@ -305,10 +366,21 @@ class _FlowParser:
             branches = self._next(name, keys["next"], branching=False, asks="a score from 0 to 10")
             return Step(name, ask=ask, input=input_kind, optional=optional, next=branches, line=line_of(key_node))
         if "store" not in keys:
-            reader.fail(node, f"{what} asks for text but has no store (reason or suggestion)")
-        store_text = reader.string(keys["store"], f"store of {what}")
+            reader.fail(
+                node,
+                problem("flow_no_store", "{what} asks for text but has no store (reason or suggestion)", what=what),
+            )
+        store_text = reader.string(keys["store"], _of("store", what))
         if store_text not in set(AnswerField):
-            reader.fail(keys["store"], f"store of {what} must be reason or suggestion, not '{store_text}'")
+            reader.fail(
+                keys["store"],
+                problem(
+                    "flow_bad_store",
+                    "store of {what} must be reason or suggestion, not '{found}'",
+                    what=what,
+                    found=store_text,
+                ),
+            )
         branches = self._next(name, keys["next"], branching=False)
         return Step(
             name,
@@ -322,59 +394,97 @@ class _FlowParser:
 
     def _end(self, name: str, key_node: yaml.Node, keys: dict[str, yaml.Node]) -> Step:
         reader = self._reader
-        what = f"step '{name}'"
+        what = _step(name)
         for key in ("input", "store", "optional", "next"):
             if key in keys:
-                reader.fail(keys[key], f"{what} says and ends the flow: it takes no {key}")
-        if "end" not in keys or not reader.boolean(keys["end"], f"end of {what}"):
-            reader.fail(key_node, f"{what} says a template but does not end the flow (add end: true)")
-        say = reader.string(keys["say"], f"say of {what}")
+                reader.fail(
+                    keys[key],
+                    problem(
+                        "flow_end_takes_no", "{what} says and ends the flow: it takes no {key}", what=what, key=key
+                    ),
+                )
+        if "end" not in keys or not reader.boolean(keys["end"], _of("end", what)):
+            reader.fail(
+                key_node,
+                problem(
+                    "flow_say_no_end", "{what} says a template but does not end the flow (add end: true)", what=what
+                ),
+            )
+        say = reader.string(keys["say"], _of("say", what))
         self._templates.append((say, keys["say"]))
         return Step(name, say=say, end=True, line=line_of(key_node))
 
     def _next(self, name: str, node: yaml.Node, *, branching: bool, asks: str = "text") -> tuple[Branch, ...]:
         reader = self._reader
         if isinstance(node, yaml.ScalarNode):
-            target = reader.string(node, f"next of step '{name}'")
+            target = reader.string(node, _of("next", _step(name)))
             self._references.append(_Reference(target, node, "next"))
             return (Branch(target, None, line_of(node)),)
         if not branching:
-            reader.fail(node, f"step '{name}' asks for {asks}: it cannot branch on the rating (next: <step>)")
+            code = "flow_nps_branches" if asks != "text" else "flow_text_branches"
+            reader.fail(
+                node,
+                problem(
+                    code,
+                    "{what} asks for " + asks + ": it cannot branch on the rating (next: <step>)",
+                    what=_step(name),
+                ),
+            )
         branches: list[Branch] = []
         covered: dict[int, int] = {}
-        for item in reader.sequence(node, f"next of step '{name}'"):
+        for item in reader.sequence(node, _of("next", _step(name))):
             if branches and branches[-1].ratings is None:
-                reader.fail(item, "this branch is never taken: the branch without when above takes every rating")
+                reader.fail(
+                    item,
+                    problem(
+                        "flow_branch_never_taken",
+                        "this branch is never taken: the branch without when above takes every rating",
+                    ),
+                )
             branches.append(self._branch(name, item, covered))
         if not branches:
-            reader.fail(node, f"next of step '{name}' lists no branch")
+            reader.fail(node, problem("flow_no_branch", "next of {what} lists no branch", what=_step(name)))
         if branches[-1].ratings is None:
             return tuple(branches)
         missing = [rating for rating in RATINGS if rating not in covered]
         if missing:
-            listed = ", ".join(str(rating) for rating in missing)
-            reader.fail(node, f"ratings {listed} go nowhere: cover them or add a last branch without when")
+            reader.fail(
+                node,
+                problem(
+                    "flow_ratings_nowhere",
+                    "ratings {ratings} go nowhere: cover them or add a last branch without when",
+                    ratings=tuple(missing),
+                ),
+            )
         return tuple(branches)
 
     def _branch(self, name: str, node: yaml.Node, covered: dict[int, int]) -> Branch:
         reader = self._reader
-        what = f"a branch of step '{name}'"
+        what = problem("what_branch", "a branch of {step}", step=_step(name))
         keys = reader.check_keys(node, reader.mapping(node, what), what, allowed=("when", "goto"), required=("goto",))
-        target = reader.string(keys["goto"], f"goto of {what}")
+        target = reader.string(keys["goto"], _of("goto", what))
         self._references.append(_Reference(target, keys["goto"], "goto"))
         if "when" not in keys:
             return Branch(target, None, line_of(keys["goto"]))
         when_node = keys["when"]
         when = reader.check_keys(
-            when_node, reader.mapping(when_node, "when"), "when", allowed=("rating",), required=("rating",)
+            when_node, reader.mapping(when_node, _WHEN), _WHEN, allowed=("rating",), required=("rating",)
         )
         ratings: list[int] = []
         for rating_node in self._rating_nodes(when["rating"]):
-            rating = reader.integer(rating_node, "a rating")
+            rating = reader.integer(rating_node, problem("what_rating", "a rating"))
             if rating not in RATINGS:
-                reader.fail(rating_node, f"rating {rating} is outside 1-5")
+                reader.fail(rating_node, problem("flow_rating_range", "rating {rating} is outside 1-5", rating=rating))
             if rating in covered:
-                reader.fail(rating_node, f"rating {rating} is already covered by the branch on line {covered[rating]}")
+                reader.fail(
+                    rating_node,
+                    problem(
+                        "flow_rating_twice",
+                        "rating {rating} is already covered by the branch on line {line}",
+                        rating=rating,
+                        line=covered[rating],
+                    ),
+                )
             covered[rating] = line_of(when_node)
             ratings.append(rating)
         return Branch(target, tuple(ratings), line_of(keys["goto"]))
@@ -382,48 +492,99 @@ class _FlowParser:
     def _rating_nodes(self, node: yaml.Node) -> list[yaml.Node]:
         if isinstance(node, yaml.ScalarNode):
             return [node]
-        items = self._reader.sequence(node, "when rating")
+        items = self._reader.sequence(node, problem("what_when_rating", "when rating"))
         if not items:
-            self._reader.fail(node, "when rating lists no rating")
+            self._reader.fail(node, problem("flow_no_rating", "when rating lists no rating"))
         return items
 
     def _check_references(self, flow: Flow) -> None:
         for reference in self._references:
             if not flow.has_step(reference.target):
-                self._reader.fail(reference.node, f"unknown step '{reference.target}' in {reference.where}")
+                self._reader.fail(
+                    reference.node,
+                    problem(
+                        "flow_unknown_step",
+                        "unknown step '{step}' in {where}",
+                        step=reference.target,
+                        where=reference.where,
+                    ),
+                )
 
     def _check_rating_step(self, flow: Flow, start_node: yaml.Node) -> None:
         # The feedback is created when the rating is given, so the rating comes first, and only once.
         if flow.step(flow.start).input is not InputKind.RATING:
-            self._reader.fail(start_node, f"the start step '{flow.start}' must ask for the rating (input: rating)")
+            self._reader.fail(
+                start_node,
+                problem(
+                    "flow_start_rating",
+                    "the start step '{step}' must ask for the rating (input: rating)",
+                    step=flow.start,
+                ),
+            )
         rating_steps = [step for step in flow.steps if step.input is InputKind.RATING]
         for step in rating_steps[1:]:
             first = rating_steps[0]
-            self._fail_at_step(step, f"only one step may ask for the rating ('{first.name}' already does)")
+            self._fail_at_step(
+                step,
+                problem(
+                    "flow_rating_once", "only one step may ask for the rating ('{step}' already does)", step=first.name
+                ),
+            )
         nps_steps = [step for step in flow.steps if step.input is InputKind.NPS]
         for step in nps_steps[1:]:
-            self._fail_at_step(step, f"only one step may ask the 0-10 question ('{nps_steps[0].name}' already does)")
+            self._fail_at_step(
+                step,
+                problem(
+                    "flow_nps_once",
+                    "only one step may ask the 0-10 question ('{step}' already does)",
+                    step=nps_steps[0].name,
+                ),
+            )
 
     def _check_templates(self, flow: Flow) -> None:
         catalog = self._catalog
         for template, node in self._templates:
             if template not in catalog.names:
-                self._reader.fail(node, f"unknown template '{template}' (not in the template catalog)")
+                self._reader.fail(
+                    node,
+                    problem(
+                        "flow_unknown_template",
+                        "unknown template '{template}' (not in the template catalog)",
+                        template=template,
+                    ),
+                )
             for language in flow.languages:
                 if not catalog.has(template, language):
-                    self._reader.fail(node, f"template '{template}' is missing in language '{language}'")
+                    self._reader.fail(
+                        node,
+                        problem(
+                            "flow_template_language",
+                            "template '{template}' is missing in language '{language}'",
+                            template=template,
+                            language=language,
+                        ),
+                    )
             extra = catalog.declared_variables(template) - FLOW_VARIABLES
             if extra:
-                needed = ", ".join(sorted(extra))
-                given = ", ".join(sorted(FLOW_VARIABLES))
-                problem = f"template '{template}' needs {needed}, which a step cannot give ({given})"
-                self._reader.fail(node, problem)
+                text = "template '{template}' needs {needed}, which a step cannot give ({given})"
+                needed, given = tuple(sorted(extra)), tuple(sorted(FLOW_VARIABLES))
+                self._reader.fail(
+                    node, problem("flow_template_variables", text, template=template, needed=needed, given=given)
+                )
 
     def _check_reachable(self, flow: Flow) -> None:
         reachable = set(_walk(flow, flow.start))
         for step in flow.steps:
             if step.name not in reachable:
-                self._fail_at_step(step, f"step '{step.name}' is unreachable from the start step '{flow.start}'")
+                self._fail_at_step(
+                    step,
+                    problem(
+                        "flow_unreachable",
+                        "step '{step}' is unreachable from the start step '{start}'",
+                        step=step.name,
+                        start=flow.start,
+                    ),
+                )
 
     def _check_ends(self, flow: Flow, start_node: yaml.Node) -> None:
         # A step finishes when every branch leads to a step that finishes: loops never do.
@@ -437,16 +598,20 @@ class _FlowParser:
                     changed = True
         if not any(flow.step(name).end for name in _walk(flow, flow.start)):
             self._reader.fail(
-                start_node, "no end step is reachable from the start (add a step with say: and end: true)"
+                start_node,
+                problem("flow_no_end", "no end step is reachable from the start (add a step with say: and end: true)"),
             )
         stuck = [step for step in flow.steps if step.name not in finishing]
         # Point inside the loop rather than at a step that merely leads into it.
         looping = [step for step in stuck if not any(branch.goto in finishing for branch in step.next)]
         for step in looping or stuck:
-            self._fail_at_step(step, f"step '{step.name}' never reaches an end step (its next steps loop)")
+            self._fail_at_step(
+                step,
+                problem("flow_loops", "step '{step}' never reaches an end step (its next steps loop)", step=step.name),
+            )
 
-    def _fail_at_step(self, step: Step, problem: str) -> NoReturn:
-        self._reader.fail(self._step_nodes[step.name], problem)
+    def _fail_at_step(self, step: Step, reason: Problem) -> NoReturn:
+        self._reader.fail(self._step_nodes[step.name], reason)
 
 
 def _walk(flow: Flow, start: str) -> Iterator[str]:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from dialogs.errors import Problem, problem
+
 __all__ = [
     "ALLOWED_TAGS",
     "ELLIPSIS",
@@ -41,7 +43,7 @@ _MARKUP: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*[^<>]*>|&(?:#[0-9]+|#[xX][
 class HtmlScan:
     """A piece of a message's HTML: what is wrong with it, its tags in order, its visible length."""
 
-    problem: str | None
+    problem: Problem | None
     tags: tuple[tuple[bool, str], ...]  # (closing, tag name)
     visible: int  # UTF-16 units Telegram counts: tags left out, each entity one character
 
@@ -62,25 +64,29 @@ def scan_html(text: str) -> HtmlScan:
         if token.group("bare"):
             char = token.group("bare")
             escaped = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}[char]
-            return HtmlScan(f"a bare '{char}' must be written {escaped}", (), 0)
+            return HtmlScan(
+                problem("bare_char", "a bare '{char}' must be written {escaped}", char=char, escaped=escaped), (), 0
+            )
         entity = token.group("entity")
         if entity is not None:
             if not entity.startswith("#") and entity not in _KNOWN_ENTITIES:
-                problem = f"the entity &{entity}; is not one Telegram knows (use &lt; &gt; &amp; &quot;)"
-                return HtmlScan(problem, (), 0)
+                text = "the entity &{entity}; is not one Telegram knows (use &lt; &gt; &amp; &quot;)"
+                return HtmlScan(problem("unknown_entity", text, entity=entity), (), 0)
             visible += utf16_len(html.unescape(token.group(0)))
             continue
         tag = token.group("tag").lower()
         if tag not in ALLOWED_TAGS:
-            return HtmlScan(f"the tag <{tag}> is not allowed (only <b> and <i>)", (), 0)
+            return HtmlScan(
+                problem("tag_forbidden", "the tag <{tag}> is not allowed (only <b> and <i>)", tag=tag), (), 0
+            )
         if token.group("rest").strip():
-            return HtmlScan(f"the tag <{tag}> takes no attributes", (), 0)
+            return HtmlScan(problem("tag_attributes", "the tag <{tag}> takes no attributes", tag=tag), (), 0)
         tags.append((bool(token.group("close")), tag))
     visible += utf16_len(text[position:])
     return HtmlScan(None, tuple(tags), visible)
 
 
-def html_problem(text: str) -> str | None:
+def html_problem(text: str) -> Problem | None:
     """Say what Telegram would refuse in this HTML message, or None when it is fine."""
     scan = scan_html(text)
     if scan.problem is not None:
@@ -90,9 +96,15 @@ def html_problem(text: str) -> str | None:
         if not closing:
             open_tags.append(tag)
         elif not open_tags or open_tags.pop() != tag:
-            return f"</{tag}> closes a tag that is not open"
+            return problem(
+                "tag_not_open", "</{tag}> closes a tag that is not open (on some path through the template)", tag=tag
+            )
     if open_tags:
-        return f"<{open_tags[-1]}> is never closed"
+        return problem(
+            "tag_never_closed",
+            "<{stack}> is never closed on some path through the template's conditions",
+            stack=open_tags[-1],
+        )
     return None
 
 
@@ -101,11 +113,11 @@ def visible_length(text: str) -> int:
     return scan_html(text).visible
 
 
-def plain_problem(text: str) -> str | None:
+def plain_problem(text: str) -> Problem | None:
     """Say why a plain-text label would show markup literally, or None when it is fine."""
     found = _MARKUP.search(text)
     if found is not None:
-        return f"plain text shows markup as typed: remove {found.group(0)!r}"
+        return problem("plain_markup", "plain text shows markup as typed: remove {markup!r}", markup=found.group(0))
     return None
 
 

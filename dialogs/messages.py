@@ -13,6 +13,7 @@ class MessageName(StrEnum):
 
     GREETING = "greeting"
     UNKNOWN_VENUE = "unknown_venue"
+    VENUE_ARCHIVED = "venue_archived"
     ASK_VENUE_CODE = "ask_venue_code"
     BAD_VENUE_CODE = "bad_venue_code"
     ALREADY_RATED = "already_rated"

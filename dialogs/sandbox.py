@@ -22,7 +22,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from dialogs import french
-from dialogs.errors import TemplateError
+from dialogs.errors import Problem, TemplateError, problem
 
 __all__ = ["compile_template", "make_environment", "parse_template", "render_template", "template_variables"]
 
@@ -50,18 +50,18 @@ _ALLOWED_FILTERS: Final = frozenset(
 )  # fmt: skip
 #: Parole's own filters: French prepositions before a name ("du Petit Zinc", "d'Ibis"), see `dialogs.french`.
 _PAROLE_FILTERS: Final = french.FILTERS
-_FORBIDDEN_NODES: Final[tuple[tuple[type[nodes.Node], str], ...]] = (
-    (nodes.Macro, "macros"),
-    (nodes.CallBlock, "call blocks"),
-    (nodes.Include, "includes"),
-    (nodes.Extends, "template inheritance"),
-    (nodes.Import, "imports"),
-    (nodes.FromImport, "imports"),
-    (nodes.EvalContextModifier, "autoescape blocks"),
-    (nodes.Block, "blocks"),
-    (nodes.AssignBlock, "{% set %}…{% endset %} blocks"),
-    (nodes.FilterBlock, "filter blocks"),
-    (nodes.With, "with blocks"),
+_FORBIDDEN_NODES: Final[tuple[tuple[type[nodes.Node], Problem], ...]] = (
+    (nodes.Macro, problem("construct_macros", "macros")),
+    (nodes.CallBlock, problem("construct_call_blocks", "call blocks")),
+    (nodes.Include, problem("construct_includes", "includes")),
+    (nodes.Extends, problem("construct_template_inheritance", "template inheritance")),
+    (nodes.Import, problem("construct_imports", "imports")),
+    (nodes.FromImport, problem("construct_imports", "imports")),
+    (nodes.EvalContextModifier, problem("construct_autoescape_blocks", "autoescape blocks")),
+    (nodes.Block, problem("construct_blocks", "blocks")),
+    (nodes.AssignBlock, problem("construct_set_endset_blocks", "{{% set %}}…{{% endset %}} blocks")),
+    (nodes.FilterBlock, problem("construct_filter_blocks", "filter blocks")),
+    (nodes.With, problem("construct_with_blocks", "with blocks")),
 )
 _TEMPLATE_FRAME: Final = "<template>"
 
@@ -116,16 +116,22 @@ def compile_template(env: jinja2.Environment, source: str, *, name: str, languag
     try:
         return env.from_string(tree)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+        raise TemplateError(
+            name, language, exc.lineno, problem("syntax_error", "syntax error: {error}", error=exc.message or "")
+        ) from exc
     except (RecursionError, MemoryError, SyntaxError) as exc:
-        raise TemplateError(name, language, None, "is nested too deeply to compile") from exc
+        raise TemplateError(
+            name, language, None, problem("too_deep_compile", "is nested too deeply to compile")
+        ) from exc
 
 
 def parse_template(env: jinja2.Environment, source: str, *, name: str, language: str) -> nodes.Template:
     """Parse a template's source, refusing syntax errors, a huge source and the forbidden constructs."""
     if len(source) > MAX_SOURCE_LENGTH:
-        problem = f"the source is {len(source)} characters long: at most {MAX_SOURCE_LENGTH}"
-        raise TemplateError(name, language, None, problem)
+        text = "the source is {length} characters long: at most {most}"
+        raise TemplateError(
+            name, language, None, problem("source_too_long", text, length=len(source), most=MAX_SOURCE_LENGTH)
+        )
     tree = _parse(env, source, name=name, language=language)
     _check_constructs(tree, name=name, language=language)
     return tree
@@ -151,48 +157,79 @@ def render_template(template: jinja2.Template, variables: Mapping[str, Any], *, 
             chunks.append(chunk)
             size += len(chunk)
             if size > MAX_OUTPUT:
-                raise TemplateError(name, language, None, f"produces more than {MAX_OUTPUT} characters")
+                raise TemplateError(
+                    name,
+                    language,
+                    None,
+                    problem("output_too_long", "produces more than {most} characters", most=MAX_OUTPUT),
+                )
         return "".join(chunks).strip()
     except TemplateError:
         raise
     except jinja2.UndefinedError as exc:
-        raise TemplateError(name, language, _failing_line(exc), f"undefined variable: {exc.message}") from exc
+        raise TemplateError(
+            name,
+            language,
+            _failing_line(exc),
+            problem("undefined_variable", "undefined variable: {error}", error=exc.message or ""),
+        ) from exc
     except SecurityError as exc:
-        raise TemplateError(name, language, _failing_line(exc), f"refused by the sandbox: {exc}") from exc
+        raise TemplateError(
+            name,
+            language,
+            _failing_line(exc),
+            problem("sandbox_refused", "refused by the sandbox: {error}", error=str(exc)),
+        ) from exc
     except Exception as exc:  # a template is data: whatever it does wrong is the template's error
-        problem = f"cannot be rendered: {type(exc).__name__}: {exc}"
-        raise TemplateError(name, language, _failing_line(exc), problem) from exc
+        text = "cannot be rendered: {error}"
+        raise TemplateError(
+            name, language, _failing_line(exc), problem("render_failed", text, error=f"{type(exc).__name__}: {exc}")
+        ) from exc
 
 
 def _parse(env: jinja2.Environment, source: str, *, name: str, language: str) -> nodes.Template:
     try:
         return env.parse(source)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(name, language, exc.lineno, f"syntax error: {exc.message}") from exc
+        raise TemplateError(
+            name, language, exc.lineno, problem("syntax_error", "syntax error: {error}", error=exc.message or "")
+        ) from exc
     except RecursionError as exc:
-        raise TemplateError(name, language, None, f"is nested more than {MAX_TREE_DEPTH} deep") from exc
+        raise TemplateError(
+            name, language, None, problem("too_deep", "is nested more than {most} deep", most=MAX_TREE_DEPTH)
+        ) from exc
 
 
 def _check_constructs(tree: nodes.Template, *, name: str, language: str) -> None:
     deepest = _deepest(tree)
     if deepest is not None:
-        problem = f"is nested more than {MAX_TREE_DEPTH} deep (expressions in expressions, blocks in blocks)"
-        raise TemplateError(name, language, deepest.lineno, problem)
+        text = "is nested more than {most} deep (expressions in expressions, blocks in blocks)"
+        raise TemplateError(name, language, deepest.lineno, problem("too_deep", text, most=MAX_TREE_DEPTH))
     for node_type, what in _FORBIDDEN_NODES:
         found = tree.find(node_type)
         if found is not None:
-            raise TemplateError(name, language, found.lineno, f"{what} are not allowed in message templates")
+            raise TemplateError(
+                name,
+                language,
+                found.lineno,
+                problem("construct_forbidden", "{what} are not allowed in message templates", what=what),
+            )
     for loop, depth in _loops(tree, 0):
         if depth > MAX_LOOP_DEPTH:
-            problem = f"loops may not nest more than {MAX_LOOP_DEPTH} deep in message templates"
-            raise TemplateError(name, language, loop.lineno, problem)
+            text = "loops may not nest more than {most} deep in message templates"
+            raise TemplateError(name, language, loop.lineno, problem("loops_too_deep", text, most=MAX_LOOP_DEPTH))
     for variable in tree.find_all(nodes.Name):
         if variable.name == "self":
-            problem = "'self' (the template's own internals) is not available in message templates"
-            raise TemplateError(name, language, variable.lineno, problem)
+            text = "'self' (the template's own internals) is not available in message templates"
+            raise TemplateError(name, language, variable.lineno, problem("no_self", text))
     for call in tree.find_all(nodes.Filter):
         if call.name not in _ALLOWED_FILTERS and call.name not in _PAROLE_FILTERS:
-            raise TemplateError(name, language, call.lineno, f"the filter '{call.name}' is not allowed")
+            raise TemplateError(
+                name,
+                language,
+                call.lineno,
+                problem("filter_forbidden", "the filter '{filter}' is not allowed", filter=call.name),
+            )
 
 
 def _deepest(tree: nodes.Node) -> nodes.Node | None:

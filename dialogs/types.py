@@ -28,9 +28,18 @@ class VenueRef:
     code: str
     name: str
     brand_name: str = ""
+    archived: bool = False  # the venue (or its brand) takes no new feedback
 
-    def to_json(self) -> dict[str, str]:
-        return {"brand": self.brand, "code": self.code, "name": self.name, "brand_name": self.brand_name}
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "brand": self.brand,
+            "code": self.code,
+            "name": self.name,
+            "brand_name": self.brand_name,
+        }
+        if self.archived:
+            data["archived"] = True
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VenueRef:
@@ -39,6 +48,7 @@ class VenueRef:
             code=str(data["code"]),
             name=str(data["name"]),
             brand_name=str(data.get("brand_name", "")),
+            archived=data.get("archived") is True,
         )
 
 

@@ -12,7 +12,7 @@ from typing import Any, NoReturn
 import yaml
 from yaml.constructor import SafeConstructor
 
-from dialogs.errors import DialogError
+from dialogs.errors import DialogError, Problem, problem
 
 __all__ = ["NodeReader", "line_of"]
 
@@ -20,7 +20,8 @@ _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _BOOL = "tag:yaml.org,2002:bool"
 
-ErrorFactory = Callable[[str, int | None, str], DialogError]
+ErrorFactory = Callable[[str, int | None, str | Problem], DialogError]
+What = str | Problem  # what is being read, for the messages: "the flow", "ask of step 'rating'"
 
 
 def line_of(node: yaml.Node) -> int:
@@ -35,7 +36,7 @@ class NodeReader:
         self.source = source
         self._error = error
 
-    def fail(self, node: yaml.Node | None, problem: str) -> NoReturn:
+    def fail(self, node: yaml.Node | None, problem: str | Problem) -> NoReturn:
         """Raise the reader's error for `node` (None: the whole document)."""
         raise self._error(self.source, line_of(node) if node is not None else None, problem)
 
@@ -46,24 +47,37 @@ class NodeReader:
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = int(mark.line) + 1 if mark is not None else None
-            problem = exc.problem or exc.context or "cannot be parsed"
-            raise self._error(self.source, line, f"YAML syntax error: {problem}") from exc
+            found = exc.problem or exc.context or "cannot be parsed"
+            raise self._error(
+                self.source, line, problem("yaml_syntax", "YAML syntax error: {error}", error=found)
+            ) from exc
         except yaml.YAMLError as exc:
-            raise self._error(self.source, None, f"YAML syntax error: {exc}") from exc
+            raise self._error(
+                self.source, None, problem("yaml_syntax", "YAML syntax error: {error}", error=str(exc))
+            ) from exc
         if node is None:
-            raise self._error(self.source, 1, "the file is empty")
+            raise self._error(self.source, 1, problem("yaml_empty", "the file is empty"))
         return node
 
-    def mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    def mapping(self, node: yaml.Node, what: What) -> list[tuple[str, yaml.Node, yaml.Node]]:
         """The (key, key node, value node) entries of a mapping with string keys and no duplicates."""
         if not isinstance(node, yaml.MappingNode):
-            self.fail(node, f"{what} must be a mapping")
+            self.fail(node, problem("yaml_mapping", "{what} must be a mapping", what=what))
         seen: dict[str, int] = {}
         entries: list[tuple[str, yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
-            key = self.string(key_node, f"a key in {what}")
+            key = self.string(key_node, problem("what_key", "a key in {what}", what=what))
             if key in seen:
-                self.fail(key_node, f"duplicate key '{key}' in {what} (first on line {seen[key]})")
+                self.fail(
+                    key_node,
+                    problem(
+                        "yaml_duplicate_key",
+                        "duplicate key '{key}' in {what} (first on line {first})",
+                        key=key,
+                        what=what,
+                        first=seen[key],
+                    ),
+                )
             seen[key] = line_of(key_node)
             entries.append((key, key_node, value_node))
         return entries
@@ -72,7 +86,7 @@ class NodeReader:
         self,
         node: yaml.Node,
         entries: list[tuple[str, yaml.Node, yaml.Node]],
-        what: str,
+        what: What,
         *,
         allowed: Collection[str],
         required: Collection[str] = (),
@@ -81,37 +95,46 @@ class NodeReader:
         for key, key_node, _ in entries:
             if key not in allowed:
                 expected = ", ".join(sorted(allowed))
-                self.fail(key_node, f"unknown key '{key}' in {what} (expected one of: {expected})")
+                self.fail(
+                    key_node,
+                    problem(
+                        "yaml_unknown_key",
+                        "unknown key '{key}' in {what} (expected one of: {expected})",
+                        key=key,
+                        what=what,
+                        expected=expected,
+                    ),
+                )
         found = {key: value for key, _, value in entries}
         for key in required:
             if key not in found:
-                self.fail(node, f"missing key '{key}' in {what}")
+                self.fail(node, problem("yaml_missing_key", "missing key '{key}' in {what}", key=key, what=what))
         return found
 
-    def string(self, node: yaml.Node, what: str) -> str:
+    def string(self, node: yaml.Node, what: What) -> str:
         """A non-empty string scalar."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != _STR or not str(node.value).strip():
-            self.fail(node, f"{what} must be a non-empty string")
+            self.fail(node, problem("yaml_string", "{what} must be a non-empty string", what=what))
         return str(node.value)
 
-    def integer(self, node: yaml.Node, what: str) -> int:
+    def integer(self, node: yaml.Node, what: What) -> int:
         """An integer scalar."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != _INT:
-            self.fail(node, f"{what} must be an integer")
+            self.fail(node, problem("yaml_integer", "{what} must be an integer", what=what))
         value = self.value(node)
         assert isinstance(value, int)
         return value
 
-    def boolean(self, node: yaml.Node, what: str) -> bool:
+    def boolean(self, node: yaml.Node, what: What) -> bool:
         """A boolean scalar (true/false)."""
         if not isinstance(node, yaml.ScalarNode) or node.tag != _BOOL:
-            self.fail(node, f"{what} must be true or false")
+            self.fail(node, problem("yaml_boolean", "{what} must be true or false", what=what))
         return bool(self.value(node))
 
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+    def sequence(self, node: yaml.Node, what: What) -> list[yaml.Node]:
         """The items of a sequence."""
         if not isinstance(node, yaml.SequenceNode):
-            self.fail(node, f"{what} must be a list")
+            self.fail(node, problem("yaml_list", "{what} must be a list", what=what))
         return list(node.value)
 
     def value(self, node: yaml.Node) -> Any:
@@ -119,4 +142,4 @@ class NodeReader:
         try:
             return SafeConstructor().construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self.fail(node, f"cannot read this value: {exc}")
+            self.fail(node, problem("yaml_value", "cannot read this value: {error}", error=str(exc)))

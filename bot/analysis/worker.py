@@ -474,7 +474,11 @@ class AnalysisWorker:
             except REDIS_UNAVAILABLE as exc:
                 log.warning("worker %s: Redis unavailable (%s); retrying", self.name, exc)
                 await asyncio.sleep(1.0)
-        await self.redis.hdel(keys.WORKERS, self.name)
+        try:
+            await self.redis.hdel(keys.WORKERS, self.name)
+        except REDIS_UNAVAILABLE as exc:
+            # Redis went first: the heartbeat stays, and grows old like a dead worker's (nothing is lost).
+            log.warning("worker %s: Redis unavailable at stop (%s); its heartbeat stays", self.name, exc)
 
 
 def _claimed(reply: Any) -> list[StreamEntry]:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Secret
-from bot.errors import ConfigError
+from bot.errors import ConfigError, problem
 
 __all__ = ["Check", "authenticated", "require_secret", "secret_header"]
 
@@ -33,11 +33,11 @@ def require_secret(secret: Secret | None, variable: str, *, mode: str) -> str:
         ConfigError: the variable is unset or empty.
     """
     if secret is None or not secret.reveal():
-        problem = (
-            f"is required for {mode}: a webhook is never served without authentication "
+        text = (
+            "is required for {mode}: a webhook is never served without authentication "
             "(for instance: openssl rand -hex 32)"
         )
-        raise ConfigError(variable, problem)
+        raise ConfigError(variable, problem("config_webhook_secret_required", text, mode=mode))
     return secret.reveal()
 
 

@@ -177,7 +177,7 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
 
     out.write("\nStored feedback\n")
     count = 0
-    async for feedback in store.iter_feedback(brand_code):
+    async for feedback in store.iter_feedback(brand_code, with_tickets=True):
         out.write(json.dumps(export_record(feedback), ensure_ascii=False, indent=2) + "\n")
         count += 1
     return 0 if count == 1 else 1

@@ -19,6 +19,7 @@ import uvloop
 from bot.app import bot_username, open_redis
 from bot.channels.whatsapp.links import whatsapp_link
 from bot.cli.analysis_extra import require_analysis
+from bot.cli.notices import notice
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
 from bot.cli.web import add_parser as add_web_parser
@@ -26,10 +27,11 @@ from bot.cli.web import run_web
 from bot.cli.worker import add_parser as add_worker_parser
 from bot.cli.worker import run_worker
 from bot.config import Settings, load_settings
-from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError, problem
 from bot.formats import Formats
 from bot.insights.export import write_export
 from bot.ops import configure_logging
+from bot.refusals import refusal_text
 from bot.staff.escalation import EscalationChain, EscalationStore, parse_chain
 from bot.storage.store import Store
 from bot.storage.venues import Venue, deep_link, web_links, write_qr
@@ -73,6 +75,11 @@ def _parser() -> argparse.ArgumentParser:
     brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
     brand_add.add_argument("--name", required=True, help="display name")
     brand.add_parser("list", help="list brands as JSON lines")
+    for action, helped in (
+        ("archive", "its venues take no new feedback (their data stays)"),
+        ("unarchive", "undo archive"),
+    ):
+        brand.add_parser(action, help=helped).add_argument("code")
     brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
     brand_deadline.add_argument("code")
     brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
@@ -94,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     venue_add.add_argument("--city")
     venue_add.add_argument("--lat", type=float)
     venue_add.add_argument("--lon", type=float)
-    venue_add.add_argument("--language", default="fr", help="of its poster (default fr)")
+    venue_add.add_argument("--language", default="fr", help="of its poster (default fr; a language of the templates)")
+    venue_add.add_argument("--force", action="store_true", help="even if the brand has a venue of that name")
     venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
     venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
     venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
@@ -123,6 +131,13 @@ def _parser() -> argparse.ArgumentParser:
     for printing in (poster, posters):
         printing.add_argument("--logo", type=Path, help="the brand's logo, PNG or JPEG, printed at the top")
         printing.add_argument("--colour", "--color", help="the brand's colour, #RRGGBB (its name and the short code)")
+    for action, helped in (
+        ("archive", "out of the location search, no new feedback on any channel (its data and links stay)"),
+        ("unarchive", "undo archive"),
+    ):
+        archive = venue.add_parser(action, help=helped)
+        archive.add_argument("code", metavar="VENUE", help="the venue's code")
+        archive.add_argument("--brand", required=True)
     venue_list = venue.add_parser("list", help="list venues as JSON lines")
     venue_list.add_argument("--brand")
 
@@ -258,13 +273,20 @@ async def _redis(args: argparse.Namespace, settings: Settings) -> int:
     from bot.storage.embedded import SharedRedis, shutdown
 
     if settings.redis_url is not None:
-        raise InvalidInput("PAROLE_REDIS_URL is set: parole uses that Redis, not an embedded one")
+        raise InvalidInput(
+            problem("cli_redis_url_set", "PAROLE_REDIS_URL is set: parole uses that Redis, not an embedded one")
+        )
     embedded = SharedRedis(settings.data_dir / "redis")
     if args.action == "status":
         _print_json(embedded.status())
         return 0
     if embedded.in_use() and not args.force:
-        raise InvalidInput("parole processes use the embedded Redis now: stop them (the last one stops it), or --force")
+        raise InvalidInput(
+            problem(
+                "cli_redis_in_use",
+                "parole processes use the embedded Redis now: stop them (the last one stops it), or --force",
+            )
+        )
     stopped = shutdown(embedded.server)
     _print_json({"directory": str(embedded.server.directory), "stopped": stopped})
     return 0
@@ -275,6 +297,8 @@ async def _brand(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         if args.action == "add":
             _print_json((await store.add_brand(args.code, args.name)).to_json())
+        elif args.action in ("archive", "unarchive"):
+            _print_json((await store.archive_brand(args.code, archived=args.action == "archive")).to_json())
         elif args.action == "set-deadline":
             _print_json({"brand": args.code, "deadline_hours": await store.set_deadline(args.code, args.hours)})
         elif args.action == "escalation":
@@ -317,6 +341,10 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.action in ("poster", "posters"):
             return await _posters(args, settings, store)
+        if args.action in ("archive", "unarchive"):
+            archived = await store.archive_venue(args.brand, args.code, archived=args.action == "archive")
+            _print_json(archived.to_json())
+            return 0
         if args.action == "edit":
             edited = await store.edit_venue(
                 args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
@@ -326,7 +354,7 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         username = await bot_username(settings)
         venue = await store.add_venue(
-            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language
+            args.brand, args.name, city=args.city, lat=args.lat, lon=args.lon, language=args.language, force=args.force
         )
         link = deep_link(username, venue.token)
         web = web_links(settings.public_url, venue.token, venue.short_code) if settings.public_url else {}
@@ -355,7 +383,9 @@ async def _venue_hours(args: argparse.Namespace, store: Store) -> dict[str, Any]
         for item in args.day:
             day, sep, ranges = item.partition("=")
             if not sep:
-                raise InvalidInput(f"--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]")
+                raise InvalidInput(
+                    problem("cli_day_format", "--day {item!r}: write DAY=HH:MM-HH:MM[,HH:MM-HH:MM]", item=item)
+                )
             exceptions[day] = parse_weekly(f"mon {ranges}")["mon"]
         hours = OpeningHours(
             time_zone=args.time_zone or base.time_zone,
@@ -420,7 +450,14 @@ async def _find_venue(store: Store, code: str, brand: str | None) -> Venue:
     if not found:
         raise NotFound("venue", code)
     if len(found) > 1:
-        raise InvalidInput(f"several brands have a venue {code!r}: give --brand ({', '.join(v.brand for v in found)})")
+        raise InvalidInput(
+            problem(
+                "cli_venue_ambiguous",
+                "several brands have a venue {code!r}: give --brand ({brands})",
+                code=code,
+                brands=tuple(v.brand for v in found),
+            )
+        )
     return found[0]
 
 
@@ -462,12 +499,12 @@ async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         store = Store(redis)
         brands = await _brand_codes(store, args.brand)
         total = await store.count_feedback(brands)
-        print("loading the French model…", file=sys.stderr)
+        notice(problem("cli_loading_model", "loading the French model…"))
         analyzer = await asyncio.to_thread(Analyzer)
         progress = Progress(total, "feedback")
         stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
         progress.close()
-        print(f"reanalysed {stored} feedback(s)", file=sys.stderr)
+        notice(problem("cli_reanalysed", "reanalysed {count:feedback|feedbacks}", count=stored))
     return 0
 
 
@@ -497,7 +534,7 @@ async def _nlp(args: argparse.Namespace, settings: Settings) -> int:
     if args.file is not None:
         texts += [line for line in _read_text(args.file).splitlines() if line.strip()]
     if not texts:
-        raise InvalidInput("give texts to analyse, or --file F")
+        raise InvalidInput(problem("cli_nlp_nothing", "give texts to analyse, or --file F"))
     vocabulary: Vocabulary | None = None
     if args.brand:
         from bot.storage.vocabulary import VocabularyStore
@@ -545,7 +582,7 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.insights.tables import format_details, format_table
 
     if args.venue and not args.brand:
-        raise InvalidInput("--venue demande --brand")
+        raise InvalidInput(problem("cli_venue_needs_brand", "--venue needs --brand"))
     since, until = _period(args, longest_days=MAX_PERIOD_DAYS)
     async with open_redis(settings) as redis:
         store = Store(redis)
@@ -592,7 +629,7 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         _print_json({"brand": venue.brand, "venue": venue.code, "customers": len(chats)})
         return 0
     if (args.text is None) == (args.file is None):
-        raise InvalidInput("give the message with --text or --file, one of them")
+        raise InvalidInput(problem("cli_news_text", "give the message with --text or --file, one of them"))
     text = _read_text(args.file).strip() if args.file is not None else args.text
     token = settings.require_token().reveal()
     async with open_redis(settings) as redis:
@@ -622,7 +659,9 @@ def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            problem("cli_unreadable", "cannot read {path}: {error}", path=str(path), error=exc.strerror or str(exc))
+        ) from None
 
 
 async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
@@ -688,7 +727,11 @@ async def _policy(args: argparse.Namespace, settings: Settings) -> int:
                 "contact": None if args.contact is None else args.contact == "yes",
             }
             if all(value is None for value in changes.values()):
-                raise InvalidInput("nothing to change: give --max-rating, --kinds, --suggestion or --contact")
+                raise InvalidInput(
+                    problem(
+                        "cli_policy_nothing", "nothing to change: give --max-rating, --kinds, --suggestion or --contact"
+                    )
+                )
             _print_json(await policies.set(store, args.brand, args.venue, changes))
     return 0
 
@@ -722,17 +765,6 @@ HANDLERS: dict[str, Handler] = {
 
 
 #: The commands whose messages are in French (the figures and exports, read by the brands' French staff).
-FRENCH_COMMANDS = frozenset({"stats", "export"})
-_MISSING = {"brand": "aucune marque", "venue": "aucun lieu", "feedback": "aucun retour"}
-
-
-def _in_french(exc: ParoleError) -> str:
-    """A refusal of a French command in French (the period's refusals are written in French already)."""
-    if isinstance(exc, NotFound) and exc.what in _MISSING:
-        return f"{_MISSING[exc.what]} {exc.name!r}"
-    return str(exc)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -743,10 +775,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(HANDLERS[args.command](args, settings))
     except ParoleError as exc:
-        if args.command in FRENCH_COMMANDS:
-            print(f"parole : erreur : {_in_french(exc)}", file=sys.stderr)
-        else:
-            print(f"parole: error: {exc}", file=sys.stderr)
+        print(f"parole : erreur : {refusal_text(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -38,7 +38,7 @@ from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
 from bot.channels.webhooks import require_secret
 from bot.config import Settings
-from bot.errors import ConfigError
+from bot.errors import ConfigError, problem
 from bot.storage.durability import warn_about_durability
 from bot.storage.lane import lane_for
 from bot.storage.store import Store
@@ -87,10 +87,13 @@ async def running_bot(
     secret = None
     if listen is not None:
         if webhook_url is None:
-            raise ConfigError("PAROLE_WEBHOOK_URL", "is required for --webhook")
+            raise ConfigError("PAROLE_WEBHOOK_URL", problem("config_webhook_url", "is required for --webhook"))
         secret = require_secret(settings.webhook_secret, "PAROLE_WEBHOOK_SECRET", mode="--webhook")
     if settings.whatsapp is not None and listen is None:
-        raise ConfigError("PAROLE_WHATSAPP_TOKEN", "turns WhatsApp on, whose webhook needs `parole serve --webhook`")
+        raise ConfigError(
+            "PAROLE_WHATSAPP_TOKEN",
+            problem("config_whatsapp_webhook", "turns WhatsApp on, whose webhook needs `parole serve --webhook`"),
+        )
     kit = load_dialogs(settings)
     async with open_redis(settings) as redis:
         await warn_about_durability(redis)

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import editor, load_dialogs, open_redis
+from bot.cli.notices import notice
 from bot.config import Settings
-from bot.editing.editor import Admin, Editor
+from bot.editing.editor import Admin, Editor, Refused
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, template_document
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, ParoleError, Problem, problem
 from bot.storage.store import Store
 
 FLOW_FILE = "flow.yaml"
@@ -113,15 +114,25 @@ async def run_flows(args: argparse.Namespace, settings: Settings) -> int:
             directory = _directory(args)
             directory.mkdir(parents=True, exist_ok=True)
             (directory / FLOW_FILE).write_text((await edit.texts(scope)).flow_text, encoding="utf-8")
-            print(f"exported the flow of {scope.label()} to {directory / FLOW_FILE}", file=sys.stderr)
+            notice(
+                problem(
+                    "cli_flow_exported",
+                    "exported the flow of {scope} to {path}",
+                    scope=scope.label(),
+                    path=str(directory / FLOW_FILE),
+                )
+            )
             return 0
         if args.action == "import":
             path = _directory(args) / FLOW_FILE
             text = _read_file(path)
             if text == (await edit.texts(scope)).flow_text:
-                print("the flow is unchanged: nothing saved", file=sys.stderr)
+                notice(problem("cli_flow_unchanged", "the flow is unchanged: nothing saved"))
                 return 0
-            version = await edit.set_flow(admin, scope, text, expected=await edit.latest_number(document))
+            try:
+                version = await edit.set_flow(admin, scope, text, expected=await edit.latest_number(document))
+            except Refused as refused:
+                raise _refused_in(path, refused) from refused
             _print_json({"scope": scope.label(), **_version(version)})
             return 0
         return await _common(edit, admin, document, args)
@@ -140,11 +151,19 @@ async def _common(edit: Editor, admin: Admin, document: Document, args: argparse
         old = max(new - 1, 0) if args.old is None else args.old
         for number in (new, old):
             if not 0 <= number <= newest:
-                raise InvalidInput(f"version {number} does not exist: {document.describe()} has 0 to {newest}")
+                raise InvalidInput(
+                    problem(
+                        "cli_no_version",
+                        "version {number} does not exist: {document} has 0 to {newest}",
+                        number=number,
+                        document=document.describe(),
+                        newest=newest,
+                    )
+                )
         sys.stdout.write(await edit.diff(document, old, new))
     else:  # rollback
         if args.to is None:
-            raise InvalidInput("rollback needs --to N (0: back to the default)")
+            raise InvalidInput(problem("cli_rollback_to", "rollback needs --to N (0: back to the default)"))
         version = await edit.rollback(admin, document, args.to, expected=await _expected(edit, document, args))
         _print_json({"document": document.name, "scope": document.scope.label(), **_version(version)})
     return 0
@@ -161,29 +180,47 @@ async def _export_templates(edit: Editor, scope: Scope, directory: Path) -> int:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(catalog.source(name, language), encoding="utf-8")
                 count += 1
-    print(f"exported {count} template(s) of {scope.label()} to {directory}", file=sys.stderr)
+    notice(
+        problem(
+            "cli_templates_exported",
+            "exported {count:template|templates} of {scope} to {path}",
+            count=count,
+            scope=scope.label(),
+            path=str(directory),
+        )
+    )
     return 0
 
 
 async def _import_templates(edit: Editor, admin: Admin, scope: Scope, directory: Path) -> int:
     """Save every `DIR/LANG/NAME.j2` that differs from the text in force; all are checked before any is saved."""
     if not directory.is_dir():
-        raise InvalidInput(f"{directory} is not a directory")
+        raise InvalidInput(problem("cli_not_a_directory", "{path} is not a directory", path=str(directory)))
     texts = await edit.texts(scope)
     changed: list[tuple[str, str, str]] = []
     for path in sorted(directory.glob("*/*.j2")):
         name, language = path.stem, path.parent.name
-        edit.check_template_name(name, language)
-        source = _read_file(path)
-        current = texts.catalog.source(name, language) if texts.catalog.has(name, language) else None
-        if source != current:
-            edit.check_template(texts, name, language, source)
-            changed.append((name, language, source))
+        try:
+            edit.check_template_name(name, language)
+            source = _read_file(path)
+            current = texts.catalog.source(name, language) if texts.catalog.has(name, language) else None
+            if source != current:
+                edit.check_template(texts, name, language, source)
+                changed.append((name, language, source))
+        except ParoleError as refused:  # nothing is saved: say which file, and the line in it
+            raise _refused_in(path, refused) from refused
     for name, language, source in changed:
         expected = await edit.latest_number(Document(scope, template_document(name, language)))
         version = await edit.set_template(admin, scope, name, language, source, expected=expected)
         _print_json({"name": name, "language": language, "scope": scope.label(), **_version(version)})
-    print(f"imported {len(changed)} changed template(s) into {scope.label()}", file=sys.stderr)
+    notice(
+        problem(
+            "cli_templates_imported",
+            "imported {count:changed template|changed templates} into {scope}",
+            count=len(changed),
+            scope=scope.label(),
+        )
+    )
     return 0
 
 
@@ -201,13 +238,19 @@ async def _expected(edit: Editor, document: Document, args: argparse.Namespace) 
 
 def _name(args: argparse.Namespace) -> str:
     if not args.name:
-        raise InvalidInput(f"templates {args.action} needs a template name (see: parole templates list)")
+        raise InvalidInput(
+            problem(
+                "cli_needs_name",
+                "templates {action} needs a template name (see: parole templates list)",
+                action=args.action,
+            )
+        )
     return str(args.name)
 
 
 def _directory(args: argparse.Namespace) -> Path:
     if args.dir is None:
-        raise InvalidInput(f"{args.action} needs --dir DIR")
+        raise InvalidInput(problem("cli_needs_dir", "{action} needs --dir DIR", action=args.action))
     return Path(args.dir)
 
 
@@ -224,7 +267,7 @@ def _read(args: argparse.Namespace) -> str:
     if args.file is not None:
         return _read_file(args.file)
     if sys.stdin.isatty():
-        raise InvalidInput("give the new text with --file F or on standard input")
+        raise InvalidInput(problem("cli_needs_text", "give the new text with --file F or on standard input"))
     return sys.stdin.read()
 
 
@@ -232,7 +275,9 @@ def _read_file(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from exc
+        raise InvalidInput(
+            problem("cli_unreadable", "cannot read {path}: {error}", path=str(path), error=_os_problem(exc))
+        ) from exc
 
 
 def _version(version: Version) -> dict[str, Any]:
@@ -241,6 +286,26 @@ def _version(version: Version) -> dict[str, Any]:
     if version.source is not None:
         record["from_version"] = version.source
     return record
+
+
+def _refused_in(path: Path, refused: ParoleError) -> InvalidInput:
+    """A refusal that names the file (and its line) it is about."""
+    line = getattr(refused, "line", None)
+    where = f"{path}:{line}" if isinstance(line, int) else str(path)
+    return InvalidInput(problem("cli_import_refused", "{path}: {problem}", path=where, problem=refused.reason))
+
+
+def _os_problem(error: Exception) -> Problem:
+    """Why a file cannot be read, in words (the system's own message is English)."""
+    if isinstance(error, FileNotFoundError):
+        return problem("file_missing", "no such file")
+    if isinstance(error, PermissionError):
+        return problem("file_permission", "permission denied")
+    if isinstance(error, IsADirectoryError):
+        return problem("file_is_directory", "it is a directory")
+    if isinstance(error, UnicodeDecodeError):
+        return problem("file_not_utf8", "not UTF-8 text")
+    return problem("file_error", "{error}", error=str(error))
 
 
 def _print_json(record: dict[str, Any]) -> None:

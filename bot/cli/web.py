@@ -9,7 +9,7 @@ from typing import Any
 from bot.app import bot_username, editor, load_dialogs, open_redis, outbound, staff, standalone_bot
 from bot.config import Settings
 from bot.editing.editor import Admin
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.storage.store import Store
 
 
@@ -36,7 +36,7 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
             print(await logins.link(Admin(" ".join(args.user.split())[:80] or "terminal", args.brand)))
             return 0
         if not 0 < args.port < 65536:
-            raise InvalidInput(f"--port must be 1-65535, not {args.port}")
+            raise InvalidInput(problem("cli_port", "--port must be 1-65535, not {port}", port=args.port))
         secure = settings.web_secure_cookies
         kit = load_dialogs(settings)
         if settings.telegram_token is None:  # tickets shown, not handled: their relay needs the bot

@@ -7,14 +7,14 @@ import argparse
 import asyncio
 import contextlib
 import signal
-import sys
 
 from redis.asyncio import Redis
 
 from bot.app import open_redis
 from bot.cli.analysis_extra import require_analysis
+from bot.cli.notices import notice
 from bot.config import Settings
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.health import health_server
 from bot.storage.durability import warn_about_durability
 
@@ -38,20 +38,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 async def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.batch < 1:
-        raise InvalidInput("--batch must be at least 1")
+        raise InvalidInput(problem("cli_batch", "--batch must be at least 1"))
     if not args.claim_after > 0:
-        raise InvalidInput("--claim-after must be a positive number of seconds")
+        raise InvalidInput(problem("cli_claim_after", "--claim-after must be a positive number of seconds"))
     if not 0 <= args.port < 65536:
-        raise InvalidInput(f"--port must be 1-65535 (or 0 for no /healthz and /metrics), not {args.port}")
+        raise InvalidInput(
+            problem(
+                "cli_worker_port",
+                "--port must be 1-65535 (or 0 for no /healthz and /metrics), not {port}",
+                port=args.port,
+            )
+        )
     if args.no_analysis and args.no_notifier:
-        raise InvalidInput("--no-analysis and --no-notifier together leave nothing to run")
+        raise InvalidInput(
+            problem("cli_worker_nothing", "--no-analysis and --no-notifier together leave nothing to run")
+        )
     if not args.no_analysis:
-        require_analysis("parole worker", alternative=", or run the staff notifier alone with --no-analysis")
+        require_analysis(
+            "parole worker",
+            alternative=problem("analysis_notifier_alone", ", or run the staff notifier alone with --no-analysis"),
+        )
     notify = not args.no_notifier
     if notify and settings.telegram_token is None:
         if args.no_analysis:
             settings.require_token()  # fails naming PAROLE_TELEGRAM_TOKEN
-        print("PAROLE_TELEGRAM_TOKEN is not set: the staff notifier is off, analysis only", file=sys.stderr)
+        notice(problem("cli_no_notifier", "PAROLE_TELEGRAM_TOKEN is not set: the staff notifier is off, analysis only"))
         notify = False
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -86,7 +97,14 @@ async def _analyse_until(stop: asyncio.Event, redis: Redis, name: str | None, ba
     finally:
         if lane is not None:
             await lane.aclose()
-    print(f"worker {worker.name}: {worker.analysed} feedback(s) analysed", file=sys.stderr)
+    notice(
+        problem(
+            "cli_worker_done",
+            "worker {name}: {count:feedback|feedbacks} analysed",
+            name=worker.name,
+            count=worker.analysed,
+        )
+    )
 
 
 async def _notify_until(
@@ -104,4 +122,4 @@ async def _notify_until(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    print(f"notifier {notifier.name}: stopped", file=sys.stderr)
+    notice(problem("cli_notifier_done", "notifier {name}: stopped", name=notifier.name))

@@ -23,7 +23,7 @@ from bot.editing.overrides import (
     diff_lines,
     template_document,
 )
-from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError, Problem, problem
 from bot.storage.store import Store
 from dialogs.catalog import TemplateCatalog, TemplateKind
 from dialogs.engine import DialogEngine
@@ -39,17 +39,20 @@ __all__ = ["Admin", "Editor", "EntryState", "Refused", "ScopeTexts", "template_p
 MAX_CALLBACK_DATA_BYTES: Final = 64
 MAX_BUTTON_TEXT: Final = 64
 # A channel's own limits on a rendered template: (text, buttons, is a label) → why it does not fit, or None.
-ChannelCheck = Callable[[str, tuple[tuple[tuple[str, str], ...], ...], bool], str | None]
+ChannelCheck = Callable[[str, tuple[tuple[tuple[str, str], ...], ...], bool], Problem | str | None]
 DEFAULT_FLOW_SOURCE: Final = "default.yaml"
 
 
 class Refused(ParoleError):
     """Validation refused a text: nothing was saved. `line` is the line to blame, when there is one."""
 
-    def __init__(self, problem: str, line: int | None = None) -> None:
-        super().__init__(f"line {line}: {problem}" if line is not None else problem)
-        self.problem = problem
+    def __init__(self, reason: str | Problem, line: int | None = None) -> None:
+        super().__init__(reason)
+        self.problem = str(reason)
         self.line = line
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.problem}" if self.line is not None else self.problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +119,14 @@ class Editor:
     async def check_scope(self, admin: Admin, scope: Scope) -> None:
         """Refuse a scope the admin may not edit, or one naming a brand or venue that does not exist."""
         if not admin.may_edit(scope):
-            mine = f"the brand {admin.brand!r}" if admin.venue is None else f"the venue {admin.brand}/{admin.venue}"
-            raise InvalidInput(f"{admin.name} may edit only {mine}, not {scope.label()!r}")
+            if admin.venue is None:
+                text = "{admin} may edit only the brand {mine!r}, not {scope!r}"
+                raise InvalidInput(
+                    problem("edit_only_brand", text, admin=admin.name, mine=admin.brand, scope=scope.label())
+                )
+            text = "{admin} may edit only the venue {mine}, not {scope!r}"
+            mine = f"{admin.brand}/{admin.venue}"
+            raise InvalidInput(problem("edit_only_venue", text, admin=admin.name, mine=mine, scope=scope.label()))
         if scope.brand is not None:
             await self.store.get_brand(scope.brand)
         if scope.brand is not None and scope.venue is not None:
@@ -127,7 +136,14 @@ class Editor:
         if name not in self.base.names:
             raise NotFound("template", name)
         if language not in self.base.languages:
-            raise InvalidInput(f"language {language!r} must be one of {', '.join(self.base.languages)}")
+            raise InvalidInput(
+                problem(
+                    "template_language",
+                    "language {language!r} must be one of {languages}",
+                    language=language,
+                    languages=self.base.languages,
+                )
+            )
 
     async def texts(self, scope: Scope) -> ScopeTexts:
         """The catalog and flow in force for a scope (one round trip)."""
@@ -230,21 +246,32 @@ class Editor:
             engine = DialogEngine(texts.flow)
             preview = _preview(catalog, engine, name, language)
         except TemplateError as refused:
-            raise Refused(refused.problem, refused.line) from None
+            raise Refused(refused.reason, refused.line) from None
         if catalog.kind(name) is TemplateKind.MESSAGE:
             try:
                 parse_html(preview.text)
             except HtmlParseError as refused:
-                raise Refused(f"Telegram would refuse this HTML: {refused}") from None
+                raise Refused(
+                    problem("telegram_html", "Telegram would refuse this HTML: {error}", error=str(refused))
+                ) from None
         if catalog.kind(name) is TemplateKind.BUTTON and len(preview.text) > MAX_BUTTON_TEXT:
-            raise Refused(f"a button label of {len(preview.text)} characters: at most {MAX_BUTTON_TEXT}")
+            raise Refused(
+                problem(
+                    "button_too_long",
+                    "a button label of {length} characters: at most {most}",
+                    length=len(preview.text),
+                    most=MAX_BUTTON_TEXT,
+                )
+            )
         _check_buttons(preview)
         kind = catalog.kind(name)
         if kind in (TemplateKind.MESSAGE, TemplateKind.BUTTON):
             for channel, check in self.channel_checks.items():
-                problem = check(preview.text, preview.buttons, kind is TemplateKind.BUTTON)
-                if problem is not None:
-                    raise Refused(f"{problem} ({channel} is on)")
+                found = check(preview.text, preview.buttons, kind is TemplateKind.BUTTON)
+                if found is not None:
+                    raise Refused(
+                        problem("channel_limit", "{problem} ({channel} is on)", problem=found, channel=channel)
+                    )
         return catalog
 
     def check_flow(self, texts: ScopeTexts, text: str) -> Flow:
@@ -259,9 +286,11 @@ class Editor:
             for step in flow.steps:
                 _check_buttons(_preview(texts.catalog, engine, step.template, flow.languages[0]))
         except FlowError as refused:
-            raise Refused(refused.problem, refused.line) from None
+            raise Refused(refused.reason, refused.line) from None
         except TemplateError as refused:
-            raise Refused(str(refused)) from None
+            raise Refused(
+                problem("flow_template", "{template}: {problem}", template=refused.template, problem=refused.reason)
+            ) from None
         return flow
 
     def _flow(self, text: str, catalog: TemplateCatalog) -> Flow:
@@ -314,7 +343,7 @@ class Editor:
         try:
             return _preview(catalog, DialogEngine(texts.flow), name, language, await self.preview_values(scope, name))
         except TemplateError as refused:
-            raise Refused(refused.problem, refused.line) from None
+            raise Refused(refused.reason, refused.line) from None
 
     async def preview_values(self, scope: Scope, name: str) -> dict[str, Any]:
         """The values a template's preview uses: the scope's brand and venue (a brand's first venue) where the
@@ -353,6 +382,20 @@ def _check_buttons(message: RenderedMessage) -> None:
     for row in message.buttons:
         for label, data in row:
             if not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA_BYTES:
-                raise Refused(f"the callback data {data!r} must be 1-{MAX_CALLBACK_DATA_BYTES} bytes")
+                raise Refused(
+                    problem(
+                        "callback_data",
+                        "the callback data {data!r} must be 1-{most} bytes",
+                        data=data,
+                        most=MAX_CALLBACK_DATA_BYTES,
+                    )
+                )
             if not label.strip() or len(label) > MAX_BUTTON_TEXT:
-                raise Refused(f"the button label {label!r} must be 1-{MAX_BUTTON_TEXT} characters")
+                raise Refused(
+                    problem(
+                        "button_label",
+                        "the button label {label!r} must be 1-{most} characters",
+                        label=label,
+                        most=MAX_BUTTON_TEXT,
+                    )
+                )

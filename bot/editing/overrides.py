@@ -20,7 +20,7 @@ from typing import Any, Final, cast
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError, problem
 from bot.storage import keys
 from bot.storage.venues import check_brand_code
 
@@ -69,7 +69,7 @@ class Scope:
 
     def __post_init__(self) -> None:
         if self.venue is not None and self.brand is None:
-            raise InvalidInput("a venue override needs its brand (--brand)")
+            raise InvalidInput(problem("venue_needs_brand", "a venue override needs its brand (--brand)"))
         if self.brand is not None:
             check_brand_code(self.brand)
 
@@ -157,9 +157,12 @@ class VersionConflict(ParoleError):
 
     def __init__(self, document: Document, expected: int, current: Version | None) -> None:
         number = current.number if current is not None else 0
-        super().__init__(
-            f"{document.describe()} is at version {number} now, not {expected}: someone saved it meanwhile; "
+        text = (
+            "{document} is at version {number} now, not {expected}: someone saved it meanwhile; "
             "nothing was saved — look at the newer version and save again on top of it"
+        )
+        super().__init__(
+            problem("version_conflict", text, document=document.describe(), number=number, expected=expected)
         )
         self.document = document
         self.expected = expected
@@ -193,10 +196,16 @@ class OverrideStore:
 
     async def version(self, document: Document, number: int) -> Version:
         if number < 1:
-            raise InvalidInput(f"version {number} does not exist: versions start at 1 (0 is the default)")
+            raise InvalidInput(
+                problem(
+                    "version_zero",
+                    "version {number} does not exist: versions start at 1 (0 is the default)",
+                    number=number,
+                )
+            )
         raw = await self.redis.lindex(document.history_key, number - 1)
         if raw is None:
-            raise NotFound("version", f"{number} of {document.describe()}")
+            raise NotFound("version", f"{number}, {document.describe()}")
         return Version.from_json(json.loads(raw))
 
     async def scope_overrides(self, scopes: tuple[Scope, ...]) -> list[dict[str, Version]]:
@@ -227,11 +236,20 @@ class OverrideStore:
         """
         author = " ".join(author.split())
         if not author or len(author) > MAX_AUTHOR_LENGTH:
-            raise InvalidInput(f"the author must be 1-{MAX_AUTHOR_LENGTH} characters")
+            raise InvalidInput(
+                problem("author_length", "the author must be 1-{most} characters", most=MAX_AUTHOR_LENGTH)
+            )
         if content is not None and len(content) > MAX_CONTENT_LENGTH:
-            raise InvalidInput(f"{len(content)} characters: an override holds at most {MAX_CONTENT_LENGTH}")
+            raise InvalidInput(
+                problem(
+                    "override_too_long",
+                    "{length} characters: an override holds at most {most}",
+                    length=len(content),
+                    most=MAX_CONTENT_LENGTH,
+                )
+            )
         if expected < 0:
-            raise InvalidInput("the expected version cannot be negative")
+            raise InvalidInput(problem("expected_negative", "the expected version cannot be negative"))
         version = Version(expected + 1, author, float(self.clock()), action, content, source)
         entry = json.dumps(version.to_json(), ensure_ascii=False)
         removes = "1" if content is None else "0"

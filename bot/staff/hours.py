@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.formats import Formats
 from bot.storage import keys
 from bot.storage.store import redis_text
@@ -161,15 +161,19 @@ def checked(hours: OpeningHours) -> OpeningHours:
     try:
         ZoneInfo(hours.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"unknown time zone {hours.time_zone!r} (write e.g. Europe/Paris)") from None
+        raise InvalidInput(
+            problem("time_zone", "unknown time zone {zone!r} (write e.g. Europe/Paris)", zone=hours.time_zone)
+        ) from None
     for day in hours.weekly:
         if day not in DAYS:
-            raise InvalidInput(f"unknown day {day!r}: {', '.join(DAYS)}")
+            raise InvalidInput(problem("unknown_day", "unknown day {day!r}: {days}", day=day, days=DAYS))
     for date in hours.exceptions:
         try:
             dt.date.fromisoformat(date)
         except ValueError:
-            raise InvalidInput(f"{date!r} is not a date: write YYYY-MM-DD") from None
+            raise InvalidInput(
+                problem("hours_bad_date", "{date!r} is not a date: write YYYY-MM-DD", date=date)
+            ) from None
     for ranges in (*hours.weekly.values(), *hours.exceptions.values()):
         for opens, closes in ranges:
             _check_range(opens, closes)
@@ -179,10 +183,18 @@ def checked(hours: OpeningHours) -> OpeningHours:
 def _check_range(opens: str, closes: str) -> None:
     found = _RANGE.match(f"{opens}-{closes}")
     if found is None:
-        raise InvalidInput(f"{opens}-{closes} is not a range of hours: write 09:00-19:00")
+        raise InvalidInput(
+            problem(
+                "hours_range", "{opens}-{closes} is not a range of hours: write 09:00-19:00", opens=opens, closes=closes
+            )
+        )
     h1, m1, h2, m2 = (int(g) for g in found.groups())
     if not (h1 < 24 and m1 < 60 and m2 < 60 and (h2 < 24 or (h2, m2) == (24, 0)) and (h1, m1) < (h2, m2)):
-        raise InvalidInput(f"{opens}-{closes} is not a range of hours within a day")
+        raise InvalidInput(
+            problem(
+                "hours_within_day", "{opens}-{closes} is not a range of hours within a day", opens=opens, closes=closes
+            )
+        )
 
 
 def parse_weekly(text: str) -> dict[str, Ranges]:
@@ -194,7 +206,13 @@ def parse_weekly(text: str) -> dict[str, Ranges]:
         days_text, _, ranges_text = part.partition(" ")
         ranges = tuple(tuple(r.strip().split("-", 1)) for r in ranges_text.split(",") if r.strip())
         if not ranges or any(len(r) != 2 for r in ranges):
-            raise InvalidInput(f"{part!r}: write DAYS HH:MM-HH:MM[,HH:MM-HH:MM], e.g. mon-fri 09:00-19:00")
+            raise InvalidInput(
+                problem(
+                    "hours_format",
+                    "{part!r}: write DAYS HH:MM-HH:MM[,HH:MM-HH:MM], e.g. mon-fri 09:00-19:00",
+                    part=part,
+                )
+            )
         for opens, closes in ranges:
             _check_range(opens, closes)
         for day in _days(days_text):
@@ -207,7 +225,9 @@ def _days(text: str) -> Sequence[str]:
     for item in text.lower().split(","):
         first, _, last = item.partition("-")
         if first not in DAYS or (last and last not in DAYS):
-            raise InvalidInput(f"{item!r} is not a day or days: {', '.join(DAYS)} (mon-fri, sat,sun)")
+            raise InvalidInput(
+                problem("hours_days", "{item!r} is not a day or days: {days} (mon-fri, sat,sun)", item=item, days=DAYS)
+            )
         start, end = DAYS.index(first), DAYS.index(last or first)
         found += [DAYS[i % 7] for i in range(start, end + 1 if end >= start else end + 8)]
     return found

@@ -20,7 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.storage import keys
 from bot.storage.store import Store, redis_text
 
@@ -84,10 +84,19 @@ class TicketPolicy:
 
 def checked(policy: TicketPolicy) -> TicketPolicy:
     if not 0 <= policy.max_rating <= 5:
-        raise InvalidInput(f"max_rating must be 0 (none) to 5, not {policy.max_rating}")
+        raise InvalidInput(
+            problem("policy_max_rating", "max_rating must be 0 (none) to 5, not {rating}", rating=policy.max_rating)
+        )
     unknown = [k for k in policy.kinds if k not in KINDS]
     if unknown:
-        raise InvalidInput(f"unknown kind(s) {', '.join(unknown)}: choose among {', '.join(KINDS)}")
+        raise InvalidInput(
+            problem(
+                "policy_kinds",
+                "unknown kind {unknown}: choose among {kinds:kinds}",
+                unknown=tuple(unknown),
+                kinds=tuple(KINDS),
+            )
+        )
     return replace(policy, kinds=tuple(k for k in KINDS if k in policy.kinds))
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput, NotFound, ParoleError
+from bot.errors import InvalidInput, NotFound, ParoleError, problem
 from bot.storage import keys
 from bot.storage.cluster import multi_slot_writes
 from bot.storage.store import redis_strings, redis_text
@@ -125,7 +125,9 @@ class RoomStore:
     ) -> Invite:
         """A new one-time code for the brand's room (or the venue's), valid `hours`."""
         if not 0 < hours <= MAX_INVITE_HOURS:
-            raise InvalidInput(f"--hours must be more than 0 and at most {MAX_INVITE_HOURS:.0f}")
+            raise InvalidInput(
+                problem("invite_hours", "--hours must be more than 0 and at most {most}", most=round(MAX_INVITE_HOURS))
+            )
         if not await self.redis.exists(keys.brand(brand)):
             raise NotFound("brand", brand)
         if venue is not None and not await self.redis.exists(keys.venue(brand, venue)):

@@ -20,7 +20,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, problem
 from bot.storage import keys
 from bot.storage.cluster import is_cluster
 from bot.storage.identity import TELEGRAM, CustomerId
@@ -167,7 +167,7 @@ class Store:
         brand = Brand(code=code, name=check_name(name, "brand"), created_at=time.time())
         created = await self.redis.hsetnx(keys.brand(code), "code", code)
         if not created:
-            raise InvalidInput(f"brand {code!r} already exists")
+            raise InvalidInput(problem("brand_exists", "brand {code!r} already exists", code=code))
         await self.redis.hset(keys.brand(code), mapping={"name": brand.name, "created_at": brand.created_at})
         await self.redis.sadd(keys.BRANDS, code)
         return brand
@@ -176,13 +176,20 @@ class Store:
         data = _strings(await self.redis.hgetall(keys.brand(code)))
         if not data:
             raise NotFound("brand", code)
-        return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]))
+        archived = float(data["archived_at"]) if data.get("archived_at") else None
+        return Brand(code=data["code"], name=data["name"], created_at=float(data["created_at"]), archived_at=archived)
 
     async def set_deadline(self, code: str, hours: float) -> float:
         """Set the hours the brand gives itself to answer a feedback first (reminder, then escalation)."""
         await self.get_brand(code)
         if not 0 < hours <= MAX_DEADLINE_HOURS:
-            raise InvalidInput(f"the deadline must be more than 0 and at most {MAX_DEADLINE_HOURS:.0f} hours")
+            raise InvalidInput(
+                problem(
+                    "deadline_range",
+                    "the deadline must be more than 0 and at most {most} hours",
+                    most=round(MAX_DEADLINE_HOURS),
+                )
+            )
         await self.redis.hset(keys.brand(code), "deadline_hours", hours)
         return hours
 
@@ -203,19 +210,24 @@ class Store:
         lat: float | None = None,
         lon: float | None = None,
         language: str = "fr",
+        force: bool = False,
     ) -> Venue:
+        """Create a venue; a name the brand already has is refused unless `force` (a second venue, say a
+        second counter under the same sign)."""
         brand = await self.get_brand(brand_code)
         name = check_name(name, "venue")
         city = check_name(city, "city") if city is not None else None
         lat, lon = check_coordinates(lat, lon)
         check_language(language)
+        if not force:
+            await self._check_new_name(brand.code, name)
         base = slugify(f"{name}-{city}" if city and slugify(city) not in slugify(name) else name)
         for attempt in range(1000):
             code = base if attempt == 0 else f"{base}-{attempt + 1}"
             if await self.redis.hsetnx(keys.venue(brand.code, code), "code", code):
                 break
         else:
-            raise InvalidInput(f"too many venues named {name!r}")
+            raise InvalidInput(problem("venue_name_full", "too many venues named {name!r}", name=name))
         token = new_token()
         while not await self.redis.set(keys.token(token), "", nx=True):
             token = new_token()
@@ -228,7 +240,7 @@ class Store:
         )  # fmt: skip
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.zadd(keys.venues(brand.code), {code: venue.created_at})
-            _write_venue(pipe, venue, brand.name)
+            _write_venue(pipe, venue, brand)
             await pipe.execute()
         return venue
 
@@ -250,7 +262,7 @@ class Store:
         brand = await self.get_brand(brand_code)
         lat, lon = check_coordinates(lat, lon)
         if forget_location and lat is not None:
-            raise InvalidInput("give --lat/--lon or --no-location, not both")
+            raise InvalidInput(problem("location_or_none", "give --lat/--lon or --no-location, not both"))
         changed = replace(
             venue,
             name=check_name(name, "venue") if name is not None else venue.name,
@@ -261,7 +273,48 @@ class Store:
         )
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.hdel(keys.venue(brand_code, code), "lat", "lon")
-            _write_venue(pipe, changed, brand.name)
+            _write_venue(pipe, changed, brand)
+            await pipe.execute()
+        return changed
+
+    async def _check_new_name(self, brand_code: str, name: str, *, but: str | None = None) -> None:
+        """Refuse a venue name the brand already has (letter case and spaces aside)."""
+        for venue in await self.list_venues(brand_code):
+            if venue.code != but and venue.name.casefold() == name.casefold():
+                text = (
+                    "the brand {brand!r} already has a venue named {name!r} ({code}): choose another name, or --force"
+                )
+                raise InvalidInput(
+                    problem("venue_name_taken", text, brand=brand_code, name=venue.name, code=venue.code)
+                )
+
+    async def archive_venue(self, brand_code: str, code: str, *, archived: bool = True) -> Venue:
+        """Archive a venue (out of the location search, no new feedback on any channel; its data and its
+        links stay) or bring it back."""
+        venue = await self.get_venue(brand_code, code)
+        brand = await self.get_brand(brand_code)
+        changed = replace(venue, archived_at=time.time() if archived else None)
+        if (venue.archived_at is None) == (changed.archived_at is None):
+            return venue  # already so
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hdel(keys.venue(brand_code, code), "archived_at")
+            _write_venue(pipe, changed, brand)
+            await pipe.execute()
+        return changed
+
+    async def archive_brand(self, code: str, *, archived: bool = True) -> Brand:
+        """Archive a brand (none of its venues takes new feedback; its data stays) or bring it back; each
+        venue archived on its own stays so."""
+        brand = await self.get_brand(code)
+        changed = replace(brand, archived_at=time.time() if archived else None)
+        venues = await self.list_venues(code)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if archived:
+                pipe.hset(keys.brand(code), "archived_at", changed.archived_at or 0.0)
+            else:
+                pipe.hdel(keys.brand(code), "archived_at")
+            for venue in venues:
+                _write_venue(pipe, venue, changed)
             await pipe.execute()
         return changed
 
@@ -524,15 +577,17 @@ _text = redis_text
 _strings = redis_strings
 
 
-def _write_venue(pipe: Any, venue: Venue, brand_name: str) -> None:
-    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map."""
-    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand_name).to_json())
+def _write_venue(pipe: Any, venue: Venue, brand: Brand) -> None:
+    """Queue the writes of a venue: its hash, what its token and short code open, its place on the map (an
+    archived venue, or one of an archived brand, has none: the location search leaves it out)."""
+    archived = venue.archived_at is not None or brand.archived_at is not None
+    ref = json.dumps(VenueRef(venue.brand, venue.code, venue.name, brand.name, archived=archived).to_json())
     fields: dict[FieldT, EncodableT] = {k: v for k, v in venue.to_json().items() if v is not None}
     pipe.hset(keys.venue(venue.brand, venue.code), mapping=fields)
     pipe.set(keys.token(venue.token), ref)
     pipe.set(keys.short_code(venue.short_code), ref)
     member = keys.venue_member(venue.brand, venue.code)
-    if venue.lat is not None and venue.lon is not None:
+    if venue.lat is not None and venue.lon is not None and not archived:
         pipe.geoadd(keys.GEO_VENUES, (venue.lon, venue.lat, member))
     else:
         pipe.zrem(keys.GEO_VENUES, member)
@@ -644,4 +699,5 @@ def _venue_from_hash(data: dict[str, str]) -> Venue:
         lat=float(data["lat"]) if data.get("lat") else None,
         lon=float(data["lon"]) if data.get("lon") else None,
         language=data.get("language") or "fr",
+        archived_at=float(data["archived_at"]) if data.get("archived_at") else None,
     )

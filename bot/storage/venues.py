@@ -7,19 +7,19 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import segno
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from dialogs.answers import SHORT_CODE_ALPHABET, SHORT_CODE_LENGTH
+from dialogs.catalog import template_languages
 from dialogs.markup import utf16_len
 
 BRAND_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 VENUE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 # Telegram's start parameter: up to 64 characters of A-Z, a-z, 0-9, _ and -.
 START_PARAMETER_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-LANGUAGE_RE = re.compile(r"^[a-z]{2,3}$")
 TOKEN_BYTES = 16  # 22 characters once URL-safe base64 encoded: 128 bits, unguessable
 
 
@@ -30,9 +30,11 @@ class Brand:
     code: str
     name: str
     created_at: float
+    archived_at: float | None = None  # archived: its venues take no new feedback; its data stays
 
     def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "created_at": self.created_at}
+        data: dict[str, Any] = {"code": self.code, "name": self.name, "created_at": self.created_at}
+        return data | ({"archived_at": self.archived_at} if self.archived_at is not None else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,7 @@ class Venue:
     lat: float | None = None
     lon: float | None = None
     language: str = "fr"  # of its poster, and of the customers who do not tell theirs
+    archived_at: float | None = None  # archived: out of the location search, no new feedback; its data stays
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,42 +65,57 @@ class Venue:
             "token": self.token,
             "short_code": self.short_code,
             "created_at": self.created_at,
-        }
+        } | ({"archived_at": self.archived_at} if self.archived_at is not None else {})
 
 
 def check_brand_code(code: str) -> str:
     if not BRAND_CODE_RE.match(code):
-        raise InvalidInput(
-            f"brand code {code!r} must be 1-32 characters of lower-case letters, digits and '-', "
+        text = (
+            "brand code {code!r} must be 1-32 characters of lower-case letters, digits and '-', "
             "starting with a letter or digit"
         )
+        raise InvalidInput(problem("brand_code", text, code=code))
     return code
 
 
-def check_name(name: str, what: str) -> str:
+_NAME_OF: Final = {
+    "brand": problem("name_of_brand", "brand name"),
+    "venue": problem("name_of_venue", "venue name"),
+    "city": problem("name_of_city", "city name"),
+}
+
+
+def check_name(name: str, kind: str) -> str:
+    """A brand's, venue's or city's name (`kind`), its spaces tidied."""
+    what = _NAME_OF.get(kind, kind)
     cleaned = " ".join(name.split())
     if not cleaned:
-        raise InvalidInput(f"{what} name must not be empty")
+        raise InvalidInput(problem("name_empty", "{what} must not be empty", what=what))
     if utf16_len(cleaned) > 100:  # as Telegram counts, so templates/bot/limits.yaml holds for every name
-        raise InvalidInput(f"{what} name must be at most 100 characters (an emoji may count as two)")
+        raise InvalidInput(
+            problem("name_too_long", "{what} must be at most 100 characters (an emoji may count as two)", what=what)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
-        raise InvalidInput(f"{what} name must not contain control characters")
+        raise InvalidInput(problem("name_control", "{what} must not contain control characters", what=what))
     return cleaned
 
 
 def check_coordinates(lat: float | None, lon: float | None) -> tuple[float | None, float | None]:
     if (lat is None) != (lon is None):
-        raise InvalidInput("give both --lat and --lon, or neither")
+        raise InvalidInput(problem("lat_lon_both", "give both --lat and --lon, or neither"))
     if lat is not None and not -85.05112878 <= lat <= 85.05112878:
-        raise InvalidInput(f"latitude {lat} is outside -85.05…85.05")
+        raise InvalidInput(problem("latitude_range", "latitude {lat} is outside -85.05…85.05", lat=lat))
     if lon is not None and not -180 <= lon <= 180:
-        raise InvalidInput(f"longitude {lon} is outside -180…180")
+        raise InvalidInput(problem("longitude_range", "longitude {lon} is outside -180…180", lon=lon))
     return lat, lon
 
 
 def check_language(language: str) -> str:
-    if not LANGUAGE_RE.match(language):
-        raise InvalidInput(f"language {language!r} must be a 2- or 3-letter code such as fr or en")
+    """A language the bot's templates are written in (a venue's poster and its customers' default)."""
+    known = template_languages()
+    if language not in known:
+        text = "language {language!r} must be one of {languages}: the languages the templates are written in"
+        raise InvalidInput(problem("venue_language", text, language=language, languages=known))
     return language
 
 

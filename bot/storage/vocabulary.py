@@ -7,7 +7,7 @@ import unicodedata
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, problem
 from bot.storage import keys
 from nlp.types import Label, Vocabulary, VocabularyEntry, vocabulary_id
 
@@ -22,13 +22,15 @@ def _field(label: Label, text: str) -> str:
 def check_term(text: str) -> str:
     cleaned = " ".join(text.split())
     if not cleaned:
-        raise InvalidInput("a vocabulary term must not be empty")
+        raise InvalidInput(problem("term_empty", "a vocabulary term must not be empty"))
     if len(cleaned) > MAX_TERM_LENGTH:
-        raise InvalidInput(f"a vocabulary term must be at most {MAX_TERM_LENGTH} characters")
+        raise InvalidInput(
+            problem("term_too_long", "a vocabulary term must be at most {most} characters", most=MAX_TERM_LENGTH)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in cleaned):
-        raise InvalidInput("a vocabulary term must not contain control characters")
+        raise InvalidInput(problem("term_control", "a vocabulary term must not contain control characters"))
     if not vocabulary_id(cleaned):
-        raise InvalidInput(f"{cleaned!r} has no letter or digit to recognise")
+        raise InvalidInput(problem("term_no_letter", "{term!r} has no letter or digit to recognise", term=cleaned))
     return cleaned
 
 
@@ -36,7 +38,9 @@ def check_label(label: str) -> Label:
     try:
         return Label(label.upper())
     except ValueError:
-        raise InvalidInput(f"label {label!r} must be one of {', '.join(item.value for item in Label)}") from None
+        labels = tuple(item.value for item in Label)
+        text = "label {label!r} must be one of {labels:entity_labels}"
+        raise InvalidInput(problem("vocab_label", text, label=label, labels=labels)) from None
 
 
 class VocabularyStore:
@@ -55,9 +59,11 @@ class VocabularyStore:
         term = check_term(text)
         canonical = vocabulary_id(entry_id) if entry_id is not None else vocabulary_id(term)
         if not canonical:
-            raise InvalidInput(f"id {entry_id!r} has no letter or digit")
+            raise InvalidInput(problem("vocab_id", "id {id!r} has no letter or digit", id=entry_id))
         if await self.redis.hlen(keys.vocabulary(brand)) >= MAX_ENTRIES:
-            raise InvalidInput(f"a brand's vocabulary holds at most {MAX_ENTRIES} terms")
+            raise InvalidInput(
+                problem("vocab_full", "a brand's vocabulary holds at most {most} terms", most=MAX_ENTRIES)
+            )
         entry = VocabularyEntry(label=checked_label, text=term, id=canonical)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(keys.vocabulary(brand), _field(checked_label, term), json.dumps(entry.to_json()))

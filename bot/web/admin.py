@@ -32,6 +32,7 @@ from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, Versi
 from bot.errors import InvalidInput, NotAllowed, NotFound
 from bot.formats import Formats, page_filters
 from bot.health import HEALTH_PATHS, add_health_routes
+from bot.refusals import refusal_text, say
 from bot.staff.relay import Relay
 from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
@@ -76,7 +77,7 @@ def web_app(
     (a Telegram token configured), tickets can be answered, closed and reopened from their page; without it
     they are shown only.
     """
-    app = web.Application(middlewares=[_session_middleware], client_max_size=MAX_FORM_BYTES)
+    app = web.Application(middlewares=[_gone_middleware, _session_middleware], client_max_size=MAX_FORM_BYTES)
     if relay is not None:
         app[RELAY_KEY] = relay
     app[EDITOR_KEY] = editor
@@ -112,6 +113,23 @@ def web_app(
 # --- sessions -------------------------------------------------------------------------------------------
 
 
+def _refused_page(request: web.Request, error: BaseException, status: int, *, title: str = "Refusé") -> web.Response:
+    """The page that says why, in the admin's words."""
+    return _page(
+        request, "message.html", {"title": title, "message": "refused", "problem": refusal_text(error)}, status
+    )
+
+
+@web.middleware
+async def _gone_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A browser that went away mid-request (a preview superseded, a page left) is no error of ours."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        log.debug("%s %s: the browser went away before the answer", request.method, request.path)
+        return web.Response(status=499)  # nginx's "client closed request": nobody reads it
+
+
 @web.middleware
 async def _session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(("/login/", "/static/")) or request.path in HEALTH_PATHS:
@@ -131,7 +149,9 @@ async def _session_middleware(request: web.Request, handler: Handler) -> web.Str
     try:
         return await handler(request)
     except (InvalidInput, NotFound) as refused:
-        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+        return _page(
+            request, "message.html", {"title": "Refusé", "message": "refused", "problem": refusal_text(refused)}, 403
+        )
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -282,7 +302,7 @@ async def save(request: web.Request) -> web.StreamResponse:
             await editor.set_template(session.admin, document.scope, name, language, text, expected=expected)
     except Refused as refused:
         context = await _edit_context(editor, document, text=text, expected=expected)
-        context.update(problem=refused.problem, line=refused.line)
+        context.update(problem=say(refused.reason), line=refused.line)
         return _page(request, "edit.html", context, status=422)
     except VersionConflict as conflict:
         context = await _edit_context(editor, document, text=text, expected=expected)
@@ -302,13 +322,13 @@ async def preview(request: web.Request) -> web.StreamResponse:
         try:
             editor.check_flow(await editor.texts(document.scope), _field(form, "text"))
         except Refused as refused:
-            return web.json_response({"ok": False, "problem": refused.problem, "line": refused.line})
+            return web.json_response({"ok": False, "problem": say(refused.reason), "line": refused.line})
         return web.json_response({"ok": True})
     name, language = _template(document)
     try:
         rendered = await editor.preview(document.scope, name, language, _field(form, "text"))
     except Refused as refused:
-        return web.json_response({"ok": False, "problem": refused.problem, "line": refused.line})
+        return web.json_response({"ok": False, "problem": say(refused.reason), "line": refused.line})
     buttons = [[label for label, _ in row] for row in rendered.buttons]
     return web.json_response({"ok": True, "html": rendered.text, "buttons": buttons})
 
@@ -363,7 +383,9 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     try:
         await editor.rollback(_session(request).admin, document, to, expected=expected)
     except (Refused, VersionConflict) as refused:
-        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 409)
+        return _page(
+            request, "message.html", {"title": "Refusé", "message": "refused", "problem": refusal_text(refused)}, 409
+        )
     raise web.HTTPSeeOther(f"/history?{_query(document)}")
 
 
@@ -379,7 +401,7 @@ async def dashboard(request: web.Request) -> web.StreamResponse:
         context["figures"] = await dashboard_figures(store, admin, form)
     except (NotAllowed, NotFound, InvalidInput) as refused:
         status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
-        context["problem"] = str(refused)
+        context["problem"] = refusal_text(refused)
         return _page(request, "dashboard.html", context, status=status)
     return _page(request, "dashboard.html", context)
 
@@ -399,7 +421,7 @@ async def inbox(request: web.Request) -> web.StreamResponse:
             context["page"] = await inbox_page(store.redis, form)
     except (NotAllowed, NotFound, InvalidInput) as refused:
         status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
-        context["problem"] = str(refused)
+        context["problem"] = refusal_text(refused)
         return _page(request, "inbox.html", context, status=status)
     return _page(request, "inbox.html", context)
 
@@ -416,7 +438,7 @@ async def inbox_new(request: web.Request) -> web.StreamResponse:
         found = await new_rows(store.redis, form, int(after))
     except (NotAllowed, NotFound, InvalidInput) as refused:
         status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
-        return web.json_response({"problem": str(refused)}, status=status)
+        return web.json_response({"problem": refusal_text(refused)}, status=status)
     template = request.app[PAGES_KEY].get_template("inbox_rows.html")
     rows = template.render({"rows": found["rows"], "form": form})
     response = web.json_response({"newest": found["newest"], "count": found["count"], "rows": rows})
@@ -433,10 +455,15 @@ async def ticket_page(request: web.Request) -> web.StreamResponse:
             store, tickets, _session(request).admin, request.match_info["brand"], request.match_info["number"]
         )
     except NotAllowed as refused:
-        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+        return _page(
+            request, "message.html", {"title": "Refusé", "message": "refused", "problem": refusal_text(refused)}, 403
+        )
     except NotFound as missing:
         return _page(
-            request, "message.html", {"title": "Introuvable", "message": "refused", "problem": str(missing)}, 404
+            request,
+            "message.html",
+            {"title": "Introuvable", "message": "refused", "problem": refusal_text(missing)},
+            404,
         )
     context = await ticket_context(store, tickets, ticket)
     context.update(
@@ -460,10 +487,15 @@ async def ticket_action(request: web.Request) -> web.StreamResponse:
     try:
         ticket = await visible_ticket(store, tickets, session.admin, brand, number)
     except NotAllowed as refused:
-        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": str(refused)}, 403)
+        return _page(
+            request, "message.html", {"title": "Refusé", "message": "refused", "problem": refusal_text(refused)}, 403
+        )
     except NotFound as missing:
         return _page(
-            request, "message.html", {"title": "Introuvable", "message": "refused", "problem": str(missing)}, 404
+            request,
+            "message.html",
+            {"title": "Introuvable", "message": "refused", "problem": refusal_text(missing)},
+            404,
         )
     relay = request.app.get(RELAY_KEY)
     if relay is None:

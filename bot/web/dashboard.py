@@ -9,7 +9,7 @@ from typing import Any
 from markupsafe import Markup
 
 from bot.editing.editor import Admin
-from bot.errors import NotAllowed
+from bot.errors import NotAllowed, problem
 from bot.formats import Formats
 from bot.insights.charts import kinds_chart, rating_chart, rating_trend_chart, trend_chart
 from bot.insights.figures import NAMES, SMALL_BASE, Figure
@@ -61,7 +61,8 @@ async def dashboard_figures(store: Store, admin: Admin, form: Mapping[str, str])
     unknown brand or venue, NotAllowed for another brand than the admin's, InvalidInput for bad dates)."""
     brand, venue = form["brand"], form["venue"] or None
     if admin.brand is not None and brand != admin.brand:
-        raise NotAllowed(f"{admin.name} may see only the brand {admin.brand!r}, not {brand!r}")
+        text = "{admin} may see only the brand {mine!r}, not {brand!r}"
+        raise NotAllowed(problem("only_brand", text, admin=admin.name, mine=admin.brand, brand=brand))
     since, until = parse_period(
         form["since"] or None, form["until"] or None, ("« depuis le »", "« jusqu'au »"), longest_days=MAX_PERIOD_DAYS
     )

@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 from redis.asyncio import Redis
 
 from bot.editing.editor import Admin
-from bot.errors import InvalidInput, NotAllowed
+from bot.errors import InvalidInput, NotAllowed, problem
 from bot.storage import keys
 from bot.storage.index import KINDS, RATINGS, STATUSES, FeedbackIndex, InboxQuery
 from bot.storage.store import Store, redis_strings
@@ -52,7 +52,8 @@ async def inbox_form(
     brands = [admin.brand] if admin.brand is not None else [b.code for b in await store.list_brands()]
     brand = query.get("brand", "").strip() or next(iter(brands), "")
     if admin.brand is not None and brand != admin.brand:
-        raise NotAllowed(f"{admin.name} may see only the brand {admin.brand!r}, not {brand!r}")
+        text = "{admin} may see only the brand {mine!r}, not {brand!r}"
+        raise NotAllowed(problem("only_brand", text, admin=admin.name, mine=admin.brand, brand=brand))
     form: dict[str, Any] = {"brand": brand, "brands": brands, "venues": [], "chosen": {}}
     if not brand:
         return form
@@ -63,18 +64,26 @@ async def inbox_form(
         choices = allowed if allowed is not None else tuple(code for code, _ in form["venues"])
         for value in values:
             if value not in choices:
-                raise InvalidInput(f"{name} {value!r} is not one of {', '.join(choices) or '(none)'}")
+                raise InvalidInput(
+                    problem(
+                        "filter_choice",
+                        "{name} {value!r} is not one of {choices}",
+                        name=name,
+                        value=value,
+                        choices=tuple(choices),
+                    )
+                )
         form["chosen"][name] = values
     form["suggestion"] = query.get("suggestion") == "1"
     form["q"] = " ".join(query.get("q", "").split())[:MAX_QUERY]
     form["since"], form["until"] = query.get("since", "").strip(), query.get("until", "").strip()
     since, until = _day(form["since"], "since"), _day(form["until"], "until")
     if since and until and until <= since:
-        raise InvalidInput("until must come after since")
+        raise InvalidInput(problem("until_before_since", "until must come after since"))
     form["since_day"], form["until_day"] = since, until
     before = query.get("before", "").strip()
     if before and not before.isdigit():
-        raise InvalidInput("the page's cursor is not a number")
+        raise InvalidInput(problem("bad_cursor", "the page's cursor is not a number"))
     form["before"] = int(before) if before else -1
     return form
 
@@ -85,7 +94,9 @@ def _day(text: str, what: str) -> str:
     try:
         return dt.date.fromisoformat(text).strftime("%Y%m%d")
     except ValueError:
-        raise InvalidInput(f"{what} {text!r} is not a date: write YYYY-MM-DD") from None
+        raise InvalidInput(
+            problem("bad_date", "{what} {text!r} is not a date: write YYYY-MM-DD", what=what, text=text)
+        ) from None
 
 
 async def inbox_page(redis: Redis, form: Mapping[str, Any], *, now: float | None = None) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.editing.editor import Admin
-from bot.errors import NotAllowed, NotFound
+from bot.errors import NotAllowed, NotFound, problem
 from bot.staff.hours import DEFAULT_TIME_ZONE, HoursStore
 from bot.staff.tickets import Author, Ticket, TicketStore
 from bot.storage.store import Store
@@ -38,7 +38,8 @@ async def visible_ticket(store: Store, tickets: TicketStore, admin: Admin, brand
     """The ticket, if this admin may see it: NotAllowed for another brand's (a brand admin), NotFound for a
     ticket or brand that does not exist."""
     if admin.brand is not None and brand != admin.brand:
-        raise NotAllowed(f"{admin.name} may see only the tickets of {admin.brand!r}")
+        text = "{admin} may see only the tickets of {mine!r}"
+        raise NotAllowed(problem("only_brand_tickets", text, admin=admin.name, mine=admin.brand))
     if not number.isdigit() or len(number) > 9:
         raise NotFound("ticket", f"{brand}/{number}")
     ticket = await tickets.get(brand, int(number))

@@ -79,5 +79,7 @@ async def test_a_worker_port_out_of_range_is_refused(
     )  # fmt: skip
     _, stderr = await asyncio.wait_for(done.communicate(), 60)
     assert done.returncode == 1
-    assert "--port must be 1-65535 (or 0 for no /healthz and /metrics), not 70000" in stderr.decode(), stderr.decode()
+    assert (
+        "--port doit être entre 1 et 65535 (ou 0 pour se passer de /healthz et /metrics), pas 70000" in stderr.decode()
+    ), stderr.decode()
     assert emulator.calls == [], "a refused worker talked to Telegram"

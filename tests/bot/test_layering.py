@@ -14,7 +14,7 @@ from tests.boundaries import imports_by_module, modules_loaded_by, top_level
 IMPORTS = imports_by_module("bot")
 #: Where a package may be imported from: it may import only packages listed before it (and itself).
 LAYERS = (
-    ("bot.errors", "bot.config", "bot.formats", "bot.labels"),  # formats and labels: words and numbers by locale
+    ("bot.errors", "bot.config", "bot.formats", "bot.labels", "bot.refusals"),  # words and numbers by locale
     ("bot.storage",),
     ("bot.ops", "bot.seam", "bot.botapi"),
     ("bot.health",),  # /healthz and /metrics of the worker and the web admin, on bot.ops

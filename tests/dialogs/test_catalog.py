@@ -56,6 +56,8 @@ CONTRACT_NAMES = {
     "venue_closed",
     # E-mail to brand admins: alerts and daily digests.
     "mail_alert_subject", "mail_alert", "mail_digest_subject", "mail_digest",
+    # An archived venue's QR code, still on a wall.
+    "venue_archived",
 }  # fmt: skip
 
 SMALL_CATALOG = """

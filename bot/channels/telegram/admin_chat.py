@@ -22,7 +22,8 @@ from bot.botapi.sending import call_telegram
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import LINK_SECONDS, WebLogins
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
-from bot.errors import InvalidInput, ParoleError
+from bot.errors import InvalidInput, ParoleError, problem
+from bot.refusals import refusal_text, say
 from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards
@@ -90,9 +91,13 @@ class AdminChat:
         except VersionConflict as conflict:
             await self._conflict(message, conflict, language)
         except Refused as refused:
-            await self._say(message, "admin_refused", {"problem": refused.problem, "line": refused.line}, language)
+            await self._say(
+                message, "admin_refused", {"problem": say(refused.reason, language), "line": refused.line}, language
+            )
         except ParoleError as refused:
-            await self._say(message, "admin_refused", {"problem": str(refused), "line": None}, language)
+            await self._say(
+                message, "admin_refused", {"problem": refusal_text(refused, language), "line": None}, language
+            )
         raise ApplicationHandlerStop
 
     async def _who(self, message: Message, user: User) -> tuple[Admin, Scope] | None:
@@ -173,7 +178,7 @@ class AdminChat:
 
     async def _expected(self, document: Document, request: _Request) -> int:
         if not request.text.strip():
-            raise Refused("the new text goes on the lines after the command")
+            raise Refused(problem("chat_text_below", "the new text goes on the lines after the command"))
         return request.version if request.version is not None else await self.editor.latest_number(document)
 
     async def _show(
@@ -215,7 +220,9 @@ class AdminChat:
         self, message: Message, admin: Admin, document: Document, what: str, request: _Request, language: str
     ) -> None:
         if request.version is None:
-            raise Refused("rollback needs the version to go back to (0: the default text)")
+            raise Refused(
+                problem("chat_rollback_version", "rollback needs the version to go back to (0: the default text)")
+            )
         expected = await self.editor.latest_number(document)
         version = await self.editor.rollback(admin, document, request.version, expected=expected)
         await self._saved(message, what, document.scope, version, language)
@@ -258,7 +265,12 @@ class AdminChat:
     async def _weblogin(self, message: Message, admin: Admin, language: str) -> None:
         assert message.from_user is not None
         if admin.venue is not None:  # the web admin's sessions are brand-wide
-            raise InvalidInput("the web admin is for the brand's admins: ask for a link in the brand's room")
+            raise InvalidInput(
+                problem(
+                    "chat_web_admins_only",
+                    "the web admin is for the brand's admins: ask for a link in the brand's room",
+                )
+            )
         url = await self.logins.link(admin)
         sent = await self.cards.say(
             message.from_user.id, "admin_weblogin", {"url": url, "minutes": LINK_SECONDS // 60}, language=language

@@ -33,8 +33,9 @@ from bot.botapi.outbound import Priority
 from bot.botapi.sending import call_telegram
 from bot.customers.broadcasts import BroadcastReport, NewsJob
 from bot.customers.news import NewsSender
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, problem
 from bot.insights.stats import parse_day
+from bot.refusals import refusal_text
 from bot.seam.commands import parse_command
 from bot.staff.auth import StaffAuth
 from bot.staff.cards import Cards, closed_status
@@ -248,7 +249,11 @@ class StaffRoomChat:
         try:
             if room.venue is not None and not self.auth.is_operator(message.from_user.id):
                 # The vocabulary is the brand's, for every venue: a venue room's admins act on their venue only.
-                raise InvalidInput("the brand's vocabulary is changed from the brand's room, not a venue's")
+                raise InvalidInput(
+                    problem(
+                        "vocab_brand_room", "the brand's vocabulary is changed from the brand's room, not a venue's"
+                    )
+                )
             if action == "add":
                 label, _, term = rest.strip().partition(" ")
                 if not term.strip():
@@ -260,7 +265,7 @@ class StaffRoomChat:
                 removed = await self.vocabulary.remove(room.brand, rest)
                 await self.cards.say(room, "staff_vocab_removed", {"text": removed[0].text}, reply_to=reply)
         except (InvalidInput, NotFound) as refused:
-            await self.cards.say(room, "staff_vocab_refused", {"problem": str(refused)}, reply_to=reply)
+            await self.cards.say(room, "staff_vocab_refused", {"problem": refusal_text(refused)}, reply_to=reply)
 
     async def _news(self, room: StaffRoom, message: Message, args: str) -> None:
         """`/news [VENUE] [FROM..TO] TEXT`: a message to the venue's customers who opted in (in that period), shown

@@ -251,6 +251,9 @@ async def landing(request: web.Request) -> web.StreamResponse:
         chat.metrics.web_requests.labels("landing", "unknown venue").inc()
         return _notice(chat, language, "unknown_venue_title", "unknown_venue", 404)
     venue, token = found
+    if venue.archived:  # its QR code still hangs somewhere: say why it takes no feedback
+        chat.metrics.web_requests.labels("landing", "archived venue").inc()
+        return _notice(chat, language, "venue_archived_title", "venue_archived", 410)
     telegram = deep_link(chat.bot_username, token) if chat.bot_username else None
     whatsapp = None
     if chat.whatsapp_link is not None:
@@ -291,6 +294,9 @@ async def _show(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
         chat.metrics.web_requests.labels(page, "unknown venue").inc()
         return _notice(chat, language, "unknown_venue_title", "unknown_venue", 404)
     venue, token = found
+    if venue.archived:
+        chat.metrics.web_requests.labels(page, "archived venue").inc()
+        return _notice(chat, language, "venue_archived_title", "venue_archived", 410)
     cookie_name = KIOSK_COOKIE if kiosk else CUSTOMER_COOKIE
     value = _cookie(request, cookie_name)
     device = _cookie(request, DEVICE_COOKIE) if kiosk else None
@@ -386,6 +392,8 @@ async def _post(request: web.Request, *, kiosk: bool) -> web.StreamResponse:
     found = await _venue(chat, request.match_info["token"])
     if found is None:
         return refuse("unknown venue", "unknown_venue_title", "unknown_venue", 404)
+    if found[0].archived:
+        return refuse("archived venue", "venue_archived_title", "venue_archived", 410)
     form = await request.post()
     if not hmac.compare_digest(str(form.get("csrf", "")), _csrf(chat, customer)):
         return refuse("csrf", "bad_request_title", "bad_form", 403)

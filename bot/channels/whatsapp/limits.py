@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from bot.channels.whatsapp.formatting import to_whatsapp
+from bot.errors import Problem, problem
 from dialogs.keyboards import NPS_PREFIX, SKIP
 
 TEXT_BODY: Final = 4096
@@ -28,7 +29,7 @@ def typed_back(buttons: Sequence[Sequence[tuple[str, str]]]) -> bool:
     return all(data.startswith(NPS_PREFIX) or data == SKIP for row in buttons for _, data in row)
 
 
-def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...], label: bool) -> str | None:
+def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...], label: bool) -> Problem | None:
     """Why a template, rendered (`text` in Telegram's HTML, its `buttons`), would not fit WhatsApp whole;
     None when it fits. `label`: the template is a button's label, not a message."""
     shown = to_whatsapp(text).strip()
@@ -36,19 +37,23 @@ def template_problem(text: str, buttons: tuple[tuple[tuple[str, str], ...], ...]
         # Up to 20 characters a reply button; beyond, a list row shows 24 as its title and the whole label, up
         # to 72, under it (`bot.channels.whatsapp.customer`): only a longer one would be cut.
         if len(shown) > ROW_DESCRIPTION:
-            return (
-                f"on WhatsApp a button label shows at most {ROW_DESCRIPTION} characters (a list row's title "
-                f"{ROW_TITLE} and the whole label under it): this one has {len(shown)} and would be cut"
+            text = (
+                "on WhatsApp a button label shows at most {most} characters (a list row's title "
+                "{title} and the whole label under it): this one has {length} and would be cut"
             )
+            return problem("whatsapp_label", text, most=ROW_DESCRIPTION, title=ROW_TITLE, length=len(shown))
         return None
     choices = sum(len(row) for row in buttons)
     if choices > LIST_ROWS and not typed_back(buttons):
-        return f"on WhatsApp a message offers at most {LIST_ROWS} choices, not {choices}"
+        text = "on WhatsApp a message offers at most {most} choices, not {choices}"
+        return problem("whatsapp_choices", text, most=LIST_ROWS, choices=choices)
     if choices and len(shown) > INTERACTIVE_BODY:
-        return (
-            f"on WhatsApp a message with buttons holds {INTERACTIVE_BODY} characters: this one has {len(shown)} "
+        text = (
+            "on WhatsApp a message with buttons holds {most} characters: this one has {length} "
             "and would be split from its buttons"
         )
+        return problem("whatsapp_interactive", text, most=INTERACTIVE_BODY, length=len(shown))
     if len(shown) > TEXT_BODY:
-        return f"on WhatsApp a message holds {TEXT_BODY} characters: this one has {len(shown)} and would be split"
+        text = "on WhatsApp a message holds {most} characters: this one has {length} and would be split"
+        return problem("whatsapp_text", text, most=TEXT_BODY, length=len(shown))
     return None

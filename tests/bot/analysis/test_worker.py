@@ -242,7 +242,7 @@ def test_nlp_analyze_prints_json_lines(redis_url: str, tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "nlp", "analyze", "x", "--brand", "nobody"],
         env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
-    assert bad.returncode == 1 and "no brand 'nobody'" in bad.stderr
+    assert bad.returncode == 1 and "la marque « nobody » n'existe pas" in bad.stderr
     empty = subprocess.run(
         [sys.executable, "-m", "bot", "nlp", "analyze"], env=env, capture_output=True, text=True, timeout=120
     )

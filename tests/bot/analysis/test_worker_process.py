@@ -10,7 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from bot.config import Settings
+from bot.storage.embedded import EmbeddedRedis
 from emulator import BotApiEmulator
 from tests.bot.staff_scene import FIRST_TICKET, Scene
 from tests.support import Customer
@@ -61,10 +64,10 @@ async def test_worker_options_that_leave_nothing_to_run_are_refused(
 ) -> None:
     env = worker_env(settings, emulator, tmp_path)
     cases = [
-        (("--no-analysis", "--no-notifier"), env, "leave nothing to run"),
+        (("--no-analysis", "--no-notifier"), env, "ne laissent rien à faire tourner"),
         (("--no-analysis",), {k: v for k, v in env.items() if k != "PAROLE_TELEGRAM_TOKEN"}, "PAROLE_TELEGRAM_TOKEN"),
-        (("--batch", "0"), env, "--batch must be at least 1"),
-        (("--claim-after", "-1"), env, "--claim-after must be a positive"),
+        (("--batch", "0"), env, "--batch doit valoir au moins 1"),
+        (("--claim-after", "-1"), env, "--claim-after doit être un nombre de secondes positif"),
     ]
     for args, environ, message in cases:
         done = await asyncio.create_subprocess_exec(
@@ -74,3 +77,29 @@ async def test_worker_options_that_leave_nothing_to_run_are_refused(
         assert done.returncode == 1, (args, stderr.decode())
         assert message in stderr.decode() and "Traceback" not in stderr.decode(), stderr.decode()
     assert emulator.calls == [], "a refused worker talked to Telegram"
+
+
+@pytest.mark.parametrize("part", ["--no-notifier", "--no-analysis"])
+async def test_a_worker_stopped_after_redis_went_away_exits_cleanly(
+    part: str, own_redis: EmbeddedRedis, settings: Settings, emulator: BotApiEmulator, tmp_path: Path
+) -> None:
+    env = {**worker_env(settings, emulator, tmp_path), "PAROLE_REDIS_URL": own_redis.url, "PAROLE_LOG_LEVEL": "INFO"}
+    command = (sys.executable, "-m", "bot", "worker", part, "--port", "0")
+    worker = await asyncio.create_subprocess_exec(*command, env=env, stderr=asyncio.subprocess.PIPE)
+    try:
+        assert worker.stderr is not None
+        started = "reading parole:stream:feedback" if part == "--no-notifier" else "Redis persistence"
+        seen = b""
+        deadline = time.monotonic() + 90
+        while started.encode() not in seen:
+            assert time.monotonic() < deadline, seen.decode()
+            seen += await asyncio.wait_for(worker.stderr.readline(), 90)
+        own_redis.kill()
+        await asyncio.sleep(2.5)  # a round or two against the missing Redis
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(worker.communicate(), 60)
+    stderr = (seen + rest).decode()
+    assert worker.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "arrêtées" in stderr or "avis analysé" in stderr, stderr

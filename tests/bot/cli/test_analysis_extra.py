@@ -18,7 +18,7 @@ WITHOUT_SPACY = "import sys; sys.modules['spacy'] = None; from bot.cli.main impo
 @pytest.mark.parametrize(
     ("command", "hint"),
     [
-        (("worker", "--no-notifier"), ", or run the staff notifier alone with --no-analysis"),
+        (("worker", "--no-notifier"), ", ou lancez les notifications au personnel seules avec --no-analysis"),
         (("nlp", "analyze", "Julien était charmant"), ""),
         (("reanalyze",), ""),
     ],
@@ -32,6 +32,6 @@ def test_an_analysing_command_without_spacy_says_what_to_install(
         timeout=60,
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
-    assert f"parole {command[0]}" in done.stderr and "(spacy missing)" in done.stderr, done.stderr
+    assert f"parole {command[0]}" in done.stderr and "(manque : spacy)" in done.stderr, done.stderr
     assert "pip install 'parole[worker]'" + hint in done.stderr, done.stderr
     assert "Traceback" not in done.stderr, done.stderr

@@ -49,6 +49,42 @@ def test_brand_and_venue_add_print_the_contract(env: dict[str, str], tmp_path: P
     assert [json.loads(line)["token"] for line in listed.stdout.splitlines()] == [venue["token"]]
 
 
+def test_a_venue_name_twice_languages_without_templates_and_archiving(env: dict[str, str], tmp_path: Path) -> None:
+    assert parole("brand", "add", "quick", "--name", "Quick", env=env, cwd=tmp_path).returncode == 0
+    first = parole("venue", "add", "--brand", "quick", "--name", "Quick Massy", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    for args, message in [
+        (("--name", "quick  MASSY"), "la marque « quick » a déjà un lieu nommé « Quick Massy » (quick-massy)"),
+        (("--name", "Quick Orly", "--language", "de"), "la langue « de » n'est pas possible : au choix fr, en"),
+        (("--name", "Quick Orly", "--language", "xx"), "la langue « xx » n'est pas possible"),
+    ]:
+        refused = parole("venue", "add", "--brand", "quick", *args, env=env, cwd=tmp_path)
+        assert refused.returncode == 1 and refused.stderr.startswith("parole : erreur : "), refused.stderr
+        assert message in refused.stderr and refused.stdout == "", refused.stderr
+    listed = parole("venue", "list", "--brand", "quick", env=env, cwd=tmp_path).stdout.splitlines()
+    assert [json.loads(line)["code"] for line in listed] == ["quick-massy"]  # nothing changed
+    edited = parole("venue", "edit", "quick-massy", "--brand", "quick", "--language", "de", env=env, cwd=tmp_path)
+    assert edited.returncode == 1 and "la langue « de »" in edited.stderr
+    forced = parole("venue", "add", "--brand", "quick", "--name", "Quick Massy", "--force", env=env, cwd=tmp_path)
+    assert forced.returncode == 0 and json.loads(forced.stdout)["code"] == "quick-massy-2", forced.stderr
+    english = parole(
+        "venue", "add", "--brand", "quick", "--name", "Quick Oxford", "--language", "en", env=env, cwd=tmp_path
+    )
+    assert english.returncode == 0 and json.loads(english.stdout)["language"] == "en", english.stderr
+
+    archived = parole("venue", "archive", "quick-massy", "--brand", "quick", env=env, cwd=tmp_path)
+    assert archived.returncode == 0 and json.loads(archived.stdout)["archived_at"] > 0, archived.stderr
+    listed = parole("venue", "list", "--brand", "quick", env=env, cwd=tmp_path).stdout.splitlines()
+    assert [bool(json.loads(line).get("archived_at")) for line in listed] == [True, False, False]
+    back = parole("venue", "unarchive", "quick-massy", "--brand", "quick", env=env, cwd=tmp_path)
+    assert back.returncode == 0 and "archived_at" not in json.loads(back.stdout)
+    brand = parole("brand", "archive", "quick", env=env, cwd=tmp_path)
+    assert brand.returncode == 0 and json.loads(brand.stdout)["archived_at"] > 0
+    assert "archived_at" not in json.loads(parole("brand", "unarchive", "quick", env=env, cwd=tmp_path).stdout)
+    missing = parole("venue", "archive", "nowhere", "--brand", "quick", env=env, cwd=tmp_path)
+    assert missing.returncode == 1 and "le lieu « quick/nowhere » n'existe pas" in missing.stderr
+
+
 def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_the_landing_page(
     env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -75,11 +111,11 @@ def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_t
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("brand", "add", "Bad Code", "--name", "X"), "brand code"),
-        (("venue", "add", "--brand", "nobody", "--name", "X"), "no brand 'nobody'"),
-        (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat and --lon"),
-        (("venue", "list", "--brand", "nobody"), "no brand 'nobody'"),
-        (("export", "--brand", "nobody"), "parole : erreur : aucune marque 'nobody'"),
+        (("brand", "add", "Bad Code", "--name", "X"), "le code de marque « Bad Code »"),
+        (("venue", "add", "--brand", "nobody", "--name", "X"), "la marque « nobody » n'existe pas"),
+        (("venue", "add", "--brand", "quick", "--name", "X", "--lat", "48"), "--lat et --lon"),
+        (("venue", "list", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
+        (("export", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
         (
             ("stats", "--since", "0001-01-01", "--until", "9999-12-31"),
             "est hors limites : une date entre le 01/01/2000",
@@ -103,9 +139,9 @@ def test_bad_configuration_names_the_variable(env: dict[str, str], tmp_path: Pat
     done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "localhost"}, cwd=tmp_path)
     assert done.returncode == 1 and "PAROLE_REDIS_URL" in done.stderr
     done = parole("serve", env={**env, "PAROLE_TELEGRAM_TOKEN": ""}, cwd=tmp_path)
-    assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN is required" in done.stderr
+    assert done.returncode == 1 and "PAROLE_TELEGRAM_TOKEN est nécessaire pour parler à Telegram" in done.stderr
     done = parole("venue", "list", env={**env, "PAROLE_REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=tmp_path)
-    assert done.returncode == 1 and "cannot reach Redis" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1 and "impossible de joindre Redis" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_venue_add_without_a_username_or_token_says_what_to_set(env: dict[str, str], tmp_path: Path) -> None:
@@ -137,6 +173,9 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     assert stored["kind"] in ("critique", "complaint")
     assert {"text": "Julien", "label": "PER", "id": "julien"}.items() <= stored["entities"][0].items()
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+    # The ticket it has just answered, with its times.
+    assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
+    assert stored["ticket_opened_at"] and stored["first_response_at"] and stored["undeliverable"] is False
 
 
 def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) -> None:
@@ -152,6 +191,7 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
     stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
     assert stored["channel"] == "whatsapp" and stored["rating"] == 2 and stored["status"] == "complete"
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
+    assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
 
 
 def test_demo_refuses_an_unknown_channel(tmp_path: Path) -> None:

@@ -106,11 +106,20 @@ def test_posters_decode_to_the_deep_link(tmp_path: Path, capsys: pytest.CaptureF
     assert code == 0 and json.loads(out)["brand"] == "flunch"
     refused = str(tmp_path / "refused")
     for args, message in [
-        (("venue", "poster", "quick-orly", "--out", refused), "several brands have a venue 'quick-orly': give --brand"),
-        (("venue", "poster", "nowhere", "--out", refused), "no venue 'nowhere'"),
-        (("venue", "poster", "quick-orly", "--brand", "nobody", "--out", refused), "no venue 'nobody/quick-orly'"),
-        (("venue", "posters", "--brand", "nobody", "--out", refused), "no brand 'nobody'"),
-        (("venue", "add", "--brand", "quick", "--name", "Quick Evry", "--language", "Français"), "language 'Français'"),
+        (
+            ("venue", "poster", "quick-orly", "--out", refused),
+            "plusieurs marques ont un lieu « quick-orly » : précisez --brand",
+        ),
+        (("venue", "poster", "nowhere", "--out", refused), "le lieu « nowhere » n'existe pas"),
+        (
+            ("venue", "poster", "quick-orly", "--brand", "nobody", "--out", refused),
+            "le lieu « nobody/quick-orly » n'existe pas",
+        ),
+        (("venue", "posters", "--brand", "nobody", "--out", refused), "la marque « nobody » n'existe pas"),
+        (
+            ("venue", "add", "--brand", "quick", "--name", "Quick Evry", "--language", "Français"),
+            "la langue « Français » n'est pas possible",
+        ),
     ]:
         code, out, err = _run(capsys, *args)
         assert code == 1 and message in err and out == "" and not Path(refused).exists(), (args, err)

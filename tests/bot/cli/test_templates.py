@@ -71,7 +71,7 @@ def test_set_reads_standard_input_in_a_real_process(env: dict[str, str], tmp_pat
     command = [sys.executable, "-m", "bot", "templates", "set", "thanks", "--brand", brand]
     run = functools.partial(subprocess.run, command, env={**os.environ, **env}, capture_output=True, text=True)
     refused = run(input="Merci {{ venue_name }", timeout=120)
-    assert refused.returncode == 1 and "line 1: syntax error" in refused.stderr and refused.stdout == ""
+    assert refused.returncode == 1 and "ligne 1 : erreur de syntaxe" in refused.stderr and refused.stdout == ""
     saved = run(input="Merci {{ venue_name }} !", timeout=120)
     assert saved.returncode == 0 and json.loads(saved.stdout)["version"] == 1, saved.stderr
 
@@ -105,19 +105,31 @@ def test_set_show_history_diff_rollback(parole: Parole, brand: str) -> None:
 @pytest.mark.parametrize(
     ("args", "stdin", "message"),
     [
-        (("templates", "set", "greeting"), "{{ ''.__class__.__mro__ }}", "refused by the sandbox"),
-        (("templates", "set", "greeting"), "Bonjour {{ venue_name }", "line 1: syntax error"),
-        (("templates", "set", "greeting"), "Bonjour {{ phone }}", "'phone' that the catalog does not declare"),
-        (("templates", "set", "greeting", "--expected", "3"), "Salut {{ venue_name }}", "at version 0 now, not 3"),
-        (("templates", "set", "farewell"), "Salut", "no template 'farewell'"),
-        (("templates", "set", "greeting", "--language", "de"), "Hallo", "language 'de'"),
-        (("templates", "set", "greeting", "--brand", "nobody"), "Salut", "no brand 'nobody'"),
-        (("templates", "set", "greeting", "--venue", "massy"), "Salut", "needs its brand"),
-        (("templates", "rollback", "greeting", "--to", "4"), None, "no version '4 of template:greeting:fr"),
-        (("templates", "show"), None, "needs a template name"),
-        (("templates", "diff", "greeting", "--to", "9"), None, "version 9 does not exist"),
-        (("flows", "set"), RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"), "line 8: unknown step 'nowhere'"),
-        (("flows", "import", "--dir", "/nonexistent"), None, "cannot read /nonexistent/flow.yaml"),
+        (("templates", "set", "greeting"), "{{ ''.__class__.__mro__ }}", "refusé par le bac à sable"),
+        (("templates", "set", "greeting"), "Bonjour {{ venue_name }", "ligne 1 : erreur de syntaxe"),
+        (("templates", "set", "greeting"), "Bonjour {{ phone }}", "« phone », que le catalogue ne déclare pas"),
+        (("templates", "set", "greeting", "--expected", "3"), "Salut {{ venue_name }}", "en est à la version 0, pas 3"),
+        (("templates", "set", "farewell"), "Salut", "le modèle « farewell » n'existe pas"),
+        (
+            ("templates", "set", "greeting", "--language", "de"),
+            "Hallo",
+            "la langue « de » n'est pas disponible ; au choix : fr, en",
+        ),
+        (("templates", "set", "greeting", "--brand", "nobody"), "Salut", "la marque « nobody » n'existe pas"),
+        (("templates", "set", "greeting", "--venue", "massy"), "Salut", "a besoin de sa marque (--brand)"),
+        (("templates", "rollback", "greeting", "--to", "4"), None, "la version « 4, template:greeting:fr"),
+        (("templates", "show"), None, "a besoin d'un nom de modèle"),
+        (("templates", "diff", "greeting", "--to", "9"), None, "la version 9 n'existe pas"),
+        (
+            ("flows", "set"),
+            RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"),
+            "ligne 8 : étape inconnue « nowhere »",
+        ),
+        (
+            ("flows", "import", "--dir", "/nonexistent"),
+            None,
+            "impossible de lire /nonexistent/flow.yaml : fichier introuvable",
+        ),
     ],
 )
 def test_bad_input_exits_non_zero_with_the_reason_and_changes_nothing(
@@ -149,7 +161,8 @@ def test_flows_and_export_import(parole: Parole, tmp_path: Path, brand: str) -> 
     (out / "en" / "thanks.j2").write_text("Thanks, {{ venue_name }}!\n", encoding="utf-8")
     (out / "fr" / "thanks.j2").write_text("Merci {{ venue_name }} &\n", encoding="utf-8")  # bare &: refused
     refused = parole("templates", "import", "--brand", brand, "--dir", str(out))
-    assert refused.returncode == 1 and "a bare '&' must be written &amp;" in refused.stderr
+    assert refused.returncode == 1, refused.stderr
+    assert f"{out / 'fr' / 'thanks.j2'}:1 : un « & » seul doit s'écrire &amp;" in refused.stderr, refused.stderr
     assert "Thanks" not in parole("templates", "show", "thanks", "--language", "en").stdout
     (out / "fr" / "thanks.j2").write_text("Merci {{ venue_name }} !\n", encoding="utf-8")
     imported = parole("templates", "import", "--brand", brand, "--dir", str(out))
@@ -157,6 +170,9 @@ def test_flows_and_export_import(parole: Parole, tmp_path: Path, brand: str) -> 
     assert [json.loads(line)["name"] for line in imported.stdout.splitlines()] == ["thanks", "thanks"]
     assert parole("flows", "export", "--brand", brand, "--dir", str(out)).returncode == 0
     assert (out / "flow.yaml").read_text(encoding="utf-8") == RATING_ONLY_FLOW
+    (out / "flow.yaml").write_text(RATING_ONLY_FLOW.replace("next: thanks", "next: nowhere"), encoding="utf-8")
+    refused = parole("flows", "import", "--brand", brand, "--dir", str(out))
+    assert f"{out / 'flow.yaml'}:8 : étape inconnue « nowhere »" in refused.stderr, refused.stderr
     back = parole("flows", "rollback", "--brand", brand, "--to", "0")
     assert json.loads(back.stdout)["action"] == "reset"
     assert parole("flows", "show", "--brand", brand).stdout.startswith("# The default")
@@ -168,13 +184,14 @@ def test_web_login_link_opens_a_session_once(parole: Parole, brand: str, monkeyp
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"https://admin\.example/login/[A-Za-z0-9_-]{20,64}\n", done.stdout)
     refused = parole("web", "login-link", "--brand", "nobody")
-    assert refused.returncode == 1 and "no brand 'nobody'" in refused.stderr and refused.stdout == ""
+    assert refused.returncode == 1 and "la marque « nobody » n'existe pas" in refused.stderr and refused.stdout == ""
     bad_port = parole("web", "--port", "70000")
-    assert bad_port.returncode == 1 and "--port must be 1-65535" in bad_port.stderr
+    assert bad_port.returncode == 1 and "--port doit être entre 1 et 65535" in bad_port.stderr
     monkeypatch.setenv("PAROLE_WEB_URL", "ftp://admin.example")
     bad_url = parole("web", "login-link")
     assert (
-        bad_url.returncode == 1 and "PAROLE_WEB_URL must be a URL starting with http:// or https://" in bad_url.stderr
+        bad_url.returncode == 1
+        and "PAROLE_WEB_URL doit être une URL commençant par http:// ou https://" in bad_url.stderr
     )
 
 

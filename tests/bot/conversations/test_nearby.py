@@ -129,16 +129,16 @@ def test_parole_venue_edit(
     )  # fmt: skip
     assert asyncio.run(near(*HERE)) == ["Quick Massy"] and asyncio.run(near(*ORLY)) == []
     for args, message in [
-        (("--lat", "48.7"), "give both --lat and --lon"),
-        (("--lat", "91", "--lon", "2"), "latitude 91.0 is outside"),
-        (("--lat", "48", "--lon", "2", "--no-location"), "not both"),
-        (("--name", " "), "venue name must not be empty"),
-        (("--language", "fr-FR"), "language 'fr-FR'"),
+        (("--lat", "48.7"), "donnez --lat et --lon ensemble"),
+        (("--lat", "91", "--lon", "2"), "la latitude 91.0 sort de"),
+        (("--lat", "48", "--lon", "2", "--no-location"), "pas les deux"),
+        (("--name", " "), "le nom du lieu ne peut pas être vide"),
+        (("--language", "fr-FR"), "la langue « fr-FR » n'est pas possible"),
     ]:
         code, out, err = run("venue", "edit", "quick-orly", "--brand", "quick", *args)
         assert code == 1 and message in err and out == "", (args, err)
     code, out, err = run("venue", "edit", "nowhere", "--brand", "quick", "--name", "X")
-    assert code == 1 and "no venue 'quick/nowhere'" in err
+    assert code == 1 and "le lieu « quick/nowhere » n'existe pas" in err
     assert asyncio.run(near(*HERE)) == ["Quick Massy"]  # nothing changed
     code, out, _ = run("venue", "edit", "quick-orly", "--brand", "quick", "--no-location")
     assert code == 0 and json.loads(out)["lat"] is None and asyncio.run(near(*HERE)) == []

@@ -271,8 +271,11 @@ async def test_parole_news_from_the_command_line(
     assert "2/2 customer" in err
     assert _news_to(scene, mark, people["Ann"]) and not _news_to(scene, mark, people["Bea"])
     for args, message in [
-        (("news", "send", "--brand", "quick", "--venue", scene.massy.code), "give the message with --text or --file"),
-        (("news", "send", "--brand", "quick", "--venue", "nowhere", "--text", "x"), "no venue 'quick/nowhere'"),
+        (("news", "send", "--brand", "quick", "--venue", scene.massy.code), "donnez le message avec --text ou --file"),
+        (
+            ("news", "send", "--brand", "quick", "--venue", "nowhere", "--text", "x"),
+            "le lieu « quick/nowhere » n'existe pas",
+        ),
         (("news", "send", "--brand", "quick", "--venue", scene.massy.code, "--text", " "), "the message is empty"),
         (("news", "count", "--brand", "quick", "--venue", scene.massy.code, "--since", "hier"), "--since 'hier'"),
     ]:

@@ -9,6 +9,7 @@ from bot.channels.whatsapp.limits import template_problem
 from bot.editing.editor import Admin, Editor, Refused
 from bot.editing.overrides import FLOW_DOCUMENT, Document, OverrideStore, Scope, template_document
 from bot.errors import InvalidInput, NotFound
+from bot.refusals import refusal_text, say
 from bot.storage.store import Store
 from dialogs.catalog import TemplateCatalog
 from dialogs.flow import default_flow_path
@@ -175,6 +176,7 @@ async def test_with_whatsapp_on_a_template_that_breaks_its_limits_is_refused_at_
     with pytest.raises(Refused) as refused:
         await whatsapp_editor.set_template(OLGA, Scope(), name, "fr", source, expected=0)
     assert problem in refused.value.problem and "(WhatsApp is on)" in refused.value.problem
+    assert refusal_text(refused.value).endswith("(le canal WhatsApp est activé)"), refusal_text(refused.value)
     assert await nothing_saved(whatsapp_editor)
     await editor.set_template(OLGA, Scope(), name, "fr", source, expected=0)  # Telegram alone takes it
 
@@ -218,7 +220,11 @@ def test_on_whatsapp_a_label_is_cut_only_beyond_what_a_list_row_shows() -> None:
     # Up to 20 characters a reply button, up to 72 a list row (title cut at 24, the whole label under it).
     assert template_problem("🔔 Recevoir les nouvelles de Quick Massy", (), label=True) is None
     problem = template_problem("Passer " + "x" * 66, (), label=True)
-    assert problem is not None and "this one has 73 and would be cut" in problem
+    assert problem is not None and "this one has 73 and would be cut" in str(problem)
+    assert say(problem) == (
+        "sur WhatsApp, un bouton affiche au plus 72 caractères (le titre d'une ligne de liste, 24, et le texte entier "
+        "dessous) : celui-ci en a 73 et serait coupé"
+    )
 
 
 async def test_a_brand_adds_the_nps_question_to_its_flow(editor: Editor, whatsapp_editor: Editor) -> None:

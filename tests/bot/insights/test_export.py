@@ -192,8 +192,8 @@ def test_bad_export_requests_change_nothing(
     target = tmp_path / "out.csv"
     for args, message in [
         (("export", "--since", "lundi"), "--since 'lundi' n'est pas une date"),
-        (("export", "--brand", "quick", "--venue", "nowhere"), "aucun lieu 'quick/nowhere'"),
-        (("export", "--brand", "nobody"), "aucune marque 'nobody'"),
+        (("export", "--brand", "quick", "--venue", "nowhere"), "le lieu « quick/nowhere » n'existe pas"),
+        (("export", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
         (("export", "--since", "2026-09-02", "--until", "2026-09-01"), "--until doit venir après --since"),
     ]:
         code, out, err = _run(capsys, *args, "-o", str(target))

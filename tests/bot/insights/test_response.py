@@ -76,15 +76,15 @@ def test_the_staff_commands_of_parole(
     code, out, _ = _run(capsys, "staff", "rooms", "--brand", "quick")
     assert code == 0 and out == ""
     for args, message in [
-        (("staff", "invite", "--brand", "nobody"), "no brand 'nobody'"),
-        (("staff", "invite", "--brand", "quick", "--venue", "nowhere"), "no venue 'quick/nowhere'"),
-        (("staff", "invite", "--brand", "quick", "--hours", "0"), "--hours must be more than 0"),
-        (("staff", "rooms", "--brand", "nobody"), "no brand 'nobody'"),
-        (("brand", "set-deadline", "quick", "--hours", "0"), "deadline must be more than 0"),
-        (("brand", "set-deadline", "nobody", "--hours", "3"), "no brand 'nobody'"),
-        (("stats", "--venue", venue), "parole : erreur : --venue demande --brand"),
-        (("stats", "--brand", "nobody"), "aucune marque 'nobody'"),
-        (("stats", "--brand", "quick", "--venue", "nowhere"), "aucun lieu 'quick/nowhere'"),
+        (("staff", "invite", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
+        (("staff", "invite", "--brand", "quick", "--venue", "nowhere"), "le lieu « quick/nowhere » n'existe pas"),
+        (("staff", "invite", "--brand", "quick", "--hours", "0"), "--hours doit dépasser 0"),
+        (("staff", "rooms", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
+        (("brand", "set-deadline", "quick", "--hours", "0"), "le délai doit dépasser 0"),
+        (("brand", "set-deadline", "nobody", "--hours", "3"), "la marque « nobody » n'existe pas"),
+        (("stats", "--venue", venue), "--venue a besoin de --brand"),
+        (("stats", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
+        (("stats", "--brand", "quick", "--venue", "nowhere"), "le lieu « quick/nowhere » n'existe pas"),
     ]:
         code, out, err = _run(capsys, *args)
         assert code == 1 and message in err and out == "", (args, err)

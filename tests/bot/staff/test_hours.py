@@ -123,7 +123,9 @@ def test_parole_venue_hours(redis_url: str, tmp_path: Path) -> None:
         "time_zone": "Europe/Paris", "weekly": {d: [["09:00", "19:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
         "exceptions": {"2026-12-24": [["09:00", "13:00"]], "2026-12-25": []},
     }  # fmt: skip
-    assert "not a range" in str(parole("venue", "hours", code, "--brand", "quick", "--weekly", "mon 9-7", ok=False))
+    assert "n'est pas une plage horaire" in str(
+        parole("venue", "hours", code, "--brand", "quick", "--weekly", "mon 9-7", ok=False)
+    )
     assert parole("venue", "hours", code, "--brand", "quick", "--clear")["hours"] is None
 
 

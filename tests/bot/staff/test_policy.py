@@ -138,5 +138,5 @@ def test_parole_policy_shows_sets_and_resets(redis_url: str, tmp_path: Path) -> 
     assert (orly["from"], orly["max_rating"], orly["suggestion"]) == ("venue", 2, False)
     assert parole("policy", "reset", "--brand", "quick", "--venue", venue["code"])["from"] == "brand"
     assert "max_rating" in str(parole("policy", "set", "--brand", "quick", "--max-rating", "9", ok=False))
-    assert "nothing to change" in str(parole("policy", "set", "--brand", "quick", ok=False))
+    assert "rien à changer" in str(parole("policy", "set", "--brand", "quick", ok=False))
     assert "nope" in str(parole("policy", "show", "--brand", "nope", ok=False))

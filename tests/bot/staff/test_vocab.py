@@ -32,11 +32,11 @@ async def test_staff_who_are_not_admins_cannot_change_it(scene: Scene) -> None:
 
 async def test_bad_input_is_refused_and_changes_nothing(scene: Scene) -> None:
     for command, expected in [
-        ("/vocab add PERSON Julien", "Refusé : label 'PERSON' must be one of"),
+        ("/vocab add PERSON Julien", "Refusé : l'étiquette « PERSON » n'existe pas ; au choix : personne (PER), "),
         ("/vocab add PER", "/vocab add PER Julien"),
-        ("/vocab remove Personne", "Refusé : no vocabulary term 'Personne'"),
+        ("/vocab remove Personne", "Refusé : le terme « Personne » n'est pas dans le vocabulaire"),
         ("/vocab frobnicate", "/vocab list"),
-        ("/vocab add PER " + "x" * 81, "at most 80 characters"),
+        ("/vocab add PER " + "x" * 81, "compte au plus 80 caractères"),
     ]:
         said = await scene.staff_says(scene.maria, command)
         assert expected in said.text(scene.room.id), (command, said.text(scene.room.id))

@@ -83,7 +83,7 @@ def test_the_process_that_started_it_stops_and_the_other_keeps_it(
 
     refused = parole("redis", "stop", data_dir=tmp_path)
     assert refused.returncode == 1
-    assert "parole processes use the embedded Redis now" in refused.stderr
+    assert "des processus parole utilisent le Redis intégré" in refused.stderr
 
     second.send_signal(signal.SIGINT)  # the last one out stops it
     assert second.wait(30) in (0, 130)
@@ -118,4 +118,4 @@ def test_redis_status_with_a_configured_url_says_so(tmp_path: Path) -> None:
         env={**_env(tmp_path), "PAROLE_REDIS_URL": "redis://127.0.0.1:1/0"}, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "PAROLE_REDIS_URL is set" in done.stderr
+    assert "PAROLE_REDIS_URL est défini" in done.stderr

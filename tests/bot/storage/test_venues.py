@@ -47,7 +47,9 @@ async def test_brand_and_venue_are_stored_and_found_by_token_and_short_code(redi
     store = Store(redis_client)
     await store.add_brand("quick", "Quick")
     venue = await store.add_venue("quick", "Quick Massy", city="Massy", lat=48.72, lon=2.26)
-    again = await store.add_venue("quick", "Quick Massy", city="Massy")
+    with pytest.raises(InvalidInput, match="already has a venue named 'Quick Massy'"):
+        await store.add_venue("quick", "Quick Massy", city="Massy")
+    again = await store.add_venue("quick", "Quick Massy", city="Massy", force=True)
     assert venue.code == "quick-massy" and again.code == "quick-massy-2"
     assert venue.token != again.token and venue.short_code != again.short_code
     snapshot = await store.load_chat(CustomerId.telegram(42), venue.token)

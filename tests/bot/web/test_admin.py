@@ -169,7 +169,7 @@ async def test_a_brand_admin_sees_only_their_brand(web_admin: WebAdmin, client: 
         assert "quick/quick-massy" in page and "sncf" not in page and ">global<" not in page
     for path in ("/?scope=sncf", "/?scope=global", "/edit?scope=sncf&doc=flow", "/history?scope=global&doc=flow"):
         async with client.get(f"{web_admin.url}{path}") as response:
-            assert response.status == 403 and "may edit only the brand &#39;quick&#39;" in await response.text(), path
+            assert response.status == 403 and "ne peut modifier que la marque « quick »" in await response.text(), path
     data = {"scope": "sncf", "doc": "template:greeting:fr", "text": "Hi {{ venue_name }}", "expected": "0"}
     async with client.post(f"{web_admin.url}/edit", data={**data, "csrf": csrf}) as response:
         assert response.status == 403
@@ -182,7 +182,7 @@ async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, cl
     form = {**GREETING, "csrf": csrf, "expected": "0"}
     async with client.post(f"{url}/edit", data={**form, "text": "Salut\n{{ venue_name }"}) as response:
         page = await response.text()
-        assert response.status == 422 and "Refusé (ligne 2) : syntax error" in page
+        assert response.status == 422 and "Refusé (ligne 2) : erreur de syntaxe" in page
         assert 'class="bad" id="bad-line">  2  {{ venue_name }' in page  # the line is marked
     async with client.post(f"{url}/edit", data={**form, "text": "Salut <b>{{ venue_name }}</b>\r\n"}) as response:
         assert response.status == 200 and "Enregistré (version 1)" in await response.text()
@@ -241,7 +241,7 @@ async def test_preview_answers_the_message_and_its_buttons_or_the_reason(
     }
     async with client.post(f"{web_admin.url}/preview", data={**data, "text": "{{ cycler.__init__ }}"}) as response:
         result = await response.json()
-    assert result["ok"] is False and "'cycler' that the catalog does not declare" in result["problem"]
+    assert result["ok"] is False and "« cycler », que le catalogue ne déclare pas" in result["problem"]
     for bad in ({"doc": "template:nothing:fr"}, {"doc": "bogus"}, {"doc": "template:greeting:xx"}, {"scope": "Bad!"}):
         async with client.post(f"{web_admin.url}/preview", data={**data, **bad}) as response:
             assert response.status == 403, bad
@@ -349,9 +349,9 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
 ) -> None:
     await login(client, web_admin, "quick")
     for query, status, message in [
-        ({"brand": "sncf"}, 403, "olga may see only the brand &#39;quick&#39;, not &#39;sncf&#39;"),
-        ({"brand": "nope"}, 403, "may see only the brand"),
-        ({"venue": "nowhere"}, 404, "no venue &#39;quick/nowhere&#39;"),
+        ({"brand": "sncf"}, 403, "olga ne peut voir que la marque « quick », pas « sncf »"),
+        ({"brand": "nope"}, 403, "ne peut voir que la marque"),
+        ({"venue": "nowhere"}, 404, "le lieu « quick/nowhere » n&#39;existe pas"),
         ({"since": "yesterday"}, 400, "« depuis le » &#39;yesterday&#39; n&#39;est pas une date : écrivez AAAA-MM-JJ"),
         ({"until": "2026-13-01"}, 400, "« jusqu&#39;au » &#39;2026-13-01&#39; n&#39;est pas une date"),
         ({"since": "2026-09-14", "until": "2026-09-01"}, 400, "« jusqu&#39;au » doit venir après « depuis le »"),
@@ -367,9 +367,33 @@ async def test_the_dashboard_refuses_bad_choices_with_a_clear_message(
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as operator:
         await login(operator, web_admin, None)
         async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "nope"}) as response:
-            assert response.status == 404 and "no brand &#39;nope&#39;" in await response.text()
+            assert response.status == 404 and "la marque « nope » n&#39;existe pas" in await response.text()
         async with operator.get(f"{web_admin.url}/dashboard", params={"brand": "sncf"}) as response:
             page = await response.text()
             assert response.status == 200 and 'data-figure="feedbacks" data-value="0"' in page
     async with aiohttp.ClientSession() as stranger, stranger.get(f"{web_admin.url}/dashboard") as response:
         assert response.status == 401
+
+
+async def test_a_preview_the_browser_cancels_logs_no_error(
+    web_admin: WebAdmin, client: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    csrf = await login(client, web_admin)
+    cookie = "; ".join(f"{c.key}={c.value}" for c in client.cookie_jar)
+    encoded = "&".join(f"{k}={v}" for k, v in {**GREETING, "csrf": csrf}.items()) + "&text=" + "Bonjour%20" * 50
+    host, port = web_admin.url.removeprefix("http://").split(":")
+    for sent in (encoded[: len(encoded) // 2], encoded):  # cut while the form is read, then before the answer
+        _reader, writer = await asyncio.open_connection(host, int(port))
+        head = (
+            f"POST /preview HTTP/1.1\r\nHost: {host}\r\nCookie: {cookie}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(encoded)}\r\n\r\n"
+        )
+        writer.write(head.encode() + sent.encode())
+        await writer.drain()
+        writer.transport.abort()
+        await asyncio.sleep(0.3)
+    # The page still works, and nothing was logged as an error.
+    async with client.post(f"{web_admin.url}/preview", data={**GREETING, "csrf": csrf, "text": "Bonjour"}) as answer:
+        assert answer.status == 200 and (await answer.json())["ok"] is True
+    errors = [record for record in caplog.records if record.levelname in ("ERROR", "CRITICAL")]
+    assert errors == [], [record.getMessage() for record in errors]

@@ -65,9 +65,9 @@ async def test_an_invalid_save_is_refused_with_the_reason_and_changes_nothing(we
     await login(page, web_admin, None)
     await page.goto(f"{web_admin.url}/edit?scope=quick&doc=template:greeting:fr")
     await page.locator("#text").fill("Salut {{ ''.__class__.__mro__ }}")
-    await expect(page.locator("#preview-problem")).to_contain_text("refused by the sandbox")
+    await expect(page.locator("#preview-problem")).to_contain_text("refusé par le bac à sable")
     await page.locator("#save").click()
-    await expect(page.locator("#problem")).to_contain_text("Refusé (ligne 1) : refused by the sandbox")
+    await expect(page.locator("#problem")).to_contain_text("Refusé (ligne 1) : refusé par le bac à sable")
     await expect(page.locator("#text")).to_have_value("Salut {{ ''.__class__.__mro__ }}")  # kept for fixing
     assert await web_admin.editor.overrides.revision() == 0
 

@@ -50,16 +50,16 @@ async def test_a_brand_admin_edits_previews_and_rolls_back_in_the_staff_room(sce
 async def test_bad_edits_are_refused_with_the_reason_and_change_nothing(scene: Scene) -> None:
     room = scene.room.id
     for command, expected in [
-        ("/template set greeting\n{{ ''.__class__.__mro__ }}", "Refusé (ligne 1) : refused by the sandbox"),
-        ("/template set greeting\nSalut {{ venue_name }", "Refusé (ligne 1) : syntax error"),
-        ("/template set greeting\n<a href='x'>{{ venue_name }}</a>", "the tag <a> is not allowed"),
-        ("/template set greeting", "the new text goes on the lines after the command"),
-        ("/template set farewell\nSalut", "no template 'farewell'"),
-        ("/template show greeting @sncf", "may edit only the brand 'quick'"),
-        ("/template set greeting @global\nSalut {{ venue_name }}", "may edit only the brand 'quick'"),
-        ("/template set greeting @Bad!\nSalut", "brand code 'Bad!'"),
-        ("/template rollback greeting fr", "rollback needs the version"),
-        ("/template rollback greeting fr 3", "no version '3 of template:greeting:fr (quick)'"),
+        ("/template set greeting\n{{ ''.__class__.__mro__ }}", "Refusé (ligne 1) : refusé par le bac à sable"),
+        ("/template set greeting\nSalut {{ venue_name }", "Refusé (ligne 1) : erreur de syntaxe"),
+        ("/template set greeting\n<a href='x'>{{ venue_name }}</a>", "la balise <a> n'est pas acceptée"),
+        ("/template set greeting", "le nouveau texte va sur les lignes qui suivent la commande"),
+        ("/template set farewell\nSalut", "le modèle « farewell » n'existe pas"),
+        ("/template show greeting @sncf", "ne peut modifier que la marque « quick »"),
+        ("/template set greeting @global\nSalut {{ venue_name }}", "ne peut modifier que la marque « quick »"),
+        ("/template set greeting @Bad!\nSalut", "le code de marque « Bad! »"),
+        ("/template rollback greeting fr", "rollback a besoin de la version"),
+        ("/template rollback greeting fr 3", "la version « 3, template:greeting:fr (quick) » n'existe pas"),
         ("/template frobnicate greeting", "/template show NOM"),
         ("/flow set\nname: [", "Refusé (ligne 1)"),
     ]:
@@ -159,13 +159,13 @@ async def test_a_venue_rooms_admin_acts_on_that_venue_only(scene: Scene) -> None
         f"/template set greeting fr 0 @quick/{scene.massy.code}\nBonjour Massy !",
     ):
         refused = await scene.staff_says(vera, command, chat=group_admins)
-        assert f"may edit only the venue quick/{scene.orly.code}" in said(refused)
+        assert f"ne peut modifier que le lieu quick/{scene.orly.code}" in said(refused)
     assert await store.history(Document(Scope("quick"), template_document("greeting", "fr"))) == []
     assert await store.history(Document(Scope("quick", scene.massy.code), template_document("greeting", "fr"))) == []
     vocab = await scene.staff_says(vera, "/vocab add PER Julien", chat=group_admins)
-    assert "from the brand's room" in said(vocab)
+    assert "depuis le salon de la marque" in said(vocab)
     login = await scene.staff_says(vera, "/weblogin", chat=group_admins)
-    assert "for the brand's admins" in said(login)
+    assert "réservée aux administrateurs de la marque" in said(login)
     assert scene.emulator.bot_messages(vera.id) == []  # no link sent in private
     # The brand room's admin keeps the brand-wide rights.
     brand = await scene.staff_says(scene.maria, "/template set greeting fr 0 @quick\nBonjour la marque !")

@@ -106,7 +106,7 @@ def test_parole_serve_webhook_without_a_secret_exits_naming_the_variable(redis_u
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode == 1
-    assert "PAROLE_WEBHOOK_SECRET is required for --webhook" in done.stderr
+    assert "PAROLE_WEBHOOK_SECRET est nécessaire pour --webhook" in done.stderr
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from bot.channels.whatsapp.keywords import command_for
 from bot.channels.whatsapp.limits import template_problem
 from bot.channels.whatsapp.links import code_in, whatsapp_link
 from bot.channels.whatsapp.updates import read_payload
+from bot.refusals import say
 from bot.seam.outgoing import OutgoingMessage
 from whatsapp_emulator.checks import CloudApiError, check_interactive, check_template, check_text
 
@@ -67,7 +68,8 @@ def test_the_nps_scores_are_written_to_be_typed_as_no_list_holds_eleven() -> Non
     assert template_problem("De 0 à 10 ?", keyboard, label=False) is None
     # Other choices too many for a list are still refused when a template is saved (they could not be typed).
     venues = tuple(((f"Lieu {n}", f"venue:{n}"),) for n in range(11))
-    assert template_problem("Où ?", venues, label=False) == "on WhatsApp a message offers at most 10 choices, not 11"
+    refused = template_problem("Où ?", venues, label=False)
+    assert refused is not None and say(refused) == "sur WhatsApp, un message propose au plus 10 choix, pas 11"
 
 
 @pytest.mark.parametrize(
