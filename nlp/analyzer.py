@@ -116,7 +116,8 @@ class Analyzer:
         entities = self._entities(texts, [vocabularies[text.item] for text in texts])
         found: list[list[Entity]] = [[] for _ in items]
         for text, spans in zip(texts, entities, strict=True):
-            found[text.item].extend(_entity(span, text.text, text.field) for span in spans)
+            if spans:
+                found[text.item].extend(_entity(span, text.text, text.field) for span in spans)
         analyses = [
             _analysis(item, r, language, tuple(item_entities))
             for item, r, language, item_entities in zip(items, read, languages, found, strict=True)
