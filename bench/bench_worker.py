@@ -9,9 +9,10 @@ What it prints:
   feedback stream in the same process: XREADGROUP a batch → read the feedback texts → analyse (entities
   with the vocabulary, kind, aspects, language) while the next read and the last store are in flight
   → store each result (Lua script) → XACK;
-  the ratio worker / raw (target ≥ 0.9). Raw and worker runs alternate for `--rounds` rounds and the
-  best of each is kept, in wall-clock time (the target) and in CPU time of this process (steadier on a
-  shared machine; the worker's redis-server is another process, not counted there);
+  the ratio worker / raw (target ≥ 0.9). Raw and worker runs alternate for `--rounds` rounds: the ratio
+  of the best of each, and the median of each round's ratio (its two runs side by side, under about the
+  same load), in wall-clock time (the target) and in CPU time of this process (steadier on a shared
+  machine; the worker's redis-server is another process, not counted there);
 - the memory (RSS) of a `parole worker` process once the model is loaded, and after the latency run;
 - latency from a feedback completed (its stream entry written) to its analysis stored, p50 and p99,
   with one `parole worker` process and feedbacks completed at `--rate` per second for `--seconds`.
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import statistics
 import subprocess
@@ -118,23 +118,23 @@ async def throughput(
             pass
 
     raw()  # warm-up, so that neither side pays the first call's allocations in a measured round
-    wall = {"raw": math.inf, "worker": math.inf}
-    cpu = dict(wall)
+    wall: dict[str, list[float]] = {"raw": [], "worker": []}
+    cpu: dict[str, list[float]] = {"raw": [], "worker": []}
     for round_number in range(rounds):
         for number in range(count):
             await complete(store, samples[number % len(samples)], round_number * count + number)
         started, started_cpu = time.perf_counter(), time.process_time()
         raw()
-        wall["raw"] = min(wall["raw"], time.perf_counter() - started)
-        cpu["raw"] = min(cpu["raw"], time.process_time() - started_cpu)
+        wall["raw"].append(time.perf_counter() - started)
+        cpu["raw"].append(time.process_time() - started_cpu)
         # As `parole worker` runs it: its batches' round trips through a lane (`bot.storage.lane`).
         lane = lane_for(redis)
         worker = AnalysisWorker(redis, analyzer, name=f"bench-{round_number}", batch_size=batch, block=0.01, lane=lane)
         await worker.ensure_group()
         started, started_cpu = time.perf_counter(), time.process_time()
         await worker.drain(until_idle=True)
-        wall["worker"] = min(wall["worker"], time.perf_counter() - started)
-        cpu["worker"] = min(cpu["worker"], time.process_time() - started_cpu)
+        wall["worker"].append(time.perf_counter() - started)
+        cpu["worker"].append(time.process_time() - started_cpu)
         if lane is not None:
             await lane.aclose()
         assert worker.analysed == count, f"analysed {worker.analysed} of {count}"
@@ -142,12 +142,14 @@ async def throughput(
         "texts": count,
         "batch": batch,
         "rounds": rounds,
-        "raw_texts_per_s": count / wall["raw"],
-        "worker_texts_per_s": count / wall["worker"],
-        "ratio": wall["raw"] / wall["worker"],
-        "raw_texts_per_cpu_s": count / cpu["raw"],
-        "worker_texts_per_cpu_s": count / cpu["worker"],
-        "cpu_ratio": cpu["raw"] / cpu["worker"],
+        "raw_texts_per_s": count / min(wall["raw"]),
+        "worker_texts_per_s": count / min(wall["worker"]),
+        "ratio": min(wall["raw"]) / min(wall["worker"]),
+        "raw_texts_per_cpu_s": count / min(cpu["raw"]),
+        "worker_texts_per_cpu_s": count / min(cpu["worker"]),
+        "cpu_ratio": min(cpu["raw"]) / min(cpu["worker"]),
+        "median_ratio": statistics.median(r / w for r, w in zip(wall["raw"], wall["worker"], strict=True)),
+        "median_cpu_ratio": statistics.median(r / w for r, w in zip(cpu["raw"], cpu["worker"], strict=True)),
     }
 
 
@@ -229,6 +231,7 @@ async def main() -> None:
                 f"{result['worker_texts_per_cpu_s']:13.0f}"
             )
             print(f"{'ratio worker / raw':<34}{result['ratio']:8.2f}{result['cpu_ratio']:13.2f}   (target ≥ 0.9)")
+            print(f"{'median ratio of the rounds':<34}{result['median_ratio']:8.2f}{result['median_cpu_ratio']:13.2f}")
             lat = await latency(server.url, redis, samples, args.rate, args.seconds)
             print(f"parole worker RSS, model loaded {lat['worker_rss_mb_loaded']:8.0f} MB")
             print(f"parole worker RSS, after load   {lat['worker_rss_mb_after']:8.0f} MB")

@@ -116,7 +116,8 @@ class Analyzer:
         entities = self._entities(texts, [vocabularies[text.item] for text in texts])
         found: list[list[Entity]] = [[] for _ in items]
         for text, spans in zip(texts, entities, strict=True):
-            found[text.item].extend(_entity(span, text.field) for span in spans)
+            if spans:
+                found[text.item].extend(_entity(span, text.text, text.field) for span in spans)
         analyses = [
             _analysis(item, r, language, tuple(item_entities))
             for item, r, language, item_entities in zip(items, read, languages, found, strict=True)
@@ -210,12 +211,15 @@ def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler, shouted: b
 _LABELS = {label.value: label for label in Label}
 
 
-def _entity(span: Span, field: str) -> Entity:
+def _entity(span: Span, text: str, field: str) -> Entity:
+    """The entity of `span` in its doc made from `text` (its words are that text's characters: a slice, not a
+    walk over the span's tokens)."""
+    start, end = span.start_char, span.end_char
     return Entity(
-        text=span.text,
+        text=text[start:end],
         label=_LABELS[span.label_],
-        start=span.start_char,
-        end=span.end_char,
+        start=start,
+        end=end,
         field=field,
         id=span.id_ or None,
     )

@@ -142,4 +142,6 @@ def find_aspects(text_words: list[str], language: str) -> tuple[str, ...]:
 
 def aspects_from(found: Collection[str]) -> tuple[str, ...]:
     """The aspects among `found`, in `ASPECTS` order."""
+    if not found:
+        return ()
     return tuple(aspect for aspect in ASPECTS if aspect in found)

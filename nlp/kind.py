@@ -138,8 +138,8 @@ def read_cues(text_words: list[str], language: str, *, field: str = "reason") ->
 def cues_from(matches: Iterable[Match], text_words: list[str], language: str, *, field: str = "reason") -> Cues:
     """The cues of a text from the matches of a lexicon that holds `KIND_TERMS[language]` (and maybe more
     lists, whose matches are ignored)."""
-    if not text_words:
-        return _NO_CUES
+    if not text_words or (isinstance(matches, list) and not matches):
+        return _NO_CUES  # no term found: no cue (and no new Cues to build)
     lang = language
     counts = {"remedy": 0, "strong": 0, "proposal": 0, "positive": 0, "negative": 0}
     openings: set[str] = set()

@@ -120,11 +120,11 @@ class Lexicon:
     def _find_phrases(self, text_words: list[str], found: list[Match]) -> set[int]:
         """Append the phrases of the text (the longest at each start); return the positions they cover."""
         hidden: set[int] = set()
-        pairs = list(itertools.pairwise(text_words))
-        keys = self._bigrams.intersection(pairs)
+        keys = self._bigrams.intersection(itertools.pairwise(text_words))
         stems = self._stem_starts.intersection(text_words)
         if not keys and not stems:
             return hidden  # the usual case, decided by two C-level set operations
+        pairs = list(itertools.pairwise(text_words))
         starts = [i for i, pair in enumerate(pairs) if pair in keys]
         if stems:
             starts = sorted({*starts, *(i for i, word in enumerate(text_words) if word in stems)})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span, Token
@@ -64,7 +65,7 @@ for _phrase in PERSON_AFTER:
     _position = 1 if _phrase[0] == "a" else 0  # "a été": "été", two words after the name
     _word = _phrase[_position]
     _CUE_ANCHORS[_word] = tuple(sorted({*_CUE_ANCHORS.get(_word, ()), -1 - _position}))
-_CUE = "CUE"
+_CUE = "CUE\t"
 _PLACE_NOUN = "PLACE_NOUN"
 _PLACE_LINKS = frozenset({"de", "d'", "d\u2019", "du"})
 # What may stand right before a name that a following verb marks ("Anouk était", "et Kylian nous a aidés"),
@@ -113,16 +114,23 @@ class NameRuler:
         places = french_places()
         self._matcher.add("PLACE", [nlp.make_doc(form) for place in places for form in _written_forms(place)])
         self._matcher.add("NAME", [nlp.make_doc(word) for word in sorted(name_triggers())])
-        # The rare names are looked up by their lower-case form, not matched: 20,000 more patterns would add
-        # as many lexemes to the shared vocab (about 50 MB) for one set lookup per token.
-        self._rare_forms = rare_name_forms() - name_triggers()
+        self._name_key = nlp.vocab.strings["NAME"]
+        # The rare names are looked up by the hash of their lower-case form (the tokens' LOWER attribute), not
+        # matched: 20,000 more patterns would add as many lexemes to the shared vocab (about 50 MB). Hashing a
+        # string does not store it.
+        self._rare_forms = frozenset(nlp.vocab.strings[form] for form in rare_name_forms() - name_triggers())
         nouns = {form for noun in PLACE_NOUNS for form in (noun, *_ACCENTED.get(noun, ()))}
         self._matcher.add(_PLACE_NOUN, [nlp.make_doc(noun) for noun in sorted(nouns)])
         self._place_noun_key = nlp.vocab.strings[_PLACE_NOUN]
-        cue_words = {form for word in _CUE_ANCHORS for form in (word, *_ACCENTED.get(word, ()))}
-        self._matcher.add(_CUE, [nlp.make_doc(word) for word in sorted(cue_words)])
-        self._cue_key = nlp.vocab.strings[_CUE]
+        # A key per cue word, so a match says where its name stands without reading the token again.
+        self._cue_offsets: dict[int, tuple[int, ...]] = {}
+        for word, offsets in _CUE_ANCHORS.items():
+            forms = {word, *_ACCENTED.get(word, ())}
+            self._matcher.add(_CUE + word, [nlp.make_doc(form) for form in sorted(forms)])
+            self._cue_offsets[nlp.vocab.strings[_CUE + word]] = offsets
+        self._people_keys = frozenset({self._name_key, *self._cue_offsets})
         self._place_key = nlp.vocab.strings["PLACE"]
+        self._place_keys = frozenset({self._place_key, self._place_noun_key})
         self._places = frozenset(places)
         # Towns that may be written in lower case or without accents: not the ones that are also words.
         self._folded_places = frozenset(_unhyphened(fold(place)) for place in places if place not in AMBIGUOUS_PLACES)
@@ -136,16 +144,21 @@ class NameRuler:
         """ORG, PER and LOC spans for `doc`; tokens inside `taken` (the vocabulary's spans) are left alone.
         `shouted`: whether the text is written all in capitals, when the caller knows (`doc.text` costs)."""
         matches = self._matcher(doc)
-        rare = [i for i, token in enumerate(doc) if token.lower_ in self._rare_forms]
+        lowers = doc.to_array(LOWER).tolist()
+        rare = [] if self._rare_forms.isdisjoint(lowers) else [i for i, h in enumerate(lowers) if h in self._rare_forms]
         if not matches and not rare:
             return []
         busy = {i for span in taken for i in range(span.start, span.end)}
         shouted = is_shouted(doc) if shouted is None else shouted
-        spans = self._organisations(doc, busy, matches)
+        # Each finder runs only when the matcher found its words: most texts match only cue words ("à", "de").
+        keys = {key for key, _, _ in matches}
+        spans = [] if keys.isdisjoint(self._org_keys) else self._organisations(doc, busy, matches)
         busy |= {i for span in spans for i in range(span.start, span.end)}
-        places = self._towns(doc, busy, matches, shouted)
+        places = self._towns(doc, busy, matches, shouted) if self._place_keys & keys else []
         place_tokens = {i for span in places for i in range(span.start, span.end)}
-        people = self._people(doc, busy, place_tokens, matches, rare, shouted)
+        people = []
+        if rare or self._people_keys & keys:
+            people = self._people(doc, busy, place_tokens, matches, rare, shouted)
         busy |= {i for span in people for i in range(span.start, span.end)}
         spans += people
         spans += [span for span in places if not any(i in busy for i in range(span.start, span.end))]
@@ -172,7 +185,7 @@ class NameRuler:
         for key, start, end in matches:
             if key != self._place_key or any(i in busy for i in range(start, end)):
                 continue
-            text = doc[start:end].text
+            text = doc[start].text if end - start == 1 else doc[start:end].text  # a slice costs a Span
             if text not in self._places and _unhyphened(fold(text)) not in self._folded_places:
                 continue  # "tours", "nice": not written as the town is
             if end - start == 1 and text in AMBIGUOUS_PLACES and at_sentence_start(doc[start]):
@@ -218,10 +231,9 @@ class NameRuler:
         spans: list[Span] = []
         n = len(doc)
         resume = 0
-        other = (self._place_key, self._cue_key, self._place_noun_key)
-        starts = sorted({start for key, start, _ in matches if key not in self._org_keys and key not in other})
+        starts = sorted({start for key, start, _ in matches if key == self._name_key})
         starts += [i for i in rare if self._is_rare_name(doc, i, shouted)]
-        cues = [start for key, start, _ in matches if key == self._cue_key]
+        cues = [(start, self._cue_offsets[key]) for key, start, _ in matches if key in self._cue_offsets]
         # The words that may start a name (from the matcher), then the unknown words a cue points at.
         candidates = [(i, True) for i in starts] + [
             (i, False) for i in self._cued_words(doc, cues, busy, places, shouted)
@@ -276,14 +288,16 @@ class NameRuler:
             return fold_word(doc[i + 2].text) in self._any_names  # "Axelle et Rayan"
         return person_context(doc, i, i + 1)
 
-    def _cued_words(self, doc: Doc, cues: list[int], busy: set[int], places: set[int], shouted: bool) -> list[int]:
+    def _cued_words(
+        self, doc: Doc, cues: list[tuple[int, tuple[int, ...]]], busy: set[int], places: set[int], shouted: bool
+    ) -> list[int]:
         """Unknown capitalised words that the words around them mark as a person ("merci à Soazig"); only the
-        words next to a cue word are looked at."""
+        words next to a cue word (its position, and where a name stands from it) are looked at."""
         if shouted or not cues:
             return []
         found = []
         n = len(doc)
-        near = {k + offset for k in cues for offset in _CUE_ANCHORS.get(fold_word(doc[k].text), ())}
+        near = {k + offset for k, offsets in cues for offset in offsets}
         for i in sorted(near):
             if i < 0 or i >= n or i in busy or i in places:
                 continue
