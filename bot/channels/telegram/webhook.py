@@ -11,7 +11,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application, CallbackContext
 
-from bot.channels.telegram.dispatch import ChatLanes
+from bot.channels.telegram.dispatch import ChatLanes, sender_of_json
 from bot.channels.telegram.updates import customer_update
 from bot.channels.webhooks import authenticated, secret_header
 from bot.errors import ChatBusy
@@ -70,6 +70,13 @@ async def receive_update(request: web.Request) -> web.Response:
         metrics.updates.labels("bad").inc()
         return web.json_response({"ok": False, "description": f"bad update: {exc}"}, status=400)
     application = request.app[APPLICATION]
+    lanes = application.update_processor if isinstance(application.update_processor, ChatLanes) else None
+    sender = sender_of_json(data)
+    if lanes is not None and sender is not None and not lanes.admit(sender):
+        # Refused before anything more is read of it (its chat floods the bot): it costs the flood no more.
+        metrics.updates.labels("refused").inc()
+        metrics.latency.observe(time.perf_counter() - started)
+        return web.json_response({"ok": True})
     context = UPDATE_ID.set(data["update_id"])
     try:
         # A customer's message or button is read straight into an `Inbound`; the rest as an `Update`.
@@ -85,8 +92,12 @@ async def receive_update(request: web.Request) -> web.Response:
                 log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
-        # In the update's chat lane (`bot.channels.telegram.dispatch`): behind that chat's earlier updates only.
-        handled = await _handle(application, update)
+        # In the update's chat lane (`bot.channels.telegram.dispatch`), admitted above in this same step of
+        # the event loop: behind that chat's earlier updates only.
+        if lanes is not None:
+            await lanes.run(sender, application.process_update(update))
+        else:
+            await application.process_update(update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
         UPDATE_ID.reset(context)
@@ -97,17 +108,8 @@ async def receive_update(request: web.Request) -> web.Response:
         # Telegram redelivers: the update is processed again once Redis is back.
         metrics.updates.labels("unavailable").inc()
         return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
-    metrics.updates.labels("handled" if handled else "refused").inc()  # refused: its chat floods the bot
+    metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
-
-
-async def _handle(application: Application, update: object) -> bool:  # type: ignore[type-arg]
-    """Handle the update in its chat's lane; False when the lane was full and the update refused."""
-    processor = application.update_processor
-    if isinstance(processor, ChatLanes):
-        return await processor.handle(update, application.process_update(update))
-    await application.process_update(update)
-    return True
 
 
 def _too_deep(data: object) -> bool:
