@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import ApplicationHandlerStop, BaseUpdateProcessor, CallbackContext
 
 from bot.channels.lanes import WAITING_PER_CHAT, Lanes
+from bot.errors import UpdateClaimed
 from bot.seam.inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,22 @@ def sender_of_json(data: Mapping[str, Any]) -> Sender | None:
             language if isinstance(language, str) else None,
         )
     return None
+
+
+def park_claimed(updates: asyncio.Queue[object]) -> Callable[[object, CallbackContext], Coroutine[Any, Any, None]]:  # type: ignore[type-arg]
+    """Long polling's error handler for an update another process has in hand (`UpdateClaimed`): none of its
+    handlers runs now; it goes back in `updates` (python-telegram-bot's queue of updates) once the claim may
+    have ended, so nothing waits for it meanwhile, its chat's lane least of all. (The webhook answers 503.)"""
+
+    async def park(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
+        error = context.error
+        if not isinstance(error, UpdateClaimed):
+            return
+        log.info("%s; parked", error)
+        asyncio.get_running_loop().call_later(error.retry_after, updates.put_nowait, update)
+        raise ApplicationHandlerStop
+
+    return park
 
 
 class ChatLanes(BaseUpdateProcessor):

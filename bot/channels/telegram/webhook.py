@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext
 
 from bot.channels.telegram.dispatch import ChatLanes, sender_of_json
 from bot.channels.telegram.updates import customer_update
 from bot.channels.webhooks import authenticated, secret_header
-from bot.errors import ChatBusy
+from bot.errors import BusyElsewhere, UpdateClaimed
 from bot.ops import UPDATE_ID, Metrics, stream_state
 from bot.seam.inbound import Inbound
 from bot.storage.cluster import REDIS_UNAVAILABLE
@@ -30,9 +31,9 @@ APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  #
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
-# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
-# the update's chat held by another process for longer than a turn can take.
-UNAVAILABLE = (*REDIS_UNAVAILABLE, ChatBusy)
+# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, the
+# update's chat held by another process for longer than a turn can take, or the update itself in hand there.
+UNAVAILABLE = (*REDIS_UNAVAILABLE, BusyElsewhere)
 
 
 def record_failures(application: Application) -> dict[int, BaseException]:  # type: ignore[type-arg]
@@ -42,6 +43,9 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(update, Update | Inbound) and context.error is not None:
             failures[update.update_id] = context.error
+            if isinstance(context.error, UpdateClaimed):  # in hand elsewhere: none of its handlers is to run
+                log.info("update %s: %s; Telegram delivers it again", update.update_id, context.error)
+                raise ApplicationHandlerStop
             if not isinstance(context.error, UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
             else:
@@ -107,7 +111,9 @@ async def receive_update(request: web.Request) -> web.Response:
     if isinstance(error, UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
         metrics.updates.labels("unavailable").inc()
-        return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+        retry_after = error.retry_after if isinstance(error, BusyElsewhere) else None
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+        return web.json_response({"ok": False, "description": "storage unavailable"}, status=503, headers=headers)
     metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
 
