@@ -25,6 +25,8 @@ WAITING_PER_CHAT = 10
 #: Telegram dates a message in whole seconds, and its clock and ours may differ by a little: an update
 #: began this long after a message's date certainly began after the message was sent.
 DATE_MARGIN = 3.0
+#: Telegram keeps an update 24 hours: a message dated earlier (or later than now) is not one it delivers.
+KEPT_SECONDS = 24 * 3600.0
 #: How long a chat's recent updates are remembered once it goes quiet (a backlog older than this is no flood).
 REMEMBER_SECONDS = 600.0
 #: A chat refused again and again is told to slow down at most this often.
@@ -69,6 +71,8 @@ class Lanes:
         recent = self._recent.get(key)
         if sent_at is None or recent is None or len(recent.began) <= self.waiting:
             return True
+        if not -KEPT_SECONDS <= sent_at - self.clock() <= DATE_MARGIN:
+            return True  # a date Telegram would not send: no sign of a backlog
         return recent.began[0] <= sent_at + DATE_MARGIN  # else all the last waiting + 1 began after it was sent
 
     async def run(self, key: Hashable, work: Awaitable[T]) -> T:
