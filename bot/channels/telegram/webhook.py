@@ -111,9 +111,10 @@ async def receive_update(request: web.Request) -> web.Response:
     if isinstance(error, UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
         metrics.updates.labels("unavailable").inc()
-        retry_after = error.retry_after if isinstance(error, BusyElsewhere) else None
-        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
-        return web.json_response({"ok": False, "description": "storage unavailable"}, status=503, headers=headers)
+        if not isinstance(error, BusyElsewhere):
+            return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))} if error.retry_after is not None else None
+        return web.json_response({"ok": False, "description": str(error)}, status=503, headers=headers)
     metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
 
