@@ -96,6 +96,10 @@ async def receive_update(request: web.Request) -> web.Response:
                 log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
+            if not _has_valid_texts(update):  # read as it came (a list for a text), the handlers would fail on it
+                log.warning("update %s has a text or a caption that is not a string; dropped", update.update_id)
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
         # In the update's chat lane (`bot.channels.telegram.dispatch`), admitted above in this same step of
         # the event loop: behind that chat's earlier updates only.
         if lanes is not None:
@@ -137,6 +141,14 @@ def _has_valid_ids(update: Update) -> bool:
     """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
     chat, user = update.effective_chat, update.effective_user
     return all(isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None)
+
+
+def _has_valid_texts(update: Update) -> bool:
+    """Tell whether the update's message, when it has one, has a string for its text and caption (if any)."""
+    message = update.effective_message
+    if message is None:
+        return True
+    return all(value is None or isinstance(value, str) for value in (message.text, message.caption))
 
 
 async def healthz(request: web.Request) -> web.Response:
