@@ -63,7 +63,7 @@ async def receive_update(request: web.Request) -> web.Response:
     body = await request.read()
     try:
         data = json.loads(body)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or not _is_id(data.get("update_id")):
             raise ValueError("not an update object")
         if _too_deep(data):
             raise ValueError(f"nested more than {MAX_UPDATE_DEPTH} levels deep")
@@ -121,6 +121,11 @@ async def receive_update(request: web.Request) -> web.Response:
         return web.json_response({"ok": False, "description": str(error)}, status=503, headers=headers)
     metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
+
+
+def _is_id(value: object) -> bool:
+    """Tell whether JSON gave an integer (`true` and `false` read as Python's int too)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _too_deep(data: object) -> bool:
