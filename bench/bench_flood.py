@@ -18,9 +18,12 @@ as they can would otherwise measure that limit, not the flood. At once:
   emulator and the customers), each do the journey: `/start <venue token>`, a star, a reason, a
   suggestion, each step waiting for the bot's answer (and 50 ms to read it) before the next.
 
-In webhook mode Telegram's side is modelled as it behaves: every update waits in one queue for one of
-`--connections` (Telegram's `max_connections`, 40 by default) connections to the webhook, in order; in
-long polling the bot fetches them itself.
+In webhook mode Telegram's side is modelled as the Bot API server's `WebhookActor` behaves: a chat's
+messages (and a user's button clicks) wait in their own queue, and the next of a queue is sent once the bot
+answered the one before; at most `--connections` (Telegram's `max_connections`, 40 by default) updates are
+posted at once, the one that waited longest first. A flood thus takes one connection, and reaches the bot
+one update at a time (the bot tells a backlog by the messages' dates). In long polling the bot fetches them
+itself.
 
 The figures: the other customers' reply latency (from the update handed to Telegram to the bot's answer
 recorded by the emulator) p50, p99 and max; `lost`: other customers' steps that got no answer within
@@ -37,6 +40,8 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import heapq
+import itertools
 import json
 import statistics
 import sys
@@ -64,22 +69,64 @@ class Figures:
     lost_steps: int = 0
 
 
+class Connections:
+    """Telegram's connections to a webhook: `size` requests at once; when one is free, the update that has
+    waited longest among the queues' first goes next (the Bot API server's `WebhookActor` orders its queues
+    by the time their first update was loaded)."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._numbers = itertools.count()
+
+    async def acquire(self, queued_at: float) -> None:
+        if self.free and not self.waiting:
+            self.free -= 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self.waiting, (queued_at, next(self._numbers), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed over just as it was cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self.waiting:
+            *_, turn = heapq.heappop(self.waiting)
+            if not turn.done():
+                turn.set_result(None)
+                return
+        self.free += 1
+
+
 class Telegram:
-    """Telegram's side of the webhook: one queue of updates, `connections` of them posted at once."""
+    """Telegram's side of the webhook, as the Bot API server does it: each chat's messages (and each user's
+    button clicks) are one queue, whose next update is sent only once the bot answered the one before; at
+    most `connections` updates are posted at once, across queues."""
 
     def __init__(self, emulator: BotApiEmulator, connections: int | None) -> None:
         self.emulator = emulator
-        self.connections = asyncio.Semaphore(connections) if connections else None
+        self.connections = Connections(connections) if connections else None
+        self.queues: dict[tuple[str, int], asyncio.Lock] = {}  # one update in flight per queue, in order
         self.waits: dict[str, list[float]] = {"flooder": [], "others": []}  # webhook: queued to HTTP answer
         self.failed = 0  # webhook deliveries that failed (the emulator's 30 s timeout): Telegram would retry
 
-    async def deliver(self, send: Callable[[], Awaitable[Delivery]], who: str = "others") -> None:
+    async def deliver(
+        self, queue: tuple[str, int], send: Callable[[], Awaitable[Delivery]], who: str = "others"
+    ) -> None:
         if self.connections is None:
             await send()
             return
         queued = time.monotonic()
-        async with self.connections:
-            delivery = await send()
+        in_order = self.queues.setdefault(queue, asyncio.Lock())
+        async with in_order:
+            await self.connections.acquire(queued)
+            try:
+                delivery = await send()
+            finally:
+                self.connections.release()
         self.waits[who].append(time.monotonic() - queued)
         if delivery.status != 200:
             self.failed += 1
@@ -95,13 +142,19 @@ def answered_since(emulator: BotApiEmulator, chat_id: int, first: int) -> bool:
 
 
 async def step(
-    telegram: Telegram, chat_id: int, send: Callable[[], Awaitable[Any]], figures: Figures, timeout: float
+    telegram: Telegram,
+    chat_id: int,
+    send: Callable[[], Awaitable[Any]],
+    figures: Figures,
+    timeout: float,
+    *,
+    click: bool = False,
 ) -> bool:
     emulator = telegram.emulator
     await asyncio.sleep(THINK)
     first = len(emulator.calls)
     started = time.monotonic()
-    delivery = asyncio.create_task(telegram.deliver(send))
+    delivery = asyncio.create_task(telegram.deliver(("click" if click else "chat", chat_id), send))
     while not answered_since(emulator, chat_id, first):
         if time.monotonic() - started > timeout:
             figures.lost_steps += 1
@@ -122,7 +175,7 @@ async def journey(
         return
     keyboard = next(m for m in reversed(emulator.bot_messages(user.id)) if m.buttons())
     click = lambda: emulator.click(user, keyboard, f"rate:{rating}")  # noqa: E731
-    if not await step(telegram, user.id, click, figures, timeout):
+    if not await step(telegram, user.id, click, figures, timeout, click=True):
         return
     for text in ("Accueil agréable et rapide.", "Rien à changer."):
         if not await step(telegram, user.id, lambda t=text: emulator.send_text(user, t), figures, timeout):  # type: ignore[misc]
@@ -171,13 +224,15 @@ async def load(args: argparse.Namespace, emulator: BotApiEmulator, bot: RunningB
     group = emulator.add_group("Not a staff room", members=[flooder]) if args.group_flood else None
     customers = [emulator.add_user(f"Customer {i}") for i in range(args.customers)]
     started = time.monotonic()
+    # The flood is written at once (each message dated as it is sent), then waits in Telegram's queue.
+    written = [("chat", flooder.id, emulator.write_text(flooder, f"message {i}")) for i in range(args.flood)]
+    if group is not None:
+        written += [
+            ("chat", group.id, emulator.write_text(flooder, "/tickets", chat=group)) for _ in range(args.group_flood)
+        ]
     flood = [
-        asyncio.create_task(telegram.deliver(lambda i=i: emulator.send_text(flooder, f"message {i}"), "flooder"))  # type: ignore[misc]
-        for i in range(args.flood)
-    ]
-    flood += [
-        asyncio.create_task(telegram.deliver(lambda: emulator.send_text(flooder, "/tickets", chat=group), "flooder"))
-        for _ in range(args.group_flood)
+        asyncio.create_task(telegram.deliver((kind, chat_id), lambda u=update: emulator.deliver_raw(u), "flooder"))  # type: ignore[misc]
+        for kind, chat_id, update in written
     ]
     await asyncio.sleep(0.2)  # the flood is under way
     figures = Figures()

@@ -81,10 +81,28 @@ class NotAllowed(InvalidInput):
     """Someone asked for what their role does not let them see (a brand admin, another brand)."""
 
 
-class ChatBusy(ParoleError):
-    """Another process held a chat's lock for longer than a turn can take; the update is refused (503),
-    and Telegram delivers it again."""
+class BusyElsewhere(ParoleError):
+    """Another process holds what an update needs; the update is refused for now (a webhook answers 503,
+    with `Retry-After` when `retry_after` is known) and delivered again later."""
+
+    retry_after: float | None = None  # seconds until it may be free, when known
+
+
+class ChatBusy(BusyElsewhere):
+    """Another process held a chat's lock for longer than a turn can take."""
 
     def __init__(self, customer: str) -> None:
         super().__init__(f"chat {customer} is busy in another process")
         self.customer = customer
+
+
+class UpdateClaimed(BusyElsewhere):
+    """Another process claimed this very update (`bot.storage.handled`) and has not finished it: the update is
+    handled again once that claim ends, rather than waited for (which would hold its chat meanwhile)."""
+
+    retry_after: float
+
+    def __init__(self, key: str, retry_after: float) -> None:
+        super().__init__(f"update {key} is in hand in another process; asked again in {retry_after:.1f} s")
+        self.key = key
+        self.retry_after = retry_after

@@ -215,6 +215,18 @@ class BotApiEmulator:
 
         A text starting with a command gets its `bot_command` entity, as Telegram adds it.
         """
+        return await self._deliver(self.write_text(user, text, chat=chat, reply_to=reply_to))
+
+    def write_text(
+        self,
+        user: EmulatedUser,
+        text: str,
+        *,
+        chat: EmulatedChat | None = None,
+        reply_to: RecordedMessage | None = None,
+    ) -> JsonDict:
+        """`send_text`'s message, written now (dated and kept in the chat) but not delivered: its update, for
+        `deliver_raw` to deliver later, as Telegram does with the updates that wait in its queue."""
         if not text.strip():
             raise EmulatorError("Telegram sends no empty message")
         if utf16_len(text) > MAX_TEXT_LENGTH:
@@ -229,7 +241,7 @@ class BotApiEmulator:
             entities=[command] if command else [],
             reply_to_message_id=self._reply_id(target, reply_to),
         )
-        return await self._deliver({"message": self._world.message_json(message)})
+        return {"message": self._world.message_json(message)}
 
     async def send_media(
         self, user: EmulatedUser, kind: str, *, chat: EmulatedChat | None = None, caption: str | None = None

@@ -32,7 +32,7 @@ from bot.app import (
     whatsapp,
     whatsapp_webhook,
 )
-from bot.channels.telegram.dispatch import ChatLanes
+from bot.channels.telegram.dispatch import ChatLanes, park_claimed
 from bot.channels.telegram.menus import register_menus
 from bot.channels.telegram.webhook import METRICS, webhook_app
 from bot.channels.web.pages import add_web_chat
@@ -132,6 +132,7 @@ async def running_bot(
                 await application.bot.set_webhook(webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
                 log.info("webhook server on %s:%s%s", listen.host, listen.port, path)
             else:
+                application.add_error_handler(park_claimed(application.update_queue))  # first: it stops the others
                 application.add_error_handler(_log_error)
                 await application.bot.delete_webhook()
                 assert application.updater is not None

@@ -3,22 +3,25 @@ nothing (Telegram redelivers an update whose 200 it did not get; a second proces
 
 An update is claimed before it is handled (`claim`, a few minutes: a process that dies mid-way gives it
 back by expiry) and recorded once it is handled and answered (`done`). A redelivery of a recorded update
-is dropped; one that finds the update claimed waits for the claim to end: recorded, it is dropped; given
-back (an error, `release`) or expired, it is handled. A process that dies between its answer and the record
-leaves the claim to expire: the redelivery then answers once more (once, never not).
+is dropped; one that finds the update claimed is refused for now (`UpdateClaimed`: the webhook answers 503
+with `Retry-After`, long polling parks it) and comes again once the claim has ended: recorded, it is
+dropped; given back (an error, `release`) or expired, it is handled. A process that dies between its answer
+and the record leaves the claim to expire: the redelivery then answers once more (once, never not).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final, Protocol
 
+from bot.errors import UpdateClaimed
 from bot.storage import keys
 
 KEEP_SECONDS: Final = 48 * 3600  # Telegram keeps an unconfirmed update 24 hours: twice that
 CLAIM_SECONDS: Final = 120  # the most one update's handling takes (its answers' retries included)
+ASK_AGAIN_SECONDS: Final = (
+    5.0  # an update found claimed comes again this soon: the claim may end well before it expires
+)
 _DONE: Final = "done"
 
 Commands = Sequence[Sequence[str | bytes | int | float]]
@@ -38,22 +41,25 @@ class HandledUpdates:
         self.claim_seconds = claim_seconds
 
     async def claim(self, key: str) -> bool:
-        """True when this process is to handle the update now; False when it was handled and answered."""
-        deadline = time.monotonic() + self.claim_seconds + 1
-        pause = 0.01
-        while True:
-            taken, state = await self.round_trip(
-                [("SET", key, "claim", "NX", "EX", int(self.claim_seconds)), ("GET", key)]
+        """True when this process is to handle the update now; False when it was handled and answered.
+
+        Raises `UpdateClaimed` (with the seconds the claim has left) when another process has it in hand:
+        the update is to come again once that claim ends (Telegram's redelivery after a 503, or parked by
+        long polling), rather than be waited for here, where it would hold its chat's lane."""
+        for _ in range(3):  # a claim given back between the SET and the GET: try again
+            taken, state, left_ms = await self.round_trip(
+                [("SET", key, "claim", "NX", "EX", int(self.claim_seconds)), ("GET", key), ("PTTL", key)]
             )
             if taken:
                 return True
             if _text(state) == _DONE:
                 return False
-            if time.monotonic() > deadline:  # a claim that does not expire: taken over
+            if state is not None and int(left_ms) == -1:  # a claim that does not expire: taken over
                 await self.round_trip([("SET", key, "claim", "EX", int(self.claim_seconds))])
                 return True
-            await asyncio.sleep(pause)  # another process handles it: wait for what it does
-            pause = min(pause * 2, 0.5)
+            if state is not None:
+                raise UpdateClaimed(key, min(max(int(left_ms), 0) / 1000, ASK_AGAIN_SECONDS))
+        raise UpdateClaimed(key, ASK_AGAIN_SECONDS)
 
     async def is_done(self, key: str) -> bool:
         """Tell whether the update was handled and answered."""

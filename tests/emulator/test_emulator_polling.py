@@ -12,7 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import Conflict
 from telegram.ext import Application, ContextTypes, MessageHandler, filters
 
-from emulator import BotApiEmulator
+from emulator import BotApiEmulator, EmulatorError
 
 ApiCaller = Callable[..., Awaitable[tuple[int, dict[str, Any]]]]
 
@@ -112,3 +112,22 @@ async def test_settle_times_out_while_nobody_polls(emulator: BotApiEmulator) -> 
     await emulator.send_text(emulator.add_user("Camille"), "hello?")
     with pytest.raises(TimeoutError, match="1 update"):
         await emulator.settle(timeout=0.3)
+
+
+async def test_a_message_written_now_is_delivered_later_with_its_date() -> None:
+    """As a message waits in Telegram's queue: written (and dated) now, its update delivered later."""
+    now = [1_700_000_000.0]
+    async with BotApiEmulator(clock=lambda: now[0]) as later:
+        user = later.add_user("Camille")
+        update = later.write_text(user, "écrit avant")
+        assert later.pending_update_count == 0  # written, not yet delivered
+        now[0] += 90
+        delivery = await later.deliver_raw(update)
+        assert delivery.update_id == 1
+        later_tg = Bot(later.token, base_url=later.base_url)
+        async with later_tg:
+            [received] = await later_tg.get_updates()
+        assert received.message is not None and received.message.text == "écrit avant"
+        assert received.message.date.timestamp() == 1_700_000_000
+        with pytest.raises(EmulatorError, match="empty"):
+            later.write_text(user, " ")

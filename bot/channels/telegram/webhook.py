@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application, CallbackContext
+from telegram.ext import Application, ApplicationHandlerStop, CallbackContext
 
-from bot.channels.telegram.dispatch import ChatLanes
+from bot.channels.telegram.dispatch import ChatLanes, sender_of_json
 from bot.channels.telegram.updates import customer_update
 from bot.channels.webhooks import authenticated, secret_header
-from bot.errors import ChatBusy
+from bot.errors import BusyElsewhere, UpdateClaimed
 from bot.ops import UPDATE_ID, Metrics, stream_state
 from bot.seam.inbound import Inbound
 from bot.storage.cluster import REDIS_UNAVAILABLE
@@ -30,9 +31,9 @@ APPLICATION: web.AppKey[Application] = web.AppKey("application", Application)  #
 STORE: web.AppKey[Store] = web.AppKey("store", Store)
 FAILURES: web.AppKey[dict[int, BaseException]] = web.AppKey("failures", dict)
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics", Metrics)
-# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, or
-# the update's chat held by another process for longer than a turn can take.
-UNAVAILABLE = (*REDIS_UNAVAILABLE, ChatBusy)
+# What makes the webhook answer 503 (Telegram delivers the update again later): Redis unreachable, the
+# update's chat held by another process for longer than a turn can take, or the update itself in hand there.
+UNAVAILABLE = (*REDIS_UNAVAILABLE, BusyElsewhere)
 
 
 def record_failures(application: Application) -> dict[int, BaseException]:  # type: ignore[type-arg]
@@ -42,6 +43,9 @@ def record_failures(application: Application) -> dict[int, BaseException]:  # ty
     async def on_error(update: object, context: CallbackContext) -> None:  # type: ignore[type-arg]
         if isinstance(update, Update | Inbound) and context.error is not None:
             failures[update.update_id] = context.error
+            if isinstance(context.error, UpdateClaimed):  # in hand elsewhere: none of its handlers is to run
+                log.info("update %s: %s; Telegram delivers it again", update.update_id, context.error)
+                raise ApplicationHandlerStop
             if not isinstance(context.error, UNAVAILABLE):
                 log.error("update %s failed", update.update_id, exc_info=context.error)
             else:
@@ -59,7 +63,7 @@ async def receive_update(request: web.Request) -> web.Response:
     body = await request.read()
     try:
         data = json.loads(body)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        if not isinstance(data, dict) or not _is_id(data.get("update_id")):
             raise ValueError("not an update object")
         if _too_deep(data):
             raise ValueError(f"nested more than {MAX_UPDATE_DEPTH} levels deep")
@@ -70,6 +74,13 @@ async def receive_update(request: web.Request) -> web.Response:
         metrics.updates.labels("bad").inc()
         return web.json_response({"ok": False, "description": f"bad update: {exc}"}, status=400)
     application = request.app[APPLICATION]
+    lanes = application.update_processor if isinstance(application.update_processor, ChatLanes) else None
+    sender = sender_of_json(data)
+    if lanes is not None and sender is not None and not lanes.admit(sender):
+        # Refused before anything more is read of it (its chat floods the bot): it costs the flood no more.
+        metrics.updates.labels("refused").inc()
+        metrics.latency.observe(time.perf_counter() - started)
+        return web.json_response({"ok": True})
     context = UPDATE_ID.set(data["update_id"])
     try:
         # A customer's message or button is read straight into an `Inbound`; the rest as an `Update`.
@@ -85,8 +96,16 @@ async def receive_update(request: web.Request) -> web.Response:
                 log.warning("update %s has a chat or a user without a numeric id; dropped", update.update_id)
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
-        # In the update's chat lane (`bot.channels.telegram.dispatch`): behind that chat's earlier updates only.
-        handled = await _handle(application, update)
+            if not _has_valid_texts(update):  # read as it came (a list for a text), the handlers would fail on it
+                log.warning("update %s has a text or a caption that is not a string; dropped", update.update_id)
+                metrics.updates.labels("unreadable").inc()
+                return web.json_response({"ok": True})
+        # In the update's chat lane (`bot.channels.telegram.dispatch`), admitted above in this same step of
+        # the event loop: behind that chat's earlier updates only.
+        if lanes is not None:
+            await lanes.run(sender, application.process_update(update))
+        else:
+            await application.process_update(update)
         error = request.app[FAILURES].pop(update.update_id, None)
     finally:
         UPDATE_ID.reset(context)
@@ -96,18 +115,17 @@ async def receive_update(request: web.Request) -> web.Response:
     if isinstance(error, UNAVAILABLE):
         # Telegram redelivers: the update is processed again once Redis is back.
         metrics.updates.labels("unavailable").inc()
-        return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
-    metrics.updates.labels("handled" if handled else "refused").inc()  # refused: its chat floods the bot
+        if not isinstance(error, BusyElsewhere):
+            return web.json_response({"ok": False, "description": "storage unavailable"}, status=503)
+        headers = {"Retry-After": str(max(1, math.ceil(error.retry_after)))} if error.retry_after is not None else None
+        return web.json_response({"ok": False, "description": str(error)}, status=503, headers=headers)
+    metrics.updates.labels("handled").inc()
     return web.json_response({"ok": True})
 
 
-async def _handle(application: Application, update: object) -> bool:  # type: ignore[type-arg]
-    """Handle the update in its chat's lane; False when the lane was full and the update refused."""
-    processor = application.update_processor
-    if isinstance(processor, ChatLanes):
-        return await processor.handle(update, application.process_update(update))
-    await application.process_update(update)
-    return True
+def _is_id(value: object) -> bool:
+    """Tell whether JSON gave an integer (`true` and `false` read as Python's int too)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _too_deep(data: object) -> bool:
@@ -128,6 +146,14 @@ def _has_valid_ids(update: Update) -> bool:
     """Tell whether the update's chat and user, when it has them, have the integer ids Telegram gives."""
     chat, user = update.effective_chat, update.effective_user
     return all(isinstance(who.id, int) and not isinstance(who.id, bool) for who in (chat, user) if who is not None)
+
+
+def _has_valid_texts(update: Update) -> bool:
+    """Tell whether the update's message, when it has one, has a string for its text and caption (if any)."""
+    message = update.effective_message
+    if message is None:
+        return True
+    return all(value is None or isinstance(value, str) for value in (message.text, message.caption))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -37,7 +37,7 @@ from redis.asyncio import Redis
 
 from bot.channels.web.transcript import Transcript, event
 from bot.conversations.chat import CustomerChat
-from bot.errors import ChatBusy
+from bot.errors import BusyElsewhere
 from bot.ops import Metrics
 from bot.seam.inbound import Inbound
 from bot.storage import keys
@@ -64,7 +64,7 @@ POLICY: Final = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_UNAVAILABLE, ChatBusy)  # the turn was not stored: try again
+UNAVAILABLE: tuple[type[Exception], ...] = (*REDIS_UNAVAILABLE, BusyElsewhere)  # the turn was not stored: try again
 _COOKIE_VALUE = re.compile(r"[A-Za-z0-9_-]{32}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _SHORT = re.compile(r"[A-Za-z0-9]{4,12}")

@@ -22,7 +22,7 @@ from bot.channels.whatsapp.links import code_in
 from bot.channels.whatsapp.updates import Incoming, Status, read_payload
 from bot.channels.whatsapp.window import KEEP_SECONDS, ServiceWindow, handled_key, seen_key
 from bot.conversations.chat import CustomerChat
-from bot.errors import ChatBusy
+from bot.errors import BusyElsewhere
 from bot.seam.inbound import Inbound
 from bot.storage.cluster import REDIS_UNAVAILABLE
 from bot.storage.identity import CustomerId
@@ -34,7 +34,7 @@ PATH: Final = "/whatsapp"
 SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
 MAX_BODY: Final = 1 << 20
 HANDLED_SECONDS: Final = 7 * 24 * 3600  # Meta redelivers a post for up to 7 days
-UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (*REDIS_UNAVAILABLE, ChatBusy)
+UNAVAILABLE: Final[tuple[type[BaseException], ...]] = (*REDIS_UNAVAILABLE, BusyElsewhere)
 
 
 class AnswerStatus(Protocol):

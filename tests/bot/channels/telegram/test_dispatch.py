@@ -147,3 +147,31 @@ async def test_by_long_polling_a_chat_s_updates_keep_their_order(
     greeted = [next(v.name for v in venues if v.name in m.text) for m in emulator.bot_messages(customer.id)]
     assert greeted == [venue.name for venue in venues]
     assert lanes_of(polling_bot).refused == 0
+
+
+async def test_by_webhook_a_flood_sent_one_at_a_time_is_refused_by_its_dates(
+    bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    """Telegram posts a chat's updates one at a time, the next once the bot answered: a flood never waits in
+    the lane, so its messages' dates tell the backlog. Those sent while more than the bound were still to be
+    handled are refused at once, and the chat told once."""
+    lanes = lanes_of(bot)
+    lanes.lanes.waiting = 2  # a short flood is enough (the chats' records are made with it)
+    flooder = emulator.add_user("Flood")
+    written = [emulator.write_text(flooder, f"encore {i}") for i in range(12)]
+    statuses = []
+    for update in written:  # as Telegram: the next once the previous was answered
+        statuses.append((await emulator.deliver_raw(update)).status)
+    assert statuses == [200] * len(written)  # a refused update is not delivered again
+    deadline = time.monotonic() + 10  # the slow-down waits for the chat's pace, without holding the refusal
+    while not any(SLOW_DOWN in text_of(call) for _, call in answers_to(emulator, flooder.id)):
+        assert time.monotonic() < deadline, "the flood was not told to slow down"
+        await asyncio.sleep(0.01)
+    to_flooder = [text_of(call) for _, call in answers_to(emulator, flooder.id)]
+    assert lanes.refused >= 1 and lanes.lanes.busy(flooder.id) == 0
+    assert sum(SLOW_DOWN in text for text in to_flooder) == 1
+    assert sum(IDLE in text for text in to_flooder) == len(written) - lanes.refused
+    assert IDLE not in to_flooder[-1]  # the last ones were refused
+    # Written now, the chat's next message is answered: the bound is on the backlog, not on the chat.
+    await emulator.send_text(flooder, "et maintenant ?")
+    assert IDLE in text_of(answers_to(emulator, flooder.id)[-1][1])

@@ -7,10 +7,26 @@ send nothing: not a second template version, not a second answer to /vocab, /tic
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from bot.channels.telegram.dispatch import ChatLanes
+from bot.cli.serve import RunningBot, running_bot
+from bot.config import Settings
 from bot.editing.overrides import Document, OverrideStore, Scope, template_document
-from emulator import EmulatedUser
+from bot.storage import keys
+from bot.storage.handled import ASK_AGAIN_SECONDS, telegram_update
+from emulator import BotApiEmulator, EmulatedUser
 from tests.bot.staff_scene import Scene
-from tests.support import Customer
+from tests.support import Clock, Customer
+
+HELP = "Je recueille votre avis"  # the help's first words
 
 
 async def _again(scene: Scene, user: EmulatedUser, text: str, *, private: bool = False) -> list[str]:
@@ -55,3 +71,80 @@ async def test_a_journey_answer_is_not_sent_again_after_a_200(scene: Scene) -> N
     customer = Customer.new(scene.emulator)
     await customer.say(f"/start {scene.massy.token}")
     assert await _again(scene, customer.user, "Bonjour", private=True) == []
+
+
+async def _post(emulator: BotApiEmulator, update: dict[str, object]) -> tuple[int, str | None]:
+    """POST the update to the bot's webhook as Telegram does; the status and the `Retry-After` header."""
+    assert emulator.webhook_url is not None and emulator.webhook_secret is not None
+    headers = {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": emulator.webhook_secret}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(emulator.webhook_url, data=json.dumps(update), headers=headers) as response,
+    ):
+        return response.status, response.headers.get("Retry-After")
+
+
+async def test_an_update_in_hand_elsewhere_is_refused_for_now_then_handled_once(scene: Scene) -> None:
+    """Another process claimed the update and is still at it: the webhook answers 503 at once (Telegram
+    delivers it again, after `Retry-After`), rather than wait for that claim with the chat's lane held."""
+    customer = Customer.new(scene.emulator)
+    await customer.say(f"/start {scene.massy.token}")
+    redis = scene.bot.store.redis
+    update = {"update_id": 9_000, **scene.emulator.write_text(customer.user, "/stopnews")}
+    key = keys.handled_update("telegram-chat", 9_000)  # a customer's side command: the conversation core claims it
+    await redis.set(key, "claim", ex=120)  # another process has it in hand
+    mark, started = scene.mark(), time.monotonic()
+    assert await _post(scene.emulator, update) == (503, str(int(ASK_AGAIN_SECONDS)))
+    assert time.monotonic() - started < ASK_AGAIN_SECONDS  # not waited for
+    assert scene.since(mark).calls == []  # nothing done, nothing answered
+    lanes = scene.bot.application.update_processor
+    assert isinstance(lanes, ChatLanes) and lanes.lanes.busy(customer.user.id) == 0
+    assert HELP in (await customer.say("/help")).text  # the chat goes on meanwhile
+    await redis.delete(key)  # the other process died: its claim is gone (expired)
+    again = await scene.emulator.deliver_raw(update)
+    assert again.status == 200 and [call.method for call in again.calls] == ["sendMessage"]
+    assert await scene.emulator.deliver_raw(update) and scene.since(scene.mark()).calls == []
+
+
+async def test_a_staff_command_in_hand_elsewhere_is_refused_for_now_and_done_there(scene: Scene) -> None:
+    update = {"update_id": 9_100, **scene.emulator.write_text(scene.julien, "/tickets", chat=scene.room)}
+    key = telegram_update(9_100)  # a group's update: claimed before any handler
+    await scene.bot.store.redis.set(key, "claim", ex=2)
+    status, retry_after = await _post(scene.emulator, update)
+    assert status == 503 and retry_after == "2"  # asked again when the claim expires at the latest
+    await scene.bot.store.redis.set(key, "done", ex=60)  # the other process finished it
+    mark = scene.mark()
+    assert await _post(scene.emulator, update) == (200, None)
+    assert scene.since(mark).calls == []
+
+
+@pytest.fixture
+async def polling_bot(settings: Settings, clock: Clock) -> AsyncIterator[RunningBot]:
+    settings = dataclasses.replace(settings, webhook_url=None, webhook_secret=None)
+    async with running_bot(settings, listen=None, clock=clock) as running:
+        yield running
+
+
+async def test_by_long_polling_an_update_in_hand_elsewhere_is_parked(
+    polling_bot: RunningBot, emulator: BotApiEmulator
+) -> None:
+    """Long polling has no Telegram to deliver it again: the update waits aside, not in its chat's lane."""
+    customer = Customer.new(emulator)
+    await polling_bot.store.redis.set(telegram_update(9_200), "claim", px=1_500)  # in hand elsewhere, 1.5 s more
+    await emulator.deliver_raw({"update_id": 9_200, **emulator.write_text(customer.user, "/help")})
+    await emulator.send_text(customer.user, "/help")  # the chat's next update is not held behind it
+    deadline = time.monotonic() + 1.2
+
+    def helps() -> int:
+        return sum(HELP in m.text for m in emulator.bot_messages(customer.user.id))
+
+    while helps() == 0:
+        assert time.monotonic() < deadline, "the chat's next update waited for the parked one"
+        await asyncio.sleep(0.01)
+    assert helps() == 1
+    deadline = time.monotonic() + 10
+    while helps() < 2:  # the claim expires: the parked update is handled
+        assert time.monotonic() < deadline, "the parked update was never handled"
+        await asyncio.sleep(0.05)
+    await emulator.settle(quiet=0.5)
+    assert helps() == 2

@@ -111,11 +111,12 @@ def test_parole_serve_webhook_without_a_secret_exits_naming_the_variable(redis_u
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"not json", b"[]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b"\xff\xfe",
+    [b"", b"not json", b"[]", b'{"no_update_id": 1}', b'{"update_id": "7"}', b'{"update_id": false}', b"\xff\xfe",
      b"[" * 100_000 + b"]" * 100_000,
      b'{"update_id": 8, "message": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001,
      b'{"update_id": 9, "message": {"message_id": 1, "x": ' + b"[" * 40 + b"]" * 40 + b"}}"],
-    ids=["empty", "text", "list", "no id", "id as text", "not utf-8", "deep list", "deep object", "deep in a message"],
+    ids=["empty", "text", "list", "no id", "id as text", "id as a boolean", "not utf-8", "deep list", "deep object",
+         "deep in a message"],
 )  # fmt: skip
 async def test_bad_bodies_get_400(bot: RunningBot, settings: Settings, body: bytes) -> None:
     assert settings.webhook_url is not None
