@@ -96,6 +96,20 @@ async def test_the_bots_budget_is_shared_by_the_processes_that_send(redis_client
     assert first.reservations < 10  # answers reserve their slots a few at a time, not one round trip each
 
 
+async def test_answers_at_a_steady_pace_reserve_their_slots_about_once_a_second(redis_client: Redis) -> None:
+    """While the bot's log has room, answers reserve a second's worth of slots they may use at any time in that
+    second: under load a process asks Redis about once a second, not once per burst of answers."""
+    clock = MovingClock()
+    outbound = process(redis_client, clock, per_second=10_000)
+    for number in range(400):  # 100 answers a second, for 4 seconds
+        assert await outbound.acquire("sendMessage", str(number)) == 0.0
+        clock.now += 0.01
+        if number == 199:
+            settled = outbound.reservations  # the first seconds learn the pace
+    assert outbound.reservations - settled <= 3, outbound.reservations  # the last two seconds
+    assert outbound.dropped <= 40  # a tenth of them reserved and left unused, at most
+
+
 async def test_no_second_holds_more_than_the_budget_answers_and_cards_together(redis_client: Redis) -> None:
     """From the start (no burst of a second's worth on top of a full second), answers of one process and cards
     of another, all at once, in real time: never more than 10 in any second."""
