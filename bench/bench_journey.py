@@ -49,7 +49,10 @@ The figures, for each bot, over the measured customers only:
   counts as one, and one per `RedisLane.execute` of the hot path's lean connection), made in the context
   of a webhook request: the update path, what the target is about.
   `whole process` adds what the process does in the background meanwhile (abandon sweeper, staff
-  notifier...). `Redis commands per update`: commands packed by redis-py, the same two ways, then the
+  notifier...). `of which answers' slot reservations`: the round trips in which the outbound limiter reserved
+  slots for answers (`Outbound.reservations`), and `answers' slots dropped unused`: slots it reserved and left
+  unused (`Outbound.dropped`), both per update (`-` for a limiter that does not count them).
+  `Redis commands per update`: commands packed by redis-py, the same two ways, then the
   commands redis-server executed (its `INFO commandstats`, the benchmark's own INFO calls aside).
   `redis-server CPU s`: its own CPU during the load (`INFO cpu`), not counted in the per-core figure.
 - `peak RSS MB`: the bot process's peak resident memory over its life (wait4's ru_maxrss).
@@ -482,6 +485,7 @@ async def launcher_counters(pid: int, stats_file: Path) -> dict[str, float]:
         "update_commands": float(stats["update_commands"]),
         "updates": float(stats["updates"]),
         "webhook_tagged": float(stats["webhook_tagged"]),
+        **{name: float(stats[name]) for name in ("outbound_reservations", "outbound_dropped") if name in stats},
     }
 
 
@@ -868,6 +872,9 @@ async def run_bot(target: Target, args: argparse.Namespace, workdir: Path) -> di
         result["redis_commands_per_update_whole_process"] = per_update("commands")
         result["redis_server_commands_per_update"] = per_update("server_commands")
         result["redis_cpu_s"] = after["redis_cpu"] - before["redis_cpu"]
+        for name in ("outbound_reservations", "outbound_dropped"):
+            if name in after:
+                result[f"{name}_per_update"] = per_update(name)
     if profile is not None:
         result["profile"] = str(profile)
     if args.py_spy:
@@ -907,6 +914,8 @@ def report(results: dict[str, Any], out: TextIO = sys.stdout) -> None:
         ("Bot API errors", "bot_api_errors", 0),
         ("Redis round trips per update", "redis_round_trips_per_update", 2),
         ("  whole process (+ background)", "redis_round_trips_per_update_whole_process", 2),
+        ("  of which answers' slot reservations", "outbound_reservations_per_update", 3),
+        ("answers' slots dropped unused / update", "outbound_dropped_per_update", 2),
         ("Redis commands per update", "redis_commands_per_update", 2),
         ("  whole process (+ background)", "redis_commands_per_update_whole_process", 2),
         ("  executed by redis-server", "redis_server_commands_per_update", 2),

@@ -40,12 +40,35 @@ from aiohttp import web
 from redis.asyncio.connection import AbstractConnection
 
 import bot.channels.telegram.webhook
+from bot.botapi.outbound import Outbound
 from bot.cli.main import main as parole_main
 from bot.storage.lane import Command, RedisLane
 
 IN_UPDATE: ContextVar[bool] = ContextVar("in_update", default=False)
 COUNTS = {"round_trips": 0, "commands": 0, "update_round_trips": 0, "update_commands": 0, "updates": 0}
 WEBHOOK_TAGGED = False
+OUTBOUNDS: list[Outbound] = []
+
+
+def keep_outbounds() -> None:
+    """Keep the process's `Outbound`s, to report how often answers reserved slots and how many went unused."""
+    init = Outbound.__init__
+
+    def kept(self: Outbound, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        OUTBOUNDS.append(self)
+
+    Outbound.__init__ = kept  # type: ignore[method-assign]
+
+
+def outbound_counts() -> dict[str, int]:
+    """Answers' slot reservations (round trips) and slots dropped unused, over the process's `Outbound`s;
+    nothing where `Outbound` does not count them (an older version)."""
+    counts: dict[str, int] = {}
+    for name in ("reservations", "dropped"):
+        if OUTBOUNDS and all(hasattr(outbound, name) for outbound in OUTBOUNDS):
+            counts[f"outbound_{name}"] = sum(getattr(outbound, name) for outbound in OUTBOUNDS)
+    return counts
 
 
 def count_redis() -> None:
@@ -107,7 +130,9 @@ def tag_webhook_path() -> None:
 def dump_stats_on_sigusr1(path: Path) -> None:
     def dump(signum: int, frame: FrameType | None) -> None:
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({**COUNTS, "webhook_tagged": WEBHOOK_TAGGED, "pid": os.getpid()}))
+        tmp.write_text(
+            json.dumps({**COUNTS, **outbound_counts(), "webhook_tagged": WEBHOOK_TAGGED, "pid": os.getpid()})
+        )
         os.replace(tmp, path)
 
     signal.signal(signal.SIGUSR1, dump)
@@ -121,6 +146,7 @@ def main() -> int:
     args = parser.parse_args()
     parole_args = args.parole_args[1:] if args.parole_args[:1] == ["--"] else args.parole_args
     count_redis()
+    keep_outbounds()
     tag_webhook_path()
     dump_stats_on_sigusr1(args.stats)
     profiler = cProfile.Profile() if args.profile else None

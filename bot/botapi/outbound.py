@@ -20,10 +20,12 @@ Who goes first: `ANSWER` (a customer's private chat, answering what they just di
 relays) take the next slot in turn; `BROADCAST` (news, reminders, escalations) goes only while no slot is
 queued and the last second holds at most `broadcast_share` of the budget. Answers do not ask Redis one by one:
 each process reserves slots for them in advance, as many as it answered in the last second (at most its
-share: the budget over the processes that reserved in the last few seconds), one round trip for all of them;
-a reserved slot left unused a moment after its time is dropped, never used late. An answer first waits for
-its chat's pace, then takes a slot. A 429's `retry_after` blocks every process: no slot is given before it
-ends.
+share: the budget over the processes that reserved in the last few seconds), one round trip for all of them.
+While the log has room these are *spans*, usable at any time in the next second and counted meanwhile in every
+second they may fall in, so a process answering steadily asks Redis about once a second; the next reservation
+logs the spans used at the time they were used and gives back the others. Else they are points: one left unused
+a moment after its time is dropped, never used late. An answer first waits for its chat's pace, then takes a
+slot. A 429's `retry_after` blocks every process: no slot is given before it ends.
 
 If Redis cannot be reached the limiter lets messages through (and says so in the log): Telegram's own 429,
 honoured, is the backstop; a Redis failure must not cost a customer their answer.
@@ -38,7 +40,7 @@ import secrets
 import socket
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
@@ -58,7 +60,11 @@ SENDER_TTL = 5.0  # a process that has not reserved for this long no longer coun
 WINDOW = 1.1
 GROUP_WINDOW = 60.0
 SLOT_GRACE = 0.05  # seconds after its time that a reserved slot may still be used (then it is dropped)
-MAX_RESERVED = 100  # slots reserved for answers in one round trip, at most
+# Seconds: how long a slot reserved for answers may wait for one while the log is at most a quarter full (a span,
+# counted in every window it may fall in), so that a process answering at any pace reserves about once a second.
+SPAN = 1.0
+SPANS = ":spans"  # after the log's key: the ends of the spans given, beside the log (same hash tag)
+MAX_RESERVED = 200  # slots reserved for answers in one round trip, at most
 _US = 1_000_000
 
 SEND_METHODS = frozenset({
@@ -96,30 +102,66 @@ class Limits:
 
 # The bot's log is a sorted set of slot times in microseconds of Redis's clock (every process agrees on now).
 # Numbers go back to Redis through string.format('%d'): Lua's tostring would round them to 14 digits.
-# KEYS: log, blocked-until, chat bucket (private) or chat log (group) or the log again (none), senders.
+# A slot is either a point (the message goes at its time, or a moment after: `SLOT_GRACE`), in the log, or, for
+# answers while the log and the spans are at most a quarter of the budget (so that broadcasts still find room),
+# a span (the message goes at any time in it), in a sorted set of their ends beside the log: a span counts in
+# every window it may fall in. A point is given at the earliest time no window holding it can then hold more
+# than `per_second`: at once while the last window and everything after it hold fewer, else after the last
+# point, when the points of the window before it and the spans that may fall in it are fewer.
+# KEYS: log, blocked-until, chat bucket (private) or chat log (group) or the log again (none), senders, spans.
 # ARGV: 1 window (us), 2 messages per window, 3 how many slots, 4 kind (private, group, none), 5 chat interval
 # (us), 6 chat burst, 7 group count, 8 group window (us), 9 a unique member prefix, 10 broadcast share (0: not
-# a broadcast), 11 sender ('': do not count as one), 12 sender ttl (us).
-# Returns {0, live senders, offsets of the slots given from now (us)...}, or {1, us}: nothing given, ask again
-# after that long (a chat's or a group's limit, or a broadcast behind other messages).
+# a broadcast), 11 sender ('': do not count as one), 12 sender ttl (us), 13 a span's length (us; 0: points only),
+# 14 how many of the slots to give as points when spans cannot be given (the rest is not given), then pairs: a
+# span this process used and when (us from now: the past; not before the span's start), logged as a point in its
+# stead, or dropped ('x').
+# Returns {0, live senders, then for each slot given its start and its end from now (us)...}, or {1, us}: nothing
+# given, ask again after that long (a chat's or a group's limit, or a broadcast behind other messages).
 _TAKE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local window, per = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%d', now - window))
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', string.format('%d', now - window))
+for j = 15, #ARGV, 2 do
+  local ends = redis.call('ZSCORE', KEYS[5], ARGV[j])
+  if ends then
+    redis.call('ZREM', KEYS[5], ARGV[j])
+    if ARGV[j + 1] ~= 'x' then
+      local at = math.max(now + tonumber(ARGV[j + 1]), tonumber(ends) - tonumber(ARGV[13]))
+      redis.call('ZADD', KEYS[1], string.format('%d', at), ARGV[j])
+    end
+  end
+end
 local base = math.max(now, tonumber(redis.call('GET', KEYS[2]) or '0'))
+local function spans_from(s)
+  return redis.call('ZCOUNT', KEYS[5], string.format('(%d', s - window), '+inf')
+end
+local function around(s)
+  return redis.call('ZCOUNT', KEYS[1], string.format('(%d', s - window), '+inf') + spans_from(s)
+end
 local function slot_after(earliest)
+  if around(earliest) < per then return earliest end
   local s = earliest
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   if last[2] then s = math.max(s, tonumber(last[2])) end
-  local nth = redis.call('ZRANGE', KEYS[1], -per, -per, 'WITHSCORES')
-  if nth[2] and redis.call('ZCARD', KEYS[1]) >= per then s = math.max(s, tonumber(nth[2]) + window) end
-  return s
+  while true do
+    local room = per - spans_from(s)
+    if room > 0 then
+      local nth = redis.call('ZRANGE', KEYS[1], -room, -room, 'WITHSCORES')
+      if not nth[2] or redis.call('ZCARD', KEYS[1]) < room or tonumber(nth[2]) <= s - window then return s end
+      s = tonumber(nth[2]) + window
+    else
+      local from = string.format('(%d', s - window)
+      local span = redis.call('ZRANGEBYSCORE', KEYS[5], from, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      s = tonumber(span[2]) + window
+    end
+  end
 end
 local first = slot_after(base)
 local share = tonumber(ARGV[10])
 if share > 0 then
-  local recent = redis.call('ZCOUNT', KEYS[1], string.format('%d', now - window), '+inf')
+  local recent = around(now)
   if first > now or recent >= share * per then return {1, math.max(first - now, math.floor(window / per))} end
 end
 local kind = ARGV[4]
@@ -140,13 +182,26 @@ elseif kind == 'group' then
   redis.call('PEXPIRE', KEYS[3], math.ceil((first - now + gwindow) / 1000))
 end
 local given = {0, 1}
-local s = first
+local span = tonumber(ARGV[13])
+local s, latest, spans = first, first, 0
 for i = 1, tonumber(ARGV[3]) do
-  if i > 1 then s = slot_after(s) end
-  redis.call('ZADD', KEYS[1], string.format('%d', s), ARGV[9] .. ':' .. i)
-  given[#given + 1] = s - now
+  if i > 1 then s = slot_after(base) end
+  if span > 0 and s == base and around(base) < per / 4 then
+    redis.call('ZADD', KEYS[5], string.format('%d', base + span), ARGV[9] .. ':' .. i)
+    spans = base + span
+    given[#given + 1] = s - now
+    given[#given + 1] = spans - now
+  elseif i > tonumber(ARGV[14]) then
+    break
+  else
+    redis.call('ZADD', KEYS[1], string.format('%d', s), ARGV[9] .. ':' .. i)
+    latest = math.max(latest, s)
+    given[#given + 1] = s - now
+    given[#given + 1] = s - now
+  end
 end
-redis.call('PEXPIRE', KEYS[1], math.ceil((s - now + window) / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil((latest - now + window) / 1000) + 1000)
+if spans > 0 then redis.call('PEXPIRE', KEYS[5], math.ceil((spans - now + window) / 1000) + 1000) end
 if ARGV[11] ~= '' then
   local ttl = tonumber(ARGV[12])
   redis.call('ZADD', KEYS[4], string.format('%d', now), ARGV[11])
@@ -212,7 +267,11 @@ class Outbound:
         self.senders = 1  # processes sharing the budget, as last read
         self.waited = 0.0  # seconds this process's messages spent waiting for the limits (for logs and tests)
         self.reservations = 0  # round trips that reserved slots for answers (for benchmarks and tests)
-        self._slots: list[float] = []  # slots reserved for answers, in this process's clock, earliest first
+        self.dropped = 0  # slots reserved for answers and left unused (for benchmarks and tests)
+        # Slots reserved for answers, in this process's clock: (from, until, the span's member or ''), earliest first.
+        self._slots: list[tuple[float, float, str]] = []
+        # Spans this process used (when, in its clock) or dropped (None), to tell Redis at the next reservation.
+        self._spent: list[tuple[str, float | None]] = []
         self._answered: deque[float] = deque()  # when this process's last answers took their slot (last second)
         self._chats: dict[str, float] = {}  # a bucket per private chat, for answers
         self._reserving = asyncio.Lock()
@@ -241,12 +300,14 @@ class Outbound:
 
     async def block(self, seconds: float) -> None:
         """Telegram answered 429: no process sends anything for `seconds`."""
+        self._spent += [(member, None) for _, _, member in self._slots if member]
         self._slots.clear()  # reserved before the block: no longer valid
         try:
             await self._block_script(keys=[self.keys.blocked], args=[int(seconds * _US)])
         except RedisError as exc:
             log.warning("cannot share Telegram's 429 with the other processes: %s", exc)
-            self._slots.append(self.clock() + seconds)  # this process at least waits it out
+            until = self.clock() + seconds
+            self._slots.append((until, until + SLOT_GRACE, ""))  # this process at least waits it out
 
     async def _answer(self, chat_id: str | None) -> float:
         """Wait for the chat's pace (kept by this process, without Redis), then for a slot of the bot's budget
@@ -275,11 +336,17 @@ class Outbound:
         try:
             while True:
                 now = self.clock()
-                while self._slots and self._slots[0] < now - SLOT_GRACE:
-                    self._slots.pop(0)  # left unused: dropped, never used late
+                while self._slots and self._slots[0][1] < now:
+                    _, _, member = self._slots.pop(0)  # left unused: dropped, never used late
+                    self.dropped += 1
+                    if member:
+                        self._spent.append((member, None))
                 if self._slots:
                     self._answered.append(now)
-                    return self._slots.pop(0)
+                    start, _, member = self._slots.pop(0)
+                    if member:
+                        self._spent.append((member, max(start, now)))
+                    return start
                 seen = self.reservations
                 async with self._reserving:
                     if self.reservations == seen:  # nobody reserved while this one waited for the lock
@@ -288,25 +355,46 @@ class Outbound:
             self._wanting -= 1
 
     async def _reserve(self) -> None:
-        """Reserve slots for the answers waiting for one, and a quarter of the last second's answers ahead
-        (fewer round trips under load; unused, they are dropped), within this process's share."""
+        """Reserve slots for the answers waiting for one, and the last second's answers ahead (spans while the
+        log has room: about one round trip a second under load; unused, they are dropped), within this
+        process's share."""
         self.reservations += 1
         now = self.clock()
         while self._answered and self._answered[0] < now - WINDOW:
             self._answered.popleft()
         share = max(1, int(self.limits.per_second / self.senders))
-        count = max(1, min(share, self._wanting + len(self._answered) // 4, MAX_RESERVED))
+        count = max(1, min(share, self._wanting + len(self._answered), MAX_RESERVED))
+        points = max(1, min(count, self._wanting + len(self._answered) // 4))
+        spent = [(member, None if at is None else at - now) for member, at in self._spent]
+        self._spent.clear()  # told now, or left to expire with their spans if Redis cannot be reached
         try:
-            given = await self._take(count, "none", None, broadcast=False, sender=True)
+            given = await self._take(
+                count, "none", None, broadcast=False, sender=True, span=SPAN, points=points, spent=spent
+            )
         except RedisError as exc:
             log.warning("outbound limits not shared (answers limited by their chats alone): %s", exc)
-            self._slots.append(self.clock())
+            now = self.clock()
+            self._slots.append((now, now + SLOT_GRACE, ""))
             return
         now = self.clock()
-        self._slots.extend(now + offset for offset in given)
+        self._slots = sorted([*self._slots, *((now + start, now + end, member) for start, end, member in given)])
 
-    async def _take(self, count: int, kind: str, chat_id: str | None, *, broadcast: bool, sender: bool) -> list[float]:
-        """Slots from the bot's log (seconds from now), or raise `_Later` with the seconds to wait first."""
+    async def _take(
+        self,
+        count: int,
+        kind: str,
+        chat_id: str | None,
+        *,
+        broadcast: bool,
+        sender: bool,
+        span: float = 0.0,
+        points: int = 1,
+        spent: Sequence[tuple[str, float | None]] = (),
+    ) -> list[tuple[float, float, str]]:
+        """Up to `count` slots from the bot's log, each as its start and its end in seconds from now (a point
+        ends `SLOT_GRACE` after its start) and a span's member: spans of `span` while the log has room, else at
+        most `points` points; or raise `_Later` with the seconds to wait first. `spent`: the spans this process
+        used (seconds from now, in the past) or dropped (None), logged as points or given back."""
         limits = self.limits
         chat_key = (
             self.keys.chat(chat_id) if kind == "private" and chat_id else
@@ -314,26 +402,37 @@ class Outbound:
             self.keys.bucket
         )  # fmt: skip
         self._members += 1
+        prefix = f"{self.name}:{self._members}"
         args: list[Any] = [
             int(WINDOW * _US), max(1, int(limits.per_second)), count, kind, int(_US / limits.chat_per_second),
-            limits.chat_burst, limits.group_per_minute, int(GROUP_WINDOW * _US), f"{self.name}:{self._members}",
+            limits.chat_burst, limits.group_per_minute, int(GROUP_WINDOW * _US), prefix,
             limits.broadcast_share if broadcast else 0, self.name if sender else "", int(SENDER_TTL * _US),
+            int(span * _US), points,
         ]  # fmt: skip
+        for member, at in spent:
+            args += [member, "x" if at is None else int(at * _US)]
         answer = await self._take_script(
-            keys=[self.keys.bucket, self.keys.blocked, chat_key, self.keys.senders], args=args
+            keys=[self.keys.bucket, self.keys.blocked, chat_key, self.keys.senders, self.keys.bucket + SPANS],
+            args=args,
         )
         if int(answer[0]) == 1:
             raise _Later(int(answer[1]) / _US)
         if sender:
             self.senders = max(1, int(answer[1]))
-        return [int(offset) / _US for offset in answer[2:]]
+        offsets = [int(offset) / _US for offset in answer[2:]]
+        return [
+            (start, end, f"{prefix}:{number}") if end > start else (start, start + SLOT_GRACE, "")
+            for number, (start, end) in enumerate(zip(offsets[::2], offsets[1::2], strict=True), start=1)
+        ]
 
     async def _shared(self, priority: Priority, kind: str, chat_id: str | None) -> float:
         """Take one slot of the bot's log (and the chat's) from Redis and wait for it."""
         waited = 0.0
         while True:
             try:
-                [wait] = await self._take(1, kind, chat_id, broadcast=priority is Priority.BROADCAST, sender=False)
+                [(wait, _, _)] = await self._take(
+                    1, kind, chat_id, broadcast=priority is Priority.BROADCAST, sender=False
+                )
             except _Later as later:
                 wait = later.seconds
             except RedisError as exc:

@@ -76,6 +76,7 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:weblogin:T` | string, expires | JSON `{user, brand}` of a one-time web admin login link |
 | `parole:websession:S` | string, expires | JSON `{user, brand, csrf}` of a web admin session (the cookie holds S) |
 | `parole:{outbound}:slots` | sorted set, expires | the bot's messages of the last and next seconds (µs; `outbound`) |
+| `parole:{outbound}:slots:spans` | sorted set, expires | answers' slots that may go any time until their score (µs) |
 | `parole:{outbound}:senders` | sorted set, expires | processes reserving slots for answers, by last reservation |
 | `parole:{outbound}:blocked` | string, expires | a 429 was seen: nothing is sent before this time (µs, Redis clock) |
 | `parole:{outbound}:chat:ID` | string, expires | staff messages to ID: when its bucket empties (`/forget` deletes) |

@@ -96,6 +96,30 @@ async def test_the_bots_budget_is_shared_by_the_processes_that_send(redis_client
     assert first.reservations < 10  # answers reserve their slots a few at a time, not one round trip each
 
 
+async def test_answers_at_a_steady_pace_reserve_their_slots_about_once_a_second(redis_client: Redis) -> None:
+    """While the bot's log has room, answers reserve a second's worth of slots they may use at any time in that
+    second: under load a process asks Redis about once a second, not once per burst of answers."""
+    clock = MovingClock()
+    outbound = process(redis_client, clock, per_second=10_000)
+    for number in range(400):  # 100 answers a second, for 4 seconds
+        assert await outbound.acquire("sendMessage", str(number)) == 0.0
+        clock.now += 0.01
+        if number == 199:
+            settled = outbound.reservations  # the first seconds learn the pace
+    assert outbound.reservations - settled <= 3, outbound.reservations  # the last two seconds
+    assert outbound.dropped <= 40  # a tenth of them reserved and left unused, at most
+
+
+async def card(staff: Outbound, number: int, went: list[float]) -> None:
+    """A staff card to group `-100<number>` goes (when, into `went`)."""
+    token = PRIORITY.set(Priority.CARD)
+    try:
+        await staff.acquire("sendMessage", f"-100{number}")
+    finally:
+        PRIORITY.reset(token)
+    went.append(time.monotonic())
+
+
 async def test_no_second_holds_more_than_the_budget_answers_and_cards_together(redis_client: Redis) -> None:
     """From the start (no burst of a second's worth on top of a full second), answers of one process and cards
     of another, all at once, in real time: never more than 10 in any second."""
@@ -106,19 +130,52 @@ async def test_no_second_holds_more_than_the_budget_answers_and_cards_together(r
         await answers.acquire("sendMessage", str(chat))
         went.append(time.monotonic())
 
-    async def card(number: int) -> None:
-        token = PRIORITY.set(Priority.CARD)
-        try:
-            await staff.acquire("sendMessage", f"-100{number}")
-        finally:
-            PRIORITY.reset(token)
-        went.append(time.monotonic())
-
     started = time.monotonic()
-    await asyncio.gather(*(answer(chat) for chat in range(15)), *(card(n) for n in range(10)))
+    await asyncio.gather(*(answer(chat) for chat in range(15)), *(card(staff, n, went) for n in range(10)))
     assert len(went) == 25 and most_in_a_second(went) <= 10
     # 25 at 10 a second: into the third second (alone, 15 answers reach the second, 10 cards go at once).
     assert time.monotonic() - started >= 2.0
+
+
+async def test_spans_points_and_cards_of_three_processes_never_pass_the_budget(redis_client: Redis) -> None:
+    """Two processes answering 50 a second each (spans while the log has room, then points) and a third
+    sending 20 cards at once, in real time: never more than 40 in any second."""
+    first, second, staff = (Outbound(redis_client, Limits(per_second=40)) for _ in range(3))
+    went: list[float] = []
+
+    async def answer(outbound: Outbound, number: int) -> None:
+        await asyncio.sleep(number * 0.02)
+        await outbound.acquire("sendMessage", str(1000 + number))
+        went.append(time.monotonic())
+
+    async def late_card(number: int) -> None:
+        await asyncio.sleep(0.3)
+        await card(staff, number, went)
+
+    await asyncio.gather(
+        *(answer(first, n) for n in range(50)),
+        *(answer(second, n) for n in range(50)),
+        *(late_card(n) for n in range(20)),
+    )
+    assert len(went) == 120 and most_in_a_second(went) <= 40
+    assert first.reservations + second.reservations < 50  # spans: fewer reservations than answers, by far
+
+
+async def test_the_spans_an_answering_process_holds_count_for_the_cards_of_another(redis_client: Redis) -> None:
+    """Answers that took spans may have gone at any time in them: the cards of another process go at once only
+    within what the spans leave of the second."""
+    clock = MovingClock()
+    answers, staff = process(redis_client, clock, per_second=40), staff_process(redis_client, per_second=40)
+    for chat in range(10):
+        assert await answers.acquire("sendMessage", str(chat)) == 0.0
+    assert await redis_client.zcard(keys.OUTBOUND_BUCKET + ":spans") > 0  # some held, not used yet
+    cards = 0
+    while await staff_wait(staff, Priority.CARD, f"-100{cards}") == 0.0:
+        cards += 1
+    held = 0  # the answers that can still go at once, on the spans the process holds
+    while await answers.acquire("sendMessage", str(100 + held)) == 0.0:
+        held += 1
+    assert cards > 0 and 10 + held + cards <= 40
 
 
 async def test_a_process_that_stopped_sending_gives_its_share_back(redis_client: Redis) -> None:
