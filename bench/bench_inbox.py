@@ -43,6 +43,7 @@ from bot.storage.index import (  # noqa: E402
     stored_facets,
     words,
 )
+from bot.storage.scripts import execute, queue  # noqa: E402
 
 START = 1_780_000_000.0
 BRAND = "bench"
@@ -96,8 +97,8 @@ async def seed(redis: Redis, count: int, venues: int, rng: random.Random) -> flo
                 facets += analysis_facets(rng.choice(KINDS), rng.sample(ASPECTS, rng.randint(0, 2)), ASPECTS)
                 facets.append(status_facet(rng.choice(STATUSES)))
                 text = words(f"{reason} {suggestion} {answer}")
-                pipe.execute_command(*index_command(BRAND, feedback_id, created, facets, text))
-            await pipe.execute()
+                queue(pipe, index_command(BRAND, feedback_id, created, facets, text))
+            await execute(pipe)
         if (first // batch) % 50 == 0:
             print(f"  seeded {min(count, first + batch)}", flush=True)
     return time.perf_counter() - started

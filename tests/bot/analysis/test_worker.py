@@ -246,4 +246,4 @@ def test_nlp_analyze_prints_json_lines(redis_url: str, tmp_path: Path) -> None:
     empty = subprocess.run(
         [sys.executable, "-m", "bot", "nlp", "analyze"], env=env, capture_output=True, text=True, timeout=120
     )
-    assert empty.returncode == 1 and "give texts" in empty.stderr
+    assert empty.returncode == 1 and "donnez des textes" in empty.stderr
