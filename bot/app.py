@@ -55,7 +55,7 @@ from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.relay import RELAY_WINDOW, Relay
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import TicketStore
-from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client
+from bot.storage.cluster import REDIS_UNAVAILABLE, cluster_client, raise_if_cancelled
 from bot.storage.embedded import SharedRedis
 from bot.storage.identity import KIOSK, WEB
 from bot.storage.store import Store
@@ -386,7 +386,6 @@ def route(application: Application, chat: CustomerChat, staff: Staff) -> None:  
 
 async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], float] = time.time) -> None:
     """Forever: mark conversations that timed out as abandoned and stream their feedback."""
-    task = asyncio.current_task()
     while True:
         try:
             done = await store.abandon_expired(clock())
@@ -394,8 +393,5 @@ async def sweep_abandoned(store: Store, *, every: float, clock: Callable[[], flo
                 log.info("abandoned %d feedback(s) after the conversation timeout", len(done))
         except REDIS_UNAVAILABLE as exc:
             log.warning("abandon sweep failed: %s", exc)
-        # redis-py may turn our cancellation into its own error, or retry the command it interrupted and
-        # return normally: check for it before sleeping, or the task outlives its cancellation.
-        if task is not None and task.cancelling():
-            raise asyncio.CancelledError
+        raise_if_cancelled()
         await asyncio.sleep(every)

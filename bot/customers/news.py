@@ -31,6 +31,7 @@ from bot.errors import InvalidInput, NotFound
 from bot.seam.commands import NEWS_OUT
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.storage import keys
+from bot.storage.cluster import raise_if_cancelled
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store, redis_text
 from bot.storage.venues import Venue
@@ -251,6 +252,7 @@ class NewsSender:
                     log.info("resumed %d news broadcast(s) a stopped process had left", resumed)
             except RedisError as exc:
                 log.warning("cannot look for news broadcasts to resume: %s", exc)
+            raise_if_cancelled()
             await asyncio.sleep(every)
 
     async def stop(self) -> None:

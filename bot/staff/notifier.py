@@ -36,7 +36,7 @@ from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
 from bot.staff.tickets import NewTicket, Ticket, TicketStore
 from bot.storage import keys
-from bot.storage.cluster import REDIS_UNAVAILABLE
+from bot.storage.cluster import REDIS_UNAVAILABLE, raise_if_cancelled
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store, consumer_name, redis_strings
 from dialogs.render import MessageRenderer
@@ -104,7 +104,6 @@ class StaffNotifier:
         The stream is read without blocking: a Redis read blocked server-side does not stop cleanly when
         the task is cancelled, a sleep does.
         """
-        task = asyncio.current_task()
         while True:
             try:
                 handled = await self.tick()
@@ -115,10 +114,7 @@ class StaffNotifier:
             except Exception:
                 log.exception("staff notifier: a round failed")
                 handled = 0
-            # redis-py may turn our cancellation into its own error, or retry the command it interrupted
-            # and return normally: check for it on every round, not only where it is raised.
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError
+            raise_if_cancelled()  # on every round, not only where it is raised
             if not handled:
                 await asyncio.sleep(every)
 

@@ -10,6 +10,7 @@ spans slots is a plain (non-transactional) pipeline, which redis-py splits by no
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -22,6 +23,15 @@ CLUSTER_SCHEME_SUFFIX = "+cluster://"
 # What "Redis is unavailable" raises: redis-py's errors, socket errors, and `RedisClusterException` (not a
 # `RedisError`), which a cluster client raises when none of its nodes can be reached.
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OSError)
+
+
+def raise_if_cancelled() -> None:
+    """Stop the current task if it was asked to: redis-py may turn a cancellation that arrives while it reads a
+    reply into its own error, or retry the command and return normally, so a loop of Redis calls checks for one
+    before it sleeps, or the task outlives its cancellation (seen: a stopping bot waited forever for one)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def cluster_client(url: str, **options: Any) -> Redis:
