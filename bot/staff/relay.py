@@ -38,6 +38,7 @@ from dialogs.types import MessagePart
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
 MAX_RELAY_TEXT = 3500  # characters of a customer's text relayed under the card (longer: cut with "…")
+MAX_KEPT_TEXT = 4096  # characters of it the thread keeps (the export, /mydata, the web): a whole Telegram message
 MAX_CAPTION_TEXT = 800  # characters of a relayed photo's caption: room for the template within Telegram's 1024
 
 
@@ -257,7 +258,8 @@ class Relay:
         if now - recent > self.window or not (ticket.status.is_open or closed):
             return False
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
-        cleaned, _ = clean_text(text, MAX_CAPTION_TEXT if picture else MAX_RELAY_TEXT)
+        cleaned, _ = clean_text(text, MAX_CAPTION_TEXT if picture else MAX_RELAY_TEXT)  # what the room is shown
+        kept, _ = clean_text(text, MAX_KEPT_TEXT)  # what the thread keeps: the whole of it
         if picture and photo is None:  # the customer's channel cannot hand the photo over to the staff's
             return await self._photo_not_passed(ticket, customer, language, "channel")
         if ticket.room is None and ticket.card_message is None and (cleaned or picture):
@@ -268,7 +270,7 @@ class Relay:
                 return await self._photo_not_passed(ticket, customer, language, "no_room")
             if room is None:
                 if await self.tickets.claim_customer_relay(ticket, message_id):
-                    await self._wait_for_room(ticket, customer, language, cleaned, now)
+                    await self._wait_for_room(ticket, customer, language, cleaned, kept, now)
                 return True
             if await self.cards.post(ticket, now):
                 ticket = await self._reloaded(ticket)
@@ -293,9 +295,9 @@ class Relay:
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
         room_message = await self._to_room(room, ticket, renderer, variables, photo=photo)
         if photo is not None:  # the thread keeps that there was a photo (the export, /mydata, the web admin)
-            cleaned = f"📷 {cleaned}" if cleaned else "📷"
+            kept = f"📷 {kept}" if kept else "📷"
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
-        await self.tickets.customer_wrote(ticket, cleaned, customer=customer, room_message=room_message, now=now)
+        await self.tickets.customer_wrote(ticket, kept, customer=customer, room_message=room_message, now=now)
         # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
         if room_message is not None:
             acknowledged = {"venue_name": ticket.venue_name, "reopened": closed, "ticket": ticket.number}
@@ -309,9 +311,12 @@ class Relay:
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
 
-    async def _wait_for_room(self, ticket: Ticket, customer: CustomerId, language: str, text: str, now: float) -> None:
-        """Keep the message in the thread and for the room to come; tell the customer what happens to it."""
-        await self.tickets.customer_wrote(ticket, text, customer=customer, room_message=None, now=now)
+    async def _wait_for_room(
+        self, ticket: Ticket, customer: CustomerId, language: str, text: str, kept: str, now: float
+    ) -> None:
+        """Keep the message in the thread (`kept`, whole) and for the room to come (`text`, as the room is shown
+        it); tell the customer what happens to it."""
+        await self.tickets.customer_wrote(ticket, kept, customer=customer, room_message=None, now=now)
         await self.tickets.wait_for_room(ticket, text, now)
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
         told = renderer.render(MessagePart("customer_queued", {"venue_name": ticket.venue_name}), language)

@@ -38,6 +38,18 @@ async def test_the_whole_relay_both_ways(scene: Scene) -> None:
     assert all(r["at"][-6:] in ("+01:00", "+02:00") and r["at"] >= record["created_at"] for r in record["replies"])
 
 
+async def test_a_long_message_is_cut_for_the_room_and_kept_whole_in_the_thread(scene: Scene) -> None:
+    customer = Customer.new(scene.emulator)
+    await scene.feedback(customer)
+    long = "Le service était lent. " * 180  # 4,140 characters: Telegram takes 4,096 in a message
+    await customer.say(long[:4096])
+    [shown] = [m.text for m in scene.emulator.bot_messages(scene.room.id) if "Le service était lent." in m.text]
+    assert "…" in shown and len(shown) < 4096  # cut with a visible mark, within the card's limit
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    [kept] = [r["text"] for r in export_record(feedback)["replies"] if r["author"] == "customer"]
+    assert kept == long[:4096].strip() and "…" not in kept  # the export (and the web) have it whole
+
+
 async def test_the_card_never_shows_the_customers_telegram_identity(scene: Scene) -> None:
     customer = Customer(scene.emulator, scene.emulator.add_user("Zoé", last_name="Martin", username="zoe_m"))
     said = await scene.feedback(customer, reason="Zoé Martin attend toujours.")
