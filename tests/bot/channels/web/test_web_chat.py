@@ -290,3 +290,34 @@ async def test_a_stopping_process_ends_its_live_connections_at_once(
     rest = (await live.content.read()).decode()  # the process stopped: the stream ended
     live.release()
     assert ": still here" not in rest  # ended by the shutdown, not found dead at the next keep-alive
+
+
+async def test_an_answer_and_a_close_from_the_web_admin_reach_the_web_customer(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    """The manager's desk answers and closes a web-chat customer's ticket: the same relay as the staff room's,
+    the customer reads the answer once, then the "solved?" question the close asks."""
+    from tests.bot.web.test_admin import csrf_of
+    from tests.bot.web.test_tickets import _serve, logged_in, page_of, post
+
+    visitor = visitors()
+    await journey(visitor, scene)
+    await scene.notify()
+    async for desk in _serve(scene, with_relay=True):
+        ticket_url = f"{desk.url}/ticket/quick/1001"
+        async with await logged_in(desk) as olga:
+            page = await page_of(olga, ticket_url)
+            form = {"csrf": csrf_of(page), "nonce": re.findall(r'name="nonce" value="([^"]+)"', page)[0]}
+            answer = {**form, "text": "Nous avons renforcé l'équipe du midi."}
+            assert "Réponse envoyée au client." in await post(olga, f"{ticket_url}/reply", answer)
+            await post(olga, f"{ticket_url}/reply", answer)  # posted twice: relayed once
+            chat = await visitor.get(f"/c/{scene.massy.token}")
+            assert sum("Nous avons renforcé l'équipe du midi." in t for t in chat.bot_texts) == 1
+            assert "Ticket fermé." in await post(olga, f"{ticket_url}/close", {"csrf": form["csrf"]})
+        chat = await visitor.get(f"/c/{scene.massy.token}")
+        assert "résolu" in chat.bot_texts[-1]  # the close asks whether the problem was solved
+        assert [label for label, _ in chat.last.buttons] == ["👍 Oui, résolu", "👎 Non"]
+    [feedback] = [f async for f in scene.bot.store.iter_feedback()]
+    assert [(r["author"], r["text"]) for r in feedback["replies"]] == [
+        ("staff", "Nous avons renforcé l'équipe du midi.")
+    ]
