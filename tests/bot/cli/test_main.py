@@ -196,7 +196,7 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
 
 def test_demo_refuses_an_unknown_channel(tmp_path: Path) -> None:
     done = parole("demo", "--channel", "fax", env={"PAROLE_REDIS_URL": ""}, cwd=tmp_path)
-    assert done.returncode == 2 and "invalid choice: 'fax'" in done.stderr
+    assert done.returncode == 2 and "choix invalide : 'fax'" in done.stderr
 
 
 async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None:
