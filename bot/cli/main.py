@@ -465,7 +465,7 @@ async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -
     username = await bot_username(settings)
     renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
     directory = args.out or settings.data_dir / "posters"
-    progress = Progress(len(venues), "poster") if args.action == "posters" else None
+    progress = Progress(len(venues), "affiches") if args.action == "posters" else None
     brand_names: dict[str, str] = {}
     for venue in venues:
         if venue.brand not in brand_names:
@@ -546,7 +546,7 @@ async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         total = await store.count_feedback(brands)
         notice(problem("cli_loading_model", "loading the French model…"))
         analyzer = await asyncio.to_thread(Analyzer)
-        progress = Progress(total, "feedback")
+        progress = Progress(total, "retours")
         stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
         progress.close()
         notice(problem("cli_reanalysed", "reanalysed {count:feedback|feedbacks}", count=stored))
@@ -685,7 +685,7 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         channels = customer_channels(bot, settings.bot_username, web=redis if settings.web_chat else None)
         sender = NewsSender(store, NewsStore(redis), renderer, channels, SendBudget(redis))
         venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
-        progress = Progress(len(chats), "customer")
+        progress = Progress(len(chats), "clients")
 
         async def advance(report: BroadcastReport) -> None:
             progress.advance(report.handled - progress.done)
@@ -721,7 +721,7 @@ async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
         brands = [brand.code for brand in wanted]
         index = FeedbackIndex(redis)
         for brand in brands:
-            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"{brand} feedback")
+            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"retours de {brand}")
             shown = [0]
 
             def advance(done: int, _indexed: int, progress: Progress = progress, shown: list[int] = shown) -> None:
@@ -751,7 +751,7 @@ async def _mail(args: argparse.Namespace, settings: Settings) -> int:
             for recipient in await recipients.list(args.brand):
                 _print_json({"brand": args.brand, **recipient.to_json()})
     if settings.smtp is None:
-        print("parole: PAROLE_SMTP_HOST is not set: no e-mail goes out until it is", file=sys.stderr)
+        notice(problem("mail_no_smtp", "PAROLE_SMTP_HOST is not set: no e-mail goes out until it is"))
     return 0
 
 

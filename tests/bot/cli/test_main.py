@@ -120,7 +120,7 @@ def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_t
             ("stats", "--since", "0001-01-01", "--until", "9999-12-31"),
             "est hors limites : une date entre le 01/01/2000",
         ),
-        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' est hors limites"),
+        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "« 9999-12-31T23:59:59-05:00 » est hors limites"),
         (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "dure au plus 10 ans"),
     ],
 )

@@ -188,9 +188,11 @@ def test_parole_mail(redis_url: str, tmp_path: Path) -> None:
     parole("brand", "add", "quick", "--name", "Quick")
     [added], warning = parole("mail", "add", "--brand", "quick", "--email", "Olga@Quick.fr", "--name", "Olga")
     assert added == {"brand": "quick", "address": "Olga@Quick.fr", "name": "Olga", "alerts": True, "digest": True}
-    assert "PAROLE_SMTP_HOST is not set" in warning
+    assert "PAROLE_SMTP_HOST n'est pas défini : aucun e-mail ne part" in warning
     _, refused = parole("mail", "add", "--brand", "quick", "--email", "olga@", ok=False)
-    assert refused == "parole: error: « olga@ » n'est pas une adresse e-mail (écrivez par exemple prenom@exemple.fr)\n"
+    assert (
+        refused == "parole : erreur : « olga@ » n'est pas une adresse e-mail (écrivez par exemple prenom@exemple.fr)\n"
+    )
     _, refused = parole("mail", "add", "--brand", "quick", "--email", "a@b.fr", "--no-alerts", "--no-digest", ok=False)
     assert "choisissez au moins les alertes ou le résumé du jour" in refused
     listed, _ = parole("mail", "list", "--brand", "quick")
