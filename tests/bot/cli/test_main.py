@@ -163,10 +163,10 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     done = parole("demo", env={"PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "d")}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "👤 Camille: /start" in out and "bienvenue <b>chez" not in out
+    assert "👤 Camille : /start" in out and "bienvenue <b>chez" not in out
     assert "Merci pour votre avis" in out
     assert "/link" in out and "Ticket n° 1001" in out and "Quick Massy Gare vous répond" in out
-    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    stored = json.loads(out[out.index("Retour enregistré") + len("Retour enregistré") :])
     assert stored["rating"] == 2 and stored["status"] == "complete"
     assert "Julien" in stored["reason"] and stored["suggestion"]
     # The analysis ran in a worker process, with the brand's vocabulary.
@@ -183,12 +183,12 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
     done = parole("demo", "--channel", "whatsapp", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp): Bonjour !" in out
-    assert "bienvenue *chez Quick Massy Gare*" in out and "<b>" not in out.split("Stored feedback")[0]
-    assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille picks [⭐⭐]" in out
+    assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp) : Bonjour !" in out
+    assert "bienvenue *chez Quick Massy Gare*" in out and "<b>" not in out.split("Retour enregistré")[0]
+    assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille choisit [⭐⭐]" in out
     assert "via WhatsApp" in out and "Ticket n° 1001" in out
-    assert "🤖 → Camille (WhatsApp): *Quick Massy Gare* vous répond" in out
-    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    assert "🤖 → Camille (WhatsApp) : *Quick Massy Gare* vous répond" in out
+    stored = json.loads(out[out.index("Retour enregistré") + len("Retour enregistré") :])
     assert stored["channel"] == "whatsapp" and stored["rating"] == 2 and stored["status"] == "complete"
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
     assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
