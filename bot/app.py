@@ -105,7 +105,7 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
             raise RedisUnavailable(
                 problem("redis_refused", "Redis at {url} refused: {error}", url=_safe_url(url), error=str(exc))
             ) from exc
-        await require_redis_7(client, where=f"Redis at {_safe_url(url)}")
+        await require_redis_7(client, where=problem("redis_at", "Redis at {url}", url=_safe_url(url)))
         yield client
     finally:
         await client.aclose()

@@ -297,16 +297,22 @@ def _smtp(get: Callable[[str], str | None]) -> SmtpSettings | None:
         return None
     security = (get("PAROLE_SMTP_SECURITY") or "starttls").lower()
     if security not in _SECURITY:
-        raise ConfigError("PAROLE_SMTP_SECURITY", "must be starttls, tls or none")
+        raise ConfigError("PAROLE_SMTP_SECURITY", problem("smtp_security", "must be starttls, tls or none"))
     port = get("PAROLE_SMTP_PORT")
     if port is not None and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ConfigError("PAROLE_SMTP_PORT", f"must be a port number, not {port!r}")
+        raise ConfigError("PAROLE_SMTP_PORT", problem("smtp_port", "must be a port number, not {port!r}", port=port))
     sender = get("PAROLE_SMTP_FROM")
     if sender is None or not _MAIL_ADDRESS.match(sender):
-        raise ConfigError("PAROLE_SMTP_FROM", "must be the address alerts come from (required with PAROLE_SMTP_HOST)")
+        raise ConfigError(
+            "PAROLE_SMTP_FROM",
+            problem("smtp_from", "must be the address alerts come from (required with PAROLE_SMTP_HOST)"),
+        )
     username, password = get("PAROLE_SMTP_USER"), get("PAROLE_SMTP_PASSWORD")
     if (username is None) != (password is None):
-        raise ConfigError("PAROLE_SMTP_PASSWORD" if password is None else "PAROLE_SMTP_USER", "goes with the other")
+        missing = "PAROLE_SMTP_PASSWORD" if password is None else "PAROLE_SMTP_USER"
+        raise ConfigError(
+            missing, problem("smtp_pair", "goes with the other (PAROLE_SMTP_USER and PAROLE_SMTP_PASSWORD)")
+        )
     return SmtpSettings(
         host=host, port=int(port) if port else _SECURITY[security], sender=sender, security=security,
         username=username, password=Secret(password) if password else None,

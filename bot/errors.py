@@ -36,13 +36,14 @@ class RedisUnavailable(ParoleError):
 class RedisTooOld(RedisUnavailable):
     """The Redis (or Valkey) server is older than the version parole needs (streams' consumer-group `lag`...)."""
 
-    def __init__(self, where: str, found: str, needed: str) -> None:
-        super().__init__(
-            f"{where} is version {found}; parole needs Redis or Valkey {needed} or newer: upgrade the server "
+    def __init__(self, where: str | Problem, found: str | Problem, needed: str) -> None:
+        text = (
+            "{where} is version {found}; parole needs Redis or Valkey {needed} or newer: upgrade the server "
             "(or put a newer redis-server first on PATH for the embedded one)"
         )
-        self.where = where
-        self.found = found
+        super().__init__(problem("redis_too_old", text, where=where, found=found, needed=needed))
+        self.where = str(where)
+        self.found = str(found)
         self.needed = needed
 
 
@@ -92,7 +93,7 @@ class ChatBusy(BusyElsewhere):
     """Another process held a chat's lock for longer than a turn can take."""
 
     def __init__(self, customer: str) -> None:
-        super().__init__(f"chat {customer} is busy in another process")
+        super().__init__(problem("chat_busy", "chat {customer} is busy in another process", customer=customer))
         self.customer = customer
 
 

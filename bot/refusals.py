@@ -9,6 +9,7 @@ its own wording reads French; an uncoded problem is shown as it was written.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping
 from functools import cache
@@ -53,6 +54,9 @@ class _Formatter(string.Formatter):
             one, other = format_spec.split("|", 1)
             locale = Locale.parse(self.labels.language)
             return f"{format_decimal(value, locale=locale)} {one if locale.plural_form(value) == 'one' else other}"
+        if isinstance(value, float) and re.fullmatch(r"\.\d+f", format_spec):  # {contrast:.1f}: "4,5" in French
+            pattern = "#,##0." + "0" * int(format_spec[1:-1])
+            return format_decimal(value, format=pattern, locale=Locale.parse(self.labels.language))
         if format_spec in _GROUPS:
             group = cast(Group, format_spec)
             if isinstance(value, str):

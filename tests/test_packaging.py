@@ -106,7 +106,7 @@ def test_parole_demo_runs_from_the_installed_wheel(venv: Path, tmp_path: Path) -
     where = run(venv / "bin" / "python", "-c", probe, cwd=tmp_path, env=env).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), f"parole imported from outside the venv: {where}"
     done = run(venv / "bin" / "parole", "demo", cwd=tmp_path, env=env)
-    assert "The customer scans the QR code" in done.stdout
+    assert "La cliente scanne le QR code" in done.stdout
     assert "Bonjour et bienvenue chez Quick Massy Gare" in done.stdout
 
 

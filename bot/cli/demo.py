@@ -40,11 +40,11 @@ def _print_calls(out: TextIO, calls: list[ApiCall], names: dict[int, str]) -> No
         result = call.response.get("result") if isinstance(call.response, dict) else None
         if call.method in ("sendMessage", "editMessageText") and isinstance(result, dict):
             where = names.get(int(result.get("chat", {}).get("id", 0)), "?")
-            verb = "→" if call.method == "sendMessage" else "→ (edits its message)"
+            verb = "→" if call.method == "sendMessage" else "→ (modifie son message)"
             text = str(result.get("text", "")).replace("\n", "\n      ")
             out.write(f"  🤖 {verb} {where}: {text}{_buttons(result.get('reply_markup'))}\n")
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
-            out.write(f"  🤖 (notice) {call.params['text']}\n")
+            out.write(f"  🤖 (notification) {call.params['text']}\n")
 
 
 class _Scene:
@@ -56,15 +56,15 @@ class _Scene:
         self.names: dict[int, str] = {}
 
     async def say(self, user: EmulatedUser, text: str, chat: EmulatedChat | None = None) -> Delivery:
-        where = f" in {chat.title}" if chat is not None else ""
-        self.out.write(f"  👤 {user.first_name}{where}: {text}\n")
+        where = f" dans {chat.title}" if chat is not None else ""
+        self.out.write(f"  👤 {user.first_name}{where} : {text}\n")
         delivery = await self.emulator.send_text(user, text, chat=chat)
         _print_calls(self.out, delivery.calls, self.names)
         return delivery
 
     async def tap(self, user: EmulatedUser, message: RecordedMessage, data: str) -> Delivery:
         label = next((text for row in message.buttons() for text, value in row if value == data), data)
-        self.out.write(f"  👤 {user.first_name} taps [{label}]\n")
+        self.out.write(f"  👤 {user.first_name} touche [{label}]\n")
         delivery = await self.emulator.click(user, message, data)
         _print_calls(self.out, delivery.calls, self.names)
         return delivery
@@ -115,7 +115,7 @@ async def _analyse(out: TextIO, redis_url: str, client: Redis, *, timeout: float
             if analysis is not None and analysis["lag"] == 0 and analysis["pending"] == 0:
                 break
             if worker.returncode is not None or time.monotonic() > deadline:
-                out.write("  (the analysis worker did not finish; the card stays without analysis)\n")
+                out.write("  (le worker d'analyse n'a pas fini ; la fiche reste sans analyse)\n")
                 break
             await asyncio.sleep(0.2)
     finally:
@@ -142,19 +142,19 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
     store = bot.store
     brand_code, venue = await add_sample_venue(store)
     link = deep_link(emulator.bot_username, venue.token)
-    out.write(f"Venue {venue.name!r}: deep link {link} (short code {venue.short_code})\n")
-    out.write("Vocabulary of the brand: Quick (ORG), Julien (PER), cheeseburger (PRODUCT), gare RER (LOC)\n\n")
+    out.write(f"Lieu « {venue.name} » : lien direct {link} (code court {venue.short_code})\n")
+    out.write("Vocabulaire de la marque : Quick (ORG), Julien (PER), cheeseburger (PRODUCT), gare RER (LOC)\n\n")
     scene = _Scene(out, emulator)
     julien = emulator.add_user("Julien", language_code="fr")
     room = emulator.add_group("Quick Massy — équipe", members=[], admins=[julien])
     customer = emulator.add_user("Camille", language_code="fr")
-    scene.names = {room.id: room.title or "staff room", customer.id: "Camille"}
+    scene.names = {room.id: room.title or "salon de l'équipe", customer.id: "Camille"}
 
-    out.write("The staff link their Telegram group (`parole staff invite --brand quick` gave the code)\n")
+    out.write("L'équipe relie son groupe Telegram (le code vient de `parole staff invite --brand quick`)\n")
     invite = await bot.staff.rooms.invite(brand_code)
     await scene.say(julien, invite.command, room)
 
-    out.write("\nThe customer scans the QR code\n")
+    out.write("\nLa cliente scanne le QR code\n")
     await scene.say(customer, f"/start {venue.token}")
     await scene.tap(customer, emulator.bot_messages(customer.id)[-1], "rate:2")
     await scene.say(
@@ -164,7 +164,9 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
     )
     await scene.say(customer, "Ouvrez une deuxième caisse le midi, près de la gare RER.")
 
-    out.write("\nThe staff room gets the card; the analysis worker (spaCy, its own process) adds to it\n")
+    out.write(
+        "\nLe salon de l'équipe reçoit la fiche ; le worker d'analyse (spaCy, dans son propre processus) la complète\n"
+    )
     mark = len(emulator.calls)
     await bot.staff.notifier.tick()
     await _analyse(out, redis_url, store.redis)  # the bot's client: one Redis or a cluster alike
@@ -175,7 +177,7 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, bot: RunningBot, redis
     await scene.say(julien, f"/reply {number} Bonjour, toutes nos excuses : une deuxième caisse ouvre le midi.", room)
     await scene.say(customer, "Merci pour la réponse !")
 
-    out.write("\nStored feedback\n")
+    out.write("\nRetour enregistré\n")
     count = 0
     async for feedback in store.iter_feedback(brand_code, with_tickets=True):
         out.write(json.dumps(export_record(feedback), ensure_ascii=False, indent=2) + "\n")

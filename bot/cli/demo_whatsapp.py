@@ -26,7 +26,7 @@ def _print_sent(out: TextIO, messages: list[SentMessage], name: str) -> None:
     for message in messages:
         text = message.text.replace("\n", "\n      ")
         choices = "  " + " ".join(f"[{t}]" for t in message.titles) if message.choices else ""
-        out.write(f"  🤖 → {name} (WhatsApp): {text}{choices}\n")
+        out.write(f"  🤖 → {name} (WhatsApp) : {text}{choices}\n")
 
 
 class _Phone:
@@ -39,14 +39,14 @@ class _Phone:
         return [m for m in self.cloud.sent[first:] if m.to == self.user.wa_id]
 
     async def say(self, text: str) -> None:
-        self.out.write(f"  👤 {self.user.name} (WhatsApp): {text}\n")
+        self.out.write(f"  👤 {self.user.name} (WhatsApp) : {text}\n")
         first = len(self.cloud.sent)
         await self.cloud.send_text(self.user, text)
         _print_sent(self.out, self._since(first), self.user.name)
 
     async def choose(self, title: str) -> None:
         message = next(m for m in reversed(self.cloud.messages_to(self.user)) if title in m.choices.values())
-        self.out.write(f"  👤 {self.user.name} picks [{title}]\n")
+        self.out.write(f"  👤 {self.user.name} choisit [{title}]\n")
         first = len(self.cloud.sent)
         await self.cloud.choose(self.user, message, title)
         _print_sent(self.out, self._since(first), self.user.name)
@@ -85,24 +85,26 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, cloud: CloudApiEmulato
         brand_code = f"quick-{secrets.token_hex(2)}"
     await store.add_brand(brand_code, "Quick")
     venue = await store.add_venue(brand_code, "Quick Massy Gare", city="Massy")
-    out.write(f"Venue {venue.name!r}: whatsapp_link {whatsapp_link(cloud.number, venue.short_code)}\n\n")
+    out.write(f"Lieu « {venue.name} » : whatsapp_link {whatsapp_link(cloud.number, venue.short_code)}\n\n")
     scene = _Scene(out, emulator)
     julien = emulator.add_user("Julien", language_code="fr")
     room = emulator.add_group("Quick Massy — équipe", members=[], admins=[julien])
-    scene.names = {room.id: room.title or "staff room"}
+    scene.names = {room.id: room.title or "salon de l'équipe"}
 
-    out.write("The staff link their Telegram group (`parole staff invite --brand quick` gave the code)\n")
+    out.write("L'équipe relie son groupe Telegram (le code vient de `parole staff invite --brand quick`)\n")
     invite = await bot.staff.rooms.invite(brand_code)
     await scene.say(julien, invite.command, room)
 
-    out.write("\nThe customer scans the QR code: WhatsApp opens with the prefilled text\n")
+    out.write("\nLa cliente scanne le QR code : WhatsApp s'ouvre avec le texte déjà écrit\n")
     phone = _Phone(out, cloud, cloud.add_user("Camille"))
     await phone.say(PREFILLED.format(code=venue.short_code))
     await phone.choose("⭐⭐")
     await phone.say("On a attendu 25 minutes pour deux cheeseburgers froids.")
     await phone.say("Ouvrez une deuxième caisse le midi.")
 
-    out.write("\nThe staff room gets the card (no analysis worker in this demo) and answers in Telegram\n")
+    out.write(
+        "\nLe salon de l'équipe reçoit la fiche (pas de worker d'analyse dans cette démo) et répond dans Telegram\n"
+    )
     mark = len(emulator.calls)
     await bot.staff.notifier.tick()
     _print_calls(out, emulator.calls[mark:], scene.names)
@@ -113,7 +115,7 @@ async def _journey(out: TextIO, emulator: BotApiEmulator, cloud: CloudApiEmulato
     _print_sent(out, cloud.sent[first:], phone.user.name)
     await phone.say("Merci pour la réponse !")
 
-    out.write("\nStored feedback\n")
+    out.write("\nRetour enregistré\n")
     count = 0
     async for feedback in store.iter_feedback(brand_code, with_tickets=True):
         out.write(json.dumps(export_record(feedback), ensure_ascii=False, indent=2) + "\n")

@@ -19,6 +19,8 @@ import uvloop
 from bot.app import bot_username, open_redis
 from bot.channels.whatsapp.links import whatsapp_link
 from bot.cli.analysis_extra import require_analysis
+from bot.cli.argparse_fr import FrenchParser
+from bot.cli.argparse_fr import install as install_french_argparse
 from bot.cli.notices import notice
 from bot.cli.templates import add_parsers as add_admin_parsers
 from bot.cli.templates import run_flows, run_templates
@@ -48,197 +50,240 @@ def _version() -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="parole", description="Customer feedback at venues, over Telegram.")
-    parser.add_argument("--version", action="version", version=f"parole {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    demo = sub.add_parser("demo", help="play a whole customer journey offline (no token, no network)")
-    demo.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram", help="the customer's channel")
-    shell = sub.add_parser("shell", help="chat with the bot as a customer in the terminal, offline (/staff answers)")
-    shell.add_argument("--no-analysis", action="store_true", help="no analysis worker (cards go out at once)")
-
-    serve = sub.add_parser("serve", help="run the bot (long polling, or webhook with --webhook)")
-    serve.add_argument("--webhook", action="store_true", help="receive updates at PAROLE_WEBHOOK_URL")
-    serve.add_argument(
-        "--host", default="127.0.0.1", help="listen address of the webhook and the web chat (default 127.0.0.1)"
+    install_french_argparse()
+    parser = FrenchParser(prog="parole", description="Les avis des clients sur place, par Telegram.")
+    parser.add_argument(
+        "--version", action="version", version=f"parole {_version()}", help="affiche la version de parole et quitte"
     )
-    serve.add_argument(
-        "--port", type=int, default=8080, help="listen port of the webhook and the web chat (default 8080)"
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE")
+
+    demo = sub.add_parser("demo", help="joue tout un parcours client hors ligne (sans jeton ni réseau)")
+    demo.add_argument("--channel", choices=("telegram", "whatsapp"), default="telegram", help="le canal du client")
+    shell = sub.add_parser("shell", help="parle au bot comme un client, dans le terminal, hors ligne (/staff répond)")
+    shell.add_argument(
+        "--no-analysis", action="store_true", help="sans worker d'analyse (les fiches partent tout de suite)"
     )
 
-    redis_cmd = sub.add_parser("redis", help="the embedded Redis of the data directory (without PAROLE_REDIS_URL)")
-    redis_cmd.add_argument("action", choices=("status", "stop"), help="status: JSON; stop: shut it down")
-    redis_cmd.add_argument("--force", action="store_true", help="stop: even while parole processes use it")
+    serve = sub.add_parser("serve", help="lance le bot (long polling, ou webhook avec --webhook)")
+    serve.add_argument("--webhook", action="store_true", help="reçoit les mises à jour à PAROLE_WEBHOOK_URL")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="adresse d'écoute du webhook et du chat web (par défaut 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8080, help="port d'écoute du webhook et du chat web (par défaut 8080)"
+    )
 
-    brand = sub.add_parser("brand", help="brands").add_subparsers(dest="action", required=True, metavar="ACTION")
-    brand_add = brand.add_parser("add", help="create a brand")
-    brand_add.add_argument("code", help="short code: lower-case letters, digits, '-'")
-    brand_add.add_argument("--name", required=True, help="display name")
-    brand.add_parser("list", help="list brands as JSON lines")
+    redis_cmd = sub.add_parser("redis", help="le Redis intégré du dossier de données (sans PAROLE_REDIS_URL)")
+    redis_cmd.add_argument("action", choices=("status", "stop"), help="status : son état en JSON ; stop : l'arrête")
+    redis_cmd.add_argument("--force", action="store_true", help="stop : même si des processus parole s'en servent")
+
+    brand = sub.add_parser("brand", help="marques").add_subparsers(dest="action", required=True, metavar="ACTION")
+    brand_add = brand.add_parser("add", help="crée une marque")
+    brand_add.add_argument("code", help="code court : minuscules, chiffres, « - »")
+    brand_add.add_argument("--name", required=True, help="nom affiché")
+    brand.add_parser("list", help="liste les marques, une ligne JSON chacune")
     for action, helped in (
-        ("archive", "its venues take no new feedback (their data stays)"),
-        ("unarchive", "undo archive"),
+        ("archive", "ses lieux ne prennent plus d'avis (leurs données restent)"),
+        ("unarchive", "annule archive"),
     ):
         brand.add_parser(action, help=helped).add_argument("code")
-    brand_deadline = brand.add_parser("set-deadline", help="hours the brand gives itself to answer a feedback")
+    brand_deadline = brand.add_parser("set-deadline", help="heures que la marque se donne pour répondre à un avis")
     brand_deadline.add_argument("code")
-    brand_deadline.add_argument("--hours", type=float, required=True, help="default 24")
+    brand_deadline.add_argument("--hours", type=float, required=True, help="par défaut 24")
     brand_chain = brand.add_parser(
-        "escalation", help="who is reminded of unanswered tickets, in turn (shows it without options)"
+        "escalation", help="qui reçoit, à tour de rôle, les rappels des tickets sans réponse (sans option : l'affiche)"
     )
     brand_chain.add_argument("code")
     brand_chain.add_argument(
         "--chain",
-        help="steps in order, '+' joins audiences: room,admins,operators (default room,admins+operators)",
+        help=(
+            "étapes dans l'ordre, « + » réunit des destinataires : room,admins,operators "
+            "(par défaut room,admins+operators)"
+        ),
     )
-    brand_chain.add_argument("--reminders", type=int, help="reminders to each step before the next (default 1)")
-    brand_chain.add_argument("--reset", action="store_true", help="back to the default chain")
+    brand_chain.add_argument("--reminders", type=int, help="rappels à chaque étape avant la suivante (par défaut 1)")
+    brand_chain.add_argument("--reset", action="store_true", help="revient à la chaîne par défaut")
 
-    venue = sub.add_parser("venue", help="venues").add_subparsers(dest="action", required=True, metavar="ACTION")
-    venue_add = venue.add_parser("add", help="create a venue and write its QR codes")
-    venue_add.add_argument("--brand", required=True)
-    venue_add.add_argument("--name", required=True)
-    venue_add.add_argument("--city")
-    venue_add.add_argument("--lat", type=float)
-    venue_add.add_argument("--lon", type=float)
-    venue_add.add_argument("--language", default="fr", help="of its poster (default fr; a language of the templates)")
-    venue_add.add_argument("--force", action="store_true", help="even if the brand has a venue of that name")
-    venue_add.add_argument("--qr-dir", type=Path, help="where to write the QR codes (default DATA_DIR/qr)")
-    venue_edit = venue.add_parser("edit", help="change a venue's name, city, coordinates or language")
-    venue_edit.add_argument("code", metavar="VENUE", help="the venue's code (it does not change)")
+    venue = sub.add_parser("venue", help="lieux").add_subparsers(dest="action", required=True, metavar="ACTION")
+    venue_add = venue.add_parser("add", help="crée un lieu et écrit ses QR codes")
+    venue_add.add_argument("--brand", required=True, help="la marque du lieu")
+    venue_add.add_argument("--name", required=True, help="le nom du lieu")
+    venue_add.add_argument("--city", help="sa ville")
+    venue_add.add_argument("--lat", type=float, help="sa latitude (pour la recherche par position)")
+    venue_add.add_argument("--lon", type=float, help="sa longitude")
+    venue_add.add_argument(
+        "--language", default="fr", help="langue de son affiche (par défaut fr ; une langue des modèles)"
+    )
+    venue_add.add_argument("--force", action="store_true", help="même si la marque a déjà un lieu de ce nom")
+    venue_add.add_argument("--qr-dir", type=Path, help="où écrire les QR codes (par défaut DATA_DIR/qr)")
+    venue_edit = venue.add_parser("edit", help="change le nom, la ville, les coordonnées ou la langue d'un lieu")
+    venue_edit.add_argument("code", metavar="LIEU", help="le code du lieu (il ne change pas)")
     venue_edit.add_argument("--brand", required=True)
     venue_edit.add_argument("--name")
     venue_edit.add_argument("--city")
     venue_edit.add_argument("--lat", type=float)
     venue_edit.add_argument("--lon", type=float)
-    venue_edit.add_argument("--no-location", action="store_true", help="forget its coordinates")
+    venue_edit.add_argument("--no-location", action="store_true", help="oublie ses coordonnées")
     venue_edit.add_argument("--language")
-    hours = venue.add_parser("hours", help="a venue's opening hours (deadlines count open hours only)")
-    hours.add_argument("code", metavar="VENUE", help="the venue's code")
+    hours = venue.add_parser("hours", help="les horaires d'un lieu (les délais ne comptent que les heures d'ouverture)")
+    hours.add_argument("code", metavar="LIEU", help="le code du lieu")
     hours.add_argument("--brand", required=True)
-    hours.add_argument("--weekly", help="'mon-fri 09:00-12:00,14:00-19:00; sat 10:00-18:00' (days not named: closed)")
-    hours.add_argument("--closed", action="append", default=[], metavar="DAY", help="closed that day (YYYY-MM-DD)")
-    hours.add_argument("--day", action="append", default=[], metavar="DAY=RANGES", help="2026-12-24=09:00-13:00")
-    hours.add_argument("--time-zone", help="the venue's time zone (default Europe/Paris)")
-    hours.add_argument("--clear", action="store_true", help="forget its hours: always open")
-    poster = venue.add_parser("poster", help="write a venue's printable poster (SVG and PNG)")
-    poster.add_argument("code", metavar="VENUE", help="the venue's code")
-    poster.add_argument("--brand", help="the venue's brand (needed when several brands have a venue of that code)")
-    poster.add_argument("--out", type=Path, help="where to write it (default DATA_DIR/posters)")
-    posters = venue.add_parser("posters", help="write the poster of every venue of a brand")
+    hours.add_argument(
+        "--weekly", help="« mon-fri 09:00-12:00,14:00-19:00; sat 10:00-18:00 » (jours non cités : fermé)"
+    )
+    hours.add_argument("--closed", action="append", default=[], metavar="JOUR", help="fermé ce jour-là (AAAA-MM-JJ)")
+    hours.add_argument("--day", action="append", default=[], metavar="JOUR=PLAGES", help="2026-12-24=09:00-13:00")
+    hours.add_argument("--time-zone", help="le fuseau horaire du lieu (par défaut Europe/Paris)")
+    hours.add_argument("--clear", action="store_true", help="oublie ses horaires : toujours ouvert")
+    poster = venue.add_parser("poster", help="écrit l'affiche imprimable d'un lieu (SVG et PNG)")
+    poster.add_argument("code", metavar="LIEU", help="le code du lieu")
+    poster.add_argument("--brand", help="la marque du lieu (nécessaire quand plusieurs marques ont un lieu de ce code)")
+    poster.add_argument("--out", type=Path, help="où l'écrire (par défaut DATA_DIR/posters)")
+    posters = venue.add_parser("posters", help="écrit l'affiche de chaque lieu d'une marque")
     posters.add_argument("--brand", required=True)
-    posters.add_argument("--out", type=Path, help="where to write them (default DATA_DIR/posters)")
+    posters.add_argument("--out", type=Path, help="où les écrire (par défaut DATA_DIR/posters)")
     for printing in (poster, posters):
-        printing.add_argument("--logo", type=Path, help="the brand's logo, PNG or JPEG, printed at the top")
-        printing.add_argument("--colour", "--color", help="the brand's colour, #RRGGBB (its name and the short code)")
+        printing.add_argument("--logo", type=Path, help="le logo de la marque, PNG ou JPEG, imprimé en haut")
+        printing.add_argument("--colour", "--color", help="la couleur de la marque, #RRVVBB (son nom et le code court)")
     for action, helped in (
-        ("archive", "out of the location search, no new feedback on any channel (its data and links stay)"),
-        ("unarchive", "undo archive"),
+        (
+            "archive",
+            "hors de la recherche par position, plus d'avis sur aucun canal (ses données et ses liens restent)",
+        ),
+        ("unarchive", "annule archive"),
     ):
         archive = venue.add_parser(action, help=helped)
-        archive.add_argument("code", metavar="VENUE", help="the venue's code")
+        archive.add_argument("code", metavar="LIEU", help="le code du lieu")
         archive.add_argument("--brand", required=True)
-    venue_list = venue.add_parser("list", help="list venues as JSON lines")
+    venue_list = venue.add_parser("list", help="liste les lieux, une ligne JSON chacun")
     venue_list.add_argument("--brand")
 
-    export = sub.add_parser("export", help="every feedback with its analysis and replies")
+    export = sub.add_parser("export", help="chaque avis avec son analyse et ses réponses")
     export.add_argument("--brand")
     export.add_argument("--venue")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     export.add_argument(
         "--separator", choices=(";", ","), default=";",
-        help="between CSV cells: ';' (default) for a French spreadsheet, ',' for one set to English",
+        help="entre les cellules CSV : « ; » (par défaut) pour un tableur en français, « , » pour un en anglais",
     )  # fmt: skip
-    export.add_argument("--output", "-o", type=Path, help="file to write (default standard output)")
-    export.add_argument("--since", help="feedback from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
-    export.add_argument("--until", help="feedback before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
+    export.add_argument("--output", "-o", type=Path, help="fichier à écrire (par défaut la sortie standard)")
+    export.add_argument("--since", help="les avis à partir de ce jour (AAAA-MM-JJ, UTC) ou de cet instant (ISO 8601)")
+    export.add_argument("--until", help="les avis d'avant ce jour (AAAA-MM-JJ, UTC) ou cet instant (ISO 8601)")
     add_worker_parser(sub)
 
-    reanalyze = sub.add_parser("reanalyze", help="analyse every stored feedback again, with progress")
+    reanalyze = sub.add_parser("reanalyze", help="analyse de nouveau chaque avis enregistré, avec la progression")
     reanalyze.add_argument("--brand")
 
-    vocab = sub.add_parser("vocab", help="a brand's vocabulary: names the analysis should know")
+    vocab = sub.add_parser("vocab", help="le vocabulaire d'une marque : les noms que l'analyse doit connaître")
     vocab_sub = vocab.add_subparsers(dest="action", required=True, metavar="ACTION")
-    vocab_add = vocab_sub.add_parser("add", help="add a term")
+    vocab_add = vocab_sub.add_parser("add", help="ajoute un terme")
     vocab_add.add_argument("--brand", required=True)
-    vocab_add.add_argument("--label", required=True, help="PER, ORG, LOC, PRODUCT or MISC")
-    vocab_add.add_argument("--id", help="canonical id shared by several spellings (default: from the text)")
+    vocab_add.add_argument("--label", required=True, help="PER, ORG, LOC, PRODUCT ou MISC")
+    vocab_add.add_argument("--id", help="identifiant commun à plusieurs graphies (par défaut : tiré du texte)")
     vocab_add.add_argument("text")
-    vocab_list = vocab_sub.add_parser("list", help="list the terms as JSON lines")
+    vocab_list = vocab_sub.add_parser("list", help="liste les termes, une ligne JSON chacun")
     vocab_list.add_argument("--brand", required=True)
-    vocab_remove = vocab_sub.add_parser("remove", help="remove a term")
+    vocab_remove = vocab_sub.add_parser("remove", help="retire un terme")
     vocab_remove.add_argument("--brand", required=True)
-    vocab_remove.add_argument("--label", help="only under this label")
+    vocab_remove.add_argument("--label", help="seulement sous cette étiquette")
     vocab_remove.add_argument("text")
 
-    staff = sub.add_parser("staff", help="staff rooms (Telegram groups where the brand answers)")
+    staff = sub.add_parser("staff", help="salons d'équipe (les groupes Telegram où la marque répond)")
     staff_sub = staff.add_subparsers(dest="action", required=True, metavar="ACTION")
-    invite = staff_sub.add_parser("invite", help="a one-time code: '/link CODE' in a group makes it a staff room")
+    invite = staff_sub.add_parser(
+        "invite", help="un code à usage unique : « /link CODE » dans un groupe en fait un salon d'équipe"
+    )
     invite.add_argument("--brand", required=True)
-    invite.add_argument("--venue", help="a room for this venue's feedback only (default: the brand room)")
-    invite.add_argument("--hours", type=float, default=24.0, help="how long the code stays valid (default 24)")
-    staff_rooms = staff_sub.add_parser("rooms", help="list the linked staff rooms as JSON lines")
+    invite.add_argument(
+        "--venue", help="un salon pour les avis de ce lieu seulement (par défaut : le salon de la marque)"
+    )
+    invite.add_argument("--hours", type=float, default=24.0, help="durée de validité du code en heures (par défaut 24)")
+    staff_rooms = staff_sub.add_parser("rooms", help="liste les salons d'équipe reliés, une ligne JSON chacun")
     staff_rooms.add_argument("--brand")
 
-    news = sub.add_parser("news", help='"you said, we did": messages to the customers who opted in to a venue\'s news')
+    news = sub.add_parser(
+        "news", help="« vous l'avez dit, nous l'avons fait » : messages aux clients abonnés aux nouvelles d'un lieu"
+    )
     news_sub = news.add_subparsers(dest="action", required=True, metavar="ACTION")
-    news_send = news_sub.add_parser("send", help="send one message to them, within Telegram's limits, with progress")
-    news_count = news_sub.add_parser("count", help="how many would get it")
+    news_send = news_sub.add_parser(
+        "send", help="leur envoie un message, dans les limites de Telegram, avec la progression"
+    )
+    news_count = news_sub.add_parser("count", help="combien le recevraient")
     for news_parser in (news_send, news_count):
         news_parser.add_argument("--brand", required=True)
         news_parser.add_argument("--venue", required=True)
-        news_parser.add_argument("--since", help="customers who opted in from this day (YYYY-MM-DD, UTC) on")
-        news_parser.add_argument("--until", help="customers who opted in before this day (YYYY-MM-DD, UTC)")
-    news_send.add_argument("--text", help="the message (plain text)")
-    news_send.add_argument("--file", type=Path, help="read the message from this file ('-' for standard input)")
+        news_parser.add_argument("--since", help="les clients abonnés à partir de ce jour (AAAA-MM-JJ, UTC)")
+        news_parser.add_argument("--until", help="les clients abonnés avant ce jour (AAAA-MM-JJ, UTC)")
+    news_send.add_argument("--text", help="le message (texte brut)")
+    news_send.add_argument("--file", type=Path, help="lit le message dans ce fichier (« - » pour l'entrée standard)")
 
-    inbox = sub.add_parser("inbox", help="the web admin's inbox index").add_subparsers(
+    inbox = sub.add_parser("inbox", help="l'index de la boîte de réception de l'admin web").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    reindex = inbox.add_parser("reindex", help="index feedback stored before the index (resumable: run it again)")
-    reindex.add_argument("--brand", help="one brand (default: every brand)")
-    mail = sub.add_parser("mail", help="brand admins' e-mail alerts and daily digests (with PAROLE_SMTP_HOST set)")
+    reindex = inbox.add_parser(
+        "reindex", help="indexe les avis enregistrés avant l'index (reprend où il s'est arrêté : relancez-le)"
+    )
+    reindex.add_argument("--brand", help="une marque (par défaut : toutes)")
+    mail = sub.add_parser(
+        "mail", help="alertes et résumés quotidiens par e-mail des admins de marque (avec PAROLE_SMTP_HOST)"
+    )
     mail_sub = mail.add_subparsers(dest="action", required=True, metavar="ACTION")
-    mail_add = mail_sub.add_parser("add", help="an admin's address (again: changes what they get)")
+    mail_add = mail_sub.add_parser("add", help="l'adresse d'un admin (de nouveau : change ce qu'il reçoit)")
     mail_add.add_argument("--email", required=True)
-    mail_add.add_argument("--name", default="", help="how the e-mails greet them")
-    mail_add.add_argument("--no-alerts", action="store_true", help="no alert for a low rating or a complaint")
-    mail_add.add_argument("--no-digest", action="store_true", help="no daily digest per venue")
-    mail_remove = mail_sub.add_parser("remove", help="stop e-mailing an address")
+    mail_add.add_argument("--name", default="", help="le nom par lequel les e-mails le saluent")
+    mail_add.add_argument(
+        "--no-alerts", action="store_true", help="pas d'alerte pour une note basse ou une réclamation"
+    )
+    mail_add.add_argument("--no-digest", action="store_true", help="pas de résumé quotidien par lieu")
+    mail_remove = mail_sub.add_parser("remove", help="n'écrit plus à une adresse")
     mail_remove.add_argument("--email", required=True)
-    for mail_parser in (mail_add, mail_remove, mail_sub.add_parser("list", help="the brand's addresses (JSON lines)")):
+    for mail_parser in (
+        mail_add,
+        mail_remove,
+        mail_sub.add_parser("list", help="les adresses de la marque (lignes JSON)"),
+    ):
         mail_parser.add_argument("--brand", required=True)
-    policy = sub.add_parser("policy", help="which feedback opens a ticket (needs an answer), per brand or venue")
+    policy = sub.add_parser(
+        "policy", help="quels avis ouvrent un ticket (demandent une réponse), par marque ou par lieu"
+    )
     policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
     policy_parsers = (
-        policy_sub.add_parser("show", help="the policy in force and where it comes from (JSON)"),
-        policy_sub.add_parser("set", help="change some of its rules (the others stay)"),
-        policy_sub.add_parser("reset", help="forget the venue's (the brand's applies) or the brand's (the default)"),
+        policy_sub.add_parser("show", help="la règle en vigueur et d'où elle vient (JSON)"),
+        policy_sub.add_parser("set", help="change certaines de ses règles (les autres restent)"),
+        policy_sub.add_parser(
+            "reset",
+            help="oublie celle du lieu (celle de la marque s'applique) ou de la marque (celle par défaut s'applique)",
+        ),
     )
     for policy_parser in policy_parsers:
         policy_parser.add_argument("--brand", required=True)
-        policy_parser.add_argument("--venue", help="one venue's policy, which wins over the brand's")
+        policy_parser.add_argument("--venue", help="la règle d'un lieu, qui l'emporte sur celle de la marque")
     policy_set = policy_parsers[1]
-    policy_set.add_argument("--max-rating", type=int, help="ratings up to this one open a ticket (0: none)")
-    policy_set.add_argument("--kinds", help="kinds that open one, comma-separated ('' for none): complaint,critique,…")
-    policy_set.add_argument("--suggestion", choices=("yes", "no"), help="a suggestion opens one")
-    policy_set.add_argument("--contact", choices=("yes", "no"), help="a customer asking to be contacted opens one")
+    policy_set.add_argument("--max-rating", type=int, help="les notes jusqu'à celle-ci ouvrent un ticket (0 : aucune)")
+    policy_set.add_argument(
+        "--kinds",
+        help="les types qui en ouvrent un, séparés par des virgules (« '' » pour aucun) : complaint,critique,…",
+    )
+    policy_set.add_argument("--suggestion", choices=("yes", "no"), help="une suggestion en ouvre un")
+    policy_set.add_argument(
+        "--contact", choices=("yes", "no"), help="un client qui demande à être recontacté en ouvre un"
+    )
 
-    stats = sub.add_parser("stats", help="feedback volume, ratings, response rate and time per venue")
+    stats = sub.add_parser("stats", help="volume d'avis, notes, taux et délai de réponse par lieu")
     stats.add_argument("--brand")
-    stats.add_argument("--venue", help="one venue (needs --brand)")
-    stats.add_argument("--since", help="from this day (YYYY-MM-DD, UTC) or time (ISO 8601) on")
-    stats.add_argument("--until", help="before this day (YYYY-MM-DD, UTC) or time (ISO 8601)")
-    stats.add_argument("--json", action="store_true", help="one JSON object a line instead of tables")
+    stats.add_argument("--venue", help="un lieu (avec --brand)")
+    stats.add_argument("--since", help="à partir de ce jour (AAAA-MM-JJ, UTC) ou de cet instant (ISO 8601)")
+    stats.add_argument("--until", help="avant ce jour (AAAA-MM-JJ, UTC) ou cet instant (ISO 8601)")
+    stats.add_argument("--json", action="store_true", help="un objet JSON par ligne au lieu des tableaux")
 
-    nlp = sub.add_parser("nlp", help="the analysis, from the terminal").add_subparsers(
+    nlp = sub.add_parser("nlp", help="l'analyse, depuis le terminal").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
-    analyze = nlp.add_parser("analyze", help="print the analysis of each text as a JSON line")
-    analyze.add_argument("texts", nargs="*", metavar="TEXT")
-    analyze.add_argument("--file", type=Path, help="analyse each line of this file ('-' for standard input)")
-    analyze.add_argument("--brand", help="use this brand's vocabulary")
-    analyze.add_argument("--rating", type=int, choices=range(1, 6), help="the rating given with the text")
+    analyze = nlp.add_parser("analyze", help="affiche l'analyse de chaque texte, une ligne JSON chacun")
+    analyze.add_argument("texts", nargs="*", metavar="TEXTE")
+    analyze.add_argument("--file", type=Path, help="analyse chaque ligne de ce fichier (« - » pour l'entrée standard)")
+    analyze.add_argument("--brand", help="avec le vocabulaire de cette marque")
+    analyze.add_argument("--rating", type=int, choices=range(1, 6), help="la note donnée avec le texte")
     add_web_parser(sub)
     add_admin_parsers(sub)
     return parser
@@ -420,7 +465,7 @@ async def _posters(args: argparse.Namespace, settings: Settings, store: Store) -
     username = await bot_username(settings)
     renderer = MessageRenderer(TemplateCatalog(default_templates_dir()))
     directory = args.out or settings.data_dir / "posters"
-    progress = Progress(len(venues), "poster") if args.action == "posters" else None
+    progress = Progress(len(venues), "affiches") if args.action == "posters" else None
     brand_names: dict[str, str] = {}
     for venue in venues:
         if venue.brand not in brand_names:
@@ -501,7 +546,7 @@ async def _reanalyze(args: argparse.Namespace, settings: Settings) -> int:
         total = await store.count_feedback(brands)
         notice(problem("cli_loading_model", "loading the French model…"))
         analyzer = await asyncio.to_thread(Analyzer)
-        progress = Progress(total, "feedback")
+        progress = Progress(total, "retours")
         stored = await reanalyze(redis, analyzer, brands, on_batch=progress.advance)
         progress.close()
         notice(problem("cli_reanalysed", "reanalysed {count:feedback|feedbacks}", count=stored))
@@ -640,7 +685,7 @@ async def _news(args: argparse.Namespace, settings: Settings) -> int:
         channels = customer_channels(bot, settings.bot_username, web=redis if settings.web_chat else None)
         sender = NewsSender(store, NewsStore(redis), renderer, channels, SendBudget(redis))
         venue, chats = await sender.prepare(args.brand, args.venue, text, since=since, until=until)
-        progress = Progress(len(chats), "customer")
+        progress = Progress(len(chats), "clients")
 
         async def advance(report: BroadcastReport) -> None:
             progress.advance(report.handled - progress.done)
@@ -676,7 +721,7 @@ async def _inbox(args: argparse.Namespace, settings: Settings) -> int:
         brands = [brand.code for brand in wanted]
         index = FeedbackIndex(redis)
         for brand in brands:
-            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"{brand} feedback")
+            progress = Progress(int(await redis.zcard(keys.feedbacks(brand))), f"retours de {brand}")
             shown = [0]
 
             def advance(done: int, _indexed: int, progress: Progress = progress, shown: list[int] = shown) -> None:
@@ -706,7 +751,7 @@ async def _mail(args: argparse.Namespace, settings: Settings) -> int:
             for recipient in await recipients.list(args.brand):
                 _print_json({"brand": args.brand, **recipient.to_json()})
     if settings.smtp is None:
-        print("parole: PAROLE_SMTP_HOST is not set: no e-mail goes out until it is", file=sys.stderr)
+        notice(problem("mail_no_smtp", "PAROLE_SMTP_HOST is not set: no e-mail goes out until it is"))
     return 0
 
 

@@ -21,7 +21,7 @@ from typing import Final
 import segno
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
 
@@ -130,17 +130,18 @@ def parse_colour(text: str) -> str:
         InvalidInput: not such a colour, or too light to read on white.
     """
     if not _HEX_COLOUR.fullmatch(text.strip()):
-        raise InvalidInput(f"--colour {text!r}: write it #RRGGBB, e.g. #2f6f9f")
+        raise InvalidInput(problem("poster_colour", "--colour {text!r}: write it #RRGGBB, e.g. #2f6f9f", text=text))
     digits = text.strip()[1:]
     if len(digits) == 3:
         digits = "".join(c * 2 for c in digits)
     colour = "#" + digits.lower()
     contrast = 1.05 / (_luminance(colour) + 0.05)
     if contrast < MIN_CONTRAST:
-        raise InvalidInput(
-            f"--colour {text}: too light to read on white paper (contrast {contrast:.1f} to 1, "
-            f"at least {MIN_CONTRAST:g} to 1): choose a darker shade"
+        said = (
+            "--colour {text}: too light to read on white paper (contrast {contrast:.1f} to 1, "
+            "at least {least:g} to 1): choose a darker shade"
         )
+        raise InvalidInput(problem("poster_colour_light", said, text=text, contrast=contrast, least=MIN_CONTRAST))
     return colour
 
 
@@ -164,18 +165,34 @@ def load_logo(path: Path) -> Logo:
     try:
         data = path.read_bytes()
     except OSError as failed:
-        raise InvalidInput(f"--logo {path}: cannot be read ({failed.strerror or failed})") from None
+        raise InvalidInput(
+            problem(
+                "logo_unreadable",
+                "--logo {path}: cannot be read ({error})",
+                path=str(path),
+                error=failed.strerror or str(failed),
+            )
+        ) from None
     if len(data) > MAX_LOGO_BYTES:
-        raise InvalidInput(f"--logo {path}: {len(data) // 1_000_000} MB, at most {MAX_LOGO_BYTES // 1_000_000} MB")
+        raise InvalidInput(
+            problem(
+                "logo_too_big", "--logo {path}: {size} MB, at most {most} MB",
+                path=str(path), size=len(data) // 1_000_000, most=MAX_LOGO_BYTES // 1_000_000,
+            )
+        )  # fmt: skip
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format
             image.load()  # decodes every pixel: a truncated file fails here, not when the poster is drawn
             width, height = image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        raise InvalidInput(f"--logo {path}: not a PNG or JPEG image (or a damaged one)") from None
+        raise InvalidInput(
+            problem("logo_not_image", "--logo {path}: not a PNG or JPEG image (or a damaged one)", path=str(path))
+        ) from None
     if kind not in LOGO_FORMATS:
-        raise InvalidInput(f"--logo {path}: a {kind} image; give a PNG or JPEG")
+        raise InvalidInput(
+            problem("logo_format", "--logo {path}: a {kind} image; give a PNG or JPEG", path=str(path), kind=kind)
+        )
     return Logo(data, LOGO_FORMATS[kind], width, height)
 
 

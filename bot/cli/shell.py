@@ -21,14 +21,15 @@ from bot.cli.demo import add_sample_venue, offline_settings
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings
 from bot.storage.embedded import EmbeddedRedis, free_port
+from dialogs.french import chez, de
 from emulator import ApiCall, BotApiEmulator, EmulatedChat, EmulatedUser, EmulatorError, RecordedMessage
 
 HELP: Final = """\
-Type what the customer says; a number taps the button of that number under the bot's last message.
-  /staff TEXT      the staff answer the newest ticket (as /reply N TEXT in their room)
-  /staff /COMMAND  a command in the staff room (/tickets, /close N, /help…)
-  /photo [CAPTION] the customer sends a photo
-  /quit            (or Ctrl-D) stop; the bot's commands (/start, /cancel, /help…) go to the bot
+Écrivez ce que dit le client ; un nombre touche le bouton de ce numéro sous le dernier message du bot.
+  /staff TEXTE        l'équipe répond au ticket le plus récent (comme /reply N TEXTE dans son salon)
+  /staff /COMMANDE    une commande dans le salon de l'équipe (/tickets, /close N, /help…)
+  /photo [LÉGENDE]    le client envoie une photo
+  /quit               (ou Ctrl-D) arrête ; les commandes du bot (/start, /cancel, /help…) vont au bot
 """
 STAFF_PREFIX: Final = "/staff"
 
@@ -71,8 +72,8 @@ class Shell:
         result = call.result if call.ok else None
         if call.method in ("sendMessage", "editMessageText", "sendPhoto") and isinstance(result, dict):
             chat_id = int(result.get("chat", {}).get("id", 0))
-            where = "(staff room) " if chat_id == self.room.id else ""
-            edited = "(edited) " if call.method == "editMessageText" else ""
+            where = "(salon de l'équipe) " if chat_id == self.room.id else ""
+            edited = "(modifié) " if call.method == "editMessageText" else ""
             text = str(result.get("text") or result.get("caption") or "").replace("\n", "\n     ")
             self.out.write(f"🤖 {where}{edited}{text}\n")
             rows = (result.get("reply_markup") or {}).get("inline_keyboard") or []
@@ -82,7 +83,7 @@ class Shell:
             elif labels:
                 self.out.write("   " + "  ".join(f"[{label}]" for label in labels) + "\n")
         elif call.method == "answerCallbackQuery" and call.params.get("text"):
-            self.out.write(f"🤖 (notice) {call.params['text']}\n")
+            self.out.write(f"🤖 (notification) {call.params['text']}\n")
 
     def _choices(self) -> list[tuple[str, str]]:
         """The buttons of the bot's last message in the customer's chat that send the bot something (a link's
@@ -105,7 +106,7 @@ class Shell:
         try:
             await self._act(text)
         except EmulatorError as refused:
-            self.out.write(f"(shell) Telegram would not send that: {refused}\n")
+            self.out.write(f"(shell) Telegram n'enverrait pas cela : {refused}\n")
         await self.flush()
         return True
 
@@ -114,11 +115,11 @@ class Shell:
             await self._as_staff(text.removeprefix(STAFF_PREFIX).strip())
         elif text == "/photo" or text.startswith("/photo "):
             caption = text.removeprefix("/photo").strip() or None
-            self.out.write(f"👤 sends a photo{': ' + caption if caption else ''}\n")
+            self.out.write(f"👤 envoie une photo{' : ' + caption if caption else ''}\n")
             await self.emulator.send_media(self.customer, "photo", caption=caption)
         elif text.isdigit() and 1 <= int(text) <= len(choices := self._choices()):
             label, data = choices[int(text) - 1]
-            self.out.write(f"👤 taps [{label}]\n")
+            self.out.write(f"👤 touche [{label}]\n")
             message = self.emulator.bot_messages(self.customer.id)[-1]
             await self.emulator.click(self.customer, message, data)
         else:
@@ -126,15 +127,17 @@ class Shell:
 
     async def _as_staff(self, text: str) -> None:
         if not text:
-            self.out.write("(staff) what do they say? /staff TEXT, or /staff /COMMAND\n")
+            self.out.write("(équipe) que répond-elle ? /staff TEXTE, ou /staff /COMMANDE\n")
             return
         if not text.startswith("/"):
             number = await self._newest_ticket()
             if number is None:
-                self.out.write("(staff) no card in the staff room yet: rate the visit, then wait for its card\n")
+                self.out.write(
+                    "(équipe) pas encore de fiche dans le salon de l'équipe : notez la visite, puis attendez sa fiche\n"
+                )
                 return
             text = f"/reply {number} {text}"
-        self.out.write(f"👤 (staff room) Julien: {text}\n")
+        self.out.write(f"👤 (salon de l'équipe) Julien : {text}\n")
         await self.emulator.send_text(self.staff, text, chat=self.room)
 
     async def _newest_ticket(self) -> int | None:
@@ -159,8 +162,8 @@ async def run_shell(settings: Settings, *, analysis: bool = True, out: TextIO, l
                 async with _worker(redis_url, on=analysis):
                     shell = Shell(out, emulator, bot, brand)
                     await shell.open_room()
-                    out.write(f"parole shell: you are Camille, a customer of {venue.name} ({brand}).\n{HELP}\n")
-                    out.write(f"👤 scans the QR code of {venue.name}\n")
+                    out.write(f"parole shell : vous êtes Camille, cliente {chez(venue.name)} ({brand}).\n{HELP}\n")
+                    out.write(f"👤 scanne le QR code {de(venue.name)}\n")
                     await shell.handle(f"/start {venue.token}")
                     await _loop(shell, out, lines)
     return 0

@@ -32,22 +32,36 @@ FLOW_ACTIONS = ("list", "show", "set", "history", "diff", "rollback", "export", 
 
 def add_parsers(sub: Any) -> None:
     """Add `templates` and `flows` to the `parole` command line."""
-    templates = sub.add_parser("templates", help="message templates: list, show, set, history, diff, rollback…")
+    templates = sub.add_parser("templates", help="modèles de messages : list, show, set, history, diff, rollback…")
     templates.add_argument("action", choices=TEMPLATE_ACTIONS)
-    templates.add_argument("name", nargs="?", help="template name (list, export and import take none)")
-    templates.add_argument("--language", help="template language (default fr; list: every language)")
-    flows = sub.add_parser("flows", help="dialog flows: list, show, set, history, diff, rollback, export, import")
+    templates.add_argument(
+        "name", nargs="?", metavar="NOM", help="nom du modèle (list, export et import n'en prennent pas)"
+    )
+    templates.add_argument("--language", help="langue du modèle (par défaut fr ; list : toutes les langues)")
+    flows = sub.add_parser(
+        "flows", help="parcours de dialogue : list, show, set, history, diff, rollback, export, import"
+    )
     flows.add_argument("action", choices=FLOW_ACTIONS)
     for parser in (templates, flows):
-        parser.add_argument("--brand", help="the brand's override (default: the global one, for every brand)")
-        parser.add_argument("--venue", help="one venue's override (needs --brand)")
-        parser.add_argument("--file", type=Path, help="set: read the text from F (default standard input)")
-        parser.add_argument("--dir", type=Path, help="export/import: the directory")
-        parser.add_argument("--version", type=int, help="show: this version instead of the one in force")
-        parser.add_argument("--from", dest="old", type=int, help="diff: the older version (default: the previous)")
-        parser.add_argument("--to", type=int, help="diff: the newer version (default: the newest); rollback: target")
-        parser.add_argument("--expected", type=int, help="set/rollback: refuse if the newest version is not N")
-        parser.add_argument("--author", help="the name saved with the version (default: the login name)")
+        parser.add_argument(
+            "--brand", help="la version propre à la marque (par défaut : la version commune à toutes les marques)"
+        )
+        parser.add_argument("--venue", help="la version propre à un lieu (avec --brand)")
+        parser.add_argument(
+            "--file", type=Path, help="set : lit le texte dans ce fichier (par défaut l'entrée standard)"
+        )
+        parser.add_argument("--dir", type=Path, help="export/import : le dossier")
+        parser.add_argument("--version", type=int, help="show : cette version au lieu de celle en vigueur")
+        parser.add_argument(
+            "--from", dest="old", type=int, help="diff : la version la plus ancienne (par défaut : la précédente)"
+        )
+        parser.add_argument(
+            "--to",
+            type=int,
+            help="diff : la version la plus récente (par défaut : la dernière) ; rollback : la version visée",
+        )
+        parser.add_argument("--expected", type=int, help="set/rollback : refuse si la dernière version n'est pas N")
+        parser.add_argument("--author", help="le nom enregistré avec la version (par défaut : le nom de connexion)")
 
 
 @contextlib.asynccontextmanager

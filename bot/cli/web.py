@@ -15,12 +15,18 @@ from bot.storage.store import Store
 
 def add_parser(sub: Any) -> None:
     """Add `web` to the `parole` command line."""
-    web = sub.add_parser("web", help="the web admin (templates, flows); 'web login-link' prints a login URL")
+    web = sub.add_parser(
+        "web", help="l'admin web (modèles, parcours) ; « web login-link » affiche un lien de connexion"
+    )
     web.add_argument("action", nargs="?", choices=("serve", "login-link"), default="serve")
-    web.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
-    web.add_argument("--port", type=int, default=8081, help="listen port (default 8081)")
-    web.add_argument("--brand", help="login-link: for a brand admin of B (default: an operator, every brand)")
-    web.add_argument("--user", default="terminal", help="login-link: the name saved with the admin's edits")
+    web.add_argument("--host", default="127.0.0.1", help="adresse d'écoute (par défaut 127.0.0.1)")
+    web.add_argument("--port", type=int, default=8081, help="port d'écoute (par défaut 8081)")
+    web.add_argument(
+        "--brand", help="login-link : pour un admin de cette marque (par défaut : un opérateur, toutes les marques)"
+    )
+    web.add_argument(
+        "--user", default="terminal", help="login-link : le nom enregistré avec les modifications de l'admin"
+    )
 
 
 async def run_web(args: argparse.Namespace, settings: Settings) -> int:

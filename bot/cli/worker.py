@@ -20,19 +20,27 @@ from bot.storage.durability import warn_about_durability
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    worker = sub.add_parser("worker", help="run the analysis (spaCy) and the staff notifier on the feedback stream")
-    worker.add_argument("--batch", type=int, default=128, help="feedbacks analysed together (default 128)")
-    worker.add_argument("--name", help="consumer name in the group (default host-pid)")
+    worker = sub.add_parser(
+        "worker", help="lance l'analyse (spaCy) et les notifications aux équipes sur le flux des avis"
+    )
+    worker.add_argument("--batch", type=int, default=128, help="avis analysés ensemble (par défaut 128)")
+    worker.add_argument("--name", help="nom du consommateur dans le groupe (par défaut hôte-pid)")
     worker.add_argument(
-        "--claim-after", type=float, default=60.0, metavar="SECONDS",
-        help="take over feedback another worker read and did not finish after this long (default 60)",
+        "--claim-after", type=float, default=60.0, metavar="SECONDES",
+        help="reprend au bout de ce délai les avis qu'un autre worker a lus sans les finir (par défaut 60)",
     )  # fmt: skip
-    worker.add_argument("--no-analysis", action="store_true", help="only notify the staff rooms (no spaCy loaded)")
-    worker.add_argument("--no-notifier", action="store_true", help="only analyse (no staff cards or reminders)")
-    worker.add_argument("--host", default="127.0.0.1", help="/healthz and /metrics listen address (default 127.0.0.1)")
+    worker.add_argument(
+        "--no-analysis", action="store_true", help="notifie seulement les salons d'équipe (sans charger spaCy)"
+    )
+    worker.add_argument(
+        "--no-notifier", action="store_true", help="analyse seulement (ni fiches ni rappels aux équipes)"
+    )
+    worker.add_argument(
+        "--host", default="127.0.0.1", help="adresse d'écoute de /healthz et /metrics (par défaut 127.0.0.1)"
+    )
     worker.add_argument(
         "--port", type=int, default=8082,
-        help="/healthz and /metrics listen port (default 8082; 0: none). Each worker on a host needs its own",
+        help="port d'écoute de /healthz et /metrics (par défaut 8082 ; 0 : aucun), propre à chaque worker d'un hôte",
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from redis.exceptions import RedisError
 
 from bot.botapi.outbound import PRIORITY, Priority
 from bot.customers.broadcasts import BroadcastReport, Fate, NewsJob, NewsJobs
-from bot.errors import InvalidInput, NotFound
+from bot.errors import InvalidInput, NotFound, problem
 from bot.seam.commands import NEWS_OUT
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.storage import keys
@@ -193,11 +193,16 @@ class NewsSender:
         """Check a message and find its recipients; raises InvalidInput or NotFound, changing nothing."""
         venue = await self.store.get_venue(brand, venue_code)
         if not text.strip():
-            raise InvalidInput("the message is empty")
+            raise InvalidInput(problem("news_empty", "the message is empty"))
         if len(text) > MAX_NEWS_LENGTH:
-            raise InvalidInput(f"the message has {len(text)} characters; at most {MAX_NEWS_LENGTH}")
+            raise InvalidInput(
+                problem(
+                    "news_too_long", "the message has {count} characters; at most {most}",
+                    count=len(text), most=MAX_NEWS_LENGTH,
+                )
+            )  # fmt: skip
         if since is not None and until is not None and until <= since:
-            raise InvalidInput("the end of the period must come after its start")
+            raise InvalidInput(problem("news_period_order", "the end of the period must come after its start"))
         return venue, await self.news.subscribers(brand, venue.code, since=since, until=until)
 
     async def create(

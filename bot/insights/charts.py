@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from typing import Final
 
+from bot.formats import Formats
 from bot.insights.stats import FIELD_REFERENCE, KINDS, VenueStats
 
 # Drawn narrow (the user units of a phone's width) so that, scaled to a phone's screen, no text falls under
@@ -23,6 +25,8 @@ LABEL_GAP = 6  # between a bar's label line and the bar
 GAP = 12
 TOP = 34
 BAR_COLOUR = "#2f6f9f"
+#: Numbers as the dashboard's French readers write them, unless a chart is given other formats.
+_FRENCH: Final = Formats()
 REFERENCE_COLOUR = "#c0392b"
 LINE_HEIGHT = 200
 #: The most labels on a line chart's axis (and values over its dots), so that neighbours never overlap.
@@ -68,7 +72,7 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, scale: float | 
     description = "; ".join(
         f"{b.label}: {b.text}" + (f" ({b.reference_text})" if b.reference_text else "") for b in bars
     )
-    parts = _open(chart_id, title, description or "no data", height)
+    parts = _open(chart_id, title, description or "—", height)
     largest = scale or max([b.value for b in bars] + [b.reference or 0.0 for b in bars] + [0.0])
     span = WIDTH - 2  # from x = 1 to WIDTH - 1: a reference mark's stroke stays inside
     for index, bar in enumerate(bars):
@@ -96,14 +100,21 @@ def bar_chart(chart_id: str, title: str, bars: Sequence[Bar], *, scale: float | 
 
 
 def line_chart(
-    chart_id: str, title: str, points: Sequence[Point], *, low: float = 0.0, high: float | None = None
+    chart_id: str,
+    title: str,
+    points: Sequence[Point],
+    *,
+    low: float = 0.0,
+    high: float | None = None,
+    formats: Formats = _FRENCH,
 ) -> str:
-    """A line over labelled points (gaps where a value is None), each value written above its dot."""
+    """A line over labelled points (gaps where a value is None), each value written above its dot in the
+    reader's way ("3,4")."""
     left, right, top, bottom = 30.0, 20.0, float(TOP + 16), 36.0
     values = [p.value for p in points if p.value is not None]
     high = high if high is not None else max([*values, low + 1.0])
-    description = "; ".join(f"{p.label}: {p.text or ('—' if p.value is None else f'{p.value:g}')}" for p in points)
-    parts = _open(chart_id, title, description or "no data", LINE_HEIGHT)
+    description = "; ".join(f"{p.label}: {p.text or _figure(p.value, formats)}" for p in points)
+    parts = _open(chart_id, title, description or "—", LINE_HEIGHT)
     plot_w, plot_h = WIDTH - left - right, LINE_HEIGHT - top - bottom
     inset = 16.0  # the first and last dots, their values and labels clear of the axis's own labels
     step = (plot_w - 2 * inset) / max(1, len(points) - 1)
@@ -116,7 +127,7 @@ def line_chart(
         'aria-hidden="true"/>'
     )
     for tick in (low, high):
-        parts.append(f'<text x="{left - 6}" y="{y_of(tick) + 5:.1f}" text-anchor="end">{tick:g}</text>')
+        parts.append(f'<text x="{left - 6}" y="{y_of(tick) + 5:.1f}" text-anchor="end">{_figure(tick, formats)}</text>')
     every = max(1, -(-len(points) // MAX_AXIS_LABELS))  # labels and values far enough apart not to overlap
     segment: list[str] = []
     segments: list[list[str]] = []
@@ -135,7 +146,7 @@ def line_chart(
             continue
         y = y_of(point.value)
         segment.append(f"{x:.1f},{y:.1f}")
-        text = point.text or f"{point.value:g}"
+        text = point.text or _figure(point.value, formats)
         value = f'<text x="{x:.1f}" y="{y - 9:.1f}" text-anchor="middle">{escape(text)}</text>' if labelled else ""
         parts.append(
             f'<g class="point"><circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{BAR_COLOUR}">'
@@ -153,14 +164,24 @@ def line_chart(
     return "\n".join(parts)
 
 
+def _figure(value: float | None, formats: Formats) -> str:
+    """A value as written on a chart: whole numbers without decimals, the others with one ("3,4")."""
+    if value is None:
+        return "—"
+    return formats.decimal(value, 0 if float(value).is_integer() else 1)
+
+
 # --- the dashboard's charts of a row of figures -------------------------------------------------------
 
 
-def rating_chart(stats: VenueStats, *, title: str = "Ratings") -> str:
+def rating_chart(stats: VenueStats, *, title: str = "Ratings", formats: Formats = _FRENCH) -> str:
     """How many feedbacks gave each rating, 5 stars first."""
     total = max(1, stats.feedbacks)
     counts = {r: stats.distribution.get(r, 0) for r in range(5, 0, -1)}
-    bars = [Bar("★" * r, count, f"{count} ({count / total:.0%})") for r, count in counts.items()]
+    bars = [
+        Bar("★" * r, count, f"{formats.number(count)} ({formats.percent(count / total, 0)})")
+        for r, count in counts.items()
+    ]
     return bar_chart("ratings", title, bars)
 
 
@@ -170,6 +191,7 @@ def kinds_chart(
     title: str = "Kinds of feedback",
     reference_label: str = "field",
     names: Mapping[str, str] | None = None,
+    formats: Formats = _FRENCH,
 ) -> str:
     """Each kind's share of the analysed feedback, with the field reference as a dashed mark; `names` are the
     words shown for the kinds (their codes without it)."""
@@ -178,23 +200,25 @@ def kinds_chart(
         Bar(
             (names or {}).get(kind, kind),
             shares[kind] or 0.0,
-            f"{shares[kind]:.0%}" if shares[kind] is not None else "—",
+            formats.percent(shares[kind], 0),
             FIELD_REFERENCE[kind],
-            f"{reference_label} {FIELD_REFERENCE[kind]:.0%}",
+            f"{reference_label} {formats.percent(FIELD_REFERENCE[kind], 0)}",
         )
         for kind in KINDS
     ]
     return bar_chart("kinds", title, bars)
 
 
-def trend_chart(stats: VenueStats, *, title: str = "Feedbacks per week") -> str:
+def trend_chart(stats: VenueStats, *, title: str = "Feedbacks per week", formats: Formats = _FRENCH) -> str:
     """The weekly number of feedbacks."""
-    return line_chart("trend", title, [Point(w.week[5:], float(w.feedbacks)) for w in stats.weekly])
+    points = [Point(w.week[5:], float(w.feedbacks)) for w in stats.weekly]
+    return line_chart("trend", title, points, formats=formats)
 
 
-def rating_trend_chart(stats: VenueStats, *, title: str = "Average rating per week") -> str:
+def rating_trend_chart(stats: VenueStats, *, title: str = "Average rating per week", formats: Formats = _FRENCH) -> str:
     """The weekly average rating on a 1-5 scale (a gap for a week without feedback)."""
     points = [
-        Point(w.week[5:], w.average_rating, f"{w.average_rating:.1f}" if w.average_rating else "") for w in stats.weekly
+        Point(w.week[5:], w.average_rating, formats.decimal(w.average_rating, 1) if w.average_rating else "")
+        for w in stats.weekly
     ]
-    return line_chart("rating-trend", title, points, low=1.0, high=5.0)
+    return line_chart("rating-trend", title, points, low=1.0, high=5.0, formats=formats)

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, Problem, problem
 from bot.insights.figures import FieldFigures, StaffFigures, field_figures
 from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
@@ -388,7 +388,7 @@ def _iso_date(timestamp: float | None) -> str | None:
 
 
 def parse_period(
-    since: str | None, until: str | None, names: tuple[str, str], *, longest_days: int | None = None
+    since: str | None, until: str | None, names: tuple[str | Problem, str | Problem], *, longest_days: int | None = None
 ) -> tuple[float | None, float | None]:
     """A period [since, until) from two optional `parse_day` texts (named `names` in messages, which are in
     French: the dashboard's and `parole stats`' readers), checked;
@@ -396,16 +396,19 @@ def parse_period(
     start = parse_day(since, names[0]) if since else None
     end = parse_day(until, names[1]) if until else None
     if start is not None and end is not None and end <= start:
-        raise InvalidInput(f"{names[1]} doit venir après {names[0]}")
+        raise InvalidInput(problem("period_order", "{end} must come after {start}", start=names[0], end=names[1]))
     if longest_days is not None and start is not None and end is not None and end - start > longest_days * 86400:
         years = longest_days // 365
         raise InvalidInput(
-            f"la période de {names[0]} à {names[1]} dure au plus {years} ans : choisissez-en une plus courte"
-        )
+            problem(
+                "period_too_long", "the period from {start} to {end} lasts at most {years} years: choose a shorter one",
+                start=names[0], end=names[1], years=years,
+            )
+        )  # fmt: skip
     return start, end
 
 
-def parse_day(text: str, what: str) -> float:
+def parse_day(text: str, what: str | Problem) -> float:
     """A `--since`/`--until` date (YYYY-MM-DD, UTC midnight) or time (ISO 8601), from 2000 to 2100, as a Unix time."""
     try:
         moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -413,8 +416,14 @@ def parse_day(text: str, what: str) -> float:
             moment = moment.replace(tzinfo=dt.UTC)
         within = EARLIEST <= moment <= LATEST
     except (ValueError, OverflowError):
-        raise InvalidInput(f"{what} {text!r} n'est pas une date : écrivez AAAA-MM-JJ") from None
+        raise InvalidInput(
+            problem("bad_date", "{what} {text!r} is not a date: write YYYY-MM-DD", what=what, text=text)
+        ) from None
     if not within:
-        span = f"{EARLIEST.strftime('%d/%m/%Y')} et le {LATEST.strftime('%d/%m/%Y')}"
-        raise InvalidInput(f"{what} {text!r} est hors limites : une date entre le {span}")
+        raise InvalidInput(
+            problem(
+                "date_out_of_range", "{what} {text!r} is out of range: a date between {earliest} and {latest}",
+                what=what, text=text, earliest=EARLIEST.strftime("%d/%m/%Y"), latest=LATEST.strftime("%d/%m/%Y"),
+            )
+        )  # fmt: skip
     return moment.timestamp()

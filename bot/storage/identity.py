@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, problem
 
 TELEGRAM: Final = "telegram"
 WEB: Final = "web"
@@ -50,10 +50,10 @@ class CustomerId:
         channel, colon, rest = key.partition(":")
         if not colon:
             if not re.fullmatch(r"-?\d{1,20}", key):
-                raise InvalidInput(f"not a customer: {key[:80]!r}")
+                raise InvalidInput(problem("customer_key", "not a customer: {key!r}", key=key[:80]))
             return cls(TELEGRAM, key)
         if channel == TELEGRAM or channel not in CHANNELS or not _OTHER_ID.fullmatch(rest):
-            raise InvalidInput(f"not a customer: {key[:80]!r}")
+            raise InvalidInput(problem("customer_key", "not a customer: {key!r}", key=key[:80]))
         return cls(channel, rest)
 
     @classmethod
@@ -61,7 +61,9 @@ class CustomerId:
         """A customer of `channel`, checked as `from_key` checks a stored one."""
         found = cls.from_key(id if channel == TELEGRAM else f"{channel}:{id}")
         if found.channel != channel:
-            raise InvalidInput(f"not a customer of {channel}: {id[:80]!r}")
+            raise InvalidInput(
+                problem("customer_of_channel", "not a customer of {channel}: {id!r}", channel=channel, id=id[:80])
+            )
         return found
 
     def __str__(self) -> str:

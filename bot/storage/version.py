@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
-from bot.errors import RedisTooOld
+from bot.errors import Problem, RedisTooOld, problem
 
 MINIMUM = (7, 0)
 MINIMUM_TEXT = "7.0"
@@ -24,7 +24,7 @@ def parse_version(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-async def require_redis_7(redis: Redis, *, where: str) -> None:
+async def require_redis_7(redis: Redis, *, where: str | Problem) -> None:
     """Raise `RedisTooOld` naming the version found when the server (or any cluster primary) is older than 7.
 
     Valkey reports the Redis version it is compatible with as `redis_version` (7.2.4 for Valkey 7 and 8).
@@ -32,7 +32,10 @@ async def require_redis_7(redis: Redis, *, where: str) -> None:
     if isinstance(redis, RedisCluster):
         cluster: RedisCluster = await redis.initialize()
         for node in cluster.get_primaries():
-            _check(await _info(cluster, {"target_nodes": node}), f"{where} (node {node.name})")
+            _check(
+                await _info(cluster, {"target_nodes": node}),
+                problem("redis_node", "{where} (node {node})", where=where, node=node.name),
+            )
         return
     _check(await _info(redis, {}), where)
 
@@ -42,7 +45,9 @@ async def _info(client: Redis | RedisCluster, target: dict[str, Any]) -> dict[st
     return info
 
 
-def _check(info: dict[str, Any], where: str) -> None:
+def _check(info: dict[str, Any], where: str | Problem) -> None:
     found = str(info.get("redis_version", ""))
     if parse_version(found) < MINIMUM:
-        raise RedisTooOld(where, found or "unknown (INFO tells no redis_version)", MINIMUM_TEXT)
+        raise RedisTooOld(
+            where, found or problem("redis_info_unknown", "unknown (INFO tells no redis_version)"), MINIMUM_TEXT
+        )

@@ -10,9 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli.posters import parse_colour
 from bot.editing.editor import Refused
-from bot.errors import NotAllowed, NotFound
+from bot.errors import ChatBusy, InvalidInput, NotAllowed, NotFound, RedisTooOld, problem
+from bot.insights.stats import parse_day
 from bot.refusals import refusal_text, say, wordings
+from bot.staff.escalation import parse_chain
+from bot.staff.mail import check_address
+from bot.storage.identity import CustomerId
 from bot.storage.vocabulary import check_label
 from dialogs.catalog import TemplateCatalog
 from dialogs.errors import FlowError, Problem, TemplateError
@@ -118,7 +123,10 @@ def test_who_may_see_what_reads_in_french() -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("input: rating", "input: stars"), "l'input de l'étape « rating » doit valoir rating ou text, pas « stars »"),
+        (
+            ("input: rating", "input: stars"),
+            "l'input de l'étape « rating » doit valoir rating, text ou nps, pas « stars »",
+        ),
         (("start: rating", "start: nowhere"), "étape inconnue « nowhere » dans start"),
         (("name: default", "name: default\nname: again"), "la clé « name » apparaît deux fois dans le parcours"),
         (("steps:", "steps: [\n"), "erreur de syntaxe YAML"),
@@ -146,3 +154,28 @@ def test_an_editor_refusal_keeps_the_code_of_what_it_wraps() -> None:
                               {"length": 70, "most": 64}), line=3)  # fmt: skip
     assert refusal_text(refused) == "ligne 3 : un bouton de 70 caractères : 64 au plus"
     assert str(refused) == "line 3: a button label of 70 characters: at most 64"
+
+
+def test_the_terminals_and_the_staff_rooms_refusals_read_in_french() -> None:
+    too_old = RedisTooOld("/usr/bin/redis-server", "6.2.14", "7.0")
+    assert refusal_text(too_old).startswith("/usr/bin/redis-server est en version 6.2.14 ; parole demande Redis")
+    assert "is version 6.2.14" in str(too_old)  # the log's English, as written
+    unknown = RedisTooOld("valkey", problem("redis_info_unknown", "unknown (INFO tells no redis_version)"), "7.0")
+    assert refusal_text(unknown).startswith("valkey est en version inconnue (INFO ne donne pas de redis_version)")
+    assert (
+        refusal_text(ChatBusy("whatsapp:33612")) == "la conversation whatsapp:33612 est occupée dans un autre processus"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        parse_colour("#ffee00")
+    assert "(contraste de 1,2 pour 1, au moins 3 pour 1)" in refusal_text(caught.value)
+    with pytest.raises(InvalidInput) as caught:
+        parse_day("2026-13-01", problem("period_start", "the period's start"))
+    assert refusal_text(caught.value) == "le début de la période « 2026-13-01 » n'est pas une date : écrivez AAAA-MM-JJ"
+    for bad in (
+        lambda: parse_chain("room,patron", 1),
+        lambda: check_address("olga@"),
+        lambda: CustomerId.from_key("x"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            bad()
+        assert english_words(refusal_text(caught.value)) == [], refusal_text(caught.value)

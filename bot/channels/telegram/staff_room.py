@@ -69,8 +69,8 @@ def _period(found: re.Match[str] | None) -> tuple[float | None, float | None]:
     if found is None:
         return None, None
     start, end = found.groups()
-    since = parse_day(start, "the period's start") if start else None
-    until = parse_day(end, "the period's end") + 24 * 3600 if end else None
+    since = parse_day(start, problem("period_start", "the period's start")) if start else None
+    until = parse_day(end, problem("period_end", "the period's end")) + 24 * 3600 if end else None
     return since, until
 
 
@@ -287,10 +287,12 @@ class StaffRoomChat:
         try:
             since, until = _period(period)
             if not room.covers(venue_code):
-                raise InvalidInput(f"this room is for the feedback of {room.venue!r} only")
+                raise InvalidInput(
+                    problem("room_venue_only", "this room is for the feedback of {venue!r} only", venue=room.venue)
+                )
             venue, chats = await self.news.prepare(room.brand, venue_code, text, since=since, until=until)
         except (InvalidInput, NotFound) as refused:
-            await self.cards.say(room, "staff_news_refused", {"problem": str(refused)}, reply_to=reply)
+            await self.cards.say(room, "staff_news_refused", {"problem": refusal_text(refused)}, reply_to=reply)
             return
         if not chats:
             await self.cards.say(room, "staff_news_nobody", {"venue_name": venue.name}, reply_to=reply)

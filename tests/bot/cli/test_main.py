@@ -120,7 +120,7 @@ def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_t
             ("stats", "--since", "0001-01-01", "--until", "9999-12-31"),
             "est hors limites : une date entre le 01/01/2000",
         ),
-        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "'9999-12-31T23:59:59-05:00' est hors limites"),
+        (("stats", "--until", "9999-12-31T23:59:59-05:00"), "« 9999-12-31T23:59:59-05:00 » est hors limites"),
         (("stats", "--since", "2000-01-01", "--until", "2099-01-01"), "dure au plus 10 ans"),
     ],
 )
@@ -163,10 +163,10 @@ def test_demo_plays_the_journey_and_exits_0(tmp_path: Path) -> None:
     done = parole("demo", env={"PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "d")}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "👤 Camille: /start" in out and "bienvenue <b>chez" not in out
+    assert "👤 Camille : /start" in out and "bienvenue <b>chez" not in out
     assert "Merci pour votre avis" in out
     assert "/link" in out and "Ticket n° 1001" in out and "Quick Massy Gare vous répond" in out
-    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    stored = json.loads(out[out.index("Retour enregistré") + len("Retour enregistré") :])
     assert stored["rating"] == 2 and stored["status"] == "complete"
     assert "Julien" in stored["reason"] and stored["suggestion"]
     # The analysis ran in a worker process, with the brand's vocabulary.
@@ -183,12 +183,12 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
     done = parole("demo", "--channel", "whatsapp", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     out = done.stdout
-    assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp): Bonjour !" in out
-    assert "bienvenue *chez Quick Massy Gare*" in out and "<b>" not in out.split("Stored feedback")[0]
-    assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille picks [⭐⭐]" in out
+    assert "whatsapp_link https://wa.me/" in out and "👤 Camille (WhatsApp) : Bonjour !" in out
+    assert "bienvenue *chez Quick Massy Gare*" in out and "<b>" not in out.split("Retour enregistré")[0]
+    assert "[⭐⭐⭐⭐⭐]" in out and "👤 Camille choisit [⭐⭐]" in out
     assert "via WhatsApp" in out and "Ticket n° 1001" in out
-    assert "🤖 → Camille (WhatsApp): *Quick Massy Gare* vous répond" in out
-    stored = json.loads(out[out.index("Stored feedback") + len("Stored feedback") :])
+    assert "🤖 → Camille (WhatsApp) : *Quick Massy Gare* vous répond" in out
+    stored = json.loads(out[out.index("Retour enregistré") + len("Retour enregistré") :])
     assert stored["channel"] == "whatsapp" and stored["rating"] == 2 and stored["status"] == "complete"
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
     assert stored["ticket"] == 1001 and stored["ticket_status"] == "answered", stored
@@ -196,7 +196,7 @@ def test_demo_on_whatsapp_plays_the_journey_and_a_staff_reply(tmp_path: Path) ->
 
 def test_demo_refuses_an_unknown_channel(tmp_path: Path) -> None:
     done = parole("demo", "--channel", "fax", env={"PAROLE_REDIS_URL": ""}, cwd=tmp_path)
-    assert done.returncode == 2 and "invalid choice: 'fax'" in done.stderr
+    assert done.returncode == 2 and "choix invalide : 'fax'" in done.stderr
 
 
 async def test_export_jsonl_and_csv(env: dict[str, str], tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def test_posters_decode_to_the_deep_link(tmp_path: Path, capsys: pytest.CaptureF
     venues = {v["code"]: v for v in map(json.loads, out.splitlines())}
     code, out, err = _run(capsys, "venue", "posters", "--brand", "quick", "--out", str(tmp_path / "kit"))
     assert code == 0, err
-    assert "2/2 poster" in err
+    assert "2/2 affiches" in err
     written = [json.loads(line) for line in out.splitlines()]
     assert [w["venue"] for w in written] == list(venues)
     for poster in written:
@@ -258,15 +258,19 @@ def test_the_brands_logo_and_colour_are_printed(tmp_path: Path, capsys: pytest.C
     (bad / "cut.jpg").write_bytes(whole[: len(whole) // 2])
     refused = tmp_path / "refused"
     for option, value, message in [
-        ("--logo", str(bad / "missing.png"), "cannot be read (No such file or directory)"),
-        ("--logo", str(bad / "notes.png"), "not a PNG or JPEG image"),
-        ("--logo", str(bad / "anim.gif"), "a GIF image; give a PNG or JPEG"),
-        ("--logo", str(bad / "cut.jpg"), "not a PNG or JPEG image (or a damaged one)"),
-        ("--logo", str(bad), "cannot be read"),
-        ("--colour", "rouge", "--colour 'rouge': write it #RRGGBB"),
-        ("--colour", "#12345", "write it #RRGGBB"),
-        ("--colour", "#ffee00", "too light to read on white paper (contrast 1.2 to 1, at least 3 to 1)"),
-        ("--colour", "#fff", "too light"),
+        ("--logo", str(bad / "missing.png"), "illisible (No such file or directory)"),
+        ("--logo", str(bad / "notes.png"), "ni une image PNG ni une image JPEG"),
+        ("--logo", str(bad / "anim.gif"), "une image GIF ; donnez un PNG ou un JPEG"),
+        ("--logo", str(bad / "cut.jpg"), "ni une image PNG ni une image JPEG (ou une image abîmée)"),
+        ("--logo", str(bad), "illisible"),
+        ("--colour", "rouge", "--colour « rouge » : écrivez-la #RRVVBB"),
+        ("--colour", "#12345", "écrivez-la #RRVVBB"),
+        (
+            "--colour",
+            "#ffee00",
+            "trop claire pour se lire sur papier blanc (contraste de 1,2 pour 1, au moins 3 pour 1)",
+        ),
+        ("--colour", "#fff", "trop claire"),
     ]:
         code, out, err = _run(capsys, "venue", "poster", "quick-orly", "--brand", "quick", option, value,
                               "--out", str(refused))  # fmt: skip

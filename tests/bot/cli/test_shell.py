@@ -89,25 +89,25 @@ def test_a_whole_journey_typed_at_the_shell(tmp_path: Path) -> None:
         assert "Je n'ai pas compris votre note" in shell.type("Bonjour")
         # Before any card, /staff says why it cannot answer; nothing goes to the staff room.
         early = shell.type("/staff Bonjour")
-        assert "no card in the staff room yet" in early and "Julien:" not in early
+        assert "pas encore de fiche dans le salon de l'équipe" in early and "Julien :" not in early
         tapped = shell.type("2")
-        assert "👤 taps [⭐⭐]" in tapped and "Votre note : ⭐⭐" in tapped and "Que s'est-il passé" in tapped
+        assert "👤 touche [⭐⭐]" in tapped and "Votre note : ⭐⭐" in tapped and "Que s'est-il passé" in tapped
         asked = shell.type("Julien a été aimable mais le cheeseburger était froid, 25 minutes d'attente.")
         assert "[1] Passer" in asked
         # A number beyond the choices is text: here, the suggestion.
         thanks = shell.type("3")
         assert "Merci pour votre avis" in thanks
         # The card reaches the staff room with the analysis the worker process added (spaCy, brand vocabulary).
-        card = shell.seen("Répondez au client").split("(staff room) Quick Massy Gare · ⭐⭐ (2/5)", 1)[1]
+        card = shell.seen("Répondez au client").split("(salon de l'équipe) Quick Massy Gare · ⭐⭐ (2/5)", 1)[1]
         assert "Ticket n° 1001" in card and "Julien (personne)" in card and "cheeseburger (produit)" in card
         answered = shell.type("/staff Toutes nos excuses, un deuxième comptoir ouvre samedi.")
-        assert "👤 (staff room) Julien: /reply 1001 Toutes nos excuses" in answered
+        assert "👤 (salon de l'équipe) Julien : /reply 1001 Toutes nos excuses" in answered
         assert "🤖 Quick Massy Gare vous répond" in answered and "Envoyé au client (ticket n° 1001)" in answered
         back = shell.type("Merci beaucoup !")
-        assert "🤖 (staff room) 💬 Client #" in back and "Merci beaucoup !" in back
+        assert "🤖 (salon de l'équipe) 💬 Client #" in back and "Merci beaucoup !" in back
         assert "Transmis à l'équipe de Quick Massy Gare" in back
         tickets = shell.type("/staff /tickets")
-        assert "👤 (staff room) Julien: /tickets" in tickets and "1001" in tickets.split("/tickets", 1)[1]
+        assert "👤 (salon de l'équipe) Julien : /tickets" in tickets and "1001" in tickets.split("/tickets", 1)[1]
         shell.type("/quit")
         assert shell.process.wait(timeout=60) == 0
         assert shell.process.stderr is not None and "Traceback" not in shell.process.stderr.read()
@@ -120,23 +120,23 @@ def test_the_shell_ends_at_the_end_of_its_input_and_refuses_a_bad_option(tmp_pat
         env={**os.environ, "PAROLE_REDIS_URL": "", "PAROLE_DATA_DIR": str(tmp_path / "d")},
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "👤 taps [⭐⭐⭐⭐⭐]" in done.stdout and "Votre note : ⭐⭐⭐⭐⭐" in done.stdout
+    assert "👤 touche [⭐⭐⭐⭐⭐]" in done.stdout and "Votre note : ⭐⭐⭐⭐⭐" in done.stdout
     photo = done.stdout.split("> /photo Le comptoir\n", 1)[1]
-    assert photo.startswith("👤 sends a photo: Le comptoir\n🤖 ")  # and the bot answered it
+    assert photo.startswith("👤 envoie une photo : Le comptoir\n🤖 ")  # and the bot answered it
     refused = subprocess.run(
         [sys.executable, "-m", "bot", "shell", "--staff-as", "x"], capture_output=True, text=True, timeout=60,
         cwd=tmp_path,
     )  # fmt: skip
-    assert refused.returncode == 2 and "unrecognized arguments: --staff-as" in refused.stderr
+    assert refused.returncode == 2 and "erreur : arguments inconnus : --staff-as" in refused.stderr
 
 
 def test_a_line_telegram_would_not_send_is_refused_and_ctrl_c_stops_the_shell(tmp_path: Path) -> None:
     with Terminal(tmp_path, "--no-analysis") as shell:
         shell.expect("[5] ⭐⭐⭐⭐⭐\n> ")
         refused = shell.type("x" * 5000)
-        assert "(shell) Telegram would not send that: Telegram clients split messages longer than 4096" in refused
+        assert "(shell) Telegram n'enverrait pas cela : Telegram clients split messages longer than 4096" in refused
         assert "🤖" not in refused  # nothing reached the bot
-        assert "👤 taps [⭐⭐⭐⭐]" in shell.type("4")  # and the chat goes on
+        assert "👤 touche [⭐⭐⭐⭐]" in shell.type("4")  # and the chat goes on
         shell.process.send_signal(signal.SIGINT)  # Ctrl-C while it waits for a line
         assert shell.process.wait(timeout=60) == 130
         assert shell.process.stderr is not None and "Traceback" not in shell.process.stderr.read()

@@ -183,10 +183,18 @@ async def test_a_period_and_bad_requests_send_nothing(scene: Scene, staff_bot: R
         (scene.room, "/news", "/news CODE-ÉTABLISSEMENT TEXTE"),
         (scene.room, f"/news {scene.massy.code}", "/news CODE-ÉTABLISSEMENT TEXTE"),
         (scene.room, f"/news {scene.massy.code} .. Rien", "/news CODE-ÉTABLISSEMENT TEXTE"),
-        (scene.room, "/news nowhere Bonjour", "Rien n'est parti : no venue 'quick/nowhere'"),
-        (scene.room, f"/news {scene.massy.code} 2026-13-01.. Bonjour", "Rien n'est parti : the period's start"),
-        (scene.room, f"/news {scene.massy.code} " + "x" * 3001, "Rien n'est parti : the message has 3001 characters"),
-        (orly_room, f"/news {scene.massy.code} Bonjour", "Rien n'est parti : this room is for the feedback of"),
+        (scene.room, "/news nowhere Bonjour", "Rien n'est parti : le lieu « quick/nowhere » n'existe pas"),
+        (
+            scene.room,
+            f"/news {scene.massy.code} 2026-13-01.. Bonjour",
+            "Rien n'est parti : le début de la période « 2026-13-01 » n'est pas une date",
+        ),
+        (
+            scene.room,
+            f"/news {scene.massy.code} " + "x" * 3001,
+            "Rien n'est parti : le message compte 3001 caractères ; 3000 au plus",
+        ),
+        (orly_room, f"/news {scene.massy.code} Bonjour", "Rien n'est parti : ce salon est réservé aux retours de « "),
     ]:
         said = await scene.staff_says(scene.maria, text, chat=chat)
         assert answer in said.text(chat.id), (text, said.text(chat.id))
@@ -268,7 +276,7 @@ async def test_parole_news_from_the_command_line(
         "brand": "quick", "venue": scene.massy.code, "venue_name": "Quick Massy", "total": 2, "sent": 1,
         "blocked": 1, "failed": 0, "skipped": 0, "unsure": 0,
     }  # fmt: skip
-    assert "2/2 customer" in err
+    assert "2/2 clients" in err
     assert _news_to(scene, mark, people["Ann"]) and not _news_to(scene, mark, people["Bea"])
     for args, message in [
         (("news", "send", "--brand", "quick", "--venue", scene.massy.code), "donnez le message avec --text ou --file"),
@@ -276,8 +284,11 @@ async def test_parole_news_from_the_command_line(
             ("news", "send", "--brand", "quick", "--venue", "nowhere", "--text", "x"),
             "le lieu « quick/nowhere » n'existe pas",
         ),
-        (("news", "send", "--brand", "quick", "--venue", scene.massy.code, "--text", " "), "the message is empty"),
-        (("news", "count", "--brand", "quick", "--venue", scene.massy.code, "--since", "hier"), "--since 'hier'"),
+        (("news", "send", "--brand", "quick", "--venue", scene.massy.code, "--text", " "), "le message est vide"),
+        (
+            ("news", "count", "--brand", "quick", "--venue", scene.massy.code, "--since", "hier"),
+            "--since « hier » n'est pas une date",
+        ),
     ]:
         mark = scene.mark()
         code, out, err = await parole(*args)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from bot.formats import Formats
 from bot.insights.charts import (
     Bar,
     Point,
@@ -48,7 +49,7 @@ def test_bars_are_to_scale_labelled_and_escaped() -> None:
 
 def test_an_empty_chart_is_still_a_valid_image() -> None:
     root = _parse(bar_chart("c", "Rien", []))
-    assert root.findtext(f"{SVG}desc") == "no data" and not list(root.iter(f"{SVG}rect"))
+    assert root.findtext(f"{SVG}desc") == "—" and not list(root.iter(f"{SVG}rect"))
     root = _parse(line_chart("l", "Rien", []))
     assert not list(root.iter(f"{SVG}polyline"))
 
@@ -83,11 +84,29 @@ def test_the_dashboard_charts_of_a_row_of_figures() -> None:
         kinds={"complaint": 1, "critique": 0, "suggestion": 0, "praise": 3},
     )  # fmt: skip
     ratings = _parse(rating_chart(row, title="Notes"))
-    assert ratings.findtext(f"{SVG}title") == "Notes" and "2 (50%)" in _texts(ratings) and "0 (0%)" in _texts(ratings)
-    kinds = _parse(kinds_chart(row))
-    assert "75% · field 44%" in _texts(kinds) and "25% · field 8%" in _texts(kinds)
+    # French numbers, as the dashboard's tables write them (Babel): a no-break space before "%".
+    assert ratings.findtext(f"{SVG}title") == "Notes"
+    assert "2 (50\u00a0%)" in _texts(ratings) and "0 (0\u00a0%)" in _texts(ratings)
+    kinds = _parse(kinds_chart(row, reference_label="terrain"))
+    assert "75\u00a0% · terrain 44\u00a0%" in _texts(kinds) and "25\u00a0% · terrain 8\u00a0%" in _texts(kinds)
+    english = _parse(kinds_chart(row, formats=Formats("en")))
+    assert "75% · field 44%" in _texts(english)
     trend = _parse(trend_chart(row))
     assert [len(p.get("points", "").split()) for p in trend.iter(f"{SVG}polyline")] == [3]
     assert "09-14" in _texts(trend)
     rating_trend = _parse(rating_trend_chart(row))
     assert len(list(rating_trend.iter(f"{SVG}polyline"))) == 2  # no rating in the empty week: a gap
+
+
+def test_a_weeks_average_rating_reads_with_a_decimal_comma() -> None:
+    weekly = (WeekFigures("2026-09-07", 5, 3.4), WeekFigures("2026-09-14", 2, 4.5))
+    row = VenueStats(
+        brand="quick", venue=None, venue_name="", feedbacks=7, average_rating=3.7, tickets=0, answered=0, open=0,
+        closed=0, spam=0, undeliverable=0, response_rate=None, median_first_response_seconds=None,
+        distribution={4: 4, 3: 3}, analysed=0, weekly=weekly, kinds={},
+    )  # fmt: skip
+    texts = _texts(_parse(rating_trend_chart(row)))
+    assert "3,4" in texts and "4,5" in texts and "3.4" not in texts
+    assert "3.4" in _texts(_parse(rating_trend_chart(row, formats=Formats("en"))))
+    ticks = _texts(_parse(line_chart("l", "Note", [Point("a", 2.5)], low=1.0, high=4.5)))
+    assert "2,5" in ticks and "4,5" in ticks  # the axis and a value without its own text

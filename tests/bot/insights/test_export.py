@@ -191,7 +191,7 @@ def test_bad_export_requests_change_nothing(
     monkeypatch.setenv("PAROLE_REDIS_URL", redis_url)
     target = tmp_path / "out.csv"
     for args, message in [
-        (("export", "--since", "lundi"), "--since 'lundi' n'est pas une date"),
+        (("export", "--since", "lundi"), "--since « lundi » n'est pas une date"),
         (("export", "--brand", "quick", "--venue", "nowhere"), "le lieu « quick/nowhere » n'existe pas"),
         (("export", "--brand", "nobody"), "la marque « nobody » n'existe pas"),
         (("export", "--since", "2026-09-02", "--until", "2026-09-01"), "--until doit venir après --since"),

@@ -101,8 +101,8 @@ def test_parole_stats_tables_json_and_period(
     assert "Félicitations" in out and "praise" not in out and "kiosk" not in out  # words, not codes
     assert "Quick · Quick Orly · depuis le 14/09/2026\n" in out
     for args, message in [
-        (("stats", "--brand", "quick", "--since", "yesterday"), "--since 'yesterday' n'est pas une date"),
-        (("stats", "--brand", "quick", "--until", "2026-13-01"), "--until '2026-13-01' n'est pas une date"),
+        (("stats", "--brand", "quick", "--since", "yesterday"), "--since « yesterday » n'est pas une date"),
+        (("stats", "--brand", "quick", "--until", "2026-13-01"), "--until « 2026-13-01 » n'est pas une date"),
         (("stats", "--brand", "quick", "--since", "2026-09-14", "--until", "2026-09-01"), "--until doit venir après"),
     ]:
         code, out, err = _run(capsys, *args)

@@ -24,6 +24,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from bot.analysis.worker import AnalysisStore
 from bot.config import SmtpSettings, load_settings
 from bot.errors import ConfigError
+from bot.refusals import refusal_text
 from bot.staff.mail import MailAlerts, Mailer, Recipient, RecipientStore
 from bot.storage import keys
 from bot.storage.embedded import free_port
@@ -172,8 +173,10 @@ def test_smtp_settings() -> None:
         {**base, "PAROLE_SMTP_USER": "u"},
     ]
     for environ in bad:
-        with pytest.raises(ConfigError, match="PAROLE_SMTP_"):
+        with pytest.raises(ConfigError, match="PAROLE_SMTP_") as caught:
             load_settings(environ, dotenv=None)
+        said = refusal_text(caught.value)  # as the terminal says it
+        assert said.startswith("PAROLE_SMTP_") and any(word in said for word in ("doit", "va avec")), said
 
 
 def test_parole_mail(redis_url: str, tmp_path: Path) -> None:
@@ -188,9 +191,11 @@ def test_parole_mail(redis_url: str, tmp_path: Path) -> None:
     parole("brand", "add", "quick", "--name", "Quick")
     [added], warning = parole("mail", "add", "--brand", "quick", "--email", "Olga@Quick.fr", "--name", "Olga")
     assert added == {"brand": "quick", "address": "Olga@Quick.fr", "name": "Olga", "alerts": True, "digest": True}
-    assert "PAROLE_SMTP_HOST is not set" in warning
+    assert "PAROLE_SMTP_HOST n'est pas défini : aucun e-mail ne part" in warning
     _, refused = parole("mail", "add", "--brand", "quick", "--email", "olga@", ok=False)
-    assert refused == "parole: error: « olga@ » n'est pas une adresse e-mail (écrivez par exemple prenom@exemple.fr)\n"
+    assert (
+        refused == "parole : erreur : « olga@ » n'est pas une adresse e-mail (écrivez par exemple prenom@exemple.fr)\n"
+    )
     _, refused = parole("mail", "add", "--brand", "quick", "--email", "a@b.fr", "--no-alerts", "--no-digest", ok=False)
     assert "choisissez au moins les alertes ou le résumé du jour" in refused
     listed, _ = parole("mail", "list", "--brand", "quick")

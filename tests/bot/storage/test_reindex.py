@@ -82,7 +82,7 @@ def test_parole_inbox_reindex(redis_url: str, tmp_path: Path, indexed: list[tupl
     assert [json.loads(line) for line in done.stdout.splitlines()] == [
         {"brand": "quick", "feedback": 90, "indexed": 90}
     ]
-    assert "90/90 quick feedback" in done.stderr  # the progress
+    assert "90/90 retours de quick" in done.stderr  # the progress
     again = subprocess.run([sys.executable, "-m", "bot", "inbox", "reindex", "--brand", "quick"], env=env,
                            capture_output=True, text=True)  # fmt: skip
     assert json.loads(again.stdout) == {"brand": "quick", "feedback": 90, "indexed": 0}

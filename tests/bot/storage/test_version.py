@@ -90,5 +90,6 @@ async def test_a_parole_process_on_redis_6_stops_at_start_naming_the_version(red
     out, err = await asyncio.wait_for(process.communicate(), timeout=60)
     assert process.returncode == 1, (out, err)
     message = err.decode()
-    assert "version 6.2.14" in message and "Redis or Valkey 7.0 or newer" in message, message
+    assert "Redis à redis://127.0.0.1" in message and "est en version 6.2.14" in message, message
+    assert "parole demande Redis ou Valkey 7.0 ou plus récent" in message, message
     assert "Traceback" not in message
