@@ -29,7 +29,7 @@ from aiohttp import web
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
-from bot.errors import InvalidInput, NotAllowed, NotFound
+from bot.errors import InvalidInput, NotAllowed, NotFound, problem
 from bot.formats import Formats, page_filters
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.refusals import refusal_text, say
@@ -293,7 +293,7 @@ async def save(request: web.Request) -> web.StreamResponse:
     try:
         expected = int(_field(form, "expected"))
     except ValueError:
-        raise InvalidInput("the form's version is not a number") from None
+        raise InvalidInput(problem("web_version_not_number", "the form's version is not a number")) from None
     try:
         if document.name == FLOW_DOCUMENT:
             await editor.set_flow(session.admin, document.scope, text, expected=expected)
@@ -342,9 +342,9 @@ async def history(request: web.Request) -> web.StreamResponse:
         new = int(request.query.get("to", newest))
         old = int(request.query.get("from", max(new - 1, 0)))
     except ValueError:
-        raise InvalidInput("from and to must be version numbers") from None
+        raise InvalidInput(problem("web_diff_not_numbers", "from and to must be version numbers")) from None
     if not (0 <= old <= newest and 0 <= new <= newest):
-        raise InvalidInput(f"versions go from 0 to {newest}")
+        raise InvalidInput(problem("web_version_range", "versions go from 0 to {newest}", newest=newest))
     context = {
         **await _document_context(editor.store, document),
         "versions": [_version(v) for v in reversed(versions)],
@@ -365,11 +365,11 @@ async def rollback(request: web.Request) -> web.StreamResponse:
     try:
         to, expected = int(_field(values, "to")), int(_field(values, "expected"))
     except ValueError:
-        raise InvalidInput("the version to go back to is not a number") from None
+        raise InvalidInput(problem("web_rollback_not_number", "the version to go back to is not a number")) from None
     if request.method != "POST" or values.get("confirmed") != "yes":
         newest = await editor.latest_number(document)
         if not 0 <= to <= newest:
-            raise InvalidInput(f"versions go from 0 to {newest}")
+            raise InvalidInput(problem("web_version_range", "versions go from 0 to {newest}", newest=newest))
         context = {
             **await _document_context(editor.store, document),
             "title": "Rétablir une version",
@@ -434,7 +434,7 @@ async def inbox_new(request: web.Request) -> web.StreamResponse:
         form = await inbox_form(store, _session(request).admin, request.query, multi)
         after = request.query.get("after", "")
         if not after.isdigit():
-            raise InvalidInput("after must be a position")
+            raise InvalidInput(problem("web_after_position", "after must be a position"))
         found = await new_rows(store.redis, form, int(after))
     except (NotAllowed, NotFound, InvalidInput) as refused:
         status = 403 if isinstance(refused, NotAllowed) else 404 if isinstance(refused, NotFound) else 400
@@ -505,7 +505,7 @@ async def ticket_action(request: web.Request) -> web.StreamResponse:
     if action == "reply":
         nonce = _field(form, "nonce")
         if not 16 <= len(nonce) <= 64:
-            raise InvalidInput("the form's nonce is missing")
+            raise InvalidInput(problem("web_nonce_missing", "the form's nonce is missing"))
         done = await relay.from_web(ticket, _field(form, "text"), nonce=nonce, by=session.admin.name)
     elif action == "reopen":
         done = "already" if ticket.status.is_open else "reopened"
@@ -540,13 +540,15 @@ async def _document(request: web.Request, values: Any) -> Document:
     scope = await _scope(request, values.get("scope"))
     name = values.get("doc")
     if not isinstance(name, str) or not name:
-        raise InvalidInput("which template or flow? (doc is missing)")
+        raise InvalidInput(problem("web_doc_missing", "which template or flow? (doc is missing)"))
     if name == FLOW_DOCUMENT:
         return Document(scope, FLOW_DOCUMENT)
     kind, _, rest = name.partition(":")
     template, _, language = rest.partition(":")
     if kind != "template" or not template or not language:
-        raise InvalidInput(f"{name!r} is neither a template (template:NAME:LANG) nor the flow")
+        raise InvalidInput(
+            problem("web_doc_unknown", "{name!r} is neither a template (template:NAME:LANG) nor the flow", name=name)
+        )
     request.app[EDITOR_KEY].check_template_name(template, language)
     return Document(scope, template_document(template, language))
 
@@ -627,7 +629,7 @@ def _shown(value: Any) -> str:
 def _field(form: Any, name: str) -> str:
     value = form.get(name)
     if not isinstance(value, str):
-        raise InvalidInput(f"the form lacks {name}")
+        raise InvalidInput(problem("web_form_lacks", "the form lacks {name}", name=name))
     return value
 
 

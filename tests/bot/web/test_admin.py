@@ -221,9 +221,9 @@ async def test_save_refuse_conflict_history_and_rollback(web_admin: WebAdmin, cl
             async with client.post(f"{url}/rollback", data=data) as response:
                 assert response.status in (403, 409) or (bad["to"] == "1" and not confirmed), (bad, confirmed)
     async with client.get(f"{url}/rollback", params={**GREETING, "to": "9", "expected": "2"}) as response:
-        assert response.status == 403 and "versions go from 0 to 2" in await response.text()
+        assert response.status == 403 and "les versions vont de 0 à 2" in await response.text()
     async with client.get(f"{url}/history", params={**GREETING, "to": "7"}) as response:
-        assert response.status == 403 and "versions go from 0 to 2" in await response.text()
+        assert response.status == 403 and "les versions vont de 0 à 2" in await response.text()
     assert len(await web_admin.editor.overrides.history(document)) == 2
 
 

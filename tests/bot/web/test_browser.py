@@ -79,7 +79,7 @@ async def test_the_flow_editor_marks_the_line_of_a_problem(web_admin: WebAdmin, 
     text = await page.locator("#text").input_value()
     await expect(page.locator("#flow-ok")).to_be_visible()
     await page.locator("#text").fill(text.replace("next: thanks", "next: merci"))
-    await expect(page.locator("#preview-problem")).to_contain_text("unknown step 'merci'")
+    await expect(page.locator("#preview-problem")).to_contain_text("étape inconnue « merci »")
     await page.locator("#save").click()
     await expect(page.locator("#bad-line")).to_contain_text("next: merci")
     assert await web_admin.editor.overrides.revision() == 0
