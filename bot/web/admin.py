@@ -499,8 +499,11 @@ async def ticket_action(request: web.Request) -> web.StreamResponse:
         )
     relay = request.app.get(RELAY_KEY)
     if relay is None:
-        problem = "this web admin has no Telegram token (PAROLE_TELEGRAM_TOKEN): tickets are shown, not handled"
-        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": problem}, 503)
+        why = (
+            "cette administration web n'a pas de jeton Telegram (PAROLE_TELEGRAM_TOKEN) : "
+            "les tickets sont affichés, pas traités"
+        )
+        return _page(request, "message.html", {"title": "Refusé", "message": "refused", "problem": why}, 503)
     form = await request.post()
     if action == "reply":
         nonce = _field(form, "nonce")

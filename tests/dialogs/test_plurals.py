@@ -47,7 +47,7 @@ def test_open_tickets_agree_with_their_count(
 def test_news_progress_agrees_with_its_counts(
     renderer: MessageRenderer, language: str, figures: dict[str, int], expected: str
 ) -> None:
-    variables = {"venue_name": "Quick Massy", "total": 40, "done": False, **figures}
+    variables = {"venue_name": "Quick Massy", "total": 40, "done": False, "unsure": 0, **figures}
     assert expected in renderer.render(MessagePart("staff_news_progress", variables), language)
 
 
