@@ -97,7 +97,9 @@ async def receive_update(request: web.Request) -> web.Response:
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
             if not _has_valid_texts(update):  # read as it came (a list for a text), the handlers would fail on it
-                log.warning("update %s has a text or a caption that is not a string; dropped", update.update_id)
+                log.warning(
+                    "update %s has a text, a caption or button data that is not a string; dropped", update.update_id
+                )
                 metrics.updates.labels("unreadable").inc()
                 return web.json_response({"ok": True})
         # In the update's chat lane (`bot.channels.telegram.dispatch`), admitted above in this same step of
@@ -149,11 +151,13 @@ def _has_valid_ids(update: Update) -> bool:
 
 
 def _has_valid_texts(update: Update) -> bool:
-    """Tell whether the update's message, when it has one, has a string for its text and caption (if any)."""
+    """Tell whether the update's message, when it has one, has a string for its text and caption (if any), and
+    its button press a string for its data."""
     message = update.effective_message
-    if message is None:
-        return True
-    return all(value is None or isinstance(value, str) for value in (message.text, message.caption))
+    texts = (message.text, message.caption) if message is not None else ()
+    query = update.callback_query
+    data = (query.data,) if query is not None else ()
+    return all(value is None or isinstance(value, str) for value in (*texts, *data))
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -238,6 +238,20 @@ async def test_malformed_updates_and_any_text_crash_nothing_and_corrupt_nothing(
         text="3",
         restart=False,
     )
+    # And a button press whose data is a list, under a message of the staff room: the card's buttons failed on it.
+    @example(
+        update={
+            "callback_query": {
+                "id": "1",
+                "from": {"id": CUSTOMER, "is_bot": False, "first_name": "A"},
+                "chat_instance": "1",
+                "data": ["close:1"],
+                "message": {"message_id": 1, "date": 0, "chat": {"id": -1001234567890, "type": "supergroup"}},
+            }
+        },
+        text="3",
+        restart=False,
+    )
     def one(update: dict[str, Any], text: str, restart: bool) -> None:
         slots.acquire()
         running = asyncio.run_coroutine_threadsafe(step(len(steps), update, text, restart), loop)
