@@ -45,6 +45,8 @@ CONTRACT_NAMES = {
     "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
     "staff_news_preview", "staff_news_confirm", "staff_news_cancelled", "staff_news_not_yours", "button_news_send",
     "button_news_cancel",
+    # "Contact me" under the thanks (the ticket policy's `contact`).
+    "button_contact_me", "contact_asked_notice",
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
