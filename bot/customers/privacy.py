@@ -86,6 +86,7 @@ class CustomerData:
                     "kind": feedback["kind"],
                     "aspects": feedback["aspects"],
                     "entities": feedback["entities"],
+                    "contact": feedback["contact"],  # asked to be contacted
                     "ticket": None
                     if ticket is None
                     else {"number": ticket.number, "status": ticket.status.value, "pseudonym": ticket.customer},

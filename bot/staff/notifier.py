@@ -307,11 +307,13 @@ class StaffNotifier:
 
     async def _contact_asked(self, brand: str, feedback_id: str) -> int:
         """The customer asked to be contacted (`bot.customers.contact`): a ticket that needed no answer opens, and
-        its card says so. A feedback without its ticket yet gets one that reads the mark."""
+        its card says so (once: the event comes once). A feedback without its ticket yet gets one that reads the
+        mark."""
         ticket = await self._ticket_of(brand, feedback_id)
-        if ticket is None or ticket.status is not TicketStatus.NO_ANSWER:
+        if ticket is None:
             return 0
-        ticket = await self._decide_again(ticket)
+        if ticket.status is TicketStatus.NO_ANSWER:
+            ticket = await self._decide_again(ticket)
         if ticket.card_message is not None:
             await self.cards.refresh(ticket)
         return 1

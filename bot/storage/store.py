@@ -693,6 +693,7 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
         "ticket": int(data["ticket"]) if data.get("ticket") else None,
         "nps": int(data["nps"]) if data.get("nps") else None,  # the optional 0-10 question of a flow
+        "contact": data.get("contact") == "1",  # the customer asked to be contacted (`bot.customers.contact`)
     }
 
 

@@ -110,7 +110,7 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("staff_card") == {
         "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
         "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel", "delivery",
-        "resolved",
+        "resolved", "contact",
     }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()

@@ -13,7 +13,7 @@ from bot.staff.tickets import Ticket, TicketStatus
 from bot.storage import keys
 from bot.storage.identity import CustomerId
 from emulator import Delivery, RecordedMessage
-from tests.bot.staff_scene import FIRST_TICKET, Scene
+from tests.bot.staff_scene import FIRST_TICKET, Scene, contact_events
 from tests.support import BotTurn, Customer
 
 ASKED = "C'est noté : l'équipe vous recontactera ici."
@@ -41,11 +41,6 @@ async def _feedback_hash(scene: Scene) -> dict[str, str]:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-async def _contact_events(scene: Scene) -> int:
-    entries = await scene.bot.store.redis.xrange(keys.events("quick"))
-    return sum(1 for _, fields in entries if fields.get("type") == "contact")
-
-
 async def test_a_5_star_feedback_whose_customer_asks_to_be_contacted_opens_its_ticket(scene: Scene) -> None:
     ann = Customer.new(scene.emulator, "Ann")
     said = await scene.feedback(ann, rating=5, reason="Parfait, merci Julien")
@@ -63,6 +58,7 @@ async def test_a_5_star_feedback_whose_customer_asks_to_be_contacted_opens_its_t
     ticket = await _ticket(scene)
     assert ticket.status is TicketStatus.OPEN and not ticket.policy_wait
     assert "🆕 à traiter" in said.text(scene.room.id) and scene.card(FIRST_TICKET).buttons()
+    assert "Le client demande qu'on le recontacte ici." in scene.card(FIRST_TICKET).text
     assert await scene.bot.store.redis.zscore(keys.DEADLINES, ticket.member) is not None
     assert await scene.bot.store.redis.zscore(keys.open_tickets("quick"), str(FIRST_TICKET)) is not None
 
@@ -77,6 +73,17 @@ async def test_pressed_before_the_notifier_ran_the_ticket_opens_needing_an_answe
     assert "🆕 à traiter" in said.text(scene.room.id)
 
 
+async def test_a_ticket_already_open_keeps_its_state_and_its_card_says_it(scene: Scene) -> None:
+    ann = Customer.new(scene.emulator, "Ann")
+    await scene.feedback(ann, rating=2)
+    assert "recontacte" not in scene.card(FIRST_TICKET).text
+    thanks = _thanks(scene, ann)
+    assert (await ann.tap(_contact_data(thanks), thanks)).notices == [ASKED]
+    said = await scene.notify()
+    assert "Le client demande qu'on le recontacte ici." in said.text(scene.room.id)
+    assert (await _ticket(scene)).status is TicketStatus.OPEN
+
+
 async def test_pressed_twice_or_delivered_again_one_effect(scene: Scene) -> None:
     ann = Customer.new(scene.emulator, "Ann")
     await scene.feedback(ann, rating=5, reason="Parfait")
@@ -86,7 +93,7 @@ async def test_pressed_twice_or_delivered_again_one_effect(scene: Scene) -> None
     assert not [c for c in again.calls if c.method in ("sendMessage", "answerCallbackQuery", "editMessageText")]
     second = await ann.tap(_contact_data(thanks), thanks)  # a second press: told the same, nothing more
     assert second.notices == [ASKED]
-    assert await _contact_events(scene) == 1
+    assert await contact_events(scene) == 1
     await scene.notify()
     mark = scene.mark()
     await ann.tap(_contact_data(thanks), thanks)
@@ -114,11 +121,11 @@ async def test_a_forged_stale_or_foreign_press_is_refused_and_changes_nothing(sc
     for forged in (data, f"{CONTACT_ME}0123456789abcd", CONTACT_ME, f"{CONTACT_ME}{'x' * 60}"):
         assert await _forged(scene, shape, forged) == [EXPIRED], forged  # Ann's feedback, or none at all
     assert "contact" not in await _feedback_hash(scene)
-    assert await _contact_events(scene) == 0
+    assert await contact_events(scene) == 0
     # Bea's own feedback, under way: no thanks yet, so its id pressed early is refused too.
     [member] = await scene.bot.store.redis.smembers(keys.customer_feedbacks(CustomerId.telegram(bea.user.id)))
     assert await _forged(scene, shape, f"{CONTACT_ME}{str(member).partition('/')[2]}") == [EXPIRED]
-    assert await _contact_events(scene) == 0
+    assert await contact_events(scene) == 0
 
 
 async def test_a_policy_that_opens_no_ticket_for_it_offers_no_button_and_refuses_an_old_one(scene: Scene) -> None:

@@ -9,9 +9,8 @@ from collections.abc import Callable
 
 from bot.seam.commands import CONTACT_ME
 from bot.staff.tickets import TicketStatus
-from bot.storage import keys
 from tests.bot.channels.web.visitor import Page, Visitor
-from tests.bot.staff_scene import FIRST_TICKET, Scene
+from tests.bot.staff_scene import FIRST_TICKET, Scene, contact_events
 
 ASKED = "C'est noté : l'équipe vous recontactera ici."
 EXPIRED = "Ce bouton n'est plus actif."
@@ -24,11 +23,6 @@ async def _five_stars(visitor: Visitor, path: str) -> Page:
     page = await visitor.tap("Passer")
     assert "Merci pour votre avis" in page.bot_texts[-1]
     return page
-
-
-async def _contact_events(scene: Scene) -> int:
-    entries = await scene.bot.store.redis.xrange(keys.events("quick"))
-    return sum(1 for _, fields in entries if fields.get("type") == "contact")
 
 
 async def _press(visitor: Visitor, page: Page, data: str) -> Page:
@@ -53,7 +47,7 @@ async def test_contact_me_on_the_web_opens_the_ticket_once(scene: Scene, visitor
     assert ticket is not None and ticket.status is TicketStatus.OPEN
     page = await visitor.tap("💬 Me recontacter")  # pressed again: told the same, nothing more
     assert html.unescape(page.bot_texts[-1]) == ASKED
-    assert await _contact_events(scene) == 1
+    assert await contact_events(scene) == 1
 
 
 async def test_a_forged_press_on_the_web_is_refused(scene: Scene, visitors: Callable[..., Visitor]) -> None:
@@ -64,7 +58,7 @@ async def test_a_forged_press_on_the_web_is_refused(scene: Scene, visitors: Call
     for forged in (data, f"{CONTACT_ME}ffffffffffffffff", CONTACT_ME):
         page = await _press(other, page, forged)
         assert page.status == 200 and html.unescape(page.bot_texts[-1]) == EXPIRED, forged
-    assert await _contact_events(scene) == 0
+    assert await contact_events(scene) == 0
 
 
 async def test_the_kiosk_offers_no_contact_and_refuses_a_forged_press(
@@ -86,4 +80,4 @@ async def test_the_kiosk_offers_no_contact_and_refuses_a_forged_press(
     forged = {**asked.fields, "button": data, "message": message, "turn": turn}
     page = await tablet.post(asked.action, forged)  # its own feedback's id, posted as the next turn of the last form
     assert page.status == 200 and html.unescape(page.bot_texts[-1]) == EXPIRED
-    assert await _contact_events(scene) == 0
+    assert await contact_events(scene) == 0

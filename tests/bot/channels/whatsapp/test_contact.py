@@ -12,7 +12,7 @@ from bot.staff.tickets import TicketStatus
 from bot.storage import keys
 from emulator import BotApiEmulator
 from tests.bot.channels.whatsapp.chat import WhatsAppCustomer
-from tests.bot.staff_scene import FIRST_TICKET, Scene
+from tests.bot.staff_scene import FIRST_TICKET, Scene, contact_events
 from tests.support import Clock
 from whatsapp_emulator import CloudApiEmulator, WhatsAppUser
 
@@ -35,11 +35,6 @@ async def _five_stars(scene: Scene, customer: WhatsAppCustomer) -> list[str]:
     return thanks.choices
 
 
-async def _contact_events(scene: Scene) -> int:
-    entries = await scene.bot.store.redis.xrange(keys.events("quick"))
-    return sum(1 for _, fields in entries if fields.get("type") == "contact")
-
-
 async def test_contact_me_on_whatsapp_opens_the_ticket_once(
     scene: Scene, cloud: CloudApiEmulator, camille: WhatsAppUser
 ) -> None:
@@ -53,7 +48,7 @@ async def test_contact_me_on_whatsapp_opens_the_ticket_once(
     ticket = await scene.bot.staff.tickets.get("quick", FIRST_TICKET)
     assert ticket is not None and ticket.status is TicketStatus.OPEN
     assert (await customer.choose("💬 Me recontacter")).text == ASKED  # again: told the same, nothing more
-    assert await _contact_events(scene) == 1
+    assert await contact_events(scene) == 1
 
 
 async def test_a_forged_reply_id_on_whatsapp_is_refused(
@@ -72,5 +67,5 @@ async def test_a_forged_reply_id_on_whatsapp_is_refused(
         assert delivery.status == 200
         said = [m.text for m in cloud.sent[first:] if m.to == other.wa_id]
         assert said == [EXPIRED], (forged, said)
-    assert await _contact_events(scene) == 0
+    assert await contact_events(scene) == 0
     assert await scene.bot.store.redis.hget(keys.feedback("quick", own.removeprefix(CONTACT_ME)), "contact") is None
