@@ -64,6 +64,7 @@ ASK_REASON_MID = "Merci. Qu'est-ce qui aurait rendu votre visite vraiment réuss
 ASK_REASON_HIGH = "Merci, cela nous fait très plaisir ! Qu'avez-vous le plus apprécié ?"
 ASK_SUGGESTION = "Une idée ou une suggestion pour nous améliorer ? Écrivez-la, ou touchez « Passer »."
 THANKS = "Merci pour votre avis ! L'équipe <b>{of_venue}</b> va le lire et pourra vous répondre ici même."
+CONTACT_BUTTON = "💬 Me recontacter"  # parole's thanks offers to be contacted (its default policy): so does this
 NEWS_BUTTON = "🔔 Recevoir les nouvelles {of_venue}"  # parole's thanks offers the venue's news: so does this
 UNKNOWN_VENUE = "Ce lien ne correspond à aucun établissement que nous connaissons. Il a peut-être été mal copié."
 ALREADY_RATED = (
@@ -158,11 +159,12 @@ async def _thank(feedback: dict[str, Any], update: Update) -> int:
     chat = update.effective_chat
     assert chat is not None
     data = f"news:in:{int(feedback['created_at'] * 1000):x}"
+    contact = InlineKeyboardButton(CONTACT_BUTTON, callback_data=data.replace("news:in:", "contact:"))
     news = InlineKeyboardButton(NEWS_BUTTON.format(of_venue=of(feedback["venue_name"])), callback_data=data)
     await chat.send_message(
         THANKS.format(of_venue=html.escape(of(feedback["venue_name"]))),
         parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup([[news]]),
+        reply_markup=InlineKeyboardMarkup([[contact], [news]]),
     )
     return ConversationHandler.END
 

@@ -757,7 +757,7 @@ def check_store(stored: list[Stored], people: list[Customer]) -> dict[str, int]:
 
 def chat_calls(emulator: BotApiEmulator, watch: CallWatch, chat: int) -> list[dict[str, Any]]:
     """The Bot API calls the bot made for one chat, in order, ids of messages, callback queries and feedbacks
-    (in the news button's data) aside."""
+    (in the contact and news buttons' data) aside."""
     queries = set(watch.queries.get(chat, []))
     seen: list[dict[str, Any]] = []
     for call in emulator.calls:
@@ -766,7 +766,9 @@ def chat_calls(emulator: BotApiEmulator, watch: CallWatch, chat: int) -> list[di
             if "reply_markup" in params:  # compared as JSON values: the order of keys is the client's affair
                 markup = params["reply_markup"]
                 markup = json.loads(markup) if isinstance(markup, str) else markup
-                params["reply_markup"] = re.sub(r"news:in:[0-9a-f]+", "news:in:ID", json.dumps(markup, sort_keys=True))
+                params["reply_markup"] = re.sub(
+                    r"(news:in:|contact:)[0-9a-f]+", r"\1ID", json.dumps(markup, sort_keys=True)
+                )
             seen.append({"method": call.method, **params})
         elif call.method == "answerCallbackQuery" and call.params.get("callback_query_id") in queries:
             seen.append({"method": call.method, **{k: v for k, v in call.params.items() if k != "callback_query_id"}})

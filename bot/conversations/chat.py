@@ -18,11 +18,13 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.customers.contact import ContactRequests
 from bot.customers.news import NewsStore
 from bot.customers.privacy import CustomerData
 from bot.editing.in_force import LiveDialogs, ScopeKit
 from bot.errors import ChatBusy, NotFound
 from bot.seam.commands import (
+    CONTACT_ME,
     FORGET_BUTTON,
     FORGET_YES,
     NEWS_IN,
@@ -38,10 +40,11 @@ from bot.seam.inbound import Inbound
 from bot.seam.outgoing import Buttons, Channels, CustomerChannel, OutgoingMessage
 from bot.staff.commands import STAFF_COMMANDS
 from bot.staff.hours import HoursStore, closed_notice
+from bot.staff.policy import PolicyStore
 from bot.staff.relay import Relay
 from bot.storage import keys
 from bot.storage.handled import HandledUpdates
-from bot.storage.identity import CustomerId
+from bot.storage.identity import KIOSK, CustomerId
 from bot.storage.store import CHAT_LOCK_MS, ChatSnapshot, Outbox, Store
 from dialogs.answers import normalise_venue_code
 from dialogs.engine import DialogEngine
@@ -120,6 +123,8 @@ class CustomerChat:
         self._fixed = ScopeKit(renderer, engine, "")
         self.handled = HandledUpdates(store.round_trip)
         self.hours = HoursStore(store.redis)
+        self.policies = PolicyStore(store.redis)
+        self.contact = ContactRequests(store.redis, self.policies)
 
     async def handle(self, inbound: Inbound) -> None:
         """One thing a customer did."""
@@ -131,6 +136,9 @@ class CustomerChat:
                 return
             if self.news is not None and data.startswith((NEWS_IN, NEWS_OUT)):
                 await self._once(inbound, functools.partial(self._news_button, channel, inbound))
+                return
+            if data.startswith(CONTACT_ME):
+                await self._once(inbound, functools.partial(self._contact_button, channel, inbound))
                 return
             if self.relay is not None and data.startswith(RESOLVED_BUTTON):
                 await self._resolved_button(channel, inbound)
@@ -292,6 +300,18 @@ class CustomerChat:
         await channel.acknowledge(inbound, self.renderer.render(notice, language))
         await channel.edit_clicked(inbound, text=None, buttons=buttons)
 
+    async def _contact_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
+        """The "contact me" button under the thanks: the feedback marked once, or the press refused."""
+        language = await self._language(inbound)
+        feedback_id = (inbound.button_data or "").removeprefix(CONTACT_ME)
+        kiosk = inbound.customer.channel == KIOSK  # nobody to get back to: the button is never offered there
+        venue_name = None if kiosk else await self.contact.ask(inbound.customer, feedback_id)
+        if venue_name is None:
+            notice = MessagePart(MessageName.EXPIRED_BUTTON)
+        else:
+            notice = MessagePart("contact_asked_notice", {"venue_name": venue_name})
+        await channel.acknowledge(inbound, self.renderer.render(notice, language))
+
     async def _resolved_button(self, channel: CustomerChannel, inbound: Inbound) -> None:
         """Yes or No under "problem solved?": kept, or an expired button (answered already, another ticket's)."""
         assert self.relay is not None
@@ -353,7 +373,9 @@ class CustomerChat:
                 # A feedback under way finishes on the templates and flow it started with.
                 kit = await self.live.pinned_kit(state.venue, kit, state.texts_ref)
                 engine = kit.engine
-            outcome = self._offer_news(engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)))
+            outcome = await self._offer_buttons(
+                engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)), customer, now
+            )
             outcome = await self._closed_notice(outcome, now)
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
@@ -413,14 +435,25 @@ class CustomerChat:
             await asyncio.sleep(pause)
             pause = min(pause * 2, 0.1)
 
-    def _offer_news(self, outcome: Outcome) -> Outcome:
-        """The thanks of a complete feedback, with the button that opts in to the venue's news."""
+    async def _offer_buttons(self, outcome: Outcome, customer: CustomerId, now: float) -> Outcome:
+        """The thanks of a complete feedback, with the button that asks to be contacted (where the venue's ticket
+        policy opens a ticket for it, and not on a kiosk, whose next customer is someone else) and the one that
+        opts in to the venue's news."""
         complete = [r for r in outcome.feedback if r.status is FeedbackStatus.COMPLETE]
-        if self.news is None or not complete or not outcome.replies:
+        if not complete or not outcome.replies:
             return outcome
         record, last = complete[-1], outcome.replies[-1]
-        label = MessagePart("button_news_opt_in", {"venue_name": record.venue.name})
-        offered = dataclasses.replace(last, buttons=(*last.buttons, (ButtonSpec(label, f"{NEWS_IN}{record.id}"),)))
+        rows = []
+        if (
+            customer.channel != KIOSK
+            and (await self.policies.recent(record.venue.brand, record.venue.code, now)).contact
+        ):
+            label = MessagePart("button_contact_me", {"venue_name": record.venue.name})
+            rows.append((ButtonSpec(label, f"{CONTACT_ME}{record.id}"),))
+        if self.news is not None:
+            label = MessagePart("button_news_opt_in", {"venue_name": record.venue.name})
+            rows.append((ButtonSpec(label, f"{NEWS_IN}{record.id}"),))
+        offered = dataclasses.replace(last, buttons=(*last.buttons, *rows))
         return dataclasses.replace(outcome, replies=(*outcome.replies[:-1], offered))
 
     async def _closed_notice(self, outcome: Outcome, now: float) -> Outcome:

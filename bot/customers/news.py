@@ -33,7 +33,7 @@ from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.storage import keys
 from bot.storage.cluster import raise_if_cancelled
 from bot.storage.identity import CustomerId
-from bot.storage.store import Store, redis_text
+from bot.storage.store import Store, feedback_brand, redis_text
 from bot.storage.venues import Venue
 from dialogs.render import MessageRenderer
 from dialogs.types import MessagePart
@@ -65,11 +65,8 @@ class NewsStore:
 
     async def subscribe_after(self, customer: CustomerId, feedback_id: str, now: float) -> Subscription | None:
         """Opt the customer in to the news of the venue of one of their feedbacks; None if it is not theirs."""
-        for member in map(redis_text, await self.redis.smembers(keys.customer_feedbacks(customer))):
-            brand, _, mine = member.partition("/")
-            if mine == feedback_id:
-                break
-        else:
+        brand = await feedback_brand(self.redis, customer, feedback_id)
+        if brand is None:
             return None
         venue_code = await self.redis.hget(keys.feedback(brand, feedback_id), "venue")
         if not venue_code:

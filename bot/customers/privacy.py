@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.customers.contact import FIELD as CONTACT_FIELD
 from bot.customers.news import NewsStore
 from bot.errors import NotFound
 from bot.formats import Formats
@@ -85,6 +86,7 @@ class CustomerData:
                     "kind": feedback["kind"],
                     "aspects": feedback["aspects"],
                     "entities": feedback["entities"],
+                    "contact": feedback["contact"],  # asked to be contacted
                     "ticket": None
                     if ticket is None
                     else {"number": ticket.number, "status": ticket.status.value, "pseudonym": ticket.customer},
@@ -142,7 +144,7 @@ class CustomerData:
         async with multi_slot_writes(self.redis) as pipe:
             for member, venue in zip(members, venues, strict=True):
                 brand, _, feedback_id = member.partition("/")
-                pipe.hdel(keys.feedback(brand, feedback_id), "chat_id")
+                pipe.hdel(keys.feedback(brand, feedback_id), "chat_id", CONTACT_FIELD)  # nobody left to contact
                 if venue:
                     pipe.delete(keys.rated(brand, str(venue), customer))
             for member in tickets:

@@ -23,6 +23,7 @@ FORGET_NO: Final = "forget:no"
 VENUE_BUTTON: Final = "venue:"  # + a short code: a venue picked among those near the customer
 NEWS_IN: Final = "news:in:"  # + the feedback id after which the customer opts in to the venue's news
 NEWS_OUT: Final = "news:out:"  # + the venue's short code
+CONTACT_ME: Final = "contact:"  # + the feedback id whose customer asks to be contacted (under the thanks)
 RESOLVED_BUTTON: Final = "solved:"  # the question after a closed ticket: "solved:yes:B/N" or "solved:no:B/N"
 RESOLVED_YES: Final = "solved:yes:"
 RESOLVED_NO: Final = "solved:no:"

@@ -79,6 +79,7 @@ def card_variables(ticket: Ticket, feedback: Mapping[str, Any]) -> dict[str, Any
         "undeliverable": ticket.undeliverable,
         "delivery": ticket.delivery,
         "resolved": ticket.resolved,
+        "contact": bool(feedback.get("contact")),
     }
 
 

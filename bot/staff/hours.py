@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from bot.errors import InvalidInput, problem
 from bot.formats import Formats
 from bot.storage import keys
+from bot.storage.kept import KeptPerVenue
 from bot.storage.store import redis_text
 from dialogs.types import MessagePart
 
@@ -29,7 +30,6 @@ FIELD = "opening_hours"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEARCH_DAYS = 400  # a deadline further than this in open hours falls back to wall-clock hours
 CACHE_SECONDS = 60.0  # how long the customers' side keeps a venue's hours before reading them again
-CACHE_VENUES = 10_000
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 Ranges = tuple[tuple[str, str], ...]
 
@@ -238,8 +238,7 @@ class HoursStore:
 
     def __init__(self, redis: Redis, *, keep: float = CACHE_SECONDS) -> None:
         self.redis = redis
-        self.keep = keep
-        self._cache: dict[tuple[str, str], tuple[float, OpeningHours | None]] = {}
+        self._kept: KeptPerVenue[OpeningHours | None] = KeptPerVenue(keep)
 
     async def get(self, brand: str, venue: str) -> OpeningHours | None:
         raw = await self.redis.hget(keys.venue(brand, venue), FIELD)
@@ -247,14 +246,7 @@ class HoursStore:
 
     async def recent(self, brand: str, venue: str, now: float) -> OpeningHours | None:
         """The venue's hours as read at most `keep` seconds ago: a customer's turn costs no round trip for them."""
-        kept = self._cache.get((brand, venue))
-        if kept is not None and now - kept[0] < self.keep:
-            return kept[1]
-        hours = await self.get(brand, venue)
-        if len(self._cache) >= CACHE_VENUES:
-            self._cache.clear()
-        self._cache[(brand, venue)] = (now, hours)
-        return hours
+        return await self._kept.get(brand, venue, now, lambda: self.get(brand, venue))
 
     async def set(self, brand: str, venue: str, hours: OpeningHours | None) -> None:
         if hours is None:

@@ -31,10 +31,10 @@ from bot.staff.cards import Cards
 from bot.staff.escalation import Audience, EscalationStore
 from bot.staff.hours import HoursStore
 from bot.staff.mail import MailAlerts
-from bot.staff.policy import Decision, PolicyStore
+from bot.staff.policy import CONTACT_EVENT, Decision, PolicyStore
 from bot.staff.pseudonyms import Pseudonyms
 from bot.staff.rooms import RoomStore
-from bot.staff.tickets import NewTicket, Ticket, TicketStore
+from bot.staff.tickets import NewTicket, Ticket, TicketStatus, TicketStore
 from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE, raise_if_cancelled
 from bot.storage.identity import CustomerId
@@ -264,6 +264,8 @@ class StaffNotifier:
                 entry_ids.append(str(entry_id))
                 if fields and fields.get("type") == "analysed" and fields.get("feedback"):
                     handled += await self._analysed(brand, str(fields["feedback"]))
+                elif fields and fields.get("type") == CONTACT_EVENT and fields.get("feedback"):
+                    handled += await self._contact_asked(brand, str(fields["feedback"]))
             if entry_ids:
                 await self.redis.xack(keys.events(brand), keys.NOTIFY_GROUP, *entry_ids)
         return handled
@@ -280,19 +282,37 @@ class StaffNotifier:
             row = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
             await self.mail.feedback(ticket, row, analysed=True)
         if ticket.policy_wait:
-            policy = await self.policies.in_force(brand, ticket.venue)
-            feedback = redis_strings(await self.redis.hgetall(keys.feedback(brand, feedback_id)))
-            hours = await self.store.deadline_hours(brand)
-            needs = policy.decide(feedback) is Decision.OPEN
-            due = await self.hours.due(brand, ticket.venue, ticket.created_at, hours * 3600)
-            await self.tickets.policy_decided(ticket, needs, due=due)
-            ticket = await self.tickets.get(brand, ticket.number) or ticket
+            ticket = await self._decide_again(ticket)
         if ticket.card_message is not None:
             if not ticket.card_analysed:
                 await self.cards.refresh(ticket)
             return 1
         await self.tickets.unschedule_card(brand, feedback_id)
         return int(await self.cards.post(ticket, self.clock()))
+
+    async def _decide_again(self, ticket: Ticket) -> Ticket:
+        """Ask the policy again about a ticket that needs no answer yet, now that its feedback says more (its
+        analysis, its customer asking to be contacted); the ticket as it is then."""
+        policy = await self.policies.in_force(ticket.brand, ticket.venue)
+        feedback = redis_strings(await self.redis.hgetall(keys.feedback(ticket.brand, ticket.feedback)))
+        hours = await self.store.deadline_hours(ticket.brand)
+        needs = policy.decide(feedback) is Decision.OPEN
+        due = await self.hours.due(ticket.brand, ticket.venue, ticket.created_at, hours * 3600)
+        await self.tickets.policy_decided(ticket, needs, due=due)
+        return await self.tickets.get(ticket.brand, ticket.number) or ticket
+
+    async def _contact_asked(self, brand: str, feedback_id: str) -> int:
+        """The customer asked to be contacted (`bot.customers.contact`): a ticket that needed no answer opens, and
+        its card says so (once: the event comes once). A feedback without its ticket yet gets one that reads the
+        mark."""
+        ticket = await self._ticket_of(brand, feedback_id)
+        if ticket is None:
+            return 0
+        if ticket.status is TicketStatus.NO_ANSWER:
+            ticket = await self._decide_again(ticket)
+        if ticket.card_message is not None:
+            await self.cards.refresh(ticket)
+        return 1
 
     async def post_due_cards(self, now: float) -> int:
         """Cards that waited long enough for their analysis go out without it."""

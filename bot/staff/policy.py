@@ -22,10 +22,13 @@ from redis.asyncio import Redis
 
 from bot.errors import InvalidInput, problem
 from bot.storage import keys
+from bot.storage.kept import KeptPerVenue
 from bot.storage.store import Store, redis_text
 
 KINDS = ("complaint", "critique", "suggestion", "praise")
 FIELD = "ticket_policy"
+CONTACT_EVENT = "contact"  # in a brand's event stream: a customer asked to be contacted about a feedback
+CACHE_SECONDS = 60.0  # how long the customers' side keeps a venue's policy (whether to offer "contact me")
 
 
 class Decision(StrEnum):
@@ -103,8 +106,13 @@ def checked(policy: TicketPolicy) -> TicketPolicy:
 class PolicyStore:
     """Reads and writes ticket policies (brand, venue); one round trip to read the one in force."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, keep: float = CACHE_SECONDS) -> None:
         self.redis = redis
+        self._kept: KeptPerVenue[TicketPolicy] = KeptPerVenue(keep)
+
+    async def recent(self, brand: str, venue: str, now: float) -> TicketPolicy:
+        """The policy in force as read at most `keep` seconds ago: the customer's thanks costs no round trip."""
+        return await self._kept.get(brand, venue, now, lambda: self.in_force(brand, venue))
 
     async def in_force(self, brand: str, venue: str) -> TicketPolicy:
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -568,6 +568,15 @@ def redis_text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+async def feedback_brand(redis: Redis, customer: CustomerId, feedback_id: str) -> str | None:
+    """The brand of one of the customer's feedbacks (a button's data names it by id); None if it is not theirs."""
+    for member in map(redis_text, await redis.smembers(keys.customer_feedbacks(customer))):
+        brand, _, mine = member.partition("/")
+        if mine == feedback_id:
+            return brand
+    return None
+
+
 def redis_strings(data: Mapping[Any, Any]) -> dict[str, str]:
     """A Redis hash reply as a dict of text."""
     return {redis_text(k): redis_text(v) for k, v in data.items()}
@@ -684,6 +693,7 @@ def _feedback_from_hash(data: dict[str, str]) -> dict[str, Any]:
         "analysed_at": float(data["analysed_at"]) if data.get("analysed_at") else None,
         "ticket": int(data["ticket"]) if data.get("ticket") else None,
         "nps": int(data["nps"]) if data.get("nps") else None,  # the optional 0-10 question of a flow
+        "contact": data.get("contact") == "1",  # the customer asked to be contacted (`bot.customers.contact`)
     }
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.cli.serve import RunningBot
+from bot.storage import keys
 from bot.storage.venues import Venue
 from emulator import ApiCall, BotApiEmulator, Delivery, EmulatedChat, EmulatedUser, RecordedMessage
 from tests.support import Clock, Customer
@@ -126,6 +127,12 @@ class Scene:
 
     def last_in_room(self, chat: EmulatedChat | None = None) -> RecordedMessage:
         return self.emulator.bot_messages((chat or self.room).id)[-1]
+
+
+async def contact_events(scene: Scene, brand: str = "quick") -> int:
+    """How many times the brand's customers asked to be contacted (`contact` events in its stream)."""
+    entries = await scene.bot.store.redis.xrange(keys.events(brand)) or []
+    return len([entry for entry in entries if entry[1] and entry[1].get("type") == "contact"])
 
 
 async def play_relay(scene: Scene, customer: Customer, steps: list[dict[str, Any]]) -> list[Said]:

@@ -45,6 +45,8 @@ CONTRACT_NAMES = {
     "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
     "staff_news_preview", "staff_news_confirm", "staff_news_cancelled", "staff_news_not_yours", "button_news_send",
     "button_news_cancel",
+    # "Contact me" under the thanks (the ticket policy's `contact`).
+    "button_contact_me", "contact_asked_notice",
     # Template and flow admin over Telegram (journey 10).
     "admin_usage", "admin_list", "admin_source", "admin_saved", "admin_refused", "admin_conflict",
     "admin_history", "admin_weblogin", "admin_weblogin_sent", "admin_weblogin_failed",
@@ -108,7 +110,7 @@ def test_shipped_catalog_declares_variables_with_samples(catalog: TemplateCatalo
     assert catalog.declared_variables("staff_card") == {
         "venue_name", "rating", "reason", "suggestion", "ticket", "reason_parts", "suggestion_parts", "customer",
         "abandoned", "analysed", "kind", "aspects", "entities", "status", "undeliverable", "channel", "delivery",
-        "resolved",
+        "resolved", "contact",
     }  # fmt: skip
     assert catalog.declared_variables("staff_reply") == {"venue_name", "text"}
     assert catalog.declared_variables("ask_rating") == frozenset()

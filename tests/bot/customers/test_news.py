@@ -86,7 +86,10 @@ async def test_opt_in_news_and_opt_out(scene: Scene, staff_bot: RunningBot) -> N
     await scene.feedback(eve, scene.orly, rating=5, reason="Parfait", notify=False)
     thanks = _thanks(scene, people["Ann"])
     assert "Merci pour votre avis" in thanks.text
-    assert [label for row in thanks.buttons() for label, _ in row] == ["🔔 Recevoir les nouvelles de Quick Massy"]
+    assert [label for row in thanks.buttons() for label, _ in row] == [
+        "💬 Me recontacter",
+        "🔔 Recevoir les nouvelles de Quick Massy",
+    ]
     opted = await _opt_in(scene, people["Ann"])
     assert opted.notices == ["C'est noté : vous recevrez les nouvelles de Quick Massy. /stopnews pour arrêter."]
     assert [label for row in _thanks(scene, people["Ann"]).buttons() for label, _ in row] == [

@@ -71,8 +71,9 @@ async def test_a_flow_change_applies_to_new_conversations_while_one_in_progress_
     await after.say(f"/start {venue.token}")
     await after.tap("rate:5")
     bruno_done = await after.say("Très bon accueil.")
-    # No suggestion asked (the new flow): the thanks, with only the opt-in to the venue's news under it.
-    assert "Merci" in bruno_done.text and bruno_done.buttons == ["🔔 Recevoir les nouvelles de Quick Massy"]
+    # No suggestion asked (the new flow): the thanks, with only "contact me" and the venue's news under it.
+    assert "Merci" in bruno_done.text
+    assert bruno_done.buttons == ["💬 Me recontacter", "🔔 Recevoir les nouvelles de Quick Massy"]
     anne_next = await before.say("Très bon accueil.")
     assert anne_next.buttons == ["Passer"]  # Anne still gets the suggestion of the flow she started on
     anne_done = await before.say("Rien à ajouter, merci.")
