@@ -37,7 +37,7 @@ test: setup browser ## lint, type-check and run the test suite against a Redis t
 	$(BIN)/ruff check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/ruff format --check bot dialogs nlp emulator whatsapp_emulator tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto  # one worker a core (pytest-xdist): the tests mostly wait on servers
 
 bench: setup ## the webhook-path benchmark against the idiomatic python-telegram-bot baseline
 	$(BIN)/python bench/bench_journey.py
