@@ -262,6 +262,6 @@ def test_parole_demo_and_parole_worker_run_on_a_cluster(cluster_url: str, tmp_pa
     """`parole demo` on the configured cluster: the bot in-process, the analysis in a `parole worker` process."""
     done = parole("demo", env={"PAROLE_REDIS_URL": cluster_url, "PAROLE_DATA_DIR": str(tmp_path)}, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    stored = json.loads(done.stdout[done.stdout.index("Stored feedback") + len("Stored feedback") :])
+    stored = json.loads(done.stdout[done.stdout.index("Retour enregistré") + len("Retour enregistré") :])
     assert stored["status"] == "complete" and stored["kind"] in ("critique", "complaint")
     assert [r["author"] for r in stored["replies"]] == ["staff", "customer"]
