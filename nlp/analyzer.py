@@ -2,13 +2,13 @@
 
 The stages, for a French text: tokenizer → the brand's vocabulary ruler and the name ruler (they preset
 entities) → the model's `ner` (which keeps preset entities and labels the rest) → the entity fixes
-(`nlp.fixes`). Texts of other languages skip `ner`. Every text of a batch goes through `ner.pipe` in one
-stream, as `nlp.pipe` would run it.
+(`nlp.fixes`). Texts of other languages skip `ner`, and so do French texts whose model labels the fixes
+would throw away (no capital letter, or only capitals: `model_may_add`). The other texts of a batch go
+through `ner.pipe` in one stream, as `nlp.pipe` would run them.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol, cast
 
@@ -21,13 +21,14 @@ from nlp.kind import classify_kind
 from nlp.language import detect_language
 from nlp.lexicon import words
 from nlp.name_ruler import NameRuler
+from nlp.names import STREET_WORDS
 from nlp.normalize import fold
 from nlp.pipeline import FRENCH_MODEL, blank_pipeline, load_french
 from nlp.reading import read_field
 from nlp.types import Analysis, Entity, FeedbackText, Label, Vocabulary
 from nlp.vocabulary import VocabularyRuler, VocabularyRulers
 
-__all__ = ["FIELDS", "MAX_TEXT_CHARS", "Analyzer", "load_analyzer"]
+__all__ = ["FIELDS", "MAX_TEXT_CHARS", "Analyzer", "load_analyzer", "model_may_add"]
 
 FIELDS = ("reason", "suggestion")
 # Telegram caps a message at 4,096 characters; longer texts (pasted, imported) are analysed on this prefix.
@@ -162,25 +163,26 @@ class Analyzer:
                 result[i] = self._blank_entities(text.text, text.language, vocabularies[i])
         return result
 
-    def _french_entities(self, texts: Sequence[str], vocabularies: Sequence[Vocabulary | None]) -> Iterator[list[Span]]:
+    def _french_entities(self, texts: Sequence[str], vocabularies: Sequence[Vocabulary | None]) -> list[list[Span]]:
         compiled: dict[int, VocabularyRuler] = {}  # one lookup per distinct vocabulary of the stream
         for vocabulary in vocabularies:
             if vocabulary and vocabulary.entries and id(vocabulary) not in compiled:
                 compiled[id(vocabulary)] = self._rulers.get(vocabulary, self._french, "fr")
-        rulers = [compiled.get(id(vocabulary)) for vocabulary in vocabularies]
         names = self._name_rulers["fr"]
-        preset: deque[tuple[list[Span], bool]] = deque()  # each doc's preset spans and whether it is shouted
-
-        def with_preset_entities(docs: Iterable[Doc]) -> Iterator[Doc]:
-            for doc, text, ruler in zip(docs, texts, rulers, strict=True):
-                shouted = text.isupper()
-                preset.append((_preset(doc, ruler.spans(doc) if ruler else [], names, shouted), shouted))
-                yield doc
-
-        docs = with_preset_entities(self._tokenizer.pipe(texts, batch_size=self._batch_size))
-        for doc in self._ner.pipe(docs, batch_size=self._batch_size):
-            spans, shouted = preset.popleft()
-            yield fix_entities(doc, spans, names.is_place, shouted=shouted)
+        docs = list(self._tokenizer.pipe(texts, batch_size=self._batch_size))
+        shouted = [text.isupper() for text in texts]
+        preset = []
+        for doc, vocabulary, loud in zip(docs, vocabularies, shouted, strict=True):
+            ruler = compiled.get(id(vocabulary))
+            preset.append(_preset(doc, ruler.spans(doc) if ruler else [], names, loud))
+        # `ner` labels, in place, only the texts whose labels the fixes could keep (see `model_may_add`).
+        modelled = (doc for doc, text, loud in zip(docs, texts, shouted, strict=True) if model_may_add(text, loud))
+        for _ in self._ner.pipe(modelled, batch_size=self._batch_size):
+            pass
+        return [
+            fix_entities(doc, spans, names.is_place, shouted=loud)
+            for doc, spans, loud in zip(docs, preset, shouted, strict=True)
+        ]
 
     def _blank_entities(self, text: str, language: str, vocabulary: Vocabulary | None) -> list[Span]:
         nlp = blank_pipeline(language)
@@ -209,6 +211,22 @@ def _preset(doc: Doc, vocabulary_spans: list[Span], names: NameRuler, shouted: b
 
 
 _LABELS = {label.value: label for label in Label}
+
+
+def model_may_add(text: str, shouted: bool) -> bool:
+    """Whether `ner` could add an entity that `fix_entities` keeps to `text`'s preset ones.
+
+    The fixes keep none of the model's spans in a text written all in capitals, nor any whose first word is
+    neither capitalised nor a street word ("rue Garibaldi"): a text with no capital letter and no street
+    word in its folded form (as a substring: the check may only err towards running the model) ends as its
+    preset spans whatever the model says, so it skips the model.
+    """
+    if shouted:
+        return False
+    if not text.islower():
+        return True  # a capital letter somewhere, or no letter at all (then the model decides, as before)
+    folded = fold(text)
+    return any(word in folded for word in STREET_WORDS)
 
 
 def _entity(span: Span, text: str, field: str) -> Entity:

@@ -111,6 +111,7 @@ class NameRuler:
             self._matcher.add(key, [nlp.make_doc(form) for form in sorted(forms)])
             kind, org_id = key.split("\t", 1)
             self._org_keys[nlp.vocab.strings[key]] = (org_id, kind == _ORG_AS_WRITTEN.rstrip("\t"))
+        self._org_key_set = frozenset(self._org_keys)  # `set.isdisjoint(dict)` walks the whole dict
         places = french_places()
         self._matcher.add("PLACE", [nlp.make_doc(form) for place in places for form in _written_forms(place)])
         self._matcher.add("NAME", [nlp.make_doc(word) for word in sorted(name_triggers())])
@@ -152,7 +153,7 @@ class NameRuler:
         shouted = is_shouted(doc) if shouted is None else shouted
         # Each finder runs only when the matcher found its words: most texts match only cue words ("à", "de").
         keys = {key for key, _, _ in matches}
-        spans = [] if keys.isdisjoint(self._org_keys) else self._organisations(doc, busy, matches)
+        spans = [] if keys.isdisjoint(self._org_key_set) else self._organisations(doc, busy, matches)
         busy |= {i for span in spans for i in range(span.start, span.end)}
         places = self._towns(doc, busy, matches, shouted) if self._place_keys & keys else []
         place_tokens = {i for span in places for i in range(span.start, span.end)}

@@ -6,9 +6,12 @@ import gc
 
 import pytest
 
-from nlp.analyzer import Analyzer, load_analyzer
+from nlp import analyzer as analyzer_module
+from nlp.analyzer import Analyzer, load_analyzer, model_may_add
 from nlp.errors import AnalysisError, ModelMissing
-from nlp.types import Analysis, FeedbackText, Kind
+from nlp.evaluation import load_labelled
+from nlp.types import Analysis, FeedbackText, Kind, Vocabulary
+from tests.nlp.conftest import DATA
 from tests.nlp.support import vocabulary
 
 BRAND = vocabulary(
@@ -119,3 +122,40 @@ def test_a_batch_keeps_its_order_and_skips_missing_fields(analyzer: Analyzer) ->
     assert analyses[0].entities == () and analyses[2].entities == ()
     assert [e.id for e in analyses[1].entities] == ["zorglub"]
     assert analyzer.analyze([], BRAND) == []
+
+
+def test_texts_that_skip_the_model_end_as_if_it_had_run(
+    analyzer: Analyzer, vocabularies: dict[str, Vocabulary], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `ner` is skipped where the fixes would throw its labels away (no capital letter, or only capitals):
+    # every labelled text, lower-cased and in capitals, must come out the same with the model run on all.
+    items = [
+        FeedbackText(reason=text, suggestion=None, rating=item.rating)
+        for path in sorted(DATA.glob("feedback_fr*.jsonl"))
+        for item in load_labelled(path)
+        for text in (item.text.lower(), item.text.upper())
+    ]
+    # A street word opens a span the fixes keep in lower case ("boulevard" LOC): such a text reads the model.
+    items.append(FeedbackText(reason="le magasin du boulevard haussmann est sale", suggestion=None, rating=2))
+    skipped = sum(not model_may_add(item.reason or "", (item.reason or "").isupper()) for item in items)
+    assert skipped > len(items) * 0.8  # most of them skip it, so the comparison says something
+    brand = vocabularies["ibis"]
+    fast = analyzer.analyze(items, brand)
+    monkeypatch.setattr(analyzer_module, "model_may_add", lambda text, shouted: True)
+    assert analyzer.analyze(items, brand) == fast
+    assert sum(len(analysis.entities) for analysis in fast) > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "reads"),
+    [
+        ("merci a bastien pour son accueil", False),
+        ("MERCI À KARINE", False),
+        ("garé rue garibaldi, pas de place", True),  # a street word: "rue Garibaldi" may be kept
+        ("on s'est garés avenue foch", True),
+        ("Merci à Bastien", True),
+        ("👍👍", True),  # no letter: the model decides
+    ],
+)
+def test_which_texts_the_model_reads(text: str, reads: bool) -> None:
+    assert model_may_add(text, text.isupper()) is reads
