@@ -125,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     venue_edit.add_argument("--lon", type=float)
     venue_edit.add_argument("--no-location", action="store_true", help="oublie ses coordonnées")
     venue_edit.add_argument("--language")
+    venue_edit.add_argument("--force", action="store_true", help="même si un autre lieu de la marque a ce nom")
     hours = venue.add_parser("hours", help="les horaires d'un lieu (les délais ne comptent que les heures d'ouverture)")
     hours.add_argument("code", metavar="LIEU", help="le code du lieu")
     hours.add_argument("--brand", required=True)
@@ -393,7 +394,7 @@ async def _venue(args: argparse.Namespace, settings: Settings) -> int:
         if args.action == "edit":
             edited = await store.edit_venue(
                 args.brand, args.code, name=args.name, city=args.city, lat=args.lat, lon=args.lon,
-                forget_location=args.no_location, language=args.language,
+                forget_location=args.no_location, language=args.language, force=args.force,
             )  # fmt: skip
             _print_json(edited.to_json())
             return 0

@@ -74,6 +74,8 @@ LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
 NEARBY_RADIUS_M = 3000.0
 NEARBY_COUNT = 5
 PHOTO = "photo"  # `Inbound.kind` of a picture the channel cannot hand over (a WhatsApp image)
+THANKS = "thanks"  # the default flow's last words: the team will read the feedback and may answer in the chat
+KIOSK_THANKS = "thanks_kiosk"  # said instead on a kiosk, whose next customer is someone else: no answer promised
 
 
 def new_feedback_id(now: float) -> str:
@@ -376,6 +378,8 @@ class CustomerChat:
             outcome = await self._offer_buttons(
                 engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)), customer, now
             )
+            if customer.channel == KIOSK:
+                outcome = _kiosk_thanks(outcome)
             outcome = await self._closed_notice(outcome, now)
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
@@ -511,6 +515,21 @@ class CustomerChat:
 
 def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
     return {"venue_name": venue.name, "brand_name": venue.brand_name, "distance_m": round(metres)}
+
+
+def _kiosk_thanks(outcome: Outcome) -> Outcome:
+    """The outcome with the kiosk's thanks in place of `thanks`, which says the team may answer in the chat."""
+    replies = tuple(
+        dataclasses.replace(
+            reply,
+            parts=tuple(
+                dataclasses.replace(part, template=KIOSK_THANKS) if part.template == THANKS else part
+                for part in reply.parts
+            ),
+        )
+        for reply in outcome.replies
+    )
+    return dataclasses.replace(outcome, replies=replies)
 
 
 def _is_idle_answer(outcome: Outcome) -> bool:

@@ -1,14 +1,14 @@
 """Exports of feedback as JSON lines or CSV, streamed from Redis in batches (bounded memory).
 
-The record is the contract's (`id`, `brand`, `venue`, `language`, `rating`, `reason`, `suggestion`,
-`created_at`, `status`, `kind`, `aspects`, `entities`, `replies`) plus the venue's name, the optional NPS
-answer and the ticket: `ticket`, `ticket_status`, `ticket_opened_at`, `first_response_at`, `first_response_by`,
-`first_response_open_seconds`, `within_deadline`, `resolved`, `closed_at`, `undeliverable`, so that every figure
-of `parole stats` can be computed from an export. JSON lines keep the codes and ISO 8601 times in the venue's
-time zone with their offset, for programs. The CSV is for people: one row per feedback, French headings and the
-staff card's words, dates as the French write them in the venue's time zone, ";" between cells so that a French
-spreadsheet opens it by double-click (UTF-8 with a byte-order mark, every text quoted as needed, nothing that a
-spreadsheet would run as a formula).
+The record is the contract's (`id`, `brand`, `venue`, `language`, `rating`, `reason`, `suggestion`, `created_at`,
+`status`, `kind`, `aspects`, `entities`, `replies`) plus the venue's name, the optional NPS answer and the ticket:
+`ticket`, `ticket_status`, `ticket_opened_at`, `first_response_at`, `first_response_by`,
+`first_response_open_seconds`, `within_deadline`, `resolved`, `closed_at`, `undeliverable`, so that every figure of
+`parole stats` can be computed from an export, and `contact_asked` (the customer asked to be contacted). JSON lines
+keep the codes and ISO 8601 times in the venue's time zone with their offset, for programs. The CSV is for people:
+one row per feedback, French headings and the staff card's words, dates as the French write them in the venue's time
+zone, ";" between cells so that a French spreadsheet opens it by double-click (UTF-8 with a byte-order mark, every
+text quoted as needed, nothing that a spreadsheet would run as a formula).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ CSV_COLUMNS: Final = (
     ("first_response_at", "1re réponse le"), ("first_response_by", "Répondu par"),
     ("first_response_open_seconds", "1re réponse (heures d'ouverture, min)"), ("within_deadline", "Dans le délai"),
     ("resolved", "Problème résolu"), ("closed_at", "Fermé le"), ("undeliverable", "Client injoignable"),
+    ("contact_asked", "Recontact demandé"),
 )  # fmt: skip
 #: The CSV's separator by default: a French spreadsheet's (its list separator is ";", the comma being decimal).
 FRENCH_SEPARATOR: Final = ";"
@@ -114,6 +115,7 @@ def export_record(feedback: dict[str, Any], clock: VenueClock | None = None) -> 
         "resolved": ticket.get("resolved") or None,
         "closed_at": _iso_field(ticket, "closed_at", formats),
         "undeliverable": ticket.get("undeliverable") == "1" if ticket else None,
+        "contact_asked": bool(feedback.get("contact")),  # "💬 Me recontacter" pressed (`bot.customers.contact`)
     }
 
 

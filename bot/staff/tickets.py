@@ -371,10 +371,6 @@ class TicketStore:
 
     # --- the thread ------------------------------------------------------------------------------
 
-    async def claim_relay(self, brand: str, chat_id: int, message_id: int) -> bool:
-        """Tell whether this staff message is relayed for the first time (then it is marked relayed)."""
-        return await self.claim_mark(keys.relayed(brand, chat_id, message_id))
-
     async def claim_mark(self, mark: str) -> bool:
         """Tell whether a relay mark (`keys.relayed`, `keys.web_relayed`) is new (then it is set)."""
         return bool(await self.redis.set(mark, 1, nx=True, ex=RELAY_MARK_SECONDS))

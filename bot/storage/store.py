@@ -255,17 +255,22 @@ class Store:
         lon: float | None = None,
         forget_location: bool = False,
         language: str | None = None,
+        force: bool = False,
     ) -> Venue:
         """Change a venue's name, city, coordinates (or forget them) or language; its code, token and short
-        code stay, so printed posters keep working."""
+        code stay, so printed posters keep working. A name another venue of the brand has is refused unless
+        `force`, as in `add_venue`."""
         venue = await self.get_venue(brand_code, code)
         brand = await self.get_brand(brand_code)
+        name = check_name(name, "venue") if name is not None else None
         lat, lon = check_coordinates(lat, lon)
         if forget_location and lat is not None:
             raise InvalidInput(problem("location_or_none", "give --lat/--lon or --no-location, not both"))
+        if name is not None and not force:
+            await self._check_new_name(brand.code, name, but=venue.code)
         changed = replace(
             venue,
-            name=check_name(name, "venue") if name is not None else venue.name,
+            name=name if name is not None else venue.name,
             city=check_name(city, "city") if city is not None else venue.city,
             lat=None if forget_location else lat if lat is not None else venue.lat,
             lon=None if forget_location else lon if lon is not None else venue.lon,

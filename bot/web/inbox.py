@@ -179,6 +179,7 @@ async def _rows(redis: Redis, brand: str, ids: Sequence[str], now: float) -> lis
                 "status": state,
                 "status_name": STATUS_NAMES.get(state, state),
                 "resolved": resolved or "",
+                "contact": data.get("contact") == "1",  # the customer asked to be contacted (`bot.customers.contact`)
                 "channel": CHANNEL_NAMES.get(data.get("channel") or "telegram", data.get("channel") or ""),
                 "ticket": int(data["ticket"]) if data.get("ticket") else None,
             }

@@ -85,6 +85,37 @@ def test_a_venue_name_twice_languages_without_templates_and_archiving(env: dict[
     assert missing.returncode == 1 and "le lieu « quick/nowhere » n'existe pas" in missing.stderr
 
 
+def test_venue_edit_refuses_a_name_another_venue_of_the_brand_has(env: dict[str, str], tmp_path: Path) -> None:
+    def venues() -> dict[str, tuple[str, str | None]]:
+        listed = parole("venue", "list", env=env, cwd=tmp_path).stdout.splitlines()
+        return {f"{v['brand']}/{v['code']}": (v["name"], v.get("city")) for v in map(json.loads, listed)}
+
+    def edit(*args: str) -> subprocess.CompletedProcess[str]:
+        return parole("venue", "edit", "quick-orly", "--brand", "quick", *args, env=env, cwd=tmp_path)
+
+    for brand, name in (("quick", "Quick"), ("flunch", "Flunch")):
+        assert parole("brand", "add", brand, "--name", name, env=env, cwd=tmp_path).returncode == 0
+    for brand, name in (("quick", "Quick Massy"), ("quick", "Quick Orly"), ("flunch", "Flunch Massy")):
+        assert parole("venue", "add", "--brand", brand, "--name", name, env=env, cwd=tmp_path).returncode == 0
+    before = venues()
+    refused = edit("--name", "quick  MASSY", "--city", "Orly")
+    assert refused.returncode == 1 and refused.stdout == "", refused.stderr
+    assert refused.stderr.startswith("parole : erreur : ") and (
+        "la marque « quick » a déjà un lieu nommé « Quick Massy » (quick-massy) : choisissez un autre nom, ou --force"
+        in refused.stderr
+    ), refused.stderr
+    assert venues() == before  # nothing changed, not even the city given with the name
+    for given, kept in (("Quick Orly", "Quick Orly"), ("QUICK  orly", "QUICK orly")):  # its own name, or so written
+        own = edit("--name", given)
+        assert own.returncode == 0 and json.loads(own.stdout)["name"] == kept, own.stderr
+    other_brand = edit("--name", "Flunch Massy")  # another brand's venue's name is no one's business here
+    assert other_brand.returncode == 0 and json.loads(other_brand.stdout)["name"] == "Flunch Massy", other_brand.stderr
+    forced = edit("--name", "Quick Massy", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert (json.loads(forced.stdout)["code"], json.loads(forced.stdout)["name"]) == ("quick-orly", "Quick Massy")
+    assert venues()["quick/quick-massy"] == ("Quick Massy", None)
+
+
 def test_with_the_web_channel_on_venues_print_their_web_links_and_the_qr_opens_the_landing_page(
     env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -20,9 +20,11 @@ from redis.asyncio import Redis
 
 from bot.cli.main import main
 from bot.cli.progress import Progress
+from bot.customers.contact import ContactRequests
 from bot.insights.export import BOM, CSV_COLUMNS, write_export
 from bot.insights.stats import week_of
 from bot.labels import labels_for
+from bot.staff.policy import PolicyStore
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
@@ -198,3 +200,34 @@ def test_bad_export_requests_change_nothing(
     ]:
         code, out, err = _run(capsys, *args, "-o", str(target))
         assert code == 1 and message in err and out == "" and not target.exists(), (args, err)
+
+
+async def _two_customers_one_asking(redis_url: str) -> None:
+    async with Redis.from_url(redis_url, decode_responses=True) as redis:
+        store = Store(redis)
+        await store.add_brand("quick", "Quick")
+        venue = await store.add_venue("quick", "Quick Massy")
+        ref = VenueRef("quick", venue.code, venue.name, "Quick")
+        for n, feedback_id in enumerate(("asked", "silent"), start=1):
+            record = FeedbackRecord(
+                id=feedback_id, venue=ref, language="fr", rating=5, reason="Parfait", suggestion=None,
+                status=FeedbackStatus.COMPLETE, created_at=START + n, updated_at=START + n, flow="default",
+            )  # fmt: skip
+            await store.save_turn(
+                CustomerId.telegram(n), Conversation(), [record], duplicate_window=1, conversation_timeout=60
+            )
+        contact = ContactRequests(redis, PolicyStore(redis))
+        assert await contact.ask(CustomerId.telegram(1), "asked") == "Quick Massy"  # the button's press
+
+
+def test_the_export_says_whether_the_customer_asked_to_be_contacted(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_two_customers_one_asking(redis_url))
+    monkeypatch.setenv("PAROLE_REDIS_URL", redis_url)
+    code, out, _ = _run(capsys, "export", "--brand", "quick")
+    assert code == 0
+    assert {r["id"]: r["contact_asked"] for r in map(json.loads, out.splitlines())} == {"asked": True, "silent": False}
+    code, out, _ = _run(capsys, "export", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out[1:], newline=""), delimiter=";"))
+    assert code == 0 and {r["Identifiant"]: r["Recontact demandé"] for r in rows} == {"asked": "oui", "silent": "non"}

@@ -11,6 +11,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from bot.customers.contact import ContactRequests
+from bot.staff.policy import PolicyStore
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store
 from dialogs.types import Conversation, FeedbackRecord, FeedbackStatus, VenueRef
@@ -142,3 +144,26 @@ async def test_brand_boundaries_and_bad_choices(
         assert listed(await read(operator, f"{web_admin.url}/inbox?brand=quick"))[0] == 60
         assert listed(await read(operator, f"{web_admin.url}/inbox?brand=sncf"))[0] == 0
         await read(operator, f"{web_admin.url}/inbox?brand=nope", 404)
+
+
+async def test_a_row_says_when_its_customer_asked_to_be_contacted(
+    web_admin: WebAdmin, redis_client: Redis, client: aiohttp.ClientSession
+) -> None:
+    store = Store(redis_client)
+    venue = (await store.list_venues("quick"))[0]
+    for n, feedback_id in enumerate(("0000000000001", "0000000000002"), start=1):
+        record = FeedbackRecord(
+            id=feedback_id, venue=VenueRef("quick", venue.code, venue.name), language="fr", rating=5,
+            reason="Parfait", suggestion=None, status=FeedbackStatus.COMPLETE, created_at=MONDAY + n,
+            updated_at=MONDAY + n, flow="default",
+        )  # fmt: skip
+        await store.save_turn(
+            CustomerId.telegram(n), Conversation(), [record], duplicate_window=1, conversation_timeout=60
+        )
+    contact = ContactRequests(redis_client, PolicyStore(redis_client))
+    assert await contact.ask(CustomerId.telegram(1), "0000000000001") == venue.name  # the button's press
+    await login(client, web_admin, "quick")
+    page = await read(client, f"{web_admin.url}/inbox?q=parfait")
+    rows = {row[:13]: row.split("</tr>")[0] for row in page.split('<tr data-feedback="')[1:]}
+    assert set(rows) == {"0000000000001", "0000000000002"}
+    assert "💬 recontact demandé" in rows["0000000000001"] and "recontact" not in rows["0000000000002"]

@@ -243,6 +243,31 @@ async def test_the_kiosk_starts_again_for_the_next_person_and_keeps_its_gap(
     assert "vient d'une borne" in refused.text(scene.room.id)
 
 
+@pytest.mark.parametrize(
+    ("language", "skip", "thanks", "promise"),
+    [
+        ("fr-FR,fr;q=0.9", "Passer", "Merci pour votre avis ! L'équipe de Quick Massy va le lire.", "vous répondre"),
+        ("en-GB,en;q=0.8", "Skip", "Thank you for your feedback! The team at Quick Massy will read it.", "answer you"),
+    ],
+)
+async def test_the_kiosk_thanks_promise_no_answer_on_the_tablet(
+    scene: Scene, visitors: Callable[..., Visitor], language: str, skip: str, thanks: str, promise: str
+) -> None:
+    tablet = visitors(language)
+    await tablet.get(f"/k/{scene.massy.token}")
+    await tablet.tap("⭐⭐⭐⭐⭐")
+    await tablet.say("Très bon accueil")
+    page = await tablet.tap(skip)
+    said = html.unescape(page.bot_texts[-1])
+    assert said.endswith(thanks) and promise not in said, said  # the next person at the tablet is someone else
+    phone = visitors(language)  # on a phone the team may answer in the chat: the thanks says so
+    await phone.get(f"/c/{scene.massy.token}")
+    await phone.tap("⭐⭐⭐⭐⭐")
+    await phone.say("Très bon accueil")
+    page = await phone.tap(skip)
+    assert promise in html.unescape(page.bot_texts[-1])
+
+
 async def test_web_customers_are_stored_under_a_hash_of_their_cookie(
     scene: Scene, visitors: Callable[..., Visitor]
 ) -> None:
