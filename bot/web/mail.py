@@ -21,7 +21,7 @@ OUTCOMES: Final = {
     "added": ("Adresse {address} ajoutée.", True),
     "removed": ("Adresse {address} retirée : elle ne reçoit plus rien.", True),
     "sent": (
-        "E-mail d'essai envoyé à {address} : le serveur SMTP l'a pris. S'il n'arrive pas, regardez dans les "
+        "E-mail d'essai envoyé à {address} : le serveur SMTP l'a accepté. S'il n'arrive pas, regardez dans les "
         "indésirables.",
         True,
     ),

@@ -300,7 +300,7 @@ async def test_a_test_email_goes_through_smtp_once_a_minute(
             assert response.status == 403  # another brand's address
         async with client.post(f"{smtp_admin}/mail/test", data=trial) as response:
             page = await text_of(response)
-        assert outcome_of(page).startswith("E-mail d'essai envoyé à olga@quick.fr : le serveur SMTP l'a pris.")
+        assert outcome_of(page).startswith("E-mail d'essai envoyé à olga@quick.fr : le serveur SMTP l'a accepté.")
         [(to, message)] = inbox.messages
         assert to == ["olga@quick.fr"] and message["To"] == "Olga <olga@quick.fr>"
         assert message["Subject"] == "E-mail d'essai pour Quick (parole)"
