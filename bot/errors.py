@@ -6,7 +6,7 @@ from dialogs.errors import Problem, problem
 
 __all__ = [
     "AnalysisNotInstalled", "ChatBusy", "ConfigError", "InvalidInput", "NotAllowed", "NotFound", "ParoleError",
-    "Problem", "RedisTooOld", "RedisUnavailable", "problem",
+    "Problem", "RedisTooOld", "RedisUnavailable", "TooSoon", "problem",
 ]  # fmt: skip
 
 
@@ -80,6 +80,14 @@ class InvalidInput(ParoleError):
 
 class NotAllowed(InvalidInput):
     """Someone asked for what their role does not let them see (a brand admin, another brand)."""
+
+
+class TooSoon(InvalidInput):
+    """Someone asked again for what may be done only so often (a test e-mail); `retry_after` seconds to wait."""
+
+    def __init__(self, reason: Problem, retry_after: int) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class BusyElsewhere(ParoleError):

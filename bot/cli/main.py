@@ -236,6 +236,9 @@ def _parser() -> argparse.ArgumentParser:
         "--no-alerts", action="store_true", help="pas d'alerte pour une note basse ou une réclamation"
     )
     mail_add.add_argument("--no-digest", action="store_true", help="pas de résumé quotidien par lieu")
+    mail_add.add_argument(
+        "--venue", action="append", default=[], help="les e-mails de ce lieu seulement (répétable ; par défaut : tous)"
+    )
     mail_remove = mail_sub.add_parser("remove", help="n'écrit plus à une adresse")
     mail_remove.add_argument("--email", required=True)
     for mail_parser in (
@@ -742,7 +745,9 @@ async def _mail(args: argparse.Namespace, settings: Settings) -> int:
         await Store(redis).get_brand(args.brand)
         recipients = RecipientStore(redis)
         if args.action == "add":
-            wanted = Recipient(args.email, args.name, alerts=not args.no_alerts, digest=not args.no_digest)
+            wanted = Recipient(
+                args.email, args.name, alerts=not args.no_alerts, digest=not args.no_digest, venues=tuple(args.venue)
+            )
             _print_json({"brand": args.brand, **(await recipients.add(args.brand, wanted)).to_json()})
         elif args.action == "remove":
             if not await recipients.remove(args.brand, args.email):

@@ -1,4 +1,5 @@
-"""`parole web`: the web admin's process (templates, flows, history, dashboard, inbox and tickets), and `parole web
+"""`parole web`: the web admin's process (templates, flows, history, dashboard, inbox, tickets and e-mail
+addresses, whose page sends its test e-mails through `PAROLE_SMTP_*`), and `parole web
 login-link`. With a Telegram token it handles tickets through the staff side's relay, as the staff rooms do."""
 
 from __future__ import annotations
@@ -46,11 +47,15 @@ async def run_web(args: argparse.Namespace, settings: Settings) -> int:
         secure = settings.web_secure_cookies
         kit = load_dialogs(settings)
         if settings.telegram_token is None:  # tickets shown, not handled: their relay needs the bot
-            await serve_web(editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure)
+            await serve_web(
+                editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure,
+                smtp=settings.smtp,
+            )  # fmt: skip
             return 0
         async with standalone_bot(settings, outbound(settings, redis)) as bot:
             relay = staff(settings, store, kit, bot, await bot_username(settings, bot)).relay
             await serve_web(
-                editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure, relay=relay
-            )
+                editor(store, kit, settings), logins, host=args.host, port=args.port, secure_cookies=secure,
+                relay=relay, smtp=settings.smtp,
+            )  # fmt: skip
     return 0

@@ -1,5 +1,6 @@
 """E-mail to a brand's admins who asked for it: an alert at once for a low rating (1-2) or a complaint, and a
-daily digest per venue, through the SMTP server of `PAROLE_SMTP_*` (nothing is sent without one).
+daily digest per venue, through the SMTP server of `PAROLE_SMTP_*` (nothing is sent without one). An address
+gets the whole brand's, or only some venues'. `parole mail` and the web admin's e-mail page share `RecipientStore`.
 
 Sending never holds the notifier up: each message goes in a task of its own, through smtplib in a thread. A
 failure (refused, unreachable, timed out) is logged and counted (`parole:mail:failed`, `parole_mail_failed` in
@@ -15,10 +16,12 @@ import logging
 import re
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 LOW_RATING = 2  # an alert for ratings up to this one
 DIGEST_HOUR = 7  # a venue's digest of a day goes the next day from this local hour
 SENT_MARK_SECONDS = 3 * 24 * 3600
+MAX_RECIPIENTS = 200  # addresses a brand at most: every alert goes to each
+MAX_NAME_LENGTH = 80
+TEST_MAIL_SECONDS = 60  # a brand's test e-mails: one in this many seconds at most
 _ADDRESS = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+\.[A-Za-z]{2,}$")
 
 
@@ -49,9 +55,17 @@ class Recipient:
     name: str = ""
     alerts: bool = True
     digest: bool = True
+    venues: tuple[str, ...] = ()  # the venues whose e-mail they get; none: every venue of the brand
+
+    def covers(self, venue: str) -> bool:
+        """Whether they get the e-mail of this venue."""
+        return not self.venues or venue in self.venues
 
     def to_json(self) -> dict[str, Any]:
-        return {"address": self.address, "name": self.name, "alerts": self.alerts, "digest": self.digest}
+        return {
+            "address": self.address, "name": self.name, "alerts": self.alerts, "digest": self.digest,
+            "venues": list(self.venues),
+        }  # fmt: skip
 
 
 def check_address(text: str) -> str:
@@ -63,32 +77,105 @@ def check_address(text: str) -> str:
     return address
 
 
+def check_name(text: str) -> str:
+    """The name the e-mails greet, which also goes in their `To` header: one line, not too long."""
+    name = " ".join(text.split())
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(problem("mail_name_long", "a name has at most {most} characters", most=MAX_NAME_LENGTH))
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidInput(problem("mail_name_control", "a name cannot hold control characters"))
+    return name
+
+
+#: Add an address unless it is there already (and `replace` is not asked) or the brand has its fill of them.
+_ADD: Final = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  if ARGV[4] ~= '1' then return 'duplicate' end
+elseif redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then
+  return 'full'
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 'saved'
+"""
+
+
 class RecipientStore:
-    """The brands' admins' e-mail addresses (`keys.mail_recipients`)."""
+    """The brands' admins' e-mail addresses (`keys.mail_recipients`), checked before they are kept."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._add = redis.register_script(_ADD)
 
-    async def add(self, brand: str, recipient: Recipient) -> Recipient:
-        address, name = check_address(recipient.address), recipient.name.strip()
-        checked = Recipient(address, name, recipient.alerts, recipient.digest)
+    async def add(self, brand: str, recipient: Recipient, *, replace: bool = True) -> Recipient:
+        """Keep an address with what it gets; again (with `replace`) changes what it gets, else is refused.
+
+        Raises:
+            InvalidInput: a bad address or name, nothing to get, the address already there (without
+                `replace`), or `MAX_RECIPIENTS` addresses already.
+            NotFound: one of the venues does not exist.
+        """
+        address, name = check_address(recipient.address), check_name(recipient.name)
+        venues = tuple(sorted({v.strip() for v in recipient.venues} - {""}))
+        checked = Recipient(address, name, recipient.alerts, recipient.digest, venues)
         if not (checked.alerts or checked.digest):
             raise InvalidInput(problem("mail_nothing", "choose the alerts, the daily digest or both"))
-        data = {"name": checked.name, "alerts": checked.alerts, "digest": checked.digest}
+        store = Store(self.redis)
+        for venue in venues:
+            await store.get_venue(brand, venue)
+        data = {"name": checked.name, "alerts": checked.alerts, "digest": checked.digest, "venues": list(venues)}
         saved = json.dumps(data, ensure_ascii=False)
-        await self.redis.hset(keys.mail_recipients(brand), checked.address.lower(), saved)
+        arguments: list[str | int] = [address.lower(), saved, MAX_RECIPIENTS, "1" if replace else "0"]
+        outcome = redis_text(await self._add(keys=[keys.mail_recipients(brand)], args=arguments))
+        if outcome == "duplicate":
+            text = "the address {address} is listed already: remove it first to change what it gets"
+            raise InvalidInput(problem("mail_duplicate", text, address=address))
+        if outcome == "full":
+            text = "a brand has at most {most} addresses: remove one first"
+            raise InvalidInput(problem("mail_too_many", text, most=MAX_RECIPIENTS))
         return checked
 
     async def remove(self, brand: str, address: str) -> bool:
         return bool(await self.redis.hdel(keys.mail_recipients(brand), address.strip().lower()))
 
+    async def get(self, brand: str, address: str) -> Recipient | None:
+        """The listed address (any case), or None."""
+        raw = await self.redis.hget(keys.mail_recipients(brand), address.strip().lower())
+        return None if raw is None else _recipient(address.strip().lower(), redis_text(raw))
+
     async def list(self, brand: str) -> list[Recipient]:
         rows = redis_strings(await self.redis.hgetall(keys.mail_recipients(brand)))
-        found = []
-        for address, raw in sorted(rows.items()):
-            data = json.loads(raw)
-            found.append(Recipient(address, str(data.get("name", "")), bool(data["alerts"]), bool(data["digest"])))
-        return found
+        return [_recipient(address, raw) for address, raw in sorted(rows.items())]
+
+    async def claim_test(self, brand: str) -> int:
+        """Take the brand's turn to send a test e-mail: 0, or the seconds until the next turn."""
+        key = keys.mail_test(brand)
+        if await self.redis.set(key, 1, nx=True, ex=TEST_MAIL_SECONDS):
+            return 0
+        return max(int(await self.redis.ttl(key)), 1)
+
+
+def _recipient(address: str, raw: str) -> Recipient:
+    data = json.loads(raw)
+    venues = tuple(str(v) for v in data.get("venues", ()))  # kept before venues: the whole brand
+    return Recipient(address, str(data.get("name", "")), bool(data["alerts"]), bool(data["digest"]), venues)
+
+
+class MailFailure(StrEnum):
+    """Why the SMTP server did not take a message."""
+
+    LOGIN = "login"  # it refused PAROLE_SMTP_USER and PAROLE_SMTP_PASSWORD
+    REFUSED = "refused"  # it refused the message or its recipient
+    UNREACHABLE = "unreachable"  # nobody answered at PAROLE_SMTP_HOST's port in time, or the line dropped
+
+
+def _failure(exc: smtplib.SMTPException | OSError) -> MailFailure:
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return MailFailure.LOGIN
+    if isinstance(exc, smtplib.SMTPServerDisconnected | smtplib.SMTPConnectError) or not isinstance(
+        exc, smtplib.SMTPException
+    ):
+        return MailFailure.UNREACHABLE
+    return MailFailure.REFUSED
 
 
 class Mailer:
@@ -111,6 +198,10 @@ class Mailer:
 
     async def send(self, message: EmailMessage) -> bool:
         """Send one message; False (logged and counted) when the server refused it or could not be reached."""
+        return await self.attempt(message) is None
+
+    async def attempt(self, message: EmailMessage) -> MailFailure | None:
+        """Send one message; why not (logged and counted) when the server refused it or could not be reached."""
         try:
             await asyncio.to_thread(self._send_now, message)
         except (smtplib.SMTPException, OSError) as exc:
@@ -120,8 +211,8 @@ class Mailer:
                 await self.redis.incr(keys.MAIL_FAILED)
             except Exception:  # Redis down too: the log line is what is left
                 log.warning("e-mail failure not counted in Redis")
-            return False
-        return True
+            return _failure(exc)
+        return None
 
     def _send_now(self, message: EmailMessage) -> None:
         smtp = self.settings
@@ -160,7 +251,7 @@ class MailAlerts:
         complaint = row.get("kind") == "complaint"
         if not (low if not analysed else complaint and not low):
             return  # a low rating was told when its ticket opened; a complaint when its analysis came
-        people = [r for r in await self.recipients.list(ticket.brand) if r.alerts]
+        people = [r for r in await self.recipients.list(ticket.brand) if r.alerts and r.covers(ticket.venue)]
         if not people or not await self._first(ticket.brand, f"alert:{ticket.feedback}"):
             return
         zone = await self._zone(ticket.brand, ticket.venue)
@@ -180,10 +271,11 @@ class MailAlerts:
         self._next_digests = now + 60
         sent = 0
         for brand in sorted(redis_text(b) for b in await self.redis.smembers(keys.BRANDS)):
-            people = [r for r in await self.recipients.list(brand) if r.digest]
-            if not people:
-                continue
+            readers = [r for r in await self.recipients.list(brand) if r.digest]
             for venue in await self.store.list_venues(brand):
+                people = [r for r in readers if r.covers(venue.code)]
+                if not people:
+                    continue
                 zone = await self._zone(brand, venue.code)
                 local = dt.datetime.fromtimestamp(now, ZoneInfo(zone))
                 if local.hour < DIGEST_HOUR:
@@ -242,12 +334,28 @@ class MailAlerts:
 
     def _send_all(self, people: list[Recipient], subject: str, body: str, variables: dict[str, Any]) -> None:
         for person in people:
-            named = {**variables, "name": person.name}
-            message = self.mailer.message(
-                person,
-                self.renderer.render(MessagePart(subject, named), "fr").strip(),
-                self.renderer.render(MessagePart(body, named), "fr").strip() + "\n",
-            )
+            message = rendered_message(self.mailer, self.renderer, person, (subject, body), variables)
             task = asyncio.create_task(self.mailer.send(message))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+
+def rendered_message(
+    mailer: Mailer, renderer: MessageRenderer, to: Recipient, templates: tuple[str, str], variables: dict[str, Any]
+) -> EmailMessage:
+    """An e-mail to one person, its subject and body from templates (`name` is theirs), in French."""
+    named = {**variables, "name": to.name}
+    subject, body = templates
+    return mailer.message(
+        to,
+        renderer.render(MessagePart(subject, named), "fr").strip(),
+        renderer.render(MessagePart(body, named), "fr").strip() + "\n",
+    )
+
+
+def trial_message(
+    mailer: Mailer, renderer: MessageRenderer, to: Recipient, *, brand_name: str, venue_names: list[str], by: str
+) -> EmailMessage:
+    """The test e-mail the web admin sends to a listed address: who asked, and what that address gets."""
+    variables = {"brand_name": brand_name, "venues": venue_names, "alerts": to.alerts, "digest": to.digest, "by": by}
+    return rendered_message(mailer, renderer, to, ("mail_test_subject", "mail_test"), variables)

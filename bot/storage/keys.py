@@ -54,8 +54,9 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:cards:due` | sorted set | `B/F` of feedback whose card waits for its analysis, by when it goes without |
 | `parole:cards:given-up` | string | counter of cards given up after `bot.staff.cards.CARD_ATTEMPTS` failed posts |
 | `parole:mail:failed` | string | counter of e-mails (alerts, digests) the SMTP server refused or could not take |
-| `parole:{B}:mail` | hash | the brand's admins' e-mail addresses → JSON `{name, alerts, digest}` (`bot.staff.mail`) |
+| `parole:{B}:mail` | hash | admins' e-mail addresses → JSON `{name, alerts, digest, venues}` (`bot.staff.mail`) |
 | `parole:{B}:mail:sent:W` | string | an alert or digest `W` sent (or being sent), kept 3 days: sent once |
+| `parole:{B}:mail:test` | string, expires | the brand's test e-mail (web admin) went within the last minute |
 | `parole:deadlines` | sorted set | `B/N` of unanswered tickets, by when the next reminder is due |
 | `parole:{B}:news:V` | sorted set | the customers (`C`) who opted in to venue V's news, by opt-in time |
 | `parole:{B}:news-draft:CHAT:M` | string, expires | `/news` M of room CHAT, previewed: until Envoyer or Annuler (1 h) |
@@ -253,6 +254,10 @@ def mail_recipients(brand_code: str) -> str:
 
 def mail_sent(brand_code: str, what: str) -> str:
     return f"{PREFIX}:{{{brand_code}}}:mail:sent:{what}"
+
+
+def mail_test(brand_code: str) -> str:
+    return f"{PREFIX}:{{{brand_code}}}:mail:test"
 
 
 def rooms(brand_code: str) -> str:

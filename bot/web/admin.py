@@ -1,7 +1,8 @@
 """`parole web`: the web admin (aiohttp + Jinja2 pages from `templates/web/`).
 
 Pages: the templates of a scope, the editor with a live preview, the history with diffs and rollbacks,
-the flow editor, the dashboard (`bot.web.dashboard`), the inbox (`bot.web.inbox`). Login by a one-time link
+the flow editor, the dashboard (`bot.web.dashboard`), the inbox (`bot.web.inbox`), the brand's e-mail addresses
+(`bot.web.mail`). Login by a one-time link
 only (`/weblogin` in the bot, `parole web login-link`); the login button's POST carries a nonce bound to a
 cookie the link's page set (and a cross-site POST is refused), so nobody can log a victim into their own
 session; the session cookie is HttpOnly, SameSite, and Secure when the web admin's URL is https; every form
@@ -26,21 +27,25 @@ from urllib.parse import urlencode, urlparse
 import jinja2
 from aiohttp import web
 
+from bot.config import SmtpSettings
 from bot.editing.editor import Admin, Editor, Refused, template_parts
 from bot.editing.logins import SESSION_SECONDS, WebLogins, WebSession
 from bot.editing.overrides import FLOW_DOCUMENT, Document, Scope, Version, VersionConflict, template_document
-from bot.errors import InvalidInput, NotAllowed, NotFound, problem
+from bot.errors import InvalidInput, NotAllowed, NotFound, TooSoon, problem
 from bot.formats import Formats, page_filters
 from bot.health import HEALTH_PATHS, add_health_routes
 from bot.refusals import refusal_text, say
+from bot.staff.mail import Mailer, RecipientStore
 from bot.staff.relay import Relay
 from bot.staff.tickets import TicketStatus, TicketStore
 from bot.storage.store import Store
 from bot.web.dashboard import CHANNEL_NAMES, dashboard_figures, dashboard_form
 from bot.web.inbox import FILTERS, KIND_NAMES, STATUS_NAMES, inbox_form, inbox_page, new_rows
+from bot.web.mail import TrialMail, form_values, mail_brand, mail_context, outcome_of, recipient_of
 from bot.web.tickets import OUTCOMES, ticket_context, visible_ticket
 from dialogs import french
 from dialogs.catalog import default_templates_dir
+from dialogs.render import MessageRenderer
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +60,8 @@ SECURE_KEY: Final = web.AppKey("secure_cookies", bool)
 SESSION_KEY: Final = web.RequestKey("session", WebSession)
 BRAND_NAME_KEY: Final = web.RequestKey("brand_name", str)
 RELAY_KEY: Final = web.AppKey("relay", Relay)
+SMTP_KEY: Final = web.AppKey("smtp", SmtpSettings)
+TRIAL_MAIL_KEY: Final = web.AppKey("trial_mail", TrialMail)
 MAX_FORM_BYTES: Final = 256 * 1024
 STATIC_DIR: Final = default_templates_dir() / "web" / "static"
 #: The global scope, as the pages name it.
@@ -69,17 +76,25 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def web_app(
-    editor: Editor, logins: WebLogins, *, secure_cookies: bool = False, relay: Relay | None = None
+    editor: Editor,
+    logins: WebLogins,
+    *,
+    secure_cookies: bool = False,
+    relay: Relay | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> web.Application:
     """The web admin's aiohttp application; `secure_cookies` marks its cookies Secure (https behind a proxy).
 
     Cookies are Secure anyway on a request that came over TLS to this server. With the staff side's `relay`
     (a Telegram token configured), tickets can be answered, closed and reopened from their page; without it
-    they are shown only.
+    they are shown only. With `smtp` (`PAROLE_SMTP_*`), the e-mail page can send a test e-mail.
     """
     app = web.Application(middlewares=[_gone_middleware, _session_middleware], client_max_size=MAX_FORM_BYTES)
     if relay is not None:
         app[RELAY_KEY] = relay
+    if smtp is not None:
+        app[SMTP_KEY] = smtp
+        app[TRIAL_MAIL_KEY] = TrialMail(Mailer(smtp, editor.store.redis), MessageRenderer(editor.base))
     app[EDITOR_KEY] = editor
     app[LOGINS_KEY] = logins
     app[SECURE_KEY] = secure_cookies
@@ -106,6 +121,8 @@ def web_app(
     app.router.add_get("/inbox/new", inbox_new)
     app.router.add_get("/ticket/{brand}/{number}", ticket_page)
     app.router.add_post("/ticket/{brand}/{number}/{action}", ticket_action)
+    app.router.add_get("/mail", mail_page)
+    app.router.add_post("/mail/{action}", mail_action)
     add_health_routes(app, editor.store.redis, process="web")  # no login: for the orchestrator, not for people
     return app
 
@@ -522,6 +539,66 @@ async def ticket_action(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/ticket/{brand}/{ticket.number}?{urlencode({'done': done})}")
 
 
+async def mail_page(request: web.Request) -> web.StreamResponse:
+    """A brand's e-mail addresses, what each gets, the forms that add, remove and try them, and whether an SMTP
+    server sends anything."""
+    store = request.app[EDITOR_KEY].store
+    admin = _session(request).admin
+    try:
+        brand = await mail_brand(store, admin, request.query.get("brand", ""))
+    except (NotAllowed, NotFound) as refused:
+        return _refused_page(request, refused, 403 if isinstance(refused, NotAllowed) else 404)
+    context = await mail_context(store, admin, brand, request.app.get(SMTP_KEY))
+    context["outcome"] = outcome_of(request.query)
+    return _page(request, "mail.html", context)
+
+
+async def mail_action(request: web.Request) -> web.StreamResponse:
+    """Add, remove or try an address (`bot.staff.mail.RecipientStore`, as `parole mail`); then back to the page,
+    which says what became of it. A refusal shows the page again with why, the add form as sent, nothing changed."""
+    store = request.app[EDITOR_KEY].store
+    session = _session(request)
+    action = request.match_info["action"]
+    if action not in ("add", "remove", "test"):
+        raise web.HTTPNotFound()
+    form = await request.post()
+    try:
+        brand = await mail_brand(store, session.admin, _field(form, "brand"))
+    except (NotAllowed, NotFound) as refused:
+        return _refused_page(request, refused, 403 if isinstance(refused, NotAllowed) else 404)
+    if not brand:
+        raise NotFound("brand", "")
+    values = form_values(form)
+    status = 400
+    try:
+        if action == "add":
+            address = (await RecipientStore(store.redis).add(brand, recipient_of(values), replace=False)).address
+            done = "added"
+        elif action == "remove":
+            address = _field(form, "email").strip()
+            if not await RecipientStore(store.redis).remove(brand, address):
+                raise NotFound("e-mail address", address)
+            done = "removed"
+        else:
+            trial = request.app.get(TRIAL_MAIL_KEY)
+            if trial is None:
+                status = 503
+                text = "PAROLE_SMTP_HOST is not set: no e-mail goes out until it is"
+                raise InvalidInput(problem("mail_no_smtp", text))
+            address = _field(form, "email").strip()
+            done = await trial.send(store, brand, address, by=session.admin.name)
+    except (NotFound, InvalidInput) as refused:
+        status = 404 if isinstance(refused, NotFound) else 429 if isinstance(refused, TooSoon) else status
+        context = await mail_context(store, session.admin, brand, request.app.get(SMTP_KEY))
+        context.update(problem=refusal_text(refused), form=values if action == "add" else context["form"])
+        response = _page(request, "mail.html", context, status)
+        if isinstance(refused, TooSoon):
+            response.headers["Retry-After"] = str(refused.retry_after)
+        return response
+    log.info("web admin %s: e-mail %s %s for %s: %s", session.admin.name, action, address, brand, done)
+    raise web.HTTPSeeOther(f"/mail?{urlencode({'brand': brand, 'done': done, 'address': address})}")
+
+
 # --- helpers --------------------------------------------------------------------------------------------
 
 
@@ -683,6 +760,7 @@ async def serve_web(
     port: int,
     secure_cookies: bool = False,
     relay: Relay | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> None:
     """Serve the web admin until SIGINT or SIGTERM."""
     stop = asyncio.Event()
@@ -690,7 +768,7 @@ async def serve_web(
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(web_app(editor, logins, secure_cookies=secure_cookies, relay=relay))
+    runner = web.AppRunner(web_app(editor, logins, secure_cookies=secure_cookies, relay=relay, smtp=smtp))
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from redis.asyncio import Redis
 
 from bot.analysis.worker import AnalysisStore
 from bot.config import SmtpSettings, load_settings
@@ -142,6 +143,35 @@ async def test_a_venues_digest_of_its_day(scene: Scene, smtp_server: tuple[Inbox
     )
 
 
+async def test_an_address_for_some_venues_gets_only_their_alerts_and_digests(
+    scene: Scene, smtp_server: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp_server
+    alerts = _mail(scene, port)
+    recipients = RecipientStore(scene.bot.store.redis)
+    await recipients.add("quick", Recipient("massy@quick.fr", venues=(scene.massy.code,)))
+    await recipients.add("quick", Recipient("orly@quick.fr", venues=(scene.orly.code,)))
+    await recipients.add("quick", Recipient("siege@quick.fr"))
+    thursday = dt.datetime(2026, 12, 3, 15, 0, tzinfo=PARIS).timestamp()
+    scene.clock.advance(thursday - scene.clock())
+    await scene.feedback(Customer.new(scene.emulator), scene.orly, rating=1, reason="Sale.")
+    await alerts.drain()
+    assert sorted(to for to, _ in inbox.messages) == [["orly@quick.fr"], ["siege@quick.fr"]]
+    inbox.messages.clear()
+    scene.clock.advance(dt.datetime(2026, 12, 4, 8, 0, tzinfo=PARIS).timestamp() - scene.clock())
+    assert await alerts.digests(scene.clock()) == 1  # Orly's; Massy had no feedback
+    await alerts.drain()
+    assert sorted(to for to, _ in inbox.messages) == [["orly@quick.fr"], ["siege@quick.fr"]]
+    assert all(message["Subject"].startswith("Quick Orly : 1 avis") for _, message in inbox.messages)
+
+
+async def test_an_address_kept_before_venues_gets_the_whole_brands_email(redis_client: Redis) -> None:
+    old = json.dumps({"name": "", "alerts": True, "digest": False})
+    await redis_client.hset(keys.mail_recipients("quick"), "olga@quick.fr", old)
+    [olga] = await RecipientStore(redis_client).list("quick")
+    assert olga.venues == () and olga.covers("quick-massy") and olga.covers("anywhere")
+
+
 @pytest.mark.parametrize("server", ["refusing", "gone"])
 async def test_an_smtp_failure_is_counted_and_the_notifier_goes_on(
     scene: Scene, smtp_server: tuple[Inbox, int], server: str
@@ -190,7 +220,9 @@ def test_parole_mail(redis_url: str, tmp_path: Path) -> None:
 
     parole("brand", "add", "quick", "--name", "Quick")
     [added], warning = parole("mail", "add", "--brand", "quick", "--email", "Olga@Quick.fr", "--name", "Olga")
-    assert added == {"brand": "quick", "address": "Olga@Quick.fr", "name": "Olga", "alerts": True, "digest": True}
+    assert added == {
+        "brand": "quick", "address": "Olga@Quick.fr", "name": "Olga", "alerts": True, "digest": True, "venues": []
+    }  # fmt: skip
     assert "PAROLE_SMTP_HOST n'est pas défini : aucun e-mail ne part" in warning
     _, refused = parole("mail", "add", "--brand", "quick", "--email", "olga@", ok=False)
     assert (

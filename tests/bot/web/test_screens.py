@@ -1,6 +1,7 @@
 """The web admin's screens in headless Chromium, as an admin uses them: templates grouped and searched, previews
 with the brand's own venue, the variables a template may use, the flow editor's indentation, a rollback that
-asks first (without JavaScript too), and a dashboard whose charts read on a phone."""
+asks first (without JavaScript too), a dashboard whose charts read on a phone, and the e-mail page without
+JavaScript (checked by axe-core)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from bot.editing.editor import Admin
 from bot.editing.overrides import Document, Scope, template_document
+from bot.staff.mail import Recipient, RecipientStore
 from tests.bot.channels.web import test_browser as web_chat_tests
 from tests.bot.web.conftest import WebAdmin
 from tests.bot.web.test_browser import login
@@ -190,3 +192,49 @@ async def test_the_dashboard_opens_on_a_brand_with_data_and_its_charts_read_on_a
     await login(phone, web_admin, "sncf")
     await phone.goto(f"{web_admin.url}/dashboard")
     await expect(phone.locator("h1")).to_have_text("Tableau de bord de SNCF")
+
+
+async def test_the_email_page_works_without_javascript_on_a_phone_and_is_accessible(
+    web_admin: WebAdmin, browser: Browser
+) -> None:
+    recipients = RecipientStore(web_admin.editor.store.redis)
+    context = await browser.new_context(viewport=PHONE, java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await login(page, web_admin)
+        await page.locator("#nav-mail").click()
+        await expect(page.locator("h1")).to_have_text("E-mails de Quick")
+        await expect(page.locator("#smtp")).to_contain_text("aucun e-mail ne partira tant qu'il ne l'est pas")
+        await expect(page.locator("#none")).to_be_visible()
+        await page.get_by_label("Adresse e-mail").fill("olga@quick.fr")
+        await page.get_by_label("Nom, pour saluer (facultatif)").fill("Olga")
+        await page.get_by_label("le résumé du jour de chaque lieu").uncheck()
+        await page.get_by_label("Quick Massy").check()
+        await page.locator("#add-button").click()
+        await expect(page.locator("#outcome")).to_have_text("Adresse olga@quick.fr ajoutée.")
+        row = page.locator('tr[data-address="olga@quick.fr"]')
+        await expect(row.locator("td")).to_have_text(["olga@quick.frOlga", "alertes", "Quick Massy", "Retirer"])
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # The same address again is refused with why, the form kept as typed.
+        await page.get_by_label("Adresse e-mail").fill("Olga@Quick.fr")
+        await page.locator("#add-button").click()
+        await expect(page.locator("#problem")).to_contain_text("l'adresse Olga@Quick.fr est déjà dans la liste")
+        await expect(page.get_by_label("Adresse e-mail")).to_have_value("Olga@Quick.fr")
+        assert [r.address for r in await recipients.list("quick")] == ["olga@quick.fr"]
+        await row.get_by_role("button", name="Retirer olga@quick.fr").click()
+        await expect(page.locator("#outcome")).to_contain_text("Adresse olga@quick.fr retirée")
+        await expect(page.locator("#none")).to_be_visible()
+        assert await recipients.list("quick") == []
+    finally:
+        await context.close()
+    # axe-core (with JavaScript, the page's policy bypassed to let its script in), with an address listed.
+    await recipients.add("quick", Recipient("paul@quick.fr", "Paul"))
+    context = await browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = await context.new_page()
+    try:
+        await login(page, web_admin)
+        await page.goto(f"{web_admin.url}/mail")
+        await expect(page.locator('tr[data-address="paul@quick.fr"]')).to_be_visible()
+        await web_chat_tests.accessible(page, "admin-mail")
+    finally:
+        await context.close()
