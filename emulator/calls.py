@@ -4,6 +4,7 @@ recorded."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from aiohttp import web
 
 from emulator.errors import BotApiError, bad_request
 from emulator.faults import FaultPlan
+from emulator.media import image_header
 from emulator.methods import HANDLERS, Described, MethodContext
 from emulator.records import ApiCall, UploadedFile
 from emulator.spec import BotApiSpec
@@ -42,7 +44,11 @@ async def read_params(request: web.Request) -> dict[str, object]:
         form = await request.post()
         for key, value in form.items():
             if isinstance(value, web.FileField):
-                params[key] = UploadedFile(value.filename, value.content_type, len(value.file.read()))
+                content = value.file.read()
+                digest = hashlib.sha256(content).hexdigest()
+                params[key] = UploadedFile(
+                    value.filename, value.content_type, len(content), digest, image_header(content)
+                )
             elif isinstance(value, bytes | bytearray):
                 params[key] = bytes(value).decode("utf-8", "replace")
             else:
@@ -142,5 +148,10 @@ def _dumps(value: object) -> str:
 
 def _jsonable(value: object) -> object:
     if isinstance(value, UploadedFile):
-        return {"filename": value.filename, "content_type": value.content_type, "size": value.size}
+        return {
+            "filename": value.filename,
+            "content_type": value.content_type,
+            "size": value.size,
+            "sha256": value.sha256,
+        }
     raise TypeError(f"{type(value).__name__} is not JSON serializable")

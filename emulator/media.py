@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import Any, Final
 
-from emulator.errors import EmulatorError
-from emulator.records import MessageKind
+from PIL import Image, UnidentifiedImageError
+
+from emulator.errors import EmulatorError, bad_request
+from emulator.records import MessageKind, UploadedFile
 
 JsonDict = dict[str, Any]
+MAX_PHOTO_UPLOAD: Final = 10 * 1024 * 1024  # sendPhoto: "The photo must be at most 10 MB in size"
 
 # Kinds that may carry a caption.
 CAPTIONED = frozenset(
@@ -20,6 +24,46 @@ CAPTIONED = frozenset(
         MessageKind.VOICE,
     }
 )
+
+
+def image_header(content: bytes) -> tuple[str, int, int] | None:
+    """An image's format and dimensions, read from its header (nothing decoded); None for bytes no image
+    library reads as an image."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return str(image.format), image.width, image.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
+        return None
+
+
+def check_photo_upload(upload: UploadedFile) -> None:
+    """Refuse a photo upload as Telegram does: over 10 MB, not an image, or dimensions it does not take (width and
+    height at most 10000 together, their ratio at most 20)."""
+    if upload.size > MAX_PHOTO_UPLOAD:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    if upload.image is None:
+        raise bad_request("IMAGE_PROCESS_FAILED")
+    _, width, height = upload.image
+    if width + height > 10_000 or max(width, height) > 20 * max(1, min(width, height)):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+
+
+def uploaded_photo_sizes(number: int, upload: UploadedFile) -> list[JsonDict]:
+    """The sizes Telegram keeps of an uploaded photo, smallest first: scaled to at most 90, 320, 800 and 1280 pixels
+    a side, none larger than the photo itself."""
+    assert upload.image is not None
+    _, width, height = upload.image
+    sizes: list[JsonDict] = []
+    for side in (90, 320, 800, 1280):
+        scale = min(1.0, side / max(width, height))
+        size = {"width": max(1, round(width * scale)), "height": max(1, round(height * scale))}
+        if sizes and (sizes[-1]["width"], sizes[-1]["height"]) == (size["width"], size["height"]):
+            break  # the photo is smaller than this side: no larger size
+        area = size["width"] * size["height"]
+        sizes.append(
+            {**file_ids(f"photo{side}", number), **size, "file_size": max(1, upload.size * area // (width * height))}
+        )
+    return sizes
 
 
 def file_ids(kind: str, number: int) -> JsonDict:

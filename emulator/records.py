@@ -87,11 +87,14 @@ class EmulatedChat:
 
 @dataclass(frozen=True, slots=True)
 class UploadedFile:
-    """A file part of a multipart Bot API call (only its description is kept)."""
+    """A file part of a multipart Bot API call (only its description is kept: its SHA-256, and for an image
+    its format and dimensions as Pillow reads them from its header)."""
 
     filename: str | None
     content_type: str | None
     size: int
+    sha256: str = ""
+    image: tuple[str, int, int] | None = None  # (format, width, height)
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""What the Cloud API accepts in `POST /<version>/<phone-number-id>/messages`, checked strictly.
+"""What the Cloud API accepts in `POST /<version>/<phone-number-id>/messages`, checked strictly, and its errors.
 
 Every check raises `CloudApiError` with the Graph API's code and HTTP status, as Meta's documentation gives
 them: an unknown field, a missing one, a value past its limit all fail the send, as they do at Meta.
@@ -68,25 +68,28 @@ def http_status(code: int) -> int:
 
 
 class CloudApiError(Exception):
-    """A send the Cloud API refuses: its error code, HTTP status and details."""
+    """A call the Cloud API refuses: its error code (and subcode, where the Graph API gives one), HTTP status
+    and details."""
 
-    def __init__(self, code: int, details: str) -> None:
+    def __init__(self, code: int, details: str, *, subcode: int | None = None, status: int | None = None) -> None:
         self.code = code
         self.details = details
-        self.status = http_status(code)
+        self.subcode = subcode
+        self.status = status if status is not None else http_status(code)
         super().__init__(f"({code}) {details}")
 
     def body(self) -> dict[str, Any]:
         """The Graph API's error object."""
-        return {
-            "error": {
-                "message": f"({'#'}{self.code}) {_TITLES.get(self.code, 'Error')}",
-                "type": "OAuthException",
-                "code": self.code,
-                "error_data": {"messaging_product": "whatsapp", "details": self.details},
-                "fbtrace_id": "emulated",
-            }
+        error: dict[str, Any] = {
+            "message": f"({'#'}{self.code}) {_TITLES.get(self.code, 'Error')}",
+            "type": "OAuthException",
+            "code": self.code,
+            "error_data": {"messaging_product": "whatsapp", "details": self.details},
+            "fbtrace_id": "emulated",
         }
+        if self.subcode is not None:  # a GET of an object the Graph API does not know
+            error.update(message=self.details, type="GraphMethodException", error_subcode=self.subcode)
+        return {"error": error}
 
 
 def _fields(where: str, value: object, required: set[str], optional: Collection[str] = ()) -> Mapping[str, Any]:

@@ -25,6 +25,19 @@ from whatsapp_emulator.checks import (
     check_template,
     check_text,
 )
+from whatsapp_emulator.media import (
+    ATTACHMENTS,
+    KINDS,
+    MEDIA_ID_SECONDS,
+    URL_SECONDS,
+    StoredMedia,
+    check_kind,
+    download_url,
+    expired,
+    sample,
+    unknown,
+    url_hash,
+)
 
 DEFAULT_TOKEN = "EAAemulatedGraphApiAccessToken0123456789"
 DEFAULT_PHONE_NUMBER_ID = "106540352242922"
@@ -124,7 +137,9 @@ class CloudApiEmulator:
         self.webhook_url: str | None = None
         self._received: dict[str, str] = {}  # the users' message ids → their wa_id
         self._last_inbound: dict[str, float] = {}
-        self._faults: list[tuple[int, str]] = []  # (error code, "send" | "read") for the next calls
+        self._faults: list[tuple[int, str]] = []  # (error code, "send" | "read" | "media" | "download") next
+        self.media: dict[str, StoredMedia] = {}  # what the users sent, by media id
+        self.url_seconds = URL_SECONDS  # how long a media URL downloads (Meta's 5 minutes)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -134,6 +149,8 @@ class CloudApiEmulator:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application()
         app.router.add_post("/{version}/{phone_number_id}/messages", self._messages)
+        app.router.add_get(ATTACHMENTS, self._download)
+        app.router.add_get("/{version}/{media_id}", self._retrieve)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -167,8 +184,17 @@ class CloudApiEmulator:
         return user
 
     def fail_next(self, code: int, *, times: int = 1, call: str = "send") -> None:
-        """Answer the next `times` sends (`call="read"`: marks read) with the Graph API error `code`."""
+        """Answer the next `times` sends with the Graph API error `code` (`call="read"`: marks read; `"media"`:
+        media lookups; `"download"`: media downloads)."""
         self._faults.extend([(code, call)] * times)
+
+    def store_media(self, content: bytes, mime_type: str, *, kind: str = "image") -> str:
+        """Keep a media a user sends in a message of `kind`, as Meta does; its media id. Refused (AssertionError)
+        when such a message could not carry it (`whatsapp_emulator.media.KINDS`)."""
+        check_kind(kind, content, mime_type)
+        media_id = str(10**15 + next(self._ids))
+        self.media[media_id] = StoredMedia(media_id, content, mime_type, kind, self.clock())
+        return media_id
 
     def messages_to(self, user: WhatsAppUser) -> list[SentMessage]:
         return [m for m in self.sent if m.to == user.wa_id]
@@ -273,11 +299,35 @@ class CloudApiEmulator:
         where = {"latitude": latitude, "longitude": longitude}
         return await self.deliver(self.value(user, self.message(user, "location", where)))
 
-    async def send_media(self, user: WhatsAppUser, kind: str, *, caption: str | None = None) -> Delivery:
+    async def send_media(
+        self, user: WhatsAppUser, kind: str, *, caption: str | None = None, content: bytes | None = None,
+        mime_type: str | None = None, media_id: str | None = None, filename: str | None = None,
+    ) -> Delivery:  # fmt: skip
         """A message without text: image, audio, video, document, sticker, reaction, contacts, unsupported; an
-        image, video or document may carry a caption, as on WhatsApp."""
+        image, video or document may carry a caption, as on WhatsApp. A media's bytes (`content` of type
+        `mime_type`, plausible ones by default) are kept for the bot to download; `media_id` sends one it gave
+        (`store_media`), or one Meta does not keep (never, or more than 7 days ago)."""
         if caption is not None and kind not in ("image", "video", "document"):
             raise AssertionError(f"a WhatsApp {kind} message has no caption")
+        if (content is not None or mime_type is not None or media_id is not None) and kind not in KINDS:
+            raise AssertionError(f"a WhatsApp {kind} message carries no media")
+        if kind not in KINDS:
+            return await self._without_media(user, kind)
+        if media_id is None:
+            default_content, default_type = sample(kind)
+            given = content if content is not None else default_content
+            media_id = self.store_media(given, mime_type or default_type, kind=kind)
+        stored = self.media.get(media_id)
+        item: JsonDict = {"id": media_id, "mime_type": stored.mime_type if stored else mime_type or sample(kind)[1]}
+        if stored is not None:
+            item["sha256"] = stored.sha256_base64
+        if kind == "document":
+            item["filename"] = filename or "document.pdf"
+        if caption is not None:
+            item["caption"] = caption
+        return await self.deliver(self.value(user, self.message(user, kind, item)))
+
+    async def _without_media(self, user: WhatsAppUser, kind: str) -> Delivery:
         if kind == "reaction":
             last = self.messages_to(user)
             content: JsonDict = {"message_id": last[-1].id if last else self._wamid(), "emoji": "👍"}
@@ -289,9 +339,7 @@ class CloudApiEmulator:
             message["errors"] = [{"code": 131051, "title": "Message type unknown"}]
             return await self.deliver(self.value(user, message))
         else:
-            content = {"id": str(next(self._ids) + 900000), "mime_type": _MIME.get(kind, "application/octet-stream")}
-            if caption is not None:
-                content["caption"] = caption
+            raise AssertionError(f"no WhatsApp message of kind {kind!r}")
         return await self.deliver(self.value(user, self.message(user, kind, content)))
 
     async def _contacts(self, user: WhatsAppUser) -> Delivery:
@@ -303,7 +351,58 @@ class CloudApiEmulator:
     def _wamid(self) -> str:
         return "wamid.HBgL" + secrets.token_hex(12).upper()
 
-    # --- the Graph API -------------------------------------------------------------------------------
+    # --- the Graph API: media ------------------------------------------------------------------------
+    async def _retrieve(self, request: web.Request) -> web.Response:
+        """`GET /<version>/<media-id>`: where to download a media a user sent, for `url_seconds`."""
+        try:
+            status, response = 200, self._lookup(request)
+        except CloudApiError as error:
+            status, response = error.status, error.body()
+        self.calls.append(ApiCall(request.path, dict(request.query), status, response))
+        return web.json_response(response, status=status)
+
+    def _lookup(self, request: web.Request) -> JsonDict:
+        self._authorized(request)
+        if request.match_info["version"] != API_VERSION:
+            raise CloudApiError(INVALID_PARAMETER, f"unknown version {request.match_info['version']!r}")
+        media_id = request.match_info["media_id"]
+        number = request.query.get("phone_number_id")
+        if number is not None and number != self.phone_number_id:  # "only if the media belongs to" that number
+            raise CloudApiError(INVALID_PARAMETER, f"media {media_id} does not belong to phone number {number}")
+        self._fault("media")
+        media = self.media.get(media_id)
+        if media is None or self.clock() - media.at > MEDIA_ID_SECONDS:
+            raise unknown(media_id)
+        expires = int(self.clock() + self.url_seconds)
+        base = f"http://127.0.0.1:{self.port}"
+        return {
+            "messaging_product": "whatsapp", "url": download_url(base, self.app_secret, media.id, expires),
+            "mime_type": media.mime_type, "sha256": media.sha256, "file_size": len(media.content), "id": media.id,
+        }  # fmt: skip
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A media URL: the bytes, with the access token only, until the URL expires (then 404)."""
+        try:
+            self._authorized(request)
+            self._fault("download")
+            query = request.query
+            media_id, expires, signed = query.get("mid", ""), query.get("ext", ""), query.get("hash", "")
+            media = self.media.get(media_id)
+            if media is None or not hmac.compare_digest(signed, url_hash(self.app_secret, media_id, _int(expires))):
+                raise CloudApiError(INVALID_PARAMETER, "URL signature mismatch", status=404)
+            if expired(expires, self.clock()):
+                raise CloudApiError(INVALID_PARAMETER, "this media URL expired: retrieve the media again", status=404)
+        except CloudApiError as error:
+            self.calls.append(ApiCall(request.path, dict(request.query), error.status, error.body()))
+            return web.json_response(error.body(), status=error.status)
+        self.calls.append(ApiCall(request.path, dict(request.query), 200, {"bytes": len(media.content)}))
+        return web.Response(body=media.content, headers={"Content-Type": media.mime_type})
+
+    def _authorized(self, request: web.Request) -> None:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            raise CloudApiError(ACCESS_TOKEN, "Error validating access token")
+
+    # --- the Graph API: messages ----------------------------------------------------------------------
     async def _messages(self, request: web.Request) -> web.Response:
         try:
             payload: object = await request.json()
@@ -317,8 +416,7 @@ class CloudApiEmulator:
         return web.json_response(response, status=status)
 
     def _handle(self, request: web.Request, payload: object) -> JsonDict:
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            raise CloudApiError(ACCESS_TOKEN, "Error validating access token")
+        self._authorized(request)
         if request.match_info["phone_number_id"] != self.phone_number_id:
             number_id = request.match_info["phone_number_id"]
             raise CloudApiError(INVALID_PARAMETER, f"Object with ID '{number_id}' does not exist")
@@ -384,7 +482,5 @@ class CloudApiEmulator:
         }
 
 
-_MIME = {
-    "image": "image/jpeg", "audio": "audio/ogg; codecs=opus", "video": "video/mp4",
-    "document": "application/pdf", "sticker": "image/webp",
-}  # fmt: skip
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else -1

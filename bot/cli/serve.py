@@ -147,6 +147,7 @@ async def running_bot(
                     log.info("web chat on %s:%s", web_listen.host, web_listen.port)
             tasks.append(asyncio.create_task(sweep_abandoned(store, every=sweep_every, clock=clock)))
             tasks.append(asyncio.create_task(staff_side.news.keep_resuming()))  # broadcasts a stopped process left
+            tasks.append(asyncio.create_task(staff_side.relay.pictures.keep_resuming()))  # customers' pictures, too
             if notify_every is not None:
                 tasks.append(asyncio.create_task(staff_side.notifier.run(notify_every)))
             yield RunningBot(application, store, staff_side, wa)
@@ -161,6 +162,8 @@ async def running_bot(
                 await application.updater.stop()
             if runner is not None:
                 await runner.cleanup()  # finishes the requests in flight first
+            if staff_side is not None:
+                await staff_side.relay.pictures.stop()  # customers' pictures under way: given back, as broadcasts
             if application.running:
                 await application.stop()
             await application.shutdown()

@@ -73,7 +73,7 @@ log = logging.getLogger(__name__)
 LOCK_WAIT = CHAT_LOCK_MS / 1000 + 1.0
 NEARBY_RADIUS_M = 3000.0
 NEARBY_COUNT = 5
-PHOTO = "photo"  # `Inbound.kind` of a picture the channel cannot hand over (a WhatsApp image)
+PHOTO = "photo"  # `Inbound.kind` of a picture without a Telegram file_id (a WhatsApp image, fetched by its media id)
 THANKS = "thanks"  # the default flow's last words: the team will read the feedback and may answer in the chat
 KIOSK_THANKS = "thanks_kiosk"  # said instead on a kiosk, whose next customer is someone else: no answer promised
 
@@ -385,18 +385,26 @@ class CustomerChat:
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
                 outcome = dataclasses.replace(outcome, state=pinned)
             # No feedback under way: a text may answer "problem solved?", or the staff of a recent ticket; a photo
-            # goes to them too, or the customer is told plainly that it reaches nobody.
+            # goes to them too (or a file that may be one, its type checked once fetched), or the customer is told
+            # plainly that it reaches nobody.
             picture = inbound.photo is not None or inbound.kind == PHOTO
+            relayed = picture or inbound.media is not None
             if self.relay is not None and _is_idle_answer(outcome) and inbound.message_id is not None:
                 said = event.text if isinstance(event, Text) else ""
                 if (
                     isinstance(event, Text)
-                    and not picture
+                    and not relayed
                     and await self.relay.resolution(customer, state.language, text=said)
                 ) or (
-                    (isinstance(event, Text) or picture)
+                    (isinstance(event, Text) or relayed)
                     and await self.relay.from_customer(
-                        inbound.message_id, customer, state.language, said, picture=picture, photo=inbound.photo
+                        inbound.message_id,
+                        customer,
+                        state.language,
+                        said,
+                        picture=relayed,
+                        photo=inbound.photo,
+                        media=inbound.media,
                     )
                 ):
                     await self.store.release(customer, lock)

@@ -31,7 +31,7 @@ from bot.errors import InvalidInput, NotFound, problem
 from bot.seam.commands import NEWS_OUT
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
 from bot.storage import keys
-from bot.storage.cluster import raise_if_cancelled
+from bot.storage.cluster import resume_every
 from bot.storage.identity import CustomerId
 from bot.storage.store import Store, feedback_brand, redis_text
 from bot.storage.venues import Venue
@@ -248,14 +248,7 @@ class NewsSender:
 
     async def keep_resuming(self, every: float = RESUME_EVERY) -> None:
         """Resume abandoned broadcasts now and every `every` seconds, until cancelled."""
-        while True:
-            try:
-                if resumed := await self.resume():
-                    log.info("resumed %d news broadcast(s) a stopped process had left", resumed)
-            except RedisError as exc:
-                log.warning("cannot look for news broadcasts to resume: %s", exc)
-            raise_if_cancelled()
-            await asyncio.sleep(every)
+        await resume_every(self.resume, every, what="news broadcast(s)")
 
     async def stop(self) -> None:
         """Stop sending (the process is stopping): each broadcast's lease is given back, so that another bot

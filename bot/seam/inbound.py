@@ -23,8 +23,11 @@ class Inbound:
     kind: str | None = None  # a message without text: what it is ("photo", "sticker", "voice"...), else "other"
     location: tuple[float, float] | None = None  # (latitude, longitude)
     # A photo the customer sent, as the staff rooms' bot can send it again (Telegram's file_id of its largest size);
-    # None where the channel cannot pass it on (a WhatsApp image is `kind="photo"`, or a text with its caption).
+    # None where the channel cannot send it as it is (a WhatsApp image is `kind="photo"`, or a text with its caption).
     photo: str | None = None
+    # A picture (or a file that may be one) that the channel fetches to pass it on, through its `PictureSource`
+    # (`bot.seam.pictures`): WhatsApp's media id of an image or a document; None elsewhere.
+    media: str | None = None
     button_data: str | None = None  # a button clicked: its data...
     button_id: str | None = None  # ...the channel's handle to acknowledge the click (None: nothing to acknowledge)
     clicked_message_id: int | None = None  # ...and the message it is under, when that message can still be edited

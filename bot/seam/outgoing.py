@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from bot.errors import ParoleError
 from bot.seam.inbound import Inbound
+from bot.seam.pictures import NotPassed, Picture, PictureSource
 from bot.storage.identity import CustomerId
 
 #: Rows of buttons, each a label and the data the core gets back when it is clicked.
@@ -113,3 +114,14 @@ class Channels:
         except UnknownChannel:
             return Delivered.FAILED
         return await channel.send(customer, message, what=what, from_staff=from_staff)
+
+    async def fetch_picture(self, customer: CustomerId, handle: str) -> Picture | NotPassed:
+        """The picture `handle` names (`Inbound.media`), from the customer's channel; FAILED when that channel
+        hands no pictures over, or is not on in this process."""
+        try:
+            channel = self.of(customer)
+        except UnknownChannel:
+            return NotPassed.FAILED
+        if not isinstance(channel, PictureSource):
+            return NotPassed.FAILED
+        return await channel.fetch_picture(handle)

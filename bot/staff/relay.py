@@ -3,7 +3,8 @@ and the ticket's closing and reopening, which update its card wherever they are 
 
 Staff → customer: the text goes to the customer's chat through the `staff_reply` template (signed by the
 venue). Customer → staff: while their latest ticket is open and active within `window` seconds, a text
-the customer sends outside a feedback conversation goes under the ticket's card. Each relayed message is
+the customer sends outside a feedback conversation goes under the ticket's card, and so does a photo (one that
+their channel must fetch first, in the background: `bot.staff.pictures`). Each relayed message is
 marked (SET NX on its chat and message id) before it is sent, so a redelivered update is never relayed
 twice; a send Telegram refused is unmarked so that the staff can send it again.
 """
@@ -11,11 +12,12 @@ twice; a send Telegram refused is unmarked so that the staff can send it again.
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 
 from bot.botapi.outbound import Priority
@@ -24,8 +26,10 @@ from bot.formats import DEFAULT_TIME_ZONE, Formats
 from bot.ops import about_ticket
 from bot.seam.commands import RESOLVED_NO, RESOLVED_YES
 from bot.seam.outgoing import Channels, Delivered, OutgoingMessage
+from bot.seam.pictures import MAX_PICTURE_MB, NotPassed, Picture
 from bot.staff.cards import Cards
 from bot.staff.hours import HoursStore, closed_notice
+from bot.staff.pictures import PictureJob, PictureJobs
 from bot.staff.rooms import RoomStore, StaffRoom
 from bot.staff.tickets import Ticket, TicketStatus, TicketStore
 from bot.storage import keys
@@ -35,6 +39,8 @@ from dialogs.answers import clean_text, parse_yes_no
 from dialogs.markup import MAX_MESSAGE_UNITS, fit_html, utf16_len, visible_length
 from dialogs.render import PART_SEPARATOR, MessageRenderer
 from dialogs.types import MessagePart
+
+log = logging.getLogger(__name__)
 
 RELAY_WINDOW = 72 * 3600.0  # a customer's text is relayed if their ticket had activity within 72 hours
 MAX_RELAY_TEXT = 3500  # characters of a customer's text relayed under the card (longer: cut with "…")
@@ -85,6 +91,7 @@ class Relay:
         self.window = window
         self.clock = clock
         self.hours = HoursStore(store.redis)  # a customer writing while the venue is closed is told when it opens
+        self.pictures = PictureJobs(store.redis, self.pass_picture)  # fetched from the customer's channel first
 
     async def to_customer(self, room: StaffRoom, ticket: Ticket, message: Message, text: str) -> None:
         """Relay a staff message to the ticket's customer; tell the room what became of it."""
@@ -241,10 +248,11 @@ class Relay:
 
     async def from_customer(
         self, message_id: int, customer: CustomerId, language: str, text: str, *, picture: bool = False,
-        photo: str | None = None,
+        photo: str | None = None, media: str | None = None,
     ) -> bool:  # fmt: skip
         """Relay a customer's text under the card of their latest ticket, if it is open and recent; a `picture`
-        (`text` its caption, or "") goes as the photo `photo`, or the customer is told plainly why it cannot.
+        (`text` its caption, or "") goes as the photo `photo`, or once fetched from the customer's channel
+        (`media`: in the background, `pass_picture`), or the customer is told plainly why it cannot.
 
         Returns False when there is no such ticket (the customer gets the usual answer instead).
         """
@@ -260,7 +268,7 @@ class Relay:
         room = await self.rooms.get(ticket.room) if ticket.room is not None else None
         cleaned, _ = clean_text(text, MAX_CAPTION_TEXT if picture else MAX_RELAY_TEXT)  # what the room is shown
         kept, _ = clean_text(text, MAX_KEPT_TEXT)  # what the thread keeps: the whole of it
-        if picture and photo is None:  # the customer's channel cannot hand the photo over to the staff's
+        if picture and photo is None and media is None:  # the customer's channel cannot hand the photo over
             return await self._photo_not_passed(ticket, customer, language, "channel")
         if ticket.room is None and ticket.card_message is None and (cleaned or picture):
             # Opened before any staff room covered its venue: its card goes to one linked since, or the message
@@ -288,28 +296,69 @@ class Relay:
             await self.tickets.reachable(ticket)
             ticket = await self._reloaded(ticket)
             await self.cards.refresh(ticket)
-        variables = {
-            "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": cleaned,
-            "reopened": closed, "written_at": "",
-        }  # fmt: skip
+        if media is not None:  # fetched from the customer's channel off the webhook's answer, then posted
+            job = PictureJob(ticket.brand, ticket.number, customer, language, media, cleaned, kept, closed, now)
+            await self.pictures.add(job)
+            return True
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        room_message = await self._to_room(room, ticket, renderer, variables, photo=photo)
+        room_message = await self._to_room(room, ticket, renderer, _shown(ticket, cleaned, closed), photo=photo)
         if photo is not None:  # the thread keeps that there was a photo (the export, /mydata, the web admin)
             kept = f"📷 {kept}" if kept else "📷"
         # Kept in the thread even if the room could not be reached: it is in the export and in /mydata.
         await self.tickets.customer_wrote(ticket, kept, customer=customer, room_message=room_message, now=now)
-        # Confirmed only when the room has it: a refusal is said as one, never as "passed on".
-        if room_message is not None:
-            acknowledged = {"venue_name": ticket.venue_name, "reopened": closed, "ticket": ticket.number}
-            ack = renderer.render(MessagePart("customer_relayed", acknowledged), language)
-            hours = await self.hours.recent(ticket.brand, ticket.venue, now)
-            notice = closed_notice(hours, now, ticket.venue_name, language)
-            if notice is not None:
-                ack = PART_SEPARATOR.join((ack, renderer.render(notice, language)))
-        else:
-            ack = renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
+        ack = await self._acknowledgement(ticket, renderer, language, room_message, reopened=closed, now=now)
         await self.channels.send(customer, OutgoingMessage(ack), what="customer relay acknowledgement")
         return True
+
+    async def pass_picture(self, job: PictureJob) -> None:
+        """Fetch a customer's picture from their channel and post it under their ticket's card, captioned as a
+        Telegram photo is; kept in the thread as one. One that cannot go (too large, not an image, not fetched)
+        is said plainly to the customer, and its caption still goes, as a text."""
+        ticket = await self.tickets.get(job.brand, job.ticket)
+        if ticket is None:
+            log.warning("customer picture %s dropped: its ticket is gone", job.member)
+            return
+        with about_ticket(ticket.brand, ticket.number):
+            fetched = await self.channels.fetch_picture(job.customer, job.media)
+            picture = fetched if isinstance(fetched, Picture) else None
+            renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
+            room = await self.rooms.get(ticket.room) if ticket.room is not None else None
+            if room is not None and (room.brand != ticket.brand or not room.covers(ticket.venue)):
+                room = None  # unlinked, or linked to something else, since the picture came
+            room_message = None
+            if room is not None and (picture is not None or job.text):
+                shown = _shown(ticket, job.text, job.reopened)
+                room_message = await self._to_room(room, ticket, renderer, shown, photo=picture)
+            kept = (f"📷 {job.kept}" if job.kept else "📷") if picture is not None else job.kept
+            if kept:
+                await self.tickets.customer_wrote(
+                    ticket, kept, customer=job.customer, room_message=room_message, now=job.at
+                )
+            parts = []
+            if picture is not None or job.text:
+                ack = await self._acknowledgement(
+                    ticket, renderer, job.language, room_message, reopened=job.reopened, now=self.clock()
+                )
+                parts.append(ack)
+            if isinstance(fetched, NotPassed):
+                log.warning("customer picture %s not passed on: %s", job.member, fetched)
+                parts.append(_photo_not_passed(renderer, ticket, job.language, fetched.value))
+            told = PART_SEPARATOR.join(parts)
+            await self.channels.send(job.customer, OutgoingMessage(told), what="customer picture acknowledgement")
+
+    async def _acknowledgement(
+        self, ticket: Ticket, renderer: MessageRenderer, language: str, room_message: int | None, *, reopened: bool,
+        now: float,
+    ) -> str:  # fmt: skip
+        """What the customer is told of a message relayed (`room_message`, its id in the room): confirmed only
+        when the room has it (a refusal is said as one, never as "passed on"), with the venue's hours if closed."""
+        if room_message is None:
+            return renderer.render(MessagePart("customer_relay_failed", {"venue_name": ticket.venue_name}), language)
+        acknowledged = {"venue_name": ticket.venue_name, "reopened": reopened, "ticket": ticket.number}
+        ack = renderer.render(MessagePart("customer_relayed", acknowledged), language)
+        hours = await self.hours.recent(ticket.brand, ticket.venue, now)
+        notice = closed_notice(hours, now, ticket.venue_name, language)
+        return ack if notice is None else PART_SEPARATOR.join((ack, renderer.render(notice, language)))
 
     async def _wait_for_room(
         self, ticket: Ticket, customer: CustomerId, language: str, text: str, kept: str, now: float
@@ -357,21 +406,24 @@ class Relay:
     async def _photo_not_passed(self, ticket: Ticket, customer: CustomerId, language: str, why: str) -> bool:
         """Tell the customer plainly that their photo does not reach the team, why, and what to do instead."""
         renderer = await self.cards.renderer_for(ticket.brand, ticket.venue)
-        told = renderer.render(MessagePart("photo_not_passed", {"venue_name": ticket.venue_name, "why": why}), language)
+        told = _photo_not_passed(renderer, ticket, language, why)
         await self.channels.send(customer, OutgoingMessage(told), what="photo not passed on")
         return True
 
     async def _to_room(
         self, room: StaffRoom, ticket: Ticket, renderer: MessageRenderer, variables: Mapping[str, object],
-        *, photo: str | None = None,
+        *, photo: str | Picture | None = None,
     ) -> int | None:  # fmt: skip
         """A customer's message (or photo) under the ticket's card; its message id in the room (None: not sent)."""
         reply = ReplyParameters(ticket.card_message, allow_sending_without_reply=True) if ticket.card_message else None
         send: Callable[[], Awaitable[object]]
-        if photo is not None:  # the bot's own file_id of the customer's photo: sent again, never downloaded
+        if photo is not None:
+            # The bot's own file_id of a Telegram customer's photo, sent again (never downloaded); or the bytes of
+            # a picture another channel handed over, uploaded.
             caption = renderer.render(MessagePart("staff_customer_photo", variables), room.language)
+            source = photo if isinstance(photo, str) else InputFile(photo.content, filename=photo.filename)
             send = functools.partial(
-                self.bot.send_photo, room.chat_id, photo, caption=caption, parse_mode=ParseMode.HTML,
+                self.bot.send_photo, room.chat_id, source, caption=caption, parse_mode=ParseMode.HTML,
                 reply_parameters=reply,
             )  # fmt: skip
         else:
@@ -400,6 +452,19 @@ class Relay:
                 await self.cards.refresh(await self._reloaded(ticket))
             if status == "failed" and ticket.room is not None and (changed or not latest):
                 await self.cards.say(ticket.room, "staff_delivery_failed", {"ticket": ticket.number})
+
+
+def _shown(ticket: Ticket, text: str, reopened: bool) -> dict[str, object]:
+    """The variables of a customer's message (or photo) under the card: `staff_customer_message`'s."""
+    return {
+        "ticket": ticket.number, "customer": ticket.customer, "venue_name": ticket.venue_name, "text": text,
+        "reopened": reopened, "written_at": "",
+    }  # fmt: skip
+
+
+def _photo_not_passed(renderer: MessageRenderer, ticket: Ticket, language: str, why: str) -> str:
+    variables = {"venue_name": ticket.venue_name, "why": why, "max_mb": MAX_PICTURE_MB}
+    return renderer.render(MessagePart("photo_not_passed", variables), language)
 
 
 def _signed(renderer: MessageRenderer, ticket: Ticket, text: str) -> tuple[str | None, int]:

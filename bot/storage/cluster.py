@@ -1,6 +1,6 @@
 """Redis Cluster: the client for `redis+cluster://` URLs, and the few places where parole's Redis use
 differs on a cluster (writes across hash slots, what "Redis is unavailable" raises; scripts in pipelines:
-`bot.storage.scripts`).
+`bot.storage.scripts`); and the loops of Redis calls that must stop when cancelled (`resume_every`).
 
 The rest of `bot/` is written against `redis.asyncio.Redis`; redis-py's `RedisCluster` answers the same
 commands and routes each key to its node. A brand's keys share a hash tag (`parole:{brand}:…`, see
@@ -11,6 +11,8 @@ spans slots is a plain (non-transactional) pipeline, which redis-py splits by no
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from redis.asyncio import Redis
@@ -18,11 +20,26 @@ from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisClusterException, RedisError
 
+log = logging.getLogger(__name__)
+
 CLUSTER_SCHEME_SUFFIX = "+cluster://"
 
 # What "Redis is unavailable" raises: redis-py's errors, socket errors, and `RedisClusterException` (not a
 # `RedisError`), which a cluster client raises when none of its nodes can be reached.
 REDIS_UNAVAILABLE: tuple[type[Exception], ...] = (RedisError, RedisClusterException, OSError)
+
+
+async def resume_every(resume: Callable[[], Awaitable[int]], every: float, *, what: str) -> None:
+    """Forever, until cancelled: `resume` (the jobs of `what` that stopped processes left; how many it started)
+    now and every `every` seconds; a Redis failure is logged and the next look tries again."""
+    while True:
+        try:
+            if resumed := await resume():
+                log.info("resumed %d %s a stopped process had left", resumed, what)
+        except RedisError as exc:
+            log.warning("cannot look for %s to resume: %s", what, exc)
+        raise_if_cancelled()
+        await asyncio.sleep(every)
 
 
 def raise_if_cancelled() -> None:

@@ -66,6 +66,8 @@ of a store filled before there were other channels are the ones read now), or `c
 | `parole:{B}:newsjob:ID:fates` | hash | recipient `C` → sending, sent, blocked, failed, skipped or unsure |
 | `parole:{B}:newsjob:ID:lease` | string, expires | the process sending it; expired: any bot process takes it over |
 | `parole:newsjobs` | set | `B/ID` of the broadcasts not finished yet (resumed by the bot processes) |
+| `parole:pictures` | hash | `B/N/MEDIA` → JSON: a customer's picture to fetch, for ticket N (`bot.staff.pictures`) |
+| `parole:picture:B/N/MEDIA:lease` | string, expires | the process doing it; expired: any bot process takes it over |
 | `parole:sends:next` | string, expires | the time of the next free slot for a broadcast's message (every process) |
 | `parole:stream:feedback` group `notify` | | the staff notifier's reading of the feedback stream |
 | `parole:{B}:events` group `notify` | | the staff notifier's reading of the brand's events (`analysed`) |
@@ -120,6 +122,7 @@ MAIL_FAILED = f"{PREFIX}:mail:failed"
 GEO_VENUES = f"{PREFIX}:geo:venues"
 SEND_SLOT = f"{PREFIX}:sends:next"
 NEWS_JOBS = f"{PREFIX}:newsjobs"
+PICTURES = f"{PREFIX}:pictures"
 DEADLINES = f"{PREFIX}:deadlines"
 OVERRIDES_REVISION = f"{PREFIX}:overrides:revision"
 #: The hash tag of the operators' global overrides: brand codes cannot start with "_", so none clashes.
@@ -198,6 +201,10 @@ def news_job_fates(brand_code: str, job_id: str) -> str:
 
 def news_job_lease(brand_code: str, job_id: str) -> str:
     return f"{news_job(brand_code, job_id)}:lease"
+
+
+def picture_lease(member: str) -> str:
+    return f"{PREFIX}:picture:{member}:lease"
 
 
 def news_draft(brand_code: str, chat_id: int, message_id: int) -> str:

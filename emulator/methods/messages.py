@@ -5,7 +5,7 @@ from __future__ import annotations
 from dialogs.telegram_html import FormattedText
 from emulator.errors import bad_request
 from emulator.keyboards import check_reply_markup
-from emulator.media import file_ids, photo_sizes
+from emulator.media import check_photo_upload, file_ids, photo_sizes, uploaded_photo_sizes
 from emulator.methods.context import (
     JsonDict,
     MethodContext,
@@ -57,7 +57,10 @@ def _file_payload(world: World, kind: MessageKind, source: object, number: int) 
         if sizes is None:
             raise bad_request("wrong file identifier/HTTP URL specified")
         return {"photo": sizes}
-    if kind is MessageKind.PHOTO:
+    if kind is MessageKind.PHOTO and isinstance(source, UploadedFile):
+        check_photo_upload(source)
+        return {"photo": uploaded_photo_sizes(number, source)}
+    if kind is MessageKind.PHOTO:  # an HTTP URL: Telegram fetches it (not emulated: any photo)
         return {"photo": photo_sizes(number)}
     name = source.filename if isinstance(source, UploadedFile) and source.filename else None
     if name is None and isinstance(source, str) and "://" in source:

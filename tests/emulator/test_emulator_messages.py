@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, ReplyParameters
 from telegram.error import BadRequest, Forbidden
 
-from emulator import BotApiEmulator, EmulatedUser, MessageKind
+from emulator import BotApiEmulator, EmulatedUser, MessageKind, UploadedFile
+from whatsapp_emulator.media import image as picture
 
 RATING = InlineKeyboardMarkup(
     [
@@ -130,7 +133,7 @@ async def test_replies_forwards_copies_and_files(emulator: BotApiEmulator, tg: B
     assert forwarded.forward_origin is not None and forwarded.text == "/start"
     copied = await tg.copy_message(staff.id, user.id, reply.message_id)
     assert emulator.chat_messages(staff.id)[copied.message_id - 1].text == "Bien reçu"
-    photo = await tg.send_photo(user.id, b"\x89PNG fake", caption="<i>QR</i>", parse_mode="HTML")
+    photo = await tg.send_photo(user.id, picture("PNG"), caption="<i>QR</i>", parse_mode="HTML")
     assert photo.photo and photo.caption == "QR"
     document = await tg.send_document(staff.id, b"a;b\n", filename="export.csv")
     assert document.document is not None and document.document.file_name == "export.csv"
@@ -147,6 +150,32 @@ async def test_a_photo_sent_again_by_its_file_id(emulator: BotApiEmulator, tg: B
     assert [p.file_unique_id for p in again.photo] == [s["file_unique_id"] for s in sizes]
     with pytest.raises(BadRequest, match="Wrong file identifier/http url specified"):
         await tg.send_photo(staff.id, "EMU-photo1280-999999")
+
+
+async def test_a_photo_uploaded_is_checked_as_telegram_does(emulator: BotApiEmulator, tg: Bot) -> None:
+    """An uploaded photo (multipart) is kept as sizes of its own dimensions, the call records its SHA-256; over
+    10 MB, not an image, or of dimensions Telegram does not take, it is refused with Telegram's words."""
+    user = await started(emulator)
+    content = picture("JPEG", (2000, 1500))
+    sent = await tg.send_photo(user.id, InputFile(content, filename="porte.jpg"), caption="📷 Client")
+    assert [(size.width, size.height) for size in sent.photo] == [(90, 68), (320, 240), (800, 600), (1280, 960)]
+    upload = emulator.calls_to("sendPhoto")[-1].params["photo"]
+    assert isinstance(upload, UploadedFile) and upload.image == ("JPEG", 2000, 1500)
+    assert upload.sha256 == hashlib.sha256(content).hexdigest() and upload.size == len(content)
+    small = await tg.send_photo(user.id, picture("PNG", (40, 30)))
+    assert [(size.width, size.height) for size in small.photo] == [(40, 30)]
+    ten_mb = 10 * 1024 * 1024
+    just = await tg.send_photo(user.id, content + bytes(ten_mb - len(content)))  # trailing bytes: still a JPEG
+    assert just.photo
+    with pytest.raises(BadRequest, match="Photo_save_file_invalid"):
+        await tg.send_photo(user.id, content + bytes(ten_mb - len(content) + 1))
+    with pytest.raises(BadRequest, match="Image_process_failed"):
+        await tg.send_photo(user.id, b"%PDF-1.4 not a photo")
+    with pytest.raises(BadRequest, match="Photo_invalid_dimensions"):
+        await tg.send_photo(user.id, picture("PNG", (2100, 100)))  # a ratio of 21
+    with pytest.raises(BadRequest, match="Photo_invalid_dimensions"):
+        await tg.send_photo(user.id, picture("PNG", (5000, 5001)))
+    assert [m.kind for m in emulator.bot_messages(user.id)][-3:] == ["photo", "photo", "photo"]
 
 
 async def test_who_the_bot_cannot_write_to(emulator: BotApiEmulator, tg: Bot) -> None:

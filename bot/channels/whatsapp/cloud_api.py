@@ -1,4 +1,5 @@
-"""The Graph API's WhatsApp messaging endpoint, one call at a time, its errors read by their meaning.
+"""The Graph API's WhatsApp messaging endpoint, and its media (what customers send), one call at a time, its
+errors read by their meaning.
 
 A refusal is an outcome, not an exception: the caller decides what the customer, the staff room or the
 log is told. Sends keep the number's throughput and each customer's pair rate, shared by every process
@@ -6,23 +7,29 @@ through the same limiter as Telegram's (`bot.botapi.outbound`, with WhatsApp's o
 pair rate limits, and a service that says it is unavailable, are still retried after a pause (the message
 was not taken; a throughput refusal pauses every process); a timeout or another server error is not (it
 may have gone). A refused token is shared too: every process's `/healthz` fails until a send succeeds.
+A media is looked up by its id, then downloaded from the URL Meta gives, with the token, within a byte limit,
+its SHA-256 checked; those calls send nothing and are not paced, and any failure of the network is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import functools
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from yarl import URL
 
 from bot.botapi.outbound import Outbound, OutboundKeys
 
@@ -34,6 +41,7 @@ RATE_LIMIT_CODES: Final = frozenset({4, 80007, 130429, 131048, 131056})
 TOKEN_CODES: Final = frozenset({190})
 UNAVAILABLE_CODES: Final = frozenset({131016, 2})  # the service said it is unavailable: nothing was taken
 PAIR_RATE_CODES: Final = frozenset({131056})  # one customer: the pause is theirs, not the number's
+UNKNOWN_OBJECT_SUBCODE: Final = 33  # with code 100: "Object with ID ... does not exist" (a media id)
 RETRY_PAUSES: Final = (0.2, 1.0, 3.0)
 # Meta's pair rate: about one message every 6 seconds to one customer, bursts allowed (a whole answer to
 # what they just did); the throughput (`PAROLE_WHATSAPP_THROUGHPUT`) is the number's, across processes.
@@ -54,13 +62,38 @@ TIMEOUT: Final = aiohttp.ClientTimeout(total=15, connect=5)
 
 
 class Result(StrEnum):
-    SENT = "sent"
+    SENT = "sent"  # or, for a media lookup or download, got
     OUTSIDE_WINDOW = "outside_window"  # only a template reaches the customer now
     UNDELIVERABLE = "undeliverable"  # blocked us, or not on WhatsApp
     RATE_LIMITED = "rate_limited"  # still, after the retries
     TOKEN = "token"  # the access token expired or was revoked: nothing goes out until it is replaced
     REFUSED = "refused"  # a bad request (a bug: logged with the API's words)
     UNAVAILABLE = "unavailable"  # 5xx, timeouts, the network
+    GONE = "gone"  # a media id Meta does not know (any more), or a media URL that expired
+    TOO_LARGE = "too_large"  # a media download longer than the caller takes
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """What `GET /<media-id>` answers: where to download the media (for 5 minutes), its type, size and hash."""
+
+    url: str
+    mime_type: str
+    file_size: int | None
+    sha256: str | None
+
+    @classmethod
+    def read(cls, body: object) -> MediaInfo | None:
+        """The answer's fields, None for a shape Meta does not answer with (`file_size` may come as text)."""
+        if not isinstance(body, dict):
+            return None
+        url, mime_type, size, sha256 = body.get("url"), body.get("mime_type"), body.get("file_size"), body.get("sha256")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")) or not isinstance(mime_type, str):
+            return None
+        if isinstance(size, str) and size.isdigit():
+            size = int(size)
+        known_size = size if isinstance(size, int) and not isinstance(size, bool) and size >= 0 else None
+        return cls(url, mime_type, known_size, sha256 if isinstance(sha256, str) and sha256 else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +127,8 @@ def meaning(status: int, code: int | None) -> Result:
 
 
 class CloudApi:
-    """Posts to `<api_url>/<phone_number_id>/messages` with the access token."""
+    """Posts to `<api_url>/<phone_number_id>/messages` with the access token, and fetches the media customers
+    send (`<api_url>/<media-id>`, then its URL)."""
 
     def __init__(
         self,
@@ -108,7 +142,9 @@ class CloudApi:
         clock: Callable[[], float] = time.time,
     ):
         """`outbound` paces the sends (none: unpaced); `redis` shares a refused token with other processes."""
-        self.url = f"{api_url.rstrip('/')}/{phone_number_id}/messages"
+        self._api_url = api_url.rstrip("/")
+        self._phone_number_id = phone_number_id
+        self.url = f"{self._api_url}/{phone_number_id}/messages"
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._session: aiohttp.ClientSession | None = None
         self.pauses = pauses
@@ -126,14 +162,64 @@ class CloudApi:
 
     async def post(self, payload: dict[str, Any], *, what: str) -> Reply:
         """One message (or a mark as read), retried while the API says it took nothing."""
-        attempts = 0
         to = payload.get("to")
+        pace = to if isinstance(to, str) else None  # marks as read are not messages
+        reply, _ = await self._retried(functools.partial(self._once, payload), what=what, pace=pace)
+        return reply
+
+    async def media(self, media_id: str) -> tuple[Reply, MediaInfo | None]:
+        """What Meta keeps of a media a customer sent (`GET /<media-id>`): its download URL (good for 5 minutes),
+        type, size and hash. An id Meta does not know (never, or kept no longer: 7 days) is `Result.GONE`.
+        Not paced: it sends nothing (the number's throughput counts messages)."""
+        url = URL(f"{self._api_url}/{media_id}")
+        reply, body = await self._retried(
+            functools.partial(self._get, url, {"phone_number_id": self._phone_number_id}),
+            what="media lookup",
+            reading=True,
+        )
+        if not reply.ok:
+            return reply, None
+        info = MediaInfo.read(body)
+        if info is None:
+            log.warning("WhatsApp media %s: an answer of an unknown shape", media_id)
+            return Reply(Result.REFUSED), None
+        return reply, info
+
+    async def download(self, info: MediaInfo, *, limit: int) -> tuple[Reply, bytes | None]:
+        """The media's bytes, from its URL, with the access token (Meta's media URLs refuse a request without
+        it): `Result.GONE` once the URL expired, `Result.TOO_LARGE` past `limit` bytes (not read further). The
+        token only goes over HTTPS, or to the API's own host (the emulator's)."""
+        target = urlsplit(info.url)
+        if target.scheme != "https" and target.netloc != urlsplit(self._api_url).netloc:
+            log.warning(
+                "WhatsApp media URL on %s://%s refused: the token only goes over HTTPS", target.scheme, target.netloc
+            )
+            return Reply(Result.REFUSED), None
+        # As Meta wrote it: its signed query is not quoted again.
+        download = functools.partial(self._get, URL(info.url, encoded=True), None, limit=limit)
+        reply, content = await self._retried(download, what="media download", reading=True)
+        if reply.ok and isinstance(content, bytes) and not _same_hash(content, info.sha256):
+            log.warning("WhatsApp media: the bytes downloaded do not match their SHA-256")
+            return Reply(Result.REFUSED), None
+        return reply, content if reply.ok and isinstance(content, bytes) else None
+
+    async def _retried(
+        self,
+        once: Callable[[], Awaitable[tuple[Reply, Any]]],
+        *,
+        what: str,
+        pace: str | None = None,
+        reading: bool = False,
+    ) -> tuple[Reply, Any]:
+        """A call, retried while the API says it took nothing (a GET, that changes nothing, while the service or
+        the network fails); paced as a message to `pace` when given."""
+        attempts = 0
         while True:
-            if self.outbound is not None and isinstance(to, str):  # marks as read are not messages
-                await self.outbound.pace("private", to)
-            reply = await self._once(payload)
+            if self.outbound is not None and pace is not None:
+                await self.outbound.pace("private", pace)
+            reply, body = await once()
             retry = reply.result is Result.RATE_LIMITED or (
-                reply.result is Result.UNAVAILABLE and reply.code in (*UNAVAILABLE_CODES, -1)
+                reply.result is Result.UNAVAILABLE and (reply.code in (*UNAVAILABLE_CODES, -1) or reading)
             )
             if not retry or attempts >= len(self.pauses):
                 break
@@ -148,7 +234,7 @@ class CloudApi:
             await self._succeeded()
         elif reply.result is not Result.OUTSIDE_WINDOW:
             log.warning("WhatsApp refused the %s: %s (code %s)", what, reply.result, reply.code)
-        return reply
+        return reply, body
 
     async def _token_refused(self) -> None:
         if not self.token_expired:
@@ -191,27 +277,84 @@ class CloudApi:
         except ValueError:
             return False
 
-    async def _once(self, payload: dict[str, Any]) -> Reply:
+    def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=TIMEOUT)
         self.calls += 1
+        return self._session
+
+    async def _once(self, payload: dict[str, Any]) -> tuple[Reply, Any]:
         try:
-            async with self._session.post(self.url, data=json.dumps(payload), headers=self._headers) as response:
+            post = self._session_now().post(self.url, data=json.dumps(payload), headers=self._headers)
+            async with post as response:
                 status = response.status
-                try:
-                    body: Any = await response.json(content_type=None)
-                except ValueError:
-                    body = None
+                body = await _json(response)
         except aiohttp.ClientConnectorError:
-            return Reply(Result.UNAVAILABLE, -1)  # never connected: nothing was sent, retry
+            return Reply(Result.UNAVAILABLE, -1), None  # never connected: nothing was sent, retry
         except (TimeoutError, aiohttp.ClientError):
-            return Reply(Result.UNAVAILABLE)  # it may have gone: not retried
-        error = body.get("error") if isinstance(body, dict) else None
-        code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else None
-        result = meaning(status, code)
+            return Reply(Result.UNAVAILABLE), None  # it may have gone: not retried
+        result, code = _outcome(status, body)
         message_id = None
         if result is Result.SENT and isinstance(body, dict):
             messages = body.get("messages")
             if isinstance(messages, list) and messages and isinstance(messages[0], dict):
                 message_id = str(messages[0].get("id"))
-        return Reply(result, code, message_id)
+        return Reply(result, code, message_id), body
+
+    async def _get(self, url: URL, query: dict[str, str] | None, *, limit: int | None = None) -> tuple[Reply, Any]:
+        """A GET with the token: its JSON, or with `limit` its bytes (at most `limit`; more is `TOO_LARGE`)."""
+        headers = {"Authorization": self._headers["Authorization"]}
+        try:
+            async with self._session_now().get(url, params=query, headers=headers) as response:
+                status = response.status
+                if limit is None or status != 200:
+                    body = await _json(response)
+                else:
+                    body = await _read_at_most(response, limit)
+                    if body is None:
+                        return Reply(Result.TOO_LARGE), None
+        except (TimeoutError, aiohttp.ClientError):
+            return Reply(Result.UNAVAILABLE), None
+        result, code = _outcome(status, body)
+        if status == 404 or (code == 100 and _subcode(body) == UNKNOWN_OBJECT_SUBCODE):
+            result = Result.GONE
+        return Reply(result, code), body
+
+
+async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None as soon as it is longer than `limit` bytes (the rest is never read)."""
+    if response.content_length is not None and response.content_length > limit:
+        return None
+    chunks = bytearray()
+    async for chunk in response.content.iter_chunked(1 << 16):
+        chunks += chunk
+        if len(chunks) > limit:
+            return None
+    return bytes(chunks)
+
+
+async def _json(response: aiohttp.ClientResponse) -> Any:
+    try:
+        return await response.json(content_type=None)
+    except ValueError:
+        return None
+
+
+def _outcome(status: int, body: Any) -> tuple[Result, int | None]:
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) and isinstance(error.get("code"), int) else None
+    return meaning(status, code), code
+
+
+def _same_hash(content: bytes, sha256: str | None) -> bool:
+    """Whether the bytes have the SHA-256 Meta gave (in hexadecimal, or in base64 as its webhooks write it)."""
+    if sha256 is None:
+        return True
+    digest = hashlib.sha256(content).digest()
+    return sha256.lower() == digest.hex() or sha256 == base64.b64encode(digest).decode()
+
+
+def _subcode(body: Any) -> int | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    subcode = error.get("error_subcode") if isinstance(error, dict) else None
+    return subcode if isinstance(subcode, int) else None

@@ -4,7 +4,8 @@ The core's messages become Cloud API messages: text in WhatsApp's formatting; bu
 reply buttons when their titles fit, else as an interactive list (the rating's five rows), else (more than a
 list holds, for the 0-10 question) written out under the text for the customer to type one; every limit
 checked before the call. WhatsApp cannot edit a message or acknowledge a tap, so a notice or a replaced
-text is a new message. Outside the 24-hour window only the approved template reaches a customer.
+text is a new message. Outside the 24-hour window only the approved template reaches a customer. The images
+(and documents) customers send are fetched for the staff on demand, within what the staff rooms take.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.channels.whatsapp.updates import WHATSAPP
 from bot.channels.whatsapp.window import ServiceWindow
 from bot.seam.inbound import Inbound
 from bot.seam.outgoing import Answer, Buttons, Delivered, OutgoingMessage
+from bot.seam.pictures import MAX_PICTURE_BYTES, NotPassed, Picture, check_announced, check_bytes
 from bot.storage.identity import CustomerId
 
 log = logging.getLogger(__name__)
@@ -85,6 +87,31 @@ class WhatsAppCustomers:
         """WhatsApp cannot edit a message: a new text says it (buttons alone are dropped)."""
         if text is not None:
             await self.deliver(tuple(render(inbound.customer.id, OutgoingMessage(text, buttons))))
+
+    # --- what customers send: their pictures, for the staff -----------------------------------------------
+    async def fetch_picture(self, handle: str) -> Picture | NotPassed:
+        """The image (or document) of media id `handle`, when it is a picture the staff rooms take: its type and
+        size as Meta announces them are checked before anything is downloaded, its bytes after."""
+        reply, info = await self.api.media(handle)
+        if info is None:
+            log.warning("WhatsApp media %s not fetched: %s (code %s)", handle, reply.result, reply.code)
+            return NotPassed.FAILED
+        refused = check_announced(info.mime_type, info.file_size)
+        if refused is not None:
+            log.info(
+                "WhatsApp media %s not passed on: %s (%s, %s bytes)", handle, refused, info.mime_type, info.file_size
+            )
+            return refused
+        reply, content = await self.api.download(info, limit=MAX_PICTURE_BYTES)
+        if reply.result is Result.TOO_LARGE:
+            return NotPassed.TOO_LARGE
+        if content is None:
+            log.warning("WhatsApp media %s not downloaded: %s (code %s)", handle, reply.result, reply.code)
+            return NotPassed.FAILED
+        checked = check_bytes(content, info.mime_type)
+        if isinstance(checked, NotPassed):
+            log.info("WhatsApp media %s not passed on: its bytes are not a %s", handle, info.mime_type)
+        return checked
 
     # --- messages outside an answer: staff replies, news, the customer's data -------------------------
     async def send(

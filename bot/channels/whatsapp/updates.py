@@ -20,7 +20,9 @@ from bot.storage.identity import CustomerId
 WHATSAPP: Final = "whatsapp"
 MAX_TEXT: Final = 10_000  # characters of a message kept (WhatsApp allows 65,536; the core cuts further)
 _CAPTIONED: Final = frozenset({"image", "video", "document"})  # the kinds Meta sends with a `caption`
+_FETCHED: Final = frozenset({"image", "document"})  # the kinds whose media may go to the staff as a photo
 _WAMID: Final = re.compile(r"^[A-Za-z0-9._=+/:-]{1,256}$")
+_MEDIA_ID: Final = re.compile(r"[A-Za-z0-9_-]{1,128}")  # Meta's are digits; nothing that changes a URL's path
 # Country codes where French is what a customer most likely reads (WhatsApp tells no app language).
 _FRENCH_CODES: Final = ("33", "32", "41", "352", "377", "262", "508", "590", "594", "596", "687", "689")
 
@@ -157,8 +159,13 @@ def _message(item: object) -> Incoming | None:
     elif kind in _CAPTIONED and isinstance(content, Mapping) and _str(content.get("caption"), MAX_TEXT):
         common["text"] = content["caption"]  # an image with a few words: the words are the answer, as on Telegram
     else:  # image, audio, video, document, sticker, reaction, contacts, order, system, unsupported...
-        # The core's word for a picture is Telegram's; WhatsApp's media id is not one the staff rooms' bot can send.
+        # The core's word for a picture is Telegram's.
         common["kind"] = "photo" if kind == "image" else kind if kind.isidentifier() else "other"
+    if kind in _FETCHED and isinstance(content, Mapping):
+        # After the journey the staff get the picture: fetched by its id (a document may be a photo sent as a file;
+        # its type is checked once fetched). An id that could not go into the Graph API's path is not kept.
+        media = content.get("id")
+        common["media"] = media if isinstance(media, str) and _MEDIA_ID.fullmatch(media) else None
     inbound = Inbound(number, customer, language_of(sender), **common)
     return Incoming(wamid, inbound, int(timestamp))
 

@@ -130,3 +130,27 @@ def test_the_reader_skips_what_meta_never_sends() -> None:
         {"field": "messages", "value": value}]}]}, "1")  # fmt: skip
     assert [m.inbound.text for m in batch.messages] == ["hi"] and batch.unreadable == len(bad) + 1
     assert batch.messages[0].inbound.language_code == "fr"
+
+
+def test_the_reader_keeps_the_media_ids_of_images_and_documents() -> None:
+    """An image or a document keeps its media id (fetched for the staff after the journey), captioned or not; an id
+    that could change the Graph API URL's path is not kept (the picture is then said not to pass); other kinds
+    keep none."""
+    base = {"from": "33612345678", "timestamp": "1700000000"}
+    messages = [
+        {**base, "id": "wamid.1", "type": "image", "image": {"id": "1037543291543636", "mime_type": "image/jpeg"}},
+        {**base, "id": "wamid.2", "type": "image", "image": {"id": "77", "caption": "La porte"}},
+        {**base, "id": "wamid.3", "type": "document", "document": {"id": "78", "mime_type": "application/pdf"}},
+        {**base, "id": "wamid.4", "type": "image", "image": {"id": "../../106540352242922/messages"}},
+        {**base, "id": "wamid.5", "type": "image", "image": {"id": "79\n"}},
+        {**base, "id": "wamid.6", "type": "image", "image": {"id": 80}},
+        {**base, "id": "wamid.7", "type": "sticker", "sticker": {"id": "81", "mime_type": "image/webp"}},
+    ]
+    value = {"metadata": {"phone_number_id": "1"}, "messages": messages}
+    batch = read_payload({"object": "whatsapp_business_account", "entry": [{"changes": [
+        {"field": "messages", "value": value}]}]}, "1")  # fmt: skip
+    read = [(m.inbound.kind, m.inbound.text, m.inbound.media) for m in batch.messages]
+    assert read == [
+        ("photo", None, "1037543291543636"), (None, "La porte", "77"), ("document", None, "78"),
+        ("photo", None, None), ("photo", None, None), ("photo", None, None), ("sticker", None, None),
+    ]  # fmt: skip
