@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,6 +19,27 @@ from emulator import BotApiEmulator
 from tests.support import Clock
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")  # python-telegram-bot 22: retry_after as a timedelta, no warning
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """The root logger as it was before the test: a command run in-process (`parole …`'s `main`) sets its own
+    handler on the test's captured standard error, which is closed once the test ends; a later log line there
+    (another test's server thread) would fail with "I/O operation on closed file"."""
+    root = logging.getLogger()
+    before, level = [h for h in root.handlers if not _from_pytest(h)], root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and not _from_pytest(handler):
+            root.removeHandler(handler)
+    for handler in before:
+        if handler not in root.handlers:
+            root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _from_pytest(handler: logging.Handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
 
 
 @pytest.fixture(scope="session")
