@@ -76,6 +76,9 @@ NEARBY_COUNT = 5
 PHOTO = "photo"  # `Inbound.kind` of a picture without a Telegram file_id (a WhatsApp image, fetched by its media id)
 THANKS = "thanks"  # the default flow's last words: the team will read the feedback and may answer in the chat
 KIOSK_THANKS = "thanks_kiosk"  # said instead on a kiosk, whose next customer is someone else: no answer promised
+CANCELLED = "cancelled"  # /cancel's answer: a kept rating is read by the team, who may answer in the chat
+KIOSK_CANCELLED = "cancelled_kiosk"  # said instead on a kiosk, for the same reason
+_KIOSK_PARTS = {THANKS: KIOSK_THANKS, CANCELLED: KIOSK_CANCELLED}
 
 
 def new_feedback_id(now: float) -> str:
@@ -526,12 +529,13 @@ def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
 
 
 def _kiosk_thanks(outcome: Outcome) -> Outcome:
-    """The outcome with the kiosk's thanks in place of `thanks`, which says the team may answer in the chat."""
+    """The outcome with the kiosk's thanks and cancel in place of `thanks` and `cancelled`, which say the team
+    may answer in the chat."""
     replies = tuple(
         dataclasses.replace(
             reply,
             parts=tuple(
-                dataclasses.replace(part, template=KIOSK_THANKS) if part.template == THANKS else part
+                dataclasses.replace(part, template=_KIOSK_PARTS.get(part.template, part.template))
                 for part in reply.parts
             ),
         )

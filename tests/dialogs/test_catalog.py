@@ -45,8 +45,8 @@ CONTRACT_NAMES = {
     "news_message", "staff_news_usage", "staff_news_refused", "staff_news_nobody", "staff_news_progress",
     "staff_news_preview", "staff_news_confirm", "staff_news_cancelled", "staff_news_not_yours", "button_news_send",
     "button_news_cancel",
-    # The thanks on a kiosk: no answer promised to whoever is at the tablet next.
-    "thanks_kiosk",
+    # The thanks and the cancel on a kiosk: no answer promised to whoever is at the tablet next.
+    "thanks_kiosk", "cancelled_kiosk",
     # "Contact me" under the thanks (the ticket policy's `contact`).
     "button_contact_me", "contact_asked_notice",
     # Template and flow admin over Telegram (journey 10).

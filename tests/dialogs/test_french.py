@@ -42,6 +42,7 @@ def test_an_escaped_name_stays_escaped() -> None:
     [
         ("thanks", {"venue_name": "Le Petit Zinc"}, "L'équipe <b>du Petit Zinc</b> va le lire"),
         ("thanks_kiosk", {"venue_name": "Les Halles"}, "avis ! L'équipe <b>des Halles</b> va le lire."),
+        ("cancelled_kiosk", {"kept": True, "rating": 2, "venue_name": "Les Halles"}, "l'équipe des Halles les lira."),
         ("greeting", {"venue_name": "Le Petit Zinc", "brand_name": "Zinc"}, "bienvenue <b>au Petit Zinc</b> !"),
         ("greeting", {"venue_name": "Quick Massy", "brand_name": "Quick"}, "bienvenue <b>chez Quick Massy</b> !"),
         (

@@ -268,6 +268,26 @@ async def test_the_kiosk_thanks_promise_no_answer_on_the_tablet(
     assert promise in html.unescape(page.bot_texts[-1])
 
 
+async def test_a_cancel_on_the_kiosk_promises_no_answer_on_the_tablet(
+    scene: Scene, visitors: Callable[..., Visitor]
+) -> None:
+    tablet = visitors()
+    await tablet.get(f"/k/{scene.massy.token}")
+    await tablet.tap("⭐⭐")
+    await tablet.say("/cancel")
+    page = await tablet.tap("Garder")
+    said = html.unescape(page.bot_texts[-1])
+    assert said == (
+        "C'est arrêté. Votre note (2/5) et ce que vous avez déjà écrit sont gardés : l'équipe de Quick Massy les lira."
+    )
+    phone = visitors()  # on a phone the team may answer in the chat, and a new feedback waits its window
+    await phone.get(f"/c/{scene.massy.token}")
+    await phone.tap("⭐⭐")
+    await phone.say("/cancel")
+    page = await phone.tap("Garder")
+    assert "pourra vous répondre ici" in html.unescape(page.bot_texts[-1])
+
+
 async def test_web_customers_are_stored_under_a_hash_of_their_cookie(
     scene: Scene, visitors: Callable[..., Visitor]
 ) -> None:
