@@ -36,7 +36,7 @@ async def resume_every(resume: Callable[[], Awaitable[int]], every: float, *, wh
         try:
             if resumed := await resume():
                 log.info("resumed %d %s a stopped process had left", resumed, what)
-        except RedisError as exc:
+        except REDIS_UNAVAILABLE as exc:  # a cluster out of reach raises RedisClusterException, no RedisError
             log.warning("cannot look for %s to resume: %s", what, exc)
         raise_if_cancelled()
         await asyncio.sleep(every)

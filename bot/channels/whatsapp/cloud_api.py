@@ -42,6 +42,8 @@ TOKEN_CODES: Final = frozenset({190})
 UNAVAILABLE_CODES: Final = frozenset({131016, 2})  # the service said it is unavailable: nothing was taken
 PAIR_RATE_CODES: Final = frozenset({131056})  # one customer: the pause is theirs, not the number's
 UNKNOWN_OBJECT_SUBCODE: Final = 33  # with code 100: "Object with ID ... does not exist" (a media id)
+#: Meta's domains, where its media URLs are (`lookaside.fbsbx.com`): the token goes to no other host but the API's.
+META_DOMAINS: Final = ("fbsbx.com", "facebook.com", "fbcdn.net", "whatsapp.net")
 RETRY_PAUSES: Final = (0.2, 1.0, 3.0)
 # Meta's pair rate: about one message every 6 seconds to one customer, bursts allowed (a whole answer to
 # what they just did); the throughput (`PAROLE_WHATSAPP_THROUGHPUT`) is the number's, across processes.
@@ -188,12 +190,11 @@ class CloudApi:
     async def download(self, info: MediaInfo, *, limit: int) -> tuple[Reply, bytes | None]:
         """The media's bytes, from its URL, with the access token (Meta's media URLs refuse a request without
         it): `Result.GONE` once the URL expired, `Result.TOO_LARGE` past `limit` bytes (not read further). The
-        token only goes over HTTPS, or to the API's own host (the emulator's)."""
-        target = urlsplit(info.url)
-        if target.scheme != "https" and target.netloc != urlsplit(self._api_url).netloc:
-            log.warning(
-                "WhatsApp media URL on %s://%s refused: the token only goes over HTTPS", target.scheme, target.netloc
-            )
+        token only goes to Meta's hosts over HTTPS, or to the API's own host (the emulator's)."""
+        if not may_carry_token(info.url, self._api_url):
+            target = urlsplit(info.url)
+            text = "WhatsApp media URL on %s://%s refused: the token goes only to Meta's hosts over HTTPS, or the API's"
+            log.warning(text, target.scheme, target.netloc)
             return Reply(Result.REFUSED), None
         # As Meta wrote it: its signed query is not quoted again.
         download = functools.partial(self._get, URL(info.url, encoded=True), None, limit=limit)
@@ -319,6 +320,16 @@ class CloudApi:
         if status == 404 or (code == 100 and _subcode(body) == UNKNOWN_OBJECT_SUBCODE):
             result = Result.GONE
         return Reply(result, code), body
+
+
+def may_carry_token(url: str, api_url: str) -> bool:
+    """Whether a media URL may get the access token: on the API's own host, or over HTTPS on a host of Meta's
+    (`META_DOMAINS`, or under one)."""
+    target = urlsplit(url)
+    if target.netloc == urlsplit(api_url).netloc:
+        return True
+    host = (target.hostname or "").rstrip(".")
+    return target.scheme == "https" and any(host == domain or host.endswith(f".{domain}") for domain in META_DOMAINS)
 
 
 async def _read_at_most(response: aiohttp.ClientResponse, limit: int) -> bytes | None:

@@ -21,8 +21,9 @@ from redis.crc import key_slot
 from bot.analysis.worker import AnalysisWorker
 from bot.cli.serve import Listen, RunningBot, running_bot
 from bot.config import Settings, load_settings
+from bot.staff.pictures import PictureJob, PictureJobs
 from bot.storage import keys
-from bot.storage.cluster import cluster_client, is_cluster
+from bot.storage.cluster import cluster_client, is_cluster, resume_every
 from bot.storage.durability import warn_about_durability
 from bot.storage.embedded import LocalCluster
 from bot.storage.identity import CustomerId
@@ -84,6 +85,35 @@ def analyzer() -> Analyzer:
 def test_the_url_scheme_selects_the_cluster_client() -> None:
     settings = load_settings({"PAROLE_REDIS_URL": "redis+cluster://127.0.0.1:7000"}, dotenv=None)
     assert settings.redis_cluster
+
+
+async def test_the_look_for_jobs_to_resume_outlives_a_cluster_that_cannot_be_reached() -> None:
+    """A cluster that cannot be reached raises `RedisClusterException`, which is no `RedisError`: the loop logs it
+    and looks again (it must not die, nor make the bot's stop fail on it), and stops when cancelled."""
+    unreachable = cluster_client("redis+cluster://127.0.0.1:1")
+
+    async def work(job: PictureJob) -> None:
+        raise AssertionError(f"nothing to do: {job}")
+
+    looks = 0
+
+    async def resume() -> int:
+        nonlocal looks
+        looks += 1
+        return await PictureJobs(unreachable, work).resume()
+
+    task = asyncio.create_task(resume_every(resume, 0.01, what="customer picture(s)"))
+    try:
+        for _ in range(300):
+            if looks >= 3 or task.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not task.done() and looks >= 3
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await unreachable.aclose()
 
 
 async def test_the_durability_check_reads_every_master(cluster_url: str, cluster_nodes: list[str]) -> None:
