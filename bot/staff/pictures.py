@@ -26,11 +26,13 @@ from bot.errors import InvalidInput
 from bot.storage import keys
 from bot.storage.cluster import REDIS_UNAVAILABLE, resume_every
 from bot.storage.identity import CustomerId
+from bot.storage.scripts import Lua, run_commands
 from bot.storage.store import redis_text
 
 log = logging.getLogger(__name__)
 
-#: Seconds a process holds a job: longer than its calls can take (a lookup, a download, a send, each retried).
+#: Seconds a process holds a job, from when it starts it: longer than its calls can take (a lookup, a download, a
+#: send, each retried).
 PICTURE_LEASE: Final = 300.0
 RESUME_EVERY: Final = 60.0  # seconds between two looks for jobs a stopped process left, in every bot process
 AT_ONCE: Final = 4  # pictures fetched at once by a process: at most 4 pictures of 5 MB in memory
@@ -69,6 +71,23 @@ class PictureJob:
             bool(data["reopened"]), float(data["at"]),
         )  # fmt: skip
 
+
+# The lease renewed by its holder, or taken when free: 1; held by another process: 0.
+_HOLD = Lua(
+    """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+)
+# The lease given back by its holder only (another process may have taken it since it ran out).
+_RELEASE = Lua(
+    """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+)
 
 #: What is done with a job: the picture fetched and posted, or the customer told why not.
 Work = Callable[[PictureJob], Awaitable[None]]
@@ -130,7 +149,7 @@ class PictureJobs:
         await asyncio.gather(*tasks, return_exceptions=True)
         for member in members:
             with contextlib.suppress(RedisError):
-                await self.redis.delete(keys.picture_lease(member))
+                await run_commands(self.redis, None, [_RELEASE.call([keys.picture_lease(member)], [self.name])])
 
     @property
     def _lease_ms(self) -> int:
@@ -141,8 +160,25 @@ class PictureJobs:
         self.running[job.member] = task
         task.add_done_callback(lambda _: self.running.pop(job.member, None))
 
+    async def _hold(self, job: PictureJob) -> bool:
+        """Whether the job is still stored and this process holds its lease, renewed from now: its lease ran
+        from when it was stored, and a job may wait for a slot (another process takes it once it runs out)."""
+        if not await self.redis.hexists(keys.PICTURES, job.member):
+            return False  # done by another process meanwhile
+        [held] = await run_commands(
+            self.redis, None, [_HOLD.call([keys.picture_lease(job.member)], [self.name, self._lease_ms])]
+        )
+        return bool(held)
+
     async def _run(self, job: PictureJob) -> None:
         async with self._slots:
+            try:
+                if not await self._hold(job):
+                    log.info("customer picture %s: taken over by another process, or done", job.member)
+                    return
+            except REDIS_UNAVAILABLE as exc:
+                log.warning("customer picture %s waits, Redis unavailable (resumed later): %s", job.member, exc)
+                return
             try:
                 await self.work(job)
             except asyncio.CancelledError:
@@ -153,9 +189,10 @@ class PictureJobs:
             except Exception:  # a bug with this job: logged with its traceback, not tried forever
                 log.exception("customer picture %s failed: dropped", job.member)
             try:
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.hdel(keys.PICTURES, job.member)
-                    pipe.delete(keys.picture_lease(job.member))
-                    await pipe.execute()
+                await run_commands(
+                    self.redis,
+                    None,
+                    [("HDEL", keys.PICTURES, job.member), _RELEASE.call([keys.picture_lease(job.member)], [self.name])],
+                )
             except RedisError as exc:
                 log.warning("customer picture %s done, but still stored (done again later): %s", job.member, exc)

@@ -5,12 +5,14 @@ plainly to the customer (unknown media id, too large, not an image, an expired U
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.cli.serve import RunningBot
-from bot.staff.pictures import PictureJob
+from bot.staff.pictures import PictureJob, PictureJobs
 from bot.storage import keys
 from bot.storage.identity import CustomerId
 from emulator import ApiCall, BotApiEmulator, UploadedFile
@@ -196,3 +198,55 @@ async def test_a_picture_a_stopped_process_left_is_done_by_another(
     assert "Vue de la salle" in str(photo.params["caption"])
     assert await wa_bot.store.redis.hlen(keys.PICTURES) == 0  # done, and the unreadable one dropped
     assert await pictures.resume() == 0
+
+
+async def test_a_job_whose_lease_ran_out_while_it_waited_is_left_to_its_new_holder(
+    redis_client: Redis, clock: Clock
+) -> None:
+    """A job waits for one of the process's slots; if its lease ran out meanwhile and another process took the
+    job, this one does not do it too, and gives back no lease it does not hold."""
+    done: list[str] = []
+    first_started, release_first = asyncio.Event(), asyncio.Event()
+
+    async def work(job: PictureJob) -> None:
+        done.append(job.media)
+        if job.media == "first":
+            first_started.set()
+            await release_first.wait()
+
+    jobs = PictureJobs(redis_client, work, at_once=1, name="this-process")
+    who = CustomerId.of("whatsapp", "33612345678")
+    first, second, third = (
+        PictureJob("quick", 1001, who, "fr", media, "", "", False, clock()) for media in ("first", "second", "third")
+    )
+    await jobs.add(first)
+    await first_started.wait()
+    await jobs.add(second)  # waits for the slot
+    await jobs.add(third)
+    await redis_client.set(keys.picture_lease(second.member), "other-process")  # its lease ran out; taken over
+    await redis_client.hdel(keys.PICTURES, third.member)  # done by another process meanwhile
+    await redis_client.delete(keys.picture_lease(third.member))
+    release_first.set()
+    await jobs.idle()
+    assert done == ["first"]
+    assert await redis_client.get(keys.picture_lease(second.member)) == "other-process"  # left to its holder
+    assert await redis_client.hexists(keys.PICTURES, second.member)  # for the other process to finish
+    assert not await redis_client.hexists(keys.PICTURES, first.member)
+    assert not await redis_client.exists(keys.picture_lease(first.member))
+
+
+async def test_a_stopping_process_gives_back_only_the_leases_it_holds(redis_client: Redis, clock: Clock) -> None:
+    started = asyncio.Event()
+
+    async def work(job: PictureJob) -> None:
+        started.set()
+        await asyncio.Event().wait()  # stopped before it ends
+
+    jobs = PictureJobs(redis_client, work, at_once=1, name="this-process")
+    job = PictureJob("quick", 1001, CustomerId.of("whatsapp", "33612345678"), "fr", "m1", "", "", False, clock())
+    await jobs.add(job)
+    await started.wait()
+    await redis_client.set(keys.picture_lease(job.member), "other-process")  # ran out and taken over meanwhile
+    await jobs.stop()
+    assert await redis_client.get(keys.picture_lease(job.member)) == "other-process"
+    assert await redis_client.hexists(keys.PICTURES, job.member)
