@@ -382,7 +382,7 @@ class CustomerChat:
                 engine.handle(state, event, now=now, new_feedback_id=new_feedback_id(now)), customer, now
             )
             if customer.channel == KIOSK:
-                outcome = _kiosk_thanks(outcome)
+                outcome = _kiosk_parts(outcome)
             outcome = await self._closed_notice(outcome, now)
             if (outcome.state.flow_ref, outcome.state.texts_ref) != (kit.flow_ref, kit.texts_ref):
                 pinned = dataclasses.replace(outcome.state, flow_ref=kit.flow_ref, texts_ref=kit.texts_ref)
@@ -528,7 +528,7 @@ def _venue_label(venue: VenueRef, metres: float) -> dict[str, object]:
     return {"venue_name": venue.name, "brand_name": venue.brand_name, "distance_m": round(metres)}
 
 
-def _kiosk_thanks(outcome: Outcome) -> Outcome:
+def _kiosk_parts(outcome: Outcome) -> Outcome:
     """The outcome with the kiosk's thanks and cancel in place of `thanks` and `cancelled`, which say the team
     may answer in the chat."""
     replies = tuple(
